@@ -1,0 +1,39 @@
+# `make test` and `make demo` set everything up themselves: a .venv with the host and both
+# plugins installed editable. Nothing needs to be installed by hand first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+N      ?= 10000
+export PROJ_NETWORK := OFF
+
+.PHONY: install test lint typecheck unit demo bench clean
+
+$(STAMP): pyproject.toml plugins/cityworks/pyproject.toml plugins/arcgis/pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		-e '.[test]' -e plugins/cityworks -e plugins/arcgis
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+unit: $(STAMP)
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+demo: $(STAMP)
+	$(BIN)/scf demo
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py --n $(N)
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info plugins/*/*.egg-info

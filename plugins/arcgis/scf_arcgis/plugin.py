@@ -1,0 +1,196 @@
+"""The ArcGIS plugin: ``validate_address`` against a GeocodeServer.
+
+With an address: ``findAddressCandidates`` (single line, ``outSR=4326``, biased to the reported
+point). Without one: ``reverseGeocode`` of the point. The best candidate is accepted when its
+score reaches ``min_score`` and its ``Addr_type`` is a point or street address (configurable),
+and no other address ties with it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from typing import Any
+
+from scf_plugins import AddressCheck, DefiniteError, Geocoder, Issue, hookimpl
+
+from .client import GeocodeClient, NoMatch, wkid_of
+
+DEFAULT_ALLOWED_TYPES = ("PointAddress", "StreetAddress", "Subaddress")
+KNOWN_OPTIONS = {"allowed_types", "location_bias", "reverse_distance", "token_url",
+                 "max_locations"}  # fmt: skip
+
+_clients: dict[str, tuple[Geocoder, GeocodeClient]] = {}
+_lock = threading.Lock()
+
+
+def client_for(geocoder: Geocoder) -> GeocodeClient:
+    """The reusable client of ``geocoder`` (rebuilt when its settings change)."""
+    with _lock:
+        entry = _clients.get(geocoder.name)
+        if entry is None or entry[0] != geocoder:
+            entry = (geocoder, GeocodeClient(geocoder))
+            _clients[geocoder.name] = entry
+        return entry[1]
+
+
+def forget_clients() -> None:
+    """Drop every cached client (tests, config reloads)."""
+    with _lock:
+        _clients.clear()
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _to_wgs84(x: float, y: float, wkid: int | None) -> tuple[float, float]:
+    """A candidate location as (lng, lat), whatever SR the server answered in."""
+    if wkid in (None, 4326):
+        return x, y
+    if wkid == 3857:
+        lng = x * 180 / 20037508.342789244
+        lat = math.degrees(2 * math.atan(math.exp(y / 6378137.0)) - math.pi / 2)
+        return lng, lat
+    from pyproj import Transformer
+
+    lng, lat = Transformer.from_crs(f"EPSG:{wkid}", "EPSG:4326", always_xy=True).transform(x, y)
+    return float(lng), float(lat)
+
+
+def judge(
+    candidates: list[dict[str, Any]], wkid: int | None, geocoder: Geocoder, query: str
+) -> AddressCheck:
+    """Pick the best candidate and decide whether it is good enough to send on."""
+    usable = [
+        c for c in candidates if isinstance(c, dict) and isinstance(c.get("score"), int | float)
+    ]
+    if not usable:
+        return AddressCheck(query=query, accepted=False, reason="no candidates")
+    usable.sort(key=lambda c: -float(c["score"]))
+    best = usable[0]
+    attributes = _dict(best.get("attributes"))
+    address = str(best.get("address") or attributes.get("Match_addr") or "").strip() or None
+    addr_type = attributes.get("Addr_type")
+    score = float(best["score"])
+    location = _dict(best.get("location"))
+    lng = lat = None
+    if isinstance(location.get("x"), int | float) and isinstance(location.get("y"), int | float):
+        lng, lat = _to_wgs84(float(location["x"]), float(location["y"]), wkid)
+    allowed = tuple(geocoder.options.get("allowed_types", DEFAULT_ALLOWED_TYPES))
+    tied = [
+        c
+        for c in usable[1:]
+        if float(c["score"]) == score and str(c.get("address") or "").strip() not in ("", address)
+    ]
+    reason = ""
+    if score < geocoder.min_score:
+        reason = f"score {score:g} is below {geocoder.min_score:g}"
+    elif addr_type is not None and addr_type not in allowed:
+        reason = f"match type {addr_type} is not one of {', '.join(allowed)}"
+    elif tied or attributes.get("Status") == "T":
+        reason = "several addresses match equally well"
+    return AddressCheck(
+        query=query,
+        accepted=not reason,
+        address=address,
+        score=score,
+        lat=lat,
+        lng=lng,
+        candidate_type=addr_type,
+        reason=reason or "verified",
+    )
+
+
+@hookimpl
+def validate_address(geocoder: Geocoder, issue: Issue) -> AddressCheck | None:
+    """Check the issue's address (or find one for its point) with the GeocodeServer."""
+    client = client_for(geocoder)
+    if issue.address and issue.address.strip():
+        params: dict[str, Any] = {
+            client.single_line_field(): issue.address.strip(),
+            "outFields": "*",
+            "outSR": 4326,
+            "maxLocations": int(geocoder.options.get("max_locations", 5)),
+        }
+        if geocoder.options.get("location_bias", True):
+            params["location"] = json.dumps(
+                {"x": issue.lng, "y": issue.lat, "spatialReference": {"wkid": 4326}}
+            )
+        body = client.call("findAddressCandidates", params)
+        candidates = body.get("candidates")
+        if not isinstance(candidates, list):
+            raise DefiniteError(
+                f"geocoder {geocoder.name}: findAddressCandidates sent no candidates list"
+            )
+        return judge(
+            candidates,
+            wkid_of(body.get("spatialReference")) or 4326,
+            geocoder,
+            issue.address.strip(),
+        )
+    query = f"{issue.lat:.6f},{issue.lng:.6f}"
+    try:
+        body = client.call(
+            "reverseGeocode",
+            {
+                "location": f"{issue.lng},{issue.lat}",
+                "outSR": 4326,
+                "distance": float(geocoder.options.get("reverse_distance", 100)),
+            },
+        )
+    except NoMatch:
+        return AddressCheck(query=query, accepted=False, reason="no address near the point")
+    found = _dict(body.get("address"))
+    address = str(found.get("Match_addr") or found.get("LongLabel") or found.get("Address") or "")
+    addr_type = found.get("Addr_type")
+    allowed = tuple(geocoder.options.get("allowed_types", DEFAULT_ALLOWED_TYPES))
+    location = _dict(body.get("location"))
+    lng, lat = location.get("x"), location.get("y")
+    if not address.strip():
+        return AddressCheck(query=query, accepted=False, reason="no address near the point")
+    ok_type = addr_type is None or addr_type in allowed
+    return AddressCheck(
+        query=query,
+        accepted=ok_type,
+        address=address.strip(),
+        score=None,
+        lat=float(lat) if isinstance(lat, int | float) else None,
+        lng=float(lng) if isinstance(lng, int | float) else None,
+        candidate_type=addr_type,
+        reason="nearest address"
+        if ok_type
+        else f"match type {addr_type} is not one of {', '.join(allowed)}",
+    )
+
+
+@hookimpl
+def probe_geocoder(geocoder: Geocoder) -> str:
+    """Read the service root: the locator's single-line field and spatial reference."""
+    client = client_for(geocoder)
+    root = client.describe()
+    wkid = wkid_of(root.get("spatialReference"))
+    capabilities = root.get("capabilities") or "?"
+    return (
+        f"single-line field {client.single_line_field()!r}, spatial reference "
+        f"{wkid or 'unknown'}, capabilities {capabilities}"
+    )
+
+
+@hookimpl
+def check_geocoder(geocoder: Geocoder) -> list[str]:
+    """The plugin's own options."""
+    problems = []
+    for key in geocoder.options:
+        if key not in KNOWN_OPTIONS:
+            problems.append(
+                f"{key}: unknown key; the arcgis plugin knows {', '.join(sorted(KNOWN_OPTIONS))}"
+            )
+    allowed = geocoder.options.get("allowed_types", DEFAULT_ALLOWED_TYPES)
+    if not isinstance(allowed, list | tuple) or not all(isinstance(t, str) for t in allowed):
+        problems.append('allowed_types: use a list such as ["PointAddress", "StreetAddress"]')
+    distance = geocoder.options.get("reverse_distance", 100)
+    if not isinstance(distance, int | float) or not 0 < distance <= 10000:
+        problems.append("reverse_distance: use metres from 1 to 10000")
+    return problems

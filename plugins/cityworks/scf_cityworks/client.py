@@ -1,0 +1,309 @@
+"""The Cityworks Services API client: one per integration, reused.
+
+Calls are POSTs with the form fields ``data`` (JSON) and, for 15.x, ``token``; for 23+ the
+token goes in ``Authorization: cityworks <token>``. The envelope's ``Status`` decides, not the
+HTTP code. Every failure becomes one of the host's three error kinds, with a message that says
+what to check and never a password or token.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import threading
+import time
+from typing import Any
+
+import requests
+
+from scf_plugins import (
+    AmbiguousError,
+    ConfigError,
+    DefiniteError,
+    Integration,
+    RemoteError,
+    TransientError,
+    redact,
+    register_secret,
+)
+
+log = logging.getLogger(__name__)
+
+AUTH_PATH = "General/Authentication/Authenticate"
+RETRY_HTTP = {429, 502, 503, 504}
+NOT_FOUND_CODES = {2, 35, 60}  # InvalidRequestId, ErrorItemNotFound, WarningItemNotFound
+
+
+class EndpointMissing(DefiniteError):
+    """The site answered 404 for a method: this Cityworks version does not have it."""
+
+
+class Unauthorized(TransientError):
+    """Status 2: the token is no longer good (renewed once by the client)."""
+
+
+def site_root(url: str) -> str:
+    """The site root of an endpoint URL: ``…/Cityworks/Services/AMS`` -> ``…/Cityworks``."""
+    match = re.search(r"(?i)/services(/|$)", url)
+    return (url[: match.start()] if match else url).rstrip("/")
+
+
+def version_tuple(version: str) -> tuple[int, ...]:
+    """``"15.8.3"`` -> ``(15, 8, 3)``; an empty or odd version reads as ``()``."""
+    parts = re.findall(r"\d+", version or "")
+    return tuple(int(p) for p in parts[:3])
+
+
+def _messages(body: dict[str, Any]) -> str:
+    texts = []
+    for item in body.get("ErrorMessages") or []:
+        if isinstance(item, dict):
+            text = item.get("DisplayText") or item.get("Name") or ""
+            name = item.get("Name")
+            texts.append(f"{text} ({name})" if name and name != text else str(text))
+    return "; ".join(t for t in texts if t) or str(body.get("Message") or "no message")
+
+
+def _codes(body: dict[str, Any]) -> set[int]:
+    codes = set()
+    for key in ("ErrorMessages", "WarningMessages"):
+        for item in body.get(key) or []:
+            if isinstance(item, dict) and isinstance(item.get("Code"), int):
+                codes.add(item["Code"])
+    return codes
+
+
+class CityworksClient:
+    """A session against one Cityworks site, with its token cached and renewed on Status 2."""
+
+    def __init__(self, integration: Integration) -> None:
+        self.integration = integration
+        self.name = integration.name
+        self.site = site_root(integration.url)
+        self.v23 = version_tuple(integration.version) >= (23,)
+        self.timeout = (min(10.0, integration.timeout_seconds), integration.timeout_seconds)
+        self.session = requests.Session()
+        self.session.verify = integration.verify_tls
+        self.session.headers["User-Agent"] = "scf-cityworks/0.1"
+        adapter = requests.adapters.HTTPAdapter(
+            pool_connections=1, pool_maxsize=max(4, integration.max_concurrency)
+        )
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        if str(integration.options.get("auth", "")).lower() == "windows":
+            self.session.auth = self._ntlm()
+        self._token: str | None = None
+        self._token_lock = threading.Lock()
+        self.calls = 0
+
+    def _ntlm(self) -> Any:
+        try:
+            from requests_ntlm import HttpNtlmAuth
+        except ImportError:
+            raise ConfigError(
+                f'integration {self.name}: auth = "windows" needs the windows extra; '
+                f"run: pip install 'scf-cityworks[windows]'"
+            ) from None
+        password = self.integration.password.reveal() if self.integration.password else ""
+        return HttpNtlmAuth(self.integration.user, password)
+
+    def close(self) -> None:
+        """Close the HTTP session."""
+        self.session.close()
+
+    # -- authentication ----------------------------------------------------------------------
+
+    def authenticate(self) -> str:
+        """Log in with the integration's user and password; returns (and caches) the token."""
+        password = self.integration.password
+        if not password:
+            raise ConfigError(
+                f"integration {self.name} ({self.integration.environment}) has no password; run "
+                f"`scf credentials set {self.name} --env {self.integration.environment}`"
+            )
+        body = self._post(
+            AUTH_PATH,
+            {"LoginName": self.integration.user, "Password": password.reveal()},
+            token=None,
+            idempotent=True,
+        )
+        status = body.get("Status")
+        if status != 0:
+            raise DefiniteError(
+                f"Cityworks refused the login of user {self.integration.user!r} "
+                f"({_messages(body)}); check the user and its password "
+                f"(`scf credentials set {self.name} --env {self.integration.environment}`)"
+            )
+        value = body.get("Value") or {}
+        token = value.get("Token") if isinstance(value, dict) else None
+        if not isinstance(token, str) or not token:
+            raise DefiniteError("Cityworks accepted the login but sent no token; check the URL")
+        register_secret(token)
+        self._token = token
+        return token
+
+    def token(self) -> str:
+        """The cached token, logging in first if there is none."""
+        with self._token_lock:
+            return self._token or self.authenticate()
+
+    def _renew(self, stale: str) -> str:
+        with self._token_lock:
+            if self._token == stale or self._token is None:
+                self._token = None
+                return self.authenticate()
+            return self._token  # another thread already renewed it
+
+    # -- calls -------------------------------------------------------------------------------
+
+    def call(self, path: str, data: dict[str, Any], *, idempotent: bool = True) -> Any:
+        """Call ``Services/<path>`` and return the envelope's ``Value``.
+
+        :param idempotent: False for calls that change the remote (Create, Comment/Add): a
+            lost answer is then an :class:`AmbiguousError`, never retried blindly.
+        :raises DefiniteError: Status 1 or 3 (with Cityworks' DisplayText).
+        """
+        return self.call_envelope(path, data, idempotent=idempotent).get("Value")
+
+    def call_envelope(
+        self,
+        path: str,
+        data: dict[str, Any],
+        *,
+        idempotent: bool = True,
+        accept_codes: set[int] | None = None,
+    ) -> dict[str, Any]:
+        """Like :meth:`call` but returns the whole envelope; Status 1 with a code in
+        ``accept_codes`` is returned rather than raised (for "not found" answers)."""
+        token = self.token()
+        body = self._post(path, data, token=token, idempotent=idempotent)
+        if body.get("Status") == 2:
+            log.info("token refused; logging in again", extra={"integration": self.name})
+            token = self._renew(token)
+            body = self._post(path, data, token=token, idempotent=idempotent)
+            if body.get("Status") == 2:
+                raise DefiniteError(
+                    f"Cityworks refused a fresh token for {path} ({_messages(body)}); check that "
+                    f"user {self.integration.user!r} may use this method"
+                )
+        status = body.get("Status")
+        if status == 0:
+            return body
+        if accept_codes and _codes(body) & accept_codes:
+            return body
+        raise DefiniteError(f"Cityworks refused {path}: {_messages(body)}")
+
+    def _post(
+        self, path: str, data: dict[str, Any], *, token: str | None, idempotent: bool
+    ) -> dict[str, Any]:
+        url = f"{self.site}/Services/{path}"
+        form = {"data": json.dumps(data, separators=(",", ":"), default=str)}
+        headers = {}
+        if token and self.v23:
+            headers["Authorization"] = f"cityworks {token}"
+        elif token:
+            form["token"] = token
+        started = time.perf_counter()
+        outcome = "ok"
+        try:
+            response = self.session.post(url, data=form, headers=headers, timeout=self.timeout)
+        except requests.exceptions.ConnectTimeout:
+            outcome = "connect-timeout"
+            raise TransientError(
+                f"{path}: Cityworks at {self.site} did not accept the connection "
+                f"in time; check the network path (firewall, allowlist)"
+            ) from None
+        except requests.exceptions.SSLError as exc:
+            outcome = "tls"
+            raise DefiniteError(
+                f"{path}: TLS certificate problem with {self.site} "
+                f"({redact(type(exc).__name__)}); set ca_bundle for a private CA"
+            ) from None
+        except requests.exceptions.ConnectionError as exc:
+            outcome = "connection"
+            refused = "refused" in str(exc).lower() or "resolve" in str(exc).lower()
+            if idempotent or refused:
+                raise TransientError(
+                    f"{path}: cannot reach Cityworks at {self.site} "
+                    f"({_reason(exc)}); check the url and the network"
+                ) from None
+            raise AmbiguousError(
+                f"{path}: the connection to Cityworks dropped before its answer "
+                f"arrived; it may have been carried out"
+            ) from None
+        except requests.exceptions.Timeout:
+            outcome = "timeout"
+            if idempotent:
+                raise TransientError(
+                    f"{path}: Cityworks did not answer within {self.timeout[1]:g} s"
+                ) from None
+            raise AmbiguousError(
+                f"{path}: Cityworks did not answer within {self.timeout[1]:g} s; "
+                f"it may have been carried out"
+            ) from None
+        except requests.exceptions.RequestException as exc:
+            outcome = "error"
+            raise TransientError(f"{path}: request failed ({type(exc).__name__})") from None
+        finally:
+            self.calls += 1
+            log.info(
+                "cityworks %s",
+                path,
+                extra={
+                    "integration": self.name,
+                    "method": path,
+                    "outcome": outcome,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+        return self._parse(path, response, idempotent)
+
+    def _parse(self, path: str, response: requests.Response, idempotent: bool) -> dict[str, Any]:
+        if response.status_code == 404:
+            raise EndpointMissing(
+                f"{path}: the site answered 404; check that the url ends in "
+                f"/Services/AMS and that this Cityworks version has the method"
+            )
+        if response.status_code in (401, 403):
+            raise DefiniteError(
+                f"{path}: the web server refused access (HTTP "
+                f"{response.status_code}); if the site uses Windows "
+                f'authentication set auth = "windows"'
+            )
+        kind: type[RemoteError] = TransientError if idempotent else AmbiguousError
+        if response.status_code in RETRY_HTTP or response.status_code >= 500:
+            raise kind(f"{path}: Cityworks is unavailable (HTTP {response.status_code})")
+        text = response.text
+        ctype = response.headers.get("Content-Type", "")
+        if "html" in ctype.lower() or text.lstrip().startswith("<"):
+            login = "Object moved" in text or "login" in text.lower()
+            what = "a login redirect" if login else "an IIS/ASP.NET error page"
+            raise kind(
+                f"{path}: Cityworks answered with HTML ({what}) instead of JSON; check the "
+                f"url ends in /Services/AMS, the site's {self.site}/Errors.axd, and "
+                f'whether the site needs auth = "windows"'
+            )
+        try:
+            body = response.json()
+        except ValueError:
+            raise kind(
+                f"{path}: Cityworks sent a body that is not JSON ({len(text)} bytes); "
+                f"check {self.site}/Errors.axd"
+            ) from None
+        if not isinstance(body, dict) or "Status" not in body:
+            raise kind(f"{path}: Cityworks sent JSON without the Status envelope; check the url")
+        return body
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    for needle, reason in (
+        ("refused", "connection refused"),
+        ("resolve", "host not found"),
+        ("reset", "connection reset"),
+        ("timed out", "timed out"),
+    ):
+        if needle in text.lower():
+            return reason
+    return type(exc).__name__

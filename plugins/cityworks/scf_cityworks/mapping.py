@@ -1,0 +1,315 @@
+"""Cityworks payloads <-> the host's values.
+
+Pure functions, no I/O: Q&A to questions, an issue to ``ServiceRequest/Create`` fields, and a
+``RequestBase`` with its comments to a ``RemoteUpdate``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import string
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from scf_plugins import (
+    Integration,
+    Issue,
+    Question,
+    RemoteComment,
+    RemoteState,
+    RemoteUpdate,
+    RequestType,
+    Tracked,
+)
+from scf_plugins.models import QuestionType
+
+log = logging.getLogger(__name__)
+
+CHOICE_FORMATS = {"THISTEXT", "YES", "NO"}
+TO_SCF = re.compile(r"^\s*to\s+scf\s*:\s*", re.IGNORECASE)
+DEFAULT_CALLER_FIRST_NAME = "SeeClickFix 311 CRM"
+ISSUE_FIELDS = ("id", "marker", "summary", "description", "address", "request_type",
+                "reporter_name", "reporter_email", "image_url", "lat", "lng")  # fmt: skip
+
+
+def _int(value: Any, default: int = 0) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def questions_from_qa(
+    qa: Mapping[str, Any], problem_code: str, optional: Iterable[str] = ()
+) -> list[Question]:
+    """The questions of a ``ProblemQA``, in ``QuestionSequence`` order.
+
+    FREETEXT -> text, THISTEXT/YES/NO -> a choice among the answer rows, DATE -> a date; a
+    question of another format (or with no answer rows) is left out with a warning. With
+    ``BranchingModel``, a question some choice leads to (``NextQuestionId``) is asked only when
+    one of those choices was made.
+    """
+    optional_ids = {str(o) for o in optional}
+    raw_questions = [q for q in (qa.get("Questions") or []) if isinstance(q, dict)]
+    raw_questions.sort(key=lambda q: (_int(q.get("QuestionSequence")), _int(q.get("QuestionId"))))
+    answers_by_q: dict[str, list[dict[str, Any]]] = {}
+    for a in qa.get("Answers") or []:
+        if isinstance(a, dict) and a.get("QuestionId") is not None:
+            answers_by_q.setdefault(str(a["QuestionId"]), []).append(a)
+    for rows in answers_by_q.values():
+        rows.sort(key=lambda a: (_int(a.get("AnswerSequence")), _int(a.get("AnswerId"))))
+
+    # Branching: which choices lead to which question.
+    leads_to: dict[str, list[tuple[str, str]]] = {}
+    if qa.get("BranchingModel") in (True, "true", "True", 2):
+        for qid, rows in answers_by_q.items():
+            for a in rows:
+                target = _int(a.get("NextQuestionId"))
+                fmt = str(a.get("AnswerFormat") or "").upper()
+                if target and fmt in CHOICE_FORMATS:
+                    leads_to.setdefault(str(target), []).append((qid, _option_text(a)))
+
+    out = []
+    for q in raw_questions:
+        qid = str(q.get("QuestionId"))
+        text = str(q.get("Question") or "").strip()
+        rows = answers_by_q.get(qid, [])
+        formats = {str(a.get("AnswerFormat") or "").upper() for a in rows}
+        required = qid not in optional_ids and "*" not in optional_ids
+        if not rows:
+            log.warning(
+                "%s question %s (%s) has no answers and is left out", problem_code, qid, text
+            )
+            continue
+        if formats <= CHOICE_FORMATS:
+            options = tuple(_option_text(a) for a in rows)
+            refs = tuple((_option_text(a), str(a.get("AnswerId"))) for a in rows)
+            question = Question(
+                id=qid,
+                text=text,
+                type="choice",
+                required=required,
+                options=options,
+                answer_refs=refs,
+            )
+        elif formats in ({"FREETEXT"}, {"DATE"}) and len(rows) == 1:
+            qtype: QuestionType = "text" if formats == {"FREETEXT"} else "date"
+            question = Question(
+                id=qid,
+                text=text,
+                type=qtype,
+                required=required,
+                answer_refs=(("", str(rows[0].get("AnswerId"))),),
+            )
+        else:
+            log.warning(
+                "%s question %s (%s) has answer format %s, which a 311 form cannot ask; "
+                "it is left out",
+                problem_code,
+                qid,
+                text,
+                "/".join(sorted(formats)),
+            )
+            continue
+        conditions = tuple(leads_to.get(qid, ()))
+        out.append(
+            Question(
+                id=question.id,
+                text=question.text,
+                type=question.type,
+                required=question.required,
+                private="email" in text.lower() or "e-mail" in text.lower(),
+                options=question.options,
+                answer_refs=question.answer_refs,
+                asked_when=conditions,
+            )
+        )
+    return _simplify(out)
+
+
+def _simplify(questions: list[Question]) -> list[Question]:
+    """Drop conditions that always hold, and questions whose conditions never can.
+
+    When every option of an always-asked question leads to the same follow-up, that follow-up
+    is always asked too. A condition on a question that was left out can never hold.
+    """
+    by_id = {q.id: q for q in questions}
+    out = []
+    for q in questions:
+        conditions = [(p, o) for p, o in q.asked_when if p in by_id]
+        if q.asked_when and not conditions:
+            continue
+        for parent_id in {p for p, _ in conditions}:
+            parent = by_id[parent_id]
+            chosen = {o for p, o in conditions if p == parent_id}
+            if not parent.asked_when and parent.type == "choice" and chosen >= set(parent.options):
+                conditions = []
+                break
+        out.append(dataclasses.replace(q, asked_when=tuple(conditions)))
+    return out
+
+
+def _option_text(answer: Mapping[str, Any]) -> str:
+    text = str(answer.get("Answer") or "").strip()
+    if text:
+        return text
+    return {"YES": "Yes", "NO": "No"}.get(str(answer.get("AnswerFormat") or "").upper(), text)
+
+
+def request_type_from(
+    problem: Mapping[str, Any], qa: Mapping[str, Any] | None, integration: Integration
+) -> RequestType:
+    """A request type from a ``ProblemName`` and its ``ProblemQA``."""
+    code = str(problem.get("ProblemCode") or "").strip()
+    optional = integration.options.get("optional_questions", ())
+    questions = questions_from_qa(qa or {}, code, optional) if qa else []
+    return RequestType(
+        code=code,
+        name=str(problem.get("Description") or code).strip(),
+        integration=integration.name,
+        questions=tuple(questions),
+        ref=str(problem.get("ProblemSid")),
+    )
+
+
+class _IssueFormatter(string.Formatter):
+    def __init__(self, issue: Issue) -> None:
+        super().__init__()
+        self.issue = issue
+
+    def get_field(self, field_name: str, args: Any, kwargs: Any) -> Any:
+        head, _, attr = field_name.partition(".")
+        if head != "issue" or attr not in ISSUE_FIELDS:
+            raise KeyError(field_name)
+        value = getattr(self.issue, attr)
+        return ("" if value is None else value), field_name
+
+
+def template_problem(template: str) -> str | None:
+    """Why a ``custom_fields`` template cannot be filled from an issue, or None."""
+    try:
+        names = [n for _, n, _, _ in string.Formatter().parse(template) if n is not None]
+    except ValueError as exc:
+        return f"is not a valid template ({exc})"
+    for name in names:
+        head, _, attr = name.partition(".")
+        if head != "issue" or attr not in ISSUE_FIELDS:
+            allowed = ", ".join("{issue." + f + "}" for f in ISSUE_FIELDS)
+            return f"uses unknown placeholder {{{name}}}; use one of {allowed}"
+    return None
+
+
+def render_custom(template: str, issue: Issue) -> str:
+    """Fill a ``custom_fields`` template such as ``"{issue.id}"``."""
+    return _IssueFormatter(issue).format(template)
+
+
+def create_fields(integration: Integration, issue: Issue, x: float, y: float) -> dict[str, Any]:
+    """The ``ServiceRequest/Create`` data for ``issue`` (X/Y already projected)."""
+    options = integration.options
+    check = issue.address_check
+    address = (
+        check.address if check is not None and check.accepted and check.address else issue.address
+    )
+    details = issue.summary + (f"\n{issue.description}" if issue.description else "")
+    fields: dict[str, Any] = {
+        "ProblemSid": _int(issue.type_ref, 0) or issue.type_ref,
+        "CallerFirstName": str(options.get("caller_first_name", DEFAULT_CALLER_FIRST_NAME)),
+        "CallerLastName": issue.reporter_name or "",
+        "CallerEmail": issue.reporter_email or "",
+        "Details": details,
+        "X": x,
+        "Y": y,
+        "OtherSystemId": issue.marker,
+        "InitiatedByApp": str(options.get("initiated_by_app", "scf-plugins")),
+        "Answers": [
+            {"AnswerId": _int(a.ref, 0) or a.ref, "AnswerValue": a.answer}
+            for a in issue.answers
+            if a.ref
+        ],
+    }
+    if address:
+        fields["Address"] = address
+    if issue.image_url and integration.image_url_field:
+        fields[integration.image_url_field] = issue.image_url
+    for name, template in integration.custom_fields.items():
+        fields[name] = render_custom(template, issue)
+    return fields
+
+
+def parse_local(value: Any, timezone: str) -> datetime | None:
+    """A Cityworks date (naive server-local, or ``…Z``) as an aware datetime; None if unset."""
+    if not isinstance(value, str) or not value or value.startswith("0001-01-01"):
+        return None
+    text = value.strip()
+    try:
+        if text.endswith("Z"):
+            return datetime.fromisoformat(text[:-1] + "+00:00")
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(timezone))
+
+
+def remote_state(status: str | None, integration: Integration) -> RemoteState:
+    """Read a remote status with the integration's closed and cancel lists (case ignored)."""
+    code = (status or "").strip().upper()
+    if code in {s.upper() for s in integration.cancel_statuses}:
+        return RemoteState.CANCELED
+    if code in {s.upper() for s in integration.closed_statuses}:
+        return RemoteState.CLOSED
+    return RemoteState.OPEN
+
+
+def _field_value(value: Any) -> str:
+    if value is None or value is False or value == "":
+        return ""
+    return str(value).strip()
+
+
+def update_from(
+    tracked: Tracked,
+    request: Mapping[str, Any] | None,
+    comments: Iterable[Mapping[str, Any]],
+    integration: Integration,
+) -> RemoteUpdate:
+    """The ``RemoteUpdate`` of one tracked issue from its ``RequestBase`` and ``CommentRecord``s."""
+    if request is None:
+        return RemoteUpdate(
+            issue_id=tracked.issue_id, remote_id=tracked.remote_id, state=RemoteState.MISSING
+        )
+    status = request.get("Status")
+    status_text = None if status is None else str(status)
+    fields = tuple(
+        (name, value)
+        for name in integration.watched_fields
+        if (value := _field_value(request.get(name)))
+    )
+    pulled = []
+    for c in comments:
+        text = c.get("Comments")
+        if not isinstance(text, str) or not TO_SCF.match(text):
+            continue
+        body = TO_SCF.sub("", text, count=1).strip()
+        if body and c.get("CommentId") is not None:
+            pulled.append(
+                RemoteComment(
+                    remote_id=str(c["CommentId"]),
+                    text=body,
+                    author=str(c.get("AuthorName") or ""),
+                    created_at=parse_local(c.get("DateCreated"), integration.timezone),
+                )
+            )
+    pulled.sort(key=lambda rc: _int(rc.remote_id))
+    return RemoteUpdate(
+        issue_id=tracked.issue_id,
+        remote_id=tracked.remote_id,
+        state=remote_state(status_text, integration),
+        status=status_text,
+        fields=fields,
+        comments=tuple(pulled),
+    )

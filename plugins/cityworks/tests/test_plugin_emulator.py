@@ -1,0 +1,234 @@
+"""Every hook end to end over loopback HTTP against the emulator."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from scf_cityworks import plugin
+from scf_cityworks.emulator import Emulator
+
+from scf_plugins import (
+    AmbiguousError,
+    Answer,
+    Comment,
+    DefiniteError,
+    Integration,
+    Issue,
+    RemoteState,
+    Tracked,
+)
+
+
+def types_by_code(cw: Integration) -> dict:  # type: ignore[type-arg]
+    return {rt.code: rt for rt in plugin.list_request_types(integration=cw)}
+
+
+def test_list_request_types_public_active_in_sequence(cw: Integration, emulator: Emulator) -> None:
+    types = types_by_code(cw)
+    assert set(types) == {
+        "DoorWall",
+        "CarpetFlooring",
+        "POTHOLE",
+        "GRAFFITI",
+        "STREETLIGHT",
+        "SIGNDAMAGE",
+        "MISSEDTRASH",
+    }  # not the staff-only or inactive ones
+    pothole = types["POTHOLE"]
+    assert pothole.ref == "101" and pothole.name == "Pothole"
+    assert [q.id for q in pothole.questions] == ["501", "502", "503"]
+    assert pothole.questions[1].options == (
+        "Smaller than a dinner plate",
+        "Larger than a dinner plate",
+    )
+    assert pothole.questions[2].private and pothole.questions[2].type == "text"
+    assert [q.id for q in types["SIGNDAMAGE"].questions] == ["531"]  # NUMERIC left out
+    graffiti = {q.id: q for q in types["GRAFFITI"].questions}
+    assert graffiti["513"].asked_when == (("512", "Private property"),)
+    assert graffiti["514"].type == "date"
+    assert emulator.state.counts["ams/servicerequesttemplate/qa"] == 1
+    assert emulator.state.counts["ams/servicerequest/qa"] == 0
+
+
+def test_request_types_filter_and_fallback_to_per_problem_qa(
+    emulator: Emulator, make_integration
+) -> None:  # type: ignore[no-untyped-def]
+    emulator.state.inject("not_found", count=1, match="servicerequesttemplate/qa")
+    cw = make_integration(emulator.url, request_types=("POTHOLE", "GRAFFITI"))
+    types = types_by_code(cw)
+    assert set(types) == {"POTHOLE", "GRAFFITI"}
+    assert len(types["POTHOLE"].questions) == 3
+    assert emulator.state.counts["ams/servicerequest/qa"] == 2
+    types_by_code(cw)  # the site is remembered as lacking the batch call
+    assert emulator.state.counts["ams/servicerequesttemplate/qa"] == 1
+
+
+def issue(cw: Integration, **overrides: object) -> Issue:
+    rt = types_by_code(cw)["POTHOLE"]
+    base = Issue(
+        id=11,
+        request_type="POTHOLE",
+        summary="Deep pothole",
+        description="By the school",
+        lat=41.3083,
+        lng=-72.9279,
+        address="165 Church St",
+        reporter_name="Jane Doe",
+        reporter_email="jane@example.org",
+        type_ref=rt.ref,
+        answers=(
+            Answer("501", rt.questions[0].text, "Yes", False, rt.questions[0].ref_for("Yes")),
+        ),
+    )
+    return dataclasses.replace(base, **overrides)  # type: ignore[arg-type]
+
+
+def test_submit_creates_a_request_with_the_mapping(cw: Integration, emulator: Emulator) -> None:
+    submission = plugin.submit(integration=cw, issue=issue(cw))
+    assert submission.created and submission.status == "OPEN"
+    record = emulator.state.requests[int(submission.remote_id)]
+    assert record["ProblemSid"] == 101 and record["ProblemCode"] == "POTHOLE"
+    assert record["Details"] == "Deep pothole\nBy the school"
+    assert record["ProbAddress"] == "165 Church St"
+    assert record["OtherSystemId"] == "scf-11"
+    assert record["SRX"] == pytest.approx(-8118296.69, abs=0.01)
+    assert record["SRY"] == pytest.approx(5057922.75, abs=0.01)
+    assert emulator.state.answers[int(submission.remote_id)] == [
+        {"AnswerId": 2001, "QuestionId": 501, "AnswerValue": "Yes"}
+    ]
+    call = emulator.state.customer_calls[int(submission.remote_id)][0]
+    assert call["FirstName"] == "SeeClickFix 311 CRM" and call["LastName"] == "Jane Doe"
+    assert call["Email"] == "jane@example.org"
+
+
+def test_submit_after_an_uncertain_attempt_finds_the_request(
+    cw: Integration, emulator: Emulator
+) -> None:
+    emulator.state.inject("drop_after_commit", match="servicerequest/create")
+    with pytest.raises(AmbiguousError):
+        plugin.submit(integration=cw, issue=issue(cw))
+    assert len(emulator.state.requests) == 1
+    again = plugin.submit(integration=cw, issue=issue(cw, submit_attempted=True))
+    assert not again.created and len(emulator.state.requests) == 1
+    assert again.remote_id == str(next(iter(emulator.state.requests)))
+
+
+def test_submit_attempted_but_never_created_creates_it(cw: Integration, emulator: Emulator) -> None:
+    submission = plugin.submit(integration=cw, issue=issue(cw, submit_attempted=True))
+    assert submission.created and len(emulator.state.requests) == 1
+    assert emulator.state.counts["ams/servicerequest/byothersystemid"] == 1
+
+
+def test_a_refused_create_is_definite(cw: Integration) -> None:
+    with pytest.raises(DefiniteError, match="AnswerId 9999 does not belong to problem 101"):
+        plugin.submit(
+            integration=cw, issue=issue(cw, answers=(Answer("501", "q", "Yes", False, "9999"),))
+        )
+
+
+def test_poll_a_batch_in_few_calls(cw: Integration, emulator: Emulator, make_integration) -> None:  # type: ignore[no-untyped-def]
+    ids = [plugin.submit(integration=cw, issue=issue(cw, id=n)).remote_id for n in range(1, 8)]
+    staff = emulator.state.staff
+    staff("close", int(ids[0]))
+    staff("close", int(ids[1]), status="COMPLETE")
+    staff("cancel", int(ids[2]))
+    staff("set_field", int(ids[3]), field="DispatchTo", value="Streets Crew 4")
+    staff("comment", int(ids[4]), text="To SCF: crew on the way")
+    staff("comment", int(ids[4]), text="internal only")
+    tracked = [Tracked(n, rid) for n, rid in enumerate(ids, 1)] + [
+        Tracked(99, "424242"),
+        Tracked(98, "not-a-number"),
+    ]
+    emulator.state.counts.clear()
+    small = make_integration(emulator.url, poll_batch_size=4)
+    updates = {u.issue_id: u for u in plugin.poll(integration=small, tracked=tracked)}
+    assert len(updates) == 9
+    assert updates[1].state is RemoteState.CLOSED and updates[1].status == "CLOSED"
+    assert updates[2].state is RemoteState.CLOSED and updates[2].status == "COMPLETE"
+    assert updates[3].state is RemoteState.CANCELED
+    assert updates[4].fields == (("DispatchTo", "Streets Crew 4"),)
+    assert [c.text for c in updates[5].comments] == ["crew on the way"]
+    assert updates[6].state is RemoteState.OPEN and updates[6].comments == ()
+    assert updates[99].state is RemoteState.MISSING and updates[98].state is RemoteState.MISSING
+    # Three batches of at most 4; the last holds only a non-numeric id, so it costs no call.
+    assert emulator.state.counts["ams/servicerequest/byids"] == 2
+    assert emulator.state.counts["ams/comment/byactivitysids"] == 2
+
+
+def test_push_comment_returns_the_comment_id_and_is_never_pulled_back(
+    cw: Integration, emulator: Emulator
+) -> None:
+    rid = plugin.submit(integration=cw, issue=issue(cw)).remote_id
+    linked = issue(cw, remote_id=rid)
+    comment = Comment(id=5, issue_id=11, author="Jane Doe", text="It got bigger")
+    comment_id = plugin.push_comment(integration=cw, issue=linked, comment=comment)
+    stored = emulator.state.comments[int(rid)]
+    assert [(str(c["CommentId"]), c["Comments"]) for c in stored] == [
+        (comment_id, "[311] Jane Doe: It got bigger")
+    ]
+    # An uncertain earlier attempt: the comment is found, not added again.
+    again = plugin.push_comment(
+        integration=cw, issue=linked, comment=dataclasses.replace(comment, push_attempted=True)
+    )
+    assert again == comment_id and len(emulator.state.comments[int(rid)]) == 1
+    update = plugin.poll(integration=cw, tracked=[Tracked(11, rid)])[0]
+    assert update.comments == ()
+
+
+def test_the_token_expiring_mid_pass_is_renewed(cw: Integration, emulator: Emulator) -> None:
+    rid = plugin.submit(integration=cw, issue=issue(cw)).remote_id
+    emulator.state.expire_tokens()
+    assert plugin.poll(integration=cw, tracked=[Tracked(11, rid)])[0].state is RemoteState.OPEN
+    assert emulator.state.counts["general/authentication/authenticate"] == 2
+
+
+def test_version_23_uses_the_header_token(emulator: Emulator, make_integration) -> None:  # type: ignore[no-untyped-def]
+    emulator.state.header_token_only = True
+    with pytest.raises(DefiniteError, match="refused a fresh token"):
+        types_by_code(make_integration(emulator.url, version="15.8"))
+    assert "POTHOLE" in types_by_code(make_integration(emulator.url, name="cw23", version="23.4"))
+
+
+def test_a_wrong_password_is_refused_clearly(emulator: Emulator, make_integration) -> None:  # type: ignore[no-untyped-def]
+    from scf_plugins import Secret
+
+    with pytest.raises(DefiniteError, match="refused the login of user 'scf-int'"):
+        types_by_code(make_integration(emulator.url, password=Secret("wrong-password")))
+
+
+def test_check_integration_rules(make_integration) -> None:  # type: ignore[no-untyped-def]
+    assert plugin.check_integration(integration=make_integration()) == []
+    problems = plugin.check_integration(
+        integration=make_integration(
+            version="15.8", srid=2234, options={"colour": "red", "auth": "kerberos"}
+        )
+    )
+    assert any(p.startswith("srid: Cityworks 15.8 stores Web Mercator") for p in problems)
+    assert any(p.startswith("colour: unknown key") for p in problems)
+    assert any(p.startswith("auth: 'kerberos' is not valid") for p in problems)
+    assert plugin.check_integration(integration=make_integration(version="15.4", srid=2234)) == []
+    assert any(
+        "neither an EPSG nor an ESRI" in p
+        for p in plugin.check_integration(integration=make_integration(version="15.4", srid=999999))
+    )
+
+
+def test_the_emulator_command_is_registered() -> None:
+    import click
+
+    group = click.Group("scf", commands={"emulator": click.Group("emulator")})
+    plugin.register_commands(cli=group)
+    assert "cityworks" in group.commands["emulator"].commands  # type: ignore[attr-defined]
+
+
+def test_windows_auth_needs_its_extra(emulator: Emulator, make_integration) -> None:  # type: ignore[no-untyped-def]
+    from scf_plugins import ConfigError
+
+    try:
+        import requests_ntlm  # noqa: F401
+    except ImportError:
+        with pytest.raises(ConfigError, match=r"scf-cityworks\[windows\]"):
+            types_by_code(make_integration(emulator.url, options={"auth": "windows"}))
+    else:
+        pytest.skip("requests-ntlm is installed")

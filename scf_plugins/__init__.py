@@ -1,0 +1,68 @@
+"""scf-plugins: the host that keeps 311 issues in step with remote work-order systems.
+
+Plugin authors need only what this module exports: the ``hookimpl`` marker, the value types
+that cross the hook boundary, and the error types to raise.
+"""
+
+from .errors import (
+    AmbiguousError,
+    ConfigError,
+    DefiniteError,
+    RemoteError,
+    ScfError,
+    TransientError,
+    UserError,
+)
+from .hookspecs import hookimpl
+from .models import (
+    ActivityRule,
+    AddressCheck,
+    Answer,
+    Comment,
+    Geocoder,
+    Integration,
+    Issue,
+    Messages,
+    Question,
+    RemoteComment,
+    RemoteState,
+    RemoteUpdate,
+    RequestType,
+    Secret,
+    Status,
+    Submission,
+    Tracked,
+)
+from .redaction import redact, register_secret
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ActivityRule",
+    "AddressCheck",
+    "AmbiguousError",
+    "Answer",
+    "Comment",
+    "ConfigError",
+    "DefiniteError",
+    "Geocoder",
+    "Integration",
+    "Issue",
+    "Messages",
+    "Question",
+    "RemoteComment",
+    "RemoteError",
+    "RemoteState",
+    "RemoteUpdate",
+    "RequestType",
+    "ScfError",
+    "Secret",
+    "Status",
+    "Submission",
+    "Tracked",
+    "TransientError",
+    "UserError",
+    "hookimpl",
+    "redact",
+    "register_secret",
+]

@@ -1,0 +1,80 @@
+"""Request types: learning them from the integrations, and which integration serves which.
+
+The host asks each integration's plugin for its request types, keeps those the config routes
+to it, marks private questions (their text names a private keyword such as "email"), and
+caches the result in the store, where ``scf report`` reads it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+
+from .config import Settings
+from .errors import RemoteError
+from .models import Integration, Question, RequestType
+from .plugins import PluginHost
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+
+def is_private(text: str, keywords: tuple[str, ...]) -> bool:
+    """Whether a question's text names a private keyword (any case)."""
+    lowered = text.lower()
+    return any(keyword.lower() in lowered for keyword in keywords)
+
+
+def prepare(rt: RequestType, integration: Integration, keywords: tuple[str, ...]) -> RequestType:
+    """Bind a plugin's request type to its integration and mark private questions."""
+    questions = tuple(
+        dataclasses.replace(q, private=q.private or is_private(q.text, keywords))
+        for q in rt.questions
+    )
+    return dataclasses.replace(rt, integration=integration.name, questions=questions)
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    """What a refresh loaded, per integration, and what failed."""
+
+    loaded: dict[str, int]
+    failed: dict[str, str]
+
+
+def refresh(settings: Settings, host: PluginHost, store: Store) -> RefreshResult:
+    """Reload the request types of every integration into the store's cache.
+
+    An integration that cannot be reached keeps its cached types; the failure is reported.
+    """
+    loaded: dict[str, int] = {}
+    failed: dict[str, str] = {}
+    for integration in settings.integrations.values():
+        try:
+            offered = host.list_request_types(integration)
+        except RemoteError as exc:
+            failed[integration.name] = str(exc)
+            log.warning("request types of %s not refreshed: %s", integration.name, exc)
+            continue
+        mine = [
+            prepare(rt, integration, settings.organization.private_keywords)
+            for rt in offered
+            if settings.offers(integration, rt.code)
+        ]
+        store.replace_request_types(integration.name, mine)
+        loaded[integration.name] = len(mine)
+    return RefreshResult(loaded=loaded, failed=failed)
+
+
+def active_questions(rt: RequestType, answers: dict[str, str]) -> list[Question]:
+    """The questions asked, given the answers so far (branching follows the chosen options)."""
+    active: list[Question] = []
+    asked: set[str] = set()
+    for question in rt.questions:
+        if not question.asked_when or any(
+            qid in asked and answers.get(qid) == option for qid, option in question.asked_when
+        ):
+            active.append(question)
+            asked.add(question.id)
+    return active

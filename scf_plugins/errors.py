@@ -1,0 +1,54 @@
+"""The host's error types.
+
+Every error the host or a plugin raises on purpose derives from :class:`ScfError`. The CLI
+prints a ``UserError`` as one line and exits non-zero; the sync engine decides retries by
+the kind of :class:`RemoteError` a plugin raised.
+"""
+
+from __future__ import annotations
+
+
+class ScfError(Exception):
+    """Base of every error raised on purpose by the host or a plugin."""
+
+
+class UserError(ScfError):
+    """Bad input or configuration: printed as one line that says what to do."""
+
+
+class ConfigError(UserError):
+    """The org config or its credentials are wrong; the text names file, key and fix."""
+
+
+class RemoteError(ScfError):
+    """A remote system (or geocoder) failed a call.
+
+    Plugins raise one of the three subclasses; the engine's retry rules depend on which.
+    """
+
+    kind = "remote"
+
+
+class DefiniteError(RemoteError):
+    """The remote refused the call (bad data, no permission): retrying the same call will not help.
+
+    The issue keeps the error and is retried with a long back-off, since staff may fix the
+    remote side (a permission, a template) without telling us.
+    """
+
+    kind = "definite"
+
+
+class TransientError(RemoteError):
+    """Timeout, 503, connection reset: nothing happened remotely and the call is safe to retry."""
+
+    kind = "transient"
+
+
+class AmbiguousError(RemoteError):
+    """The call may have been carried out (a create whose answer was lost).
+
+    The engine retries only through an idempotent path (``submit`` reconciles first).
+    """
+
+    kind = "ambiguous"

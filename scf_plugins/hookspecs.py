@@ -1,0 +1,149 @@
+"""The hook contract between the host and remote-system plugins.
+
+A plugin is a module (or object) registered under the ``scf_plugins`` entry-point group. It
+implements some of the hooks below with ``@hookimpl`` (``from scf_plugins import hookimpl``).
+
+The host routes every call to the one plugin the config names for that integration or
+geocoder, so an implementation never checks whether a call is meant for it. Arguments are
+passed by keyword: keep the argument names exactly as they are here (you may leave out the
+ones you do not use).
+
+Errors: raise :class:`scf_plugins.DefiniteError` when the remote refused the call,
+:class:`scf_plugins.TransientError` when nothing happened and a retry is safe, and
+:class:`scf_plugins.AmbiguousError` when the call may have been carried out. Never put a
+password or token into an error message.
+
+State that is costly to build (an HTTP session, a token, a projection) belongs to the plugin:
+build it once per integration (key it by ``integration.name``) and reuse it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from .models import (
+        AddressCheck,
+        Comment,
+        Geocoder,
+        Integration,
+        Issue,
+        RemoteUpdate,
+        RequestType,
+        Submission,
+        Tracked,
+    )
+
+PROJECT = "scf_plugins"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def list_request_types(integration: Integration) -> list[RequestType]:
+    """Return the request types the remote system offers to the public.
+
+    :param integration: the integration's settings (endpoint, credentials, options).
+    :returns: every request type the remote offers, each with its questions in presentation
+        order (``Question.answer_refs`` filled so the host can send answers back). The host
+        filters them by the integration's ``request_types`` setting and marks private
+        questions; a plugin may filter too.
+    """
+
+
+@hookspec(firstresult=True)
+def submit(integration: Integration, issue: Issue) -> Submission:
+    """Create the remote request for a new local issue and return its remote id.
+
+    :param integration: the integration's settings.
+    :param issue: the local issue, with its answers (``Answer.ref`` is the remote answer id),
+        ``type_ref`` (the request type's remote id) and, when a geocoder checked the address,
+        ``address_check``. Use ``issue.marker`` as the request's link back to the issue.
+    :returns: a :class:`Submission`. Must be idempotent: when ``issue.submit_attempted`` is
+        true an earlier call may have created the request, so look it up first (by
+        ``issue.marker``) and return it with ``created=False`` instead of creating another.
+    :raises AmbiguousError: when the create may have happened but its answer was lost.
+    """
+
+
+@hookspec(firstresult=True)
+def poll(integration: Integration, tracked: list[Tracked]) -> list[RemoteUpdate]:
+    """Read the current state of a batch of remote requests.
+
+    :param integration: the integration's settings; ``closed_statuses``, ``cancel_statuses``
+        and ``watched_fields`` say what to report.
+    :param tracked: a batch of linked issues (at most ``integration.poll_batch_size``). Answer
+        the whole batch in as few remote calls as the remote API allows; the host never calls
+        ``poll`` once per issue.
+    :returns: one :class:`RemoteUpdate` per tracked issue, in any order. A request the remote
+        no longer has is reported with ``state=MISSING``, never as an exception for the batch.
+    """
+
+
+@hookspec(firstresult=True)
+def push_comment(integration: Integration, issue: Issue, comment: Comment) -> str:
+    """Add a local comment to the issue's remote request.
+
+    :param integration: the integration's settings.
+    :param issue: the issue; ``issue.remote_id`` is the remote request.
+    :param comment: the local comment. When ``comment.push_attempted`` is true an earlier
+        push may have succeeded: look for it before adding it again.
+    :returns: the remote comment's id, so the host never pulls its own comment back.
+    """
+
+
+@hookspec(firstresult=True)
+def validate_address(geocoder: Geocoder, issue: Issue) -> AddressCheck | None:
+    """Check the issue's address (or, without one, its point) against a geocoder.
+
+    :param geocoder: the geocoder's settings (``min_score``, options).
+    :param issue: the issue; ``address`` may be None, ``lat``/``lng`` are WGS84.
+    :returns: an :class:`AddressCheck` (``accepted`` says whether to use its address), or None
+        when the geocoder has nothing to say about this issue (then the reported address is
+        sent as it is).
+    :raises TransientError: when the geocoder cannot be reached; the issue waits for it.
+    """
+
+
+@hookspec
+def check_integration(integration: Integration) -> list[str]:
+    """Check an integration's settings without touching the network.
+
+    :param integration: the integration's settings, including the plugin's own ``options``.
+    :returns: one line per problem, each naming the key and the fix (empty when all is well).
+    """
+
+
+@hookspec
+def check_geocoder(geocoder: Geocoder) -> list[str]:
+    """Check a geocoder's settings without touching the network.
+
+    :param geocoder: the geocoder's settings.
+    :returns: one line per problem, each naming the key and the fix (empty when all is well).
+    """
+
+
+@hookspec(firstresult=True)
+def probe_geocoder(geocoder: Geocoder) -> str:
+    """Make one harmless read of the geocoder (its service description), for ``scf doctor``.
+
+    :param geocoder: the geocoder's settings.
+    :returns: one line saying what was found (for example the locator's input field and
+        spatial reference).
+    :raises RemoteError: what failed, as for any other call.
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add commands to the ``scf`` command line (called on every plugin, not routed).
+
+    :param cli: the root ``scf`` group; add a command, or a subcommand of an existing group
+        such as ``cli.commands["emulator"]``.
+    :returns: nothing.
+    """

@@ -1,0 +1,294 @@
+"""Values that cross the hook boundary: frozen dataclasses, no dicts of dicts.
+
+Plugins receive and return these; the host stores them. Everything here is immutable so a
+plugin can cache it, and hashable-friendly tuples stand where lists would be mutable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any, Literal
+
+QuestionType = Literal["text", "choice", "date"]
+CommentKind = Literal["comment", "system", "remote"]
+
+
+class Status(StrEnum):
+    """Local issue status; the values are the JSON strings of ``scf issues show --json``."""
+
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    CLOSED = "closed"
+    ARCHIVED = "archived"
+
+
+class RemoteState(StrEnum):
+    """How the host reads a remote status, after the integration's status lists applied."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    CANCELED = "canceled"
+    MISSING = "missing"
+
+
+class Secret:
+    """A password or token that never shows itself in a repr, str, log or traceback."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """Return the secret itself; call only where it goes onto the wire."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+def frozen_mapping(data: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+    """Return a read-only view of a copy of ``data`` (for settings plugins must not change)."""
+    return MappingProxyType(dict(data or {}))
+
+
+@dataclass(frozen=True)
+class ActivityRule:
+    """Post ``message`` when the remote ``field`` gets a new non-empty value."""
+
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Messages:
+    """Message templates of one integration; None means the host's default."""
+
+    acknowledged: str | None = None
+    closed: str | None = None
+    canceled: str | None = None
+    closed_by_status: Mapping[str, str] = field(default_factory=frozen_mapping)
+    canceled_by_status: Mapping[str, str] = field(default_factory=frozen_mapping)
+
+
+@dataclass(frozen=True)
+class Integration:
+    """One ``[integrations.NAME]`` section, with its active environment resolved.
+
+    ``options`` holds the keys the host does not know; they belong to the plugin, which checks
+    them in its ``check_integration`` hook.
+    """
+
+    name: str
+    plugin: str
+    environment: str
+    url: str
+    user: str
+    password: Secret | None
+    version: str = ""
+    srid: int = 4326
+    closed_statuses: tuple[str, ...] = ()
+    cancel_statuses: tuple[str, ...] = ()
+    request_types: tuple[str, ...] = ("*",)
+    address_validation: str | None = None
+    image_url_field: str | None = None
+    timezone: str = "UTC"
+    poll_batch_size: int = 500
+    max_concurrency: int = 4
+    timeout_seconds: float = 30.0
+    verify_tls: bool | str = True
+    messages: Messages = field(default_factory=Messages)
+    activity: tuple[ActivityRule, ...] = ()
+    custom_fields: Mapping[str, str] = field(default_factory=frozen_mapping)
+    options: Mapping[str, Any] = field(default_factory=frozen_mapping)
+
+    @property
+    def watched_fields(self) -> tuple[str, ...]:
+        """The remote fields that activity rules watch, each once, in config order."""
+        return tuple(dict.fromkeys(rule.field for rule in self.activity))
+
+
+@dataclass(frozen=True)
+class Geocoder:
+    """One ``[geocoders.NAME]`` section."""
+
+    name: str
+    plugin: str
+    url: str
+    user: str | None = None
+    password: Secret | None = None
+    min_score: float = 85.0
+    on_reject: Literal["submit", "hold"] = "submit"
+    timeout_seconds: float = 30.0
+    verify_tls: bool | str = True
+    options: Mapping[str, Any] = field(default_factory=frozen_mapping)
+
+
+@dataclass(frozen=True)
+class Question:
+    """A secondary question of a request type.
+
+    ``answer_refs`` maps each accepted answer (an option's text, or ``""`` for free text and
+    dates) to the remote system's id for it. ``asked_when`` lists ``(question_id, option)``
+    pairs: when non-empty, the question is asked (and required) only if one of those options
+    was chosen; empty means always asked.
+    """
+
+    id: str
+    text: str
+    type: QuestionType
+    required: bool = True
+    private: bool = False
+    options: tuple[str, ...] = ()
+    answer_refs: tuple[tuple[str, str], ...] = ()
+    asked_when: tuple[tuple[str, str], ...] = ()
+
+    def ref_for(self, answer: str) -> str | None:
+        """The remote id of ``answer`` (an option's text, or any text for text/date questions)."""
+        key = answer if self.type == "choice" else ""
+        return dict(self.answer_refs).get(key)
+
+
+@dataclass(frozen=True)
+class RequestType:
+    """A request type offered by an integration, with its questions in presentation order."""
+
+    code: str
+    name: str
+    integration: str
+    questions: tuple[Question, ...] = ()
+    ref: str = ""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An answer to a question, as stored on an issue; ``ref`` is the remote answer id."""
+
+    question_id: str
+    question: str
+    answer: str
+    private: bool = False
+    ref: str | None = None
+
+
+@dataclass(frozen=True)
+class AddressCheck:
+    """What a geocoder made of an issue's address.
+
+    ``accepted`` says whether the host should use ``address`` (the verified one) on the remote
+    request; a rejected check keeps the candidate (if any) so staff can see what was found.
+    """
+
+    query: str
+    accepted: bool
+    address: str | None = None
+    score: float | None = None
+    lat: float | None = None
+    lng: float | None = None
+    candidate_type: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Issue:
+    """A local issue as plugins see it.
+
+    ``type_ref`` is the request type's remote id; ``submit_attempted`` is true when an earlier
+    submit may have reached the remote system, so ``submit`` must look before it creates.
+    """
+
+    id: int
+    request_type: str
+    summary: str
+    lat: float
+    lng: float
+    description: str = ""
+    address: str | None = None
+    reporter_name: str | None = None
+    reporter_email: str | None = None
+    image_url: str | None = None
+    answers: tuple[Answer, ...] = ()
+    type_ref: str = ""
+    status: Status = Status.OPEN
+    remote_id: str | None = None
+    address_check: AddressCheck | None = None
+    submit_attempted: bool = False
+    created_at: datetime | None = None
+
+    @property
+    def marker(self) -> str:
+        """A stable id of this issue for the remote side (Cityworks ``OtherSystemId``)."""
+        return f"scf-{self.id}"
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A comment on an issue. ``push_attempted``: an earlier push may have reached the remote."""
+
+    id: int
+    issue_id: int
+    author: str
+    text: str
+    kind: CommentKind = "comment"
+    created_at: datetime | None = None
+    remote_id: str | None = None
+    push_attempted: bool = False
+
+
+@dataclass(frozen=True)
+class Submission:
+    """The answer to ``submit``: the remote id, and whether this call created it."""
+
+    remote_id: str
+    created: bool = True
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class Tracked:
+    """One issue to poll: the local id and the remote request it is linked to."""
+
+    issue_id: int
+    remote_id: str
+
+
+@dataclass(frozen=True)
+class RemoteComment:
+    """A remote comment meant for the local issue (its ``To SCF:`` prefix already removed)."""
+
+    remote_id: str
+    text: str
+    author: str = ""
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RemoteUpdate:
+    """What ``poll`` found for one tracked issue.
+
+    ``fields`` holds the current values of the fields the integration's activity rules watch
+    (empty values left out); ``comments`` all remote comments meant for the local issue, old
+    and new: the host keeps each once by ``remote_id``.
+    """
+
+    issue_id: int
+    remote_id: str
+    state: RemoteState
+    status: str | None = None
+    fields: tuple[tuple[str, str], ...] = ()
+    comments: tuple[RemoteComment, ...] = ()

@@ -1,0 +1,217 @@
+"""The plugin manager: loading plugins, and routing each call to the plugin config names.
+
+The rest of the host calls the small typed methods of :class:`PluginHost`, never
+``pm.hook.*``: each method picks the one plugin that serves the integration or geocoder
+(pluggy's ``subset_hook_caller``, as pytest does for conftest hooks), so two plugins can
+never both answer and a plugin never checks whether a call is meant for it.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from . import hookspecs
+from .errors import ConfigError, DefiniteError
+
+if TYPE_CHECKING:
+    import click
+
+    from .models import (
+        AddressCheck,
+        Comment,
+        Geocoder,
+        Integration,
+        Issue,
+        RemoteUpdate,
+        RequestType,
+        Submission,
+        Tracked,
+    )
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "scf_plugins"
+DISABLE_ENV = "SCF_DISABLE_PLUGINS"
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """One installed plugin, for ``scf plugins``."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    hooks: tuple[str, ...]
+
+
+def disabled_from_env() -> set[str]:
+    """The plugin names switched off by ``SCF_DISABLE_PLUGINS`` (comma separated)."""
+    raw = os.environ.get(DISABLE_ENV, "")
+    return {name.strip() for name in raw.split(",") if name.strip()}
+
+
+def build_manager(
+    disabled: Iterable[str] | None = None, *, load_entry_points: bool = True
+) -> PluginHost:
+    """Build the plugin manager: specs, entry points of the ``scf_plugins`` group, checks.
+
+    :param disabled: plugin names not to load; default: ``SCF_DISABLE_PLUGINS``.
+    :param load_entry_points: False gives a host with no plugins (tests register their own).
+    :returns: the :class:`PluginHost`; plugins that failed to import are listed in its
+        ``failures`` and the rest are loaded.
+    """
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    skip = set(disabled_from_env() if disabled is None else disabled)
+    failures: dict[str, str] = {}
+    dists: dict[str, tuple[str, str]] = {}
+    if load_entry_points:
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            if ep.name in skip or pm.has_plugin(ep.name):
+                continue
+            try:
+                module = ep.load()
+            except Exception as exc:  # a broken plugin must not take the host down
+                failures[ep.name] = f"{type(exc).__name__}: {exc}"
+                log.warning("plugin %r failed to load and is skipped: %s", ep.name, exc)
+                continue
+            pm.register(module, name=ep.name)
+            if ep.dist is not None:
+                dists[ep.name] = (ep.dist.name, ep.dist.version)
+    pm.check_pending()
+    return PluginHost(pm, failures=failures, distributions=dists)
+
+
+class PluginHost:
+    """Typed, routed access to the plugins. Build it with :func:`build_manager`."""
+
+    def __init__(
+        self,
+        pm: pluggy.PluginManager,
+        *,
+        failures: dict[str, str] | None = None,
+        distributions: dict[str, tuple[str, str]] | None = None,
+    ) -> None:
+        self.pm = pm
+        self.failures = dict(failures or {})
+        self._dists = dict(distributions or {})
+        self._callers: dict[tuple[str, str], Any] = {}
+
+    # -- registry --------------------------------------------------------------------------
+
+    def register(self, plugin: object, name: str) -> None:
+        """Register a plugin object under ``name`` (tests, and built-in plugins)."""
+        self.pm.register(plugin, name=name)
+        self.pm.check_pending()
+        self._callers.clear()
+
+    def unregister(self, name: str) -> None:
+        """Remove the plugin registered under ``name``."""
+        self.pm.unregister(name=name)
+        self._callers.clear()
+
+    def names(self) -> list[str]:
+        """Names of the loaded plugins, sorted."""
+        return sorted(name for name, _ in self.pm.list_name_plugin() if name is not None)
+
+    def has(self, name: str) -> bool:
+        """Whether a plugin named ``name`` is loaded."""
+        return self.pm.has_plugin(name)
+
+    def info(self) -> list[PluginInfo]:
+        """What each loaded plugin is and which hooks it implements."""
+        out = []
+        for name in self.names():
+            plugin = self.pm.get_plugin(name)
+            hooks = tuple(sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or []))
+            dist, version = self._dists.get(name, (None, None))
+            out.append(PluginInfo(name=name, distribution=dist, version=version, hooks=hooks))
+        return out
+
+    def _caller(self, hook: str, plugin: str) -> Any:
+        key = (hook, plugin)
+        if key not in self._callers:
+            if not self.pm.has_plugin(plugin):
+                raise ConfigError(self._missing(plugin))
+            others = [p for n, p in self.pm.list_name_plugin() if n != plugin]
+            self._callers[key] = self.pm.subset_hook_caller(hook, remove_plugins=others)
+        return self._callers[key]
+
+    def _missing(self, plugin: str) -> str:
+        if plugin in self.failures:
+            return f"plugin {plugin!r} is installed but failed to load ({self.failures[plugin]})"
+        installed = ", ".join(self.names()) or "none"
+        return (
+            f"plugin {plugin!r} is not installed (installed: {installed}); "
+            f"install its distribution or fix the plugin name"
+        )
+
+    def _first(self, hook: str, plugin: str, **kwargs: Any) -> Any:
+        result = self._caller(hook, plugin)(**kwargs)
+        if result is None and hook != "validate_address":
+            raise DefiniteError(f"plugin {plugin!r} does not implement {hook}")
+        return result
+
+    # -- the hooks, routed --------------------------------------------------------------------
+
+    def list_request_types(self, integration: Integration) -> list[RequestType]:
+        """Request types the integration's plugin offers (see the hook spec)."""
+        results = self._caller("list_request_types", integration.plugin)(integration=integration)
+        return [rt for batch in results for rt in batch]
+
+    def submit(self, integration: Integration, issue: Issue) -> Submission:
+        """Create (or find) the remote request of ``issue`` (see the hook spec)."""
+        result: Submission = self._first(
+            "submit", integration.plugin, integration=integration, issue=issue
+        )
+        return result
+
+    def poll(self, integration: Integration, tracked: list[Tracked]) -> list[RemoteUpdate]:
+        """Read a batch of remote requests (see the hook spec)."""
+        result: list[RemoteUpdate] = self._first(
+            "poll", integration.plugin, integration=integration, tracked=tracked
+        )
+        return result
+
+    def push_comment(self, integration: Integration, issue: Issue, comment: Comment) -> str:
+        """Add a local comment to the remote request; returns the remote comment id."""
+        result = self._first(
+            "push_comment",
+            integration.plugin,
+            integration=integration,
+            issue=issue,
+            comment=comment,
+        )
+        return str(result)
+
+    def validate_address(self, geocoder: Geocoder, issue: Issue) -> AddressCheck | None:
+        """Check the issue's address with the geocoder's plugin (see the hook spec)."""
+        result: AddressCheck | None = self._first(
+            "validate_address", geocoder.plugin, geocoder=geocoder, issue=issue
+        )
+        return result
+
+    def probe_geocoder(self, geocoder: Geocoder) -> str:
+        """One harmless read of the geocoder, for ``scf doctor``."""
+        return str(self._first("probe_geocoder", geocoder.plugin, geocoder=geocoder))
+
+    def check_integration(self, integration: Integration) -> list[str]:
+        """The plugin's own checks of the integration's settings."""
+        results = self._caller("check_integration", integration.plugin)(integration=integration)
+        return [line for batch in results for line in batch]
+
+    def check_geocoder(self, geocoder: Geocoder) -> list[str]:
+        """The plugin's own checks of the geocoder's settings."""
+        results = self._caller("check_geocoder", geocoder.plugin)(geocoder=geocoder)
+        return [line for batch in results for line in batch]
+
+    def register_commands(self, cli: click.Group) -> None:
+        """Let every plugin add its commands to the CLI."""
+        self.pm.hook.register_commands(cli=cli)

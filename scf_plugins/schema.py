@@ -1,0 +1,206 @@
+"""The store's tables, and the migrations that bring an older database up to date.
+
+The schema version lives in ``scf_meta``. Each migration is a function from version N-1 to N,
+run in its own transaction, so an interrupted upgrade leaves the database at a whole version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    select,
+)
+
+from .errors import ConfigError
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in Python, naive UTC in the database (portable across dialects)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+
+
+metadata = MetaData()
+
+meta = Table(
+    "scf_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(255), nullable=False),
+)
+
+request_types = Table(
+    "request_types",
+    metadata,
+    Column("code", String(200), primary_key=True),
+    Column("integration", String(100), nullable=False, index=True),
+    Column("name", String(500), nullable=False),
+    Column("definition", Text, nullable=False),  # the RequestType as JSON
+    Column("fetched_at", UTCDateTime, nullable=False),
+)
+
+issues = Table(
+    "issues",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_type", String(200), nullable=False),
+    Column("integration", String(100)),
+    Column("status", String(20), nullable=False),
+    Column("summary", String(200), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("lat", Float, nullable=False),
+    Column("lng", Float, nullable=False),
+    Column("address", String(300)),
+    Column("reporter_name", String(200)),
+    Column("reporter_email", String(254)),
+    Column("image_url", String(2000)),
+    Column("type_ref", String(200), nullable=False, default=""),
+    Column("remote_id", String(200)),
+    Column("remote_status", String(200)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("acknowledged_at", UTCDateTime),
+    Column("closed_at", UTCDateTime),
+    Column("archived_at", UTCDateTime),
+    # Sync state: retries, the submit intent, the address check, the work lease.
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("last_error_kind", String(20)),
+    Column("submit_attempted", Boolean, nullable=False, default=False),
+    Column("held", Boolean, nullable=False, default=False),
+    Column("address_check", Text),
+    Column("lease_owner", String(100)),
+    Column("lease_until", UTCDateTime),
+    Index("ix_issues_status_integration", "status", "integration"),
+    Index("ix_issues_remote_id", "remote_id"),
+)
+
+answers = Table(
+    "answers",
+    metadata,
+    Column("issue_id", Integer, ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("question_id", String(200), nullable=False),
+    Column("question", Text, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("private", Boolean, nullable=False, default=False),
+    Column("ref", String(200)),
+)
+
+comments = Table(
+    "comments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("issue_id", Integer, ForeignKey("issues.id", ondelete="CASCADE"), nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    # Remote link: for a pushed local comment, the remote comment it became; for a pulled one,
+    # where it came from. ``remote_key`` scopes the id to integration and request, so a
+    # comment is kept once even after the issue moves to another remote request.
+    Column("remote_id", String(200)),
+    Column("remote_key", String(500)),
+    Column("pushed_at", UTCDateTime),
+    Column("push_attempted", Boolean, nullable=False, default=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("lease_owner", String(100)),
+    Column("lease_until", UTCDateTime),
+    UniqueConstraint("issue_id", "remote_key", name="uq_comments_remote_key"),
+    Index("ix_comments_issue", "issue_id", "id"),
+)
+
+announced = Table(
+    "announced",
+    metadata,
+    Column("issue_id", Integer, ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True),
+    Column("remote_id", String(200), primary_key=True),
+    Column("field", String(200), primary_key=True),
+    Column("value", String(1000), primary_key=True),
+)
+
+
+def _v1(conn: Connection) -> None:
+    metadata.create_all(conn)
+
+
+# MIGRATIONS[i] takes the database from version i to version i + 1.
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+
+
+def current_version(conn: Connection) -> int:
+    """The schema version of the database behind ``conn`` (0 for an empty one)."""
+    if not conn.dialect.has_table(conn, "scf_meta"):
+        return 0
+    value = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+    return int(value) if value is not None else 0
+
+
+def target_version() -> int:
+    """The schema version this code works with."""
+    return len(MIGRATIONS)
+
+
+def upgrade(begin: Callable[[], Any]) -> int:
+    """Bring the database up to :func:`target_version`, one migration per transaction.
+
+    :param begin: opens a transaction (``engine.begin``).
+    :returns: the number of migrations run.
+    :raises ConfigError: when the database is newer than this code.
+    """
+    ran = 0
+    while True:
+        with begin() as conn:
+            version = current_version(conn)
+            if version > target_version():
+                raise ConfigError(
+                    f"the database has schema version {version}, newer than this scf "
+                    f"({target_version()}); upgrade scf-plugins before using it"
+                )
+            if version == target_version():
+                return ran
+            MIGRATIONS[version](conn)
+            _set_version(conn, version + 1)
+            ran += 1
+
+
+def _set_version(conn: Connection, version: int) -> None:
+    updated = conn.execute(
+        meta.update().where(meta.c.key == "schema_version").values(value=str(version))
+    )
+    if updated.rowcount == 0:
+        conn.execute(meta.insert().values(key="schema_version", value=str(version)))

@@ -1,0 +1,430 @@
+"""The local store: issues, answers, comments, cached request types and sync state.
+
+SQLAlchemy Core over SQLite by default (any SQLAlchemy URL works, PostgreSQL for several
+machines). Every change happens inside :meth:`Store.transaction`; reads use
+:meth:`Store.read`. On SQLite a write transaction starts with ``BEGIN IMMEDIATE`` so that
+concurrent sync processes queue for the write lock instead of failing half way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, RowMapping, create_engine, event, func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import schema
+from .errors import ConfigError
+from .models import AddressCheck, Answer, Comment, CommentKind, Issue, Question, RequestType, Status
+from .schema import announced, answers, comments, issues, request_types
+from .timeutil import utcnow
+
+SQLITE_BUSY_MS = 30_000
+
+
+@dataclass(frozen=True)
+class NewIssue:
+    """A validated report, ready to be stored."""
+
+    request_type: str
+    integration: str | None
+    type_ref: str
+    summary: str
+    lat: float
+    lng: float
+    description: str = ""
+    address: str | None = None
+    reporter_name: str | None = None
+    reporter_email: str | None = None
+    image_url: str | None = None
+    answers: tuple[Answer, ...] = ()
+
+
+@dataclass(frozen=True)
+class IssueRecord:
+    """An issue with everything ``scf issues show`` needs: answers, comments, sync state."""
+
+    issue: Issue
+    integration: str | None
+    remote_status: str | None
+    comments: tuple[Comment, ...] = ()
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    last_error_kind: str | None = None
+    held: bool = False
+    updated_at: datetime | None = None
+    closed_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def request_type_to_json(rt: RequestType) -> str:
+    """Serialise a request type for the cache."""
+    return json.dumps(asdict(rt), sort_keys=True)
+
+
+def request_type_from_json(text: str) -> RequestType:
+    """Read a request type back from the cache."""
+    data = json.loads(text)
+    questions = tuple(
+        Question(
+            id=q["id"],
+            text=q["text"],
+            type=q["type"],
+            required=q["required"],
+            private=q["private"],
+            options=tuple(q["options"]),
+            answer_refs=tuple((k, v) for k, v in q["answer_refs"]),
+            asked_when=tuple((k, v) for k, v in q["asked_when"]),
+        )
+        for q in data["questions"]
+    )
+    return RequestType(
+        code=data["code"],
+        name=data["name"],
+        integration=data["integration"],
+        questions=questions,
+        ref=data["ref"],
+    )
+
+
+def address_check_from_json(text: str | None) -> AddressCheck | None:
+    """Read a stored address check (None when there is none)."""
+    if not text:
+        return None
+    return AddressCheck(**json.loads(text))
+
+
+def issue_from_row(row: RowMapping, issue_answers: Sequence[Answer] = ()) -> Issue:
+    """Build the plugin-facing :class:`Issue` from an ``issues`` row."""
+    return Issue(
+        id=row["id"],
+        request_type=row["request_type"],
+        summary=row["summary"],
+        description=row["description"] or "",
+        lat=row["lat"],
+        lng=row["lng"],
+        address=row["address"],
+        reporter_name=row["reporter_name"],
+        reporter_email=row["reporter_email"],
+        image_url=row["image_url"],
+        answers=tuple(issue_answers),
+        type_ref=row["type_ref"] or "",
+        status=Status(row["status"]),
+        remote_id=row["remote_id"],
+        address_check=address_check_from_json(row["address_check"]),
+        submit_attempted=bool(row["submit_attempted"]),
+        created_at=row["created_at"],
+    )
+
+
+def comment_from_row(row: RowMapping) -> Comment:
+    """Build a :class:`Comment` from a ``comments`` row."""
+    kind: CommentKind = row["kind"]
+    return Comment(
+        id=row["id"],
+        issue_id=row["issue_id"],
+        author=row["author"],
+        text=row["text"],
+        kind=kind,
+        created_at=row["created_at"],
+        remote_id=row["remote_id"],
+        push_attempted=bool(row["push_attempted"]),
+    )
+
+
+class Store:
+    """The store behind one database URL."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """Connect to ``url``, creating or upgrading the schema as needed."""
+        try:
+            engine = create_engine(url, future=True)
+        except (SQLAlchemyError, ImportError, ValueError) as exc:
+            raise ConfigError(
+                f"cannot use database {_safe_url(url)} ({type(exc).__name__}); check "
+                f"organization.database (and install the driver for its dialect)"
+            ) from None
+        if engine.dialect.name == "sqlite":
+            _configure_sqlite(engine)
+        store = cls(engine)
+        try:
+            schema.upgrade(engine.begin)
+        except SQLAlchemyError as exc:
+            raise ConfigError(
+                f"cannot open database {_safe_url(url)} ({type(exc).__name__}: "
+                f"{str(exc.orig if hasattr(exc, 'orig') else exc).splitlines()[0]}); "
+                f"check organization.database and that its folder is writable"
+            ) from None
+        return store
+
+    def close(self) -> None:
+        """Release the connection pool."""
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction: committed when the block ends, rolled back on any error."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only connection (no write lock on SQLite)."""
+        with self.engine.connect().execution_options(scf_read=True) as conn:
+            yield conn
+            conn.rollback()
+
+    # -- request types -------------------------------------------------------------------------
+
+    def replace_request_types(self, integration: str, types: Sequence[RequestType]) -> None:
+        """Replace the cached request types of one integration with ``types``."""
+        now = utcnow()
+        with self.transaction() as conn:
+            conn.execute(request_types.delete().where(request_types.c.integration == integration))
+            codes = [rt.code for rt in types]
+            if codes:
+                conn.execute(request_types.delete().where(request_types.c.code.in_(codes)))
+                conn.execute(
+                    request_types.insert(),
+                    [
+                        {
+                            "code": rt.code,
+                            "integration": integration,
+                            "name": rt.name,
+                            "definition": request_type_to_json(rt),
+                            "fetched_at": now,
+                        }
+                        for rt in types
+                    ],
+                )
+
+    def request_types(self) -> list[RequestType]:
+        """All cached request types, by integration then code."""
+        with self.read() as conn:
+            rows = conn.execute(
+                select(request_types.c.definition).order_by(
+                    request_types.c.integration, request_types.c.code
+                )
+            ).scalars()
+            return [request_type_from_json(text) for text in rows]
+
+    def request_type(self, code: str) -> RequestType | None:
+        """One cached request type, or None."""
+        with self.read() as conn:
+            text = conn.execute(
+                select(request_types.c.definition).where(request_types.c.code == code)
+            ).scalar()
+        return request_type_from_json(text) if text else None
+
+    # -- issues ----------------------------------------------------------------------------------
+
+    def create_issue(self, new: NewIssue) -> int:
+        """Store a new Open issue with its answers, in one transaction; returns its id."""
+        now = utcnow()
+        with self.transaction() as conn:
+            issue_id = conn.execute(
+                issues.insert().values(
+                    request_type=new.request_type,
+                    integration=new.integration,
+                    status=Status.OPEN.value,
+                    summary=new.summary,
+                    description=new.description,
+                    lat=new.lat,
+                    lng=new.lng,
+                    address=new.address,
+                    reporter_name=new.reporter_name,
+                    reporter_email=new.reporter_email,
+                    image_url=new.image_url,
+                    type_ref=new.type_ref,
+                    created_at=now,
+                    updated_at=now,
+                    attempts=0,
+                    submit_attempted=False,
+                    held=False,
+                )
+            ).inserted_primary_key[0]  # type: ignore[index]
+            if new.answers:
+                conn.execute(
+                    answers.insert(),
+                    [
+                        {
+                            "issue_id": issue_id,
+                            "position": i,
+                            "question_id": a.question_id,
+                            "question": a.question,
+                            "answer": a.answer,
+                            "private": a.private,
+                            "ref": a.ref,
+                        }
+                        for i, a in enumerate(new.answers)
+                    ],
+                )
+        return int(issue_id)
+
+    def answers_of(self, conn: Connection, issue_ids: Sequence[int]) -> dict[int, list[Answer]]:
+        """The answers of several issues, in their stored order."""
+        out: dict[int, list[Answer]] = {i: [] for i in issue_ids}
+        if not issue_ids:
+            return out
+        rows = conn.execute(
+            select(answers)
+            .where(answers.c.issue_id.in_(issue_ids))
+            .order_by(answers.c.issue_id, answers.c.position)
+        ).mappings()
+        for r in rows:
+            out[r["issue_id"]].append(
+                Answer(r["question_id"], r["question"], r["answer"], bool(r["private"]), r["ref"])
+            )
+        return out
+
+    def issue(self, conn: Connection, issue_id: int) -> Issue | None:
+        """The plugin-facing issue with its answers, read on ``conn``."""
+        row = conn.execute(select(issues).where(issues.c.id == issue_id)).mappings().first()
+        if row is None:
+            return None
+        return issue_from_row(row, self.answers_of(conn, [issue_id])[issue_id])
+
+    def get(self, issue_id: int) -> IssueRecord | None:
+        """An issue with its comments and sync state, or None."""
+        with self.read() as conn:
+            row = conn.execute(select(issues).where(issues.c.id == issue_id)).mappings().first()
+            if row is None:
+                return None
+            issue = issue_from_row(row, self.answers_of(conn, [issue_id])[issue_id])
+            rows = conn.execute(
+                select(comments)
+                .where(comments.c.issue_id == issue_id)
+                .order_by(comments.c.created_at, comments.c.id)
+            ).mappings()
+            return IssueRecord(
+                issue=issue,
+                integration=row["integration"],
+                remote_status=row["remote_status"],
+                comments=tuple(comment_from_row(r) for r in rows),
+                attempts=row["attempts"],
+                next_attempt_at=row["next_attempt_at"],
+                last_error=row["last_error"],
+                last_error_kind=row["last_error_kind"],
+                held=bool(row["held"]),
+                updated_at=row["updated_at"],
+                closed_at=row["closed_at"],
+            )
+
+    def list(
+        self, status: str | None = None, *, stuck_after: int | None = None, limit: int = 1000
+    ) -> list[RowMapping]:
+        """Issue rows, newest first; ``status`` filters, ``stuck_after`` keeps failing ones."""
+        query = select(issues).order_by(issues.c.id.desc()).limit(limit)
+        if status:
+            query = query.where(issues.c.status == status)
+        if stuck_after is not None:
+            query = query.where(issues.c.attempts >= stuck_after, issues.c.last_error.is_not(None))
+        with self.read() as conn:
+            return list(conn.execute(query).mappings())
+
+    def count(self, status: str | None = None) -> int:
+        """How many issues (with ``status``) the store holds."""
+        query = select(func.count()).select_from(issues)
+        if status:
+            query = query.where(issues.c.status == status)
+        with self.read() as conn:
+            return int(conn.execute(query).scalar() or 0)
+
+    def add_comment(
+        self, issue_id: int, author: str, text: str, kind: CommentKind = "comment"
+    ) -> int:
+        """Add a comment (a local one is pushed on the next pass); returns its id."""
+        with self.transaction() as conn:
+            return insert_comment(conn, issue_id, author, text, kind)
+
+    def recategorize(
+        self, issue_id: int, code: str, integration: str | None, type_ref: str
+    ) -> None:
+        """Give an Open, unlinked issue another request type (and so maybe another integration)."""
+        with self.transaction() as conn:
+            conn.execute(
+                issues.update()
+                .where(issues.c.id == issue_id)
+                .values(
+                    request_type=code,
+                    integration=integration,
+                    type_ref=type_ref,
+                    attempts=0,
+                    next_attempt_at=None,
+                    last_error=None,
+                    last_error_kind=None,
+                    held=False,
+                    address_check=None,
+                    updated_at=utcnow(),
+                )
+            )
+            conn.execute(answers.delete().where(answers.c.issue_id == issue_id))
+
+
+def insert_comment(
+    conn: Connection,
+    issue_id: int,
+    author: str,
+    text: str,
+    kind: CommentKind,
+    *,
+    remote_id: str | None = None,
+    remote_key: str | None = None,
+    created_at: datetime | None = None,
+) -> int:
+    """Insert a comment on ``conn`` (inside the caller's transaction); returns its id."""
+    result = conn.execute(
+        comments.insert().values(
+            issue_id=issue_id,
+            author=author,
+            text=text,
+            kind=kind,
+            created_at=created_at or utcnow(),
+            remote_id=remote_id,
+            remote_key=remote_key,
+            push_attempted=False,
+            attempts=0,
+        )
+    )
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's begin event issue BEGIN itself (pysqlite's own is deferred).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_MS}")
+        cur.execute("PRAGMA foreign_keys = ON")
+        if engine.url.database not in (None, "", ":memory:"):
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA synchronous = NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        read_only = conn.get_execution_options().get("scf_read", False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def _safe_url(url: str) -> str:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparseable URL)"
+
+
+__all__ = ["IssueRecord", "NewIssue", "Store", "announced", "insert_comment"]

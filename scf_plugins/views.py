@@ -1,0 +1,106 @@
+"""How issues and request types are shown: the stable JSON shapes, and tables for people."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from .models import RequestType
+from .store import IssueRecord
+from .timeutil import iso
+
+
+def request_type_json(rt: RequestType) -> dict[str, Any]:
+    """The ``scf request-types --json`` shape of one request type."""
+    return {
+        "code": rt.code,
+        "name": rt.name,
+        "integration": rt.integration,
+        "questions": [
+            {
+                "id": q.id,
+                "text": q.text,
+                "type": q.type,
+                "required": q.required,
+                "private": q.private,
+                "options": list(q.options),
+                "asked_when": [{"question_id": qid, "answer": opt} for qid, opt in q.asked_when],
+            }
+            for q in rt.questions
+        ],
+    }
+
+
+def issue_json(record: IssueRecord, *, public: bool = False) -> dict[str, Any]:
+    """The ``scf issues show --json`` shape; ``public`` hides private answers and the email."""
+    issue = record.issue
+    answers = [
+        {
+            "question_id": a.question_id,
+            "question": a.question,
+            "answer": a.answer,
+            "private": a.private,
+        }
+        for a in issue.answers
+        if not (public and a.private)
+    ]
+    data: dict[str, Any] = {
+        "id": issue.id,
+        "status": issue.status.value,
+        "request_type": issue.request_type,
+        "integration": record.integration,
+        "remote_id": issue.remote_id,
+        "remote_status": record.remote_status,
+        "summary": issue.summary,
+        "description": issue.description,
+        "address": issue.address,
+        "lat": issue.lat,
+        "lng": issue.lng,
+        "image_url": issue.image_url,
+        "reporter": {
+            "name": issue.reporter_name,
+            "email": None if public else issue.reporter_email,
+        },
+        "answers": answers,
+        "comments": [
+            {"author": c.author, "text": c.text, "kind": c.kind, "created_at": iso(c.created_at)}
+            for c in record.comments
+        ],
+        "created_at": iso(issue.created_at),
+        "address_check": asdict(issue.address_check) if issue.address_check else None,
+    }
+    if not public:
+        data["sync"] = {
+            "attempts": record.attempts,
+            "last_error": record.last_error,
+            "last_error_kind": record.last_error_kind,
+            "next_attempt_at": iso(record.next_attempt_at),
+            "held": record.held,
+        }
+    return data
+
+
+def dumps(data: Any) -> str:
+    """JSON for the CLI's ``--json`` output."""
+    return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain text table with aligned columns."""
+    cells = [[("" if v is None else str(v)).replace("\n", " ") for v in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        for i, value in enumerate(row):
+            widths[i] = min(max(widths[i], len(value)), 60)
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(
+            (v if len(v) <= widths[i] else v[: widths[i] - 1] + "…").ljust(widths[i])
+            for i, v in enumerate(values)
+        ).rstrip()
+
+    out = [line(headers), line(["-" * w for w in widths])]
+    out.extend(line(row) for row in cells)
+    return "\n".join(out)
