@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+from datetime import timedelta
 from typing import Any, NoReturn
 
 import click
@@ -428,6 +430,144 @@ def comment_cmd(app: App, issue_id: int, text: str, author: str) -> None:
         raise UserError(f"there is no issue {issue_id}; see `scf issues list`")
     comment_id = app.store.add_comment(issue_id, author.strip(), body)
     click.echo(f"added comment {comment_id} to issue {issue_id}")
+
+
+@issues_group.command("recategorize")
+@click.argument("issue_id", type=int)
+@click.option("--type", "code", required=True, help="The new request type code.")
+@click.option(
+    "--answer",
+    "answers",
+    multiple=True,
+    metavar="QID=VALUE",
+    help="Answers to the new type's questions; repeat for each.",
+)
+@pass_app
+def issues_recategorize(app: App, issue_id: int, code: str, answers: tuple[str, ...]) -> None:
+    """Give an Open issue (e.g. after a cancel) another request type; it is routed again."""
+    record = app.store.get(issue_id)
+    if record is None:
+        raise UserError(f"there is no issue {issue_id}; see `scf issues list`")
+    issue = record.issue
+    if issue.status.value != "open" or issue.remote_id:
+        raise UserError(
+            f"issue {issue_id} is {issue.status.value} and linked to a remote request; "
+            f"only an Open, unlinked issue can be recategorized"
+        )
+    _load_types(app, refresh=False)
+    rt = app.store.request_type(code)
+    if rt is None:
+        known = ", ".join(t.code for t in app.store.request_types()) or "none"
+        raise UserError(f"unknown request type {code!r}; use one of: {known}")
+    report = Report(
+        request_type=code,
+        summary=issue.summary,
+        lat=issue.lat,
+        lng=issue.lng,
+        description=issue.description,
+        address=issue.address,
+        name=issue.reporter_name,
+        email=issue.reporter_email,
+        image_url=issue.image_url,
+        answers=parse_answer_args(answers),
+    )
+    new = build_issue(report, rt, app.settings.owner_of(code))
+    if not app.store.recategorize(issue_id, code, new.integration, new.type_ref, new.answers):
+        raise UserError(f"issue {issue_id} changed meanwhile; look at it again")
+    click.echo(f"issue {issue_id} is now {code}, served by {new.integration or 'no integration'}")
+
+
+@issues_group.command("release")
+@click.argument("issue_id", type=int)
+@click.option("--address", help="A corrected address (checked again on the next pass).")
+@pass_app
+def issues_release(app: App, issue_id: int, address: str | None) -> None:
+    """Send on an issue held because its address could not be verified."""
+    if address is not None and (not address.strip() or len(address) > 300):
+        raise UserError("--address must be 1 to 300 characters")
+    if not app.store.release_hold(issue_id, address.strip() if address else None):
+        raise UserError(f"issue {issue_id} is not held; see `scf issues show {issue_id}`")
+    click.echo(f"issue {issue_id} released; it is submitted on the next pass")
+
+
+@cli.command("sync")
+@click.option("--once", is_flag=True, help="Run one pass and exit.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(1, 86400),
+    default=60,
+    show_default=True,
+    help="Seconds between passes.",
+)
+@click.option(
+    "--lease-seconds",
+    type=click.FloatRange(1, 86400),
+    default=300,
+    show_default=True,
+    help="How long claimed work stays claimed if this process dies.",
+)
+@pass_app
+def sync_cmd(app: App, once: bool, interval: float, lease_seconds: float) -> None:
+    """Run sync passes: submit, poll, push comments, archive. Exit 1 if a pass had errors."""
+    from .sync import Engine
+
+    engine = Engine(app.settings, app.host, app.store, lease=timedelta(seconds=lease_seconds))
+    if sys.stderr.isatty():
+        engine.progress = lambda text: click.echo(f"\r{text[:70]:<70}", err=True, nl=False)
+
+    def stop(signum: int, _frame: object) -> None:
+        engine.stop.set()
+        click.echo(f"\nstopping after the current step ({signal.Signals(signum).name})", err=True)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+    number = 0
+    had_errors = False
+    while True:
+        number += 1
+        report = engine.run_pass()
+        if engine.progress:
+            click.echo("\r" + " " * 72 + "\r", err=True, nl=False)
+        had_errors = report.errors > 0
+        click.echo(f"pass {number}: {report.summary()}")
+        if once or engine.stop.wait(interval):
+            break
+    sys.exit(1 if had_errors else 0)
+
+
+@cli.command("doctor")
+@click.option("--env", "environment", metavar="ENV", help="Check this environment instead.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def doctor_cmd(app: App, environment: str | None, as_json: bool) -> None:
+    """Reach and log in to each integration and geocoder; say what is wrong and how to fix it."""
+    from .config import load_config
+    from .doctor import diagnose
+
+    settings = (
+        load_config(app.config_path, environment=environment) if environment else app.settings
+    )
+    findings = diagnose(settings, app.host)
+    if as_json:
+        click.echo(dumps([{"target": f.target, "ok": f.ok, "detail": f.detail} for f in findings]))
+    else:
+        for f in findings:
+            click.echo(f"{'OK  ' if f.ok else 'FAIL'} {f.target}: {f.detail}")
+    if not findings or not all(f.ok for f in findings):
+        sys.exit(1)
+
+
+@cli.command("demo")
+@click.option("--keep", type=click.Path(file_okay=False), help="Keep the demo's files here.")
+@pass_app
+def demo_cmd(app: App, keep: str | None) -> None:
+    """The whole lifecycle on SQLite and the built-in Cityworks emulator; no config needed."""
+    from pathlib import Path
+
+    from .demo import run_demo
+
+    errors = run_demo(app.host, click.echo, Path(keep) if keep else None)
+    sys.exit(1 if errors else 0)
 
 
 @cli.group("emulator")

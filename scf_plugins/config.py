@@ -93,9 +93,16 @@ def config_path(explicit: str | os.PathLike[str] | None) -> Path:
     return Path(explicit or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
 
 
-def load_config(path: str | os.PathLike[str], *, resolve_secrets: bool = True) -> Settings:
-    """Read and check the config at ``path``; raise :class:`ConfigError` on the first problem."""
-    settings, problems = check_config(path, resolve_secrets=resolve_secrets)
+def load_config(
+    path: str | os.PathLike[str], *, resolve_secrets: bool = True, environment: str | None = None
+) -> Settings:
+    """Read and check the config at ``path``; raise :class:`ConfigError` on the first problem.
+
+    :param environment: use this environment for every integration instead of the configured one.
+    """
+    settings, problems = check_config(
+        path, resolve_secrets=resolve_secrets, environment=environment
+    )
     if problems:
         more = (
             f" (and {len(problems) - 1} more: run `scf config check`)" if len(problems) > 1 else ""
@@ -106,7 +113,7 @@ def load_config(path: str | os.PathLike[str], *, resolve_secrets: bool = True) -
 
 
 def check_config(
-    path: str | os.PathLike[str], *, resolve_secrets: bool = True
+    path: str | os.PathLike[str], *, resolve_secrets: bool = True, environment: str | None = None
 ) -> tuple[Settings | None, list[str]]:
     """Read the config at ``path``; return the settings (None if unusable) and every problem."""
     p = Path(path)
@@ -121,7 +128,7 @@ def check_config(
         return None, [f"{p}: cannot read the config ({type(exc).__name__}); check the path"]
     except tomllib.TOMLDecodeError as exc:
         return None, [f"{p}: not valid TOML ({exc}); fix the syntax there"]
-    parser = _Parser(p, resolve_secrets)
+    parser = _Parser(p, resolve_secrets, environment)
     settings = parser.parse(raw)
     return (settings if not parser.problems else None), parser.problems
 
@@ -140,9 +147,10 @@ def _walk(node: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 class _Parser:
     """Collects problems while it builds the settings; each problem is one finished line."""
 
-    def __init__(self, path: Path, resolve_secrets: bool) -> None:
+    def __init__(self, path: Path, resolve_secrets: bool, environment: str | None = None) -> None:
         self.path = path
         self.resolve_secrets = resolve_secrets
+        self.environment = environment
         self.problems: list[str] = []
 
     def problem(self, key: str, text: str) -> None:
@@ -325,6 +333,7 @@ class _Parser:
         environment = self.get(
             table, "environment", where, str, default_env, 'use "test" or "production"'
         )
+        environment = self.environment or environment
         endpoint = endpoints.get(environment)
         if endpoint is None:
             self.problem(

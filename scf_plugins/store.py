@@ -302,9 +302,7 @@ class Store:
                 return None
             issue = issue_from_row(row, self.answers_of(conn, [issue_id])[issue_id])
             rows = conn.execute(
-                select(comments)
-                .where(comments.c.issue_id == issue_id)
-                .order_by(comments.c.created_at, comments.c.id)
+                select(comments).where(comments.c.issue_id == issue_id).order_by(comments.c.id)
             ).mappings()
             return IssueRecord(
                 issue=issue,
@@ -347,14 +345,48 @@ class Store:
         with self.transaction() as conn:
             return insert_comment(conn, issue_id, author, text, kind)
 
-    def recategorize(
-        self, issue_id: int, code: str, integration: str | None, type_ref: str
-    ) -> None:
-        """Give an Open, unlinked issue another request type (and so maybe another integration)."""
+    def release_hold(self, issue_id: int, address: str | None) -> bool:
+        """Let a held issue be submitted: with a corrected address (validated again), or as is."""
+        values: dict[str, Any] = {
+            "held": False,
+            "next_attempt_at": None,
+            "last_error": None,
+            "last_error_kind": None,
+            "attempts": 0,
+            "updated_at": utcnow(),
+        }
+        if address is not None:
+            values.update(address=address, address_check=None)
         with self.transaction() as conn:
-            conn.execute(
+            return bool(
+                conn.execute(
+                    issues.update()
+                    .where(issues.c.id == issue_id, issues.c.held.is_(True))
+                    .values(**values)
+                ).rowcount
+            )
+
+    def recategorize(
+        self,
+        issue_id: int,
+        code: str,
+        integration: str | None,
+        type_ref: str,
+        new_answers: Sequence[Answer] = (),
+    ) -> bool:
+        """Give an Open, unlinked issue another request type (and so maybe another integration).
+
+        Its answers are replaced by ``new_answers`` (the old ones belonged to the old type), and
+        its sync state starts afresh. Returns False when the issue is not Open or still linked.
+        """
+        with self.transaction() as conn:
+            updated = conn.execute(
                 issues.update()
-                .where(issues.c.id == issue_id)
+                .where(
+                    issues.c.id == issue_id,
+                    issues.c.status == Status.OPEN.value,
+                    issues.c.remote_id.is_(None),
+                )
                 .values(
                     request_type=code,
                     integration=integration,
@@ -365,10 +397,30 @@ class Store:
                     last_error_kind=None,
                     held=False,
                     address_check=None,
+                    submit_attempted=False,
                     updated_at=utcnow(),
                 )
-            )
+            ).rowcount
+            if updated != 1:
+                return False
             conn.execute(answers.delete().where(answers.c.issue_id == issue_id))
+            if new_answers:
+                conn.execute(
+                    answers.insert(),
+                    [
+                        {
+                            "issue_id": issue_id,
+                            "position": i,
+                            "question_id": a.question_id,
+                            "question": a.question,
+                            "answer": a.answer,
+                            "private": a.private,
+                            "ref": a.ref,
+                        }
+                        for i, a in enumerate(new_answers)
+                    ],
+                )
+            return True
 
 
 def insert_comment(

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -74,3 +78,121 @@ def run(
         return CliRunner().invoke(cli, list(args), obj=app, input=input)
 
     return invoke
+
+
+PASSWORD = "World-Pass-5521"
+WORLD_CONFIG = """
+[organization]
+name = "City of Testville"
+bot_name = "Testville 311"
+database = "sqlite:///{db}"
+
+[integrations.cityworks]
+plugin = "cityworks"
+environment = "test"
+version = "15.8"
+srid = 3857
+closed_statuses = ["CLOSED", "COMPLETE"]
+cancel_statuses = ["CANCEL", "DUP"]
+timezone = "America/New_York"
+max_concurrency = 4
+{extra}
+
+[integrations.cityworks.test]
+url = "{url}"
+user = "scf-int"
+
+[integrations.cityworks.messages]
+closed_by_status = {{ COMPLETE = "Work on {{remote_id}} is complete." }}
+canceled_by_status = {{ DUP = "Request {{remote_id}} duplicates another one." }}
+
+[[integrations.cityworks.activity]]
+field = "DispatchTo"
+message = "Your request has been assigned to {{value}}."
+{tail}
+"""
+
+
+@dataclass
+class World:
+    """A running emulator, a config pointing at it, its store and the real plugins."""
+
+    emulator: Any
+    path: Path
+    host: PluginHost
+    tmp: Path
+    clock: list[datetime]
+
+    @property
+    def settings(self) -> Any:
+        from scf_plugins.config import load_config
+
+        return load_config(self.path)
+
+    def store(self) -> Any:
+        from scf_plugins.store import Store
+
+        return Store.open(self.settings.organization.database)
+
+    def engine(self, **options: Any) -> Any:
+        from scf_plugins.sync import Engine
+
+        options.setdefault("clock", lambda: self.clock[0])
+        return Engine(self.settings, self.host, self.store(), **options)
+
+    def sync(self, **options: Any) -> Any:
+        return self.engine(**options).run_pass()
+
+    def later(self, **delta: float) -> None:
+        self.clock[0] = self.clock[0] + timedelta(**delta)
+
+    def cli(self, *args: str) -> Result:
+        return CliRunner().invoke(cli, list(args), obj=App(str(self.path), host=self.host))
+
+    def report(self, code: str = "POTHOLE", *answers: str, **fields: str) -> int:
+        defaults = {"summary": "Deep pothole", "lat": "41.3083", "lng": "-72.9279"}
+        defaults.update(fields)
+        args = ["report", "--type", code, "--json"]
+        for key, value in defaults.items():
+            args += [f"--{key.replace('_', '-')}", value]
+        if code == "POTHOLE" and not answers:
+            answers = ("501=Yes", "502=Smaller than a dinner plate", "503=r@example.org")
+        for answer in answers:
+            args += ["--answer", answer]
+        result = self.cli(*args)
+        assert result.exit_code == 0, result.output
+        return int(json.loads(result.stdout)["id"])
+
+    def show(self, issue_id: int) -> dict[str, Any]:
+        result = self.cli("issues", "show", str(issue_id), "--json")
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+    def remote_id(self, issue_id: int) -> int:
+        return int(self.show(issue_id)["remote_id"])
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., World]]:
+    """Start the emulator and write a config for it: ``world(extra=..., tail=...)``."""
+    from scf_cityworks.emulator import Emulator, EmulatorState
+    from scf_cityworks.plugin import forget_sites
+
+    monkeypatch.setenv("SCF_CITYWORKS_TEST_PASSWORD", PASSWORD)
+    monkeypatch.setenv("SCF_SECRETS_FILE", str(tmp_path / "secrets.json"))
+    servers: list[Any] = []
+
+    def make(extra: str = "", tail: str = "", latency: float = 0.0) -> World:
+        emulator = Emulator(EmulatorState(users={"scf-int": PASSWORD}, latency=latency)).start()
+        servers.append(emulator)
+        path = tmp_path / "scf.toml"
+        path.write_text(
+            WORLD_CONFIG.format(db=tmp_path / "scf.db", url=emulator.url, extra=extra, tail=tail)
+        )
+        host = build_manager(disabled=set())
+        return World(emulator, path, host, tmp_path, [datetime.now(UTC)])
+
+    yield make
+    for server in servers:
+        server.stop()
+    forget_sites()

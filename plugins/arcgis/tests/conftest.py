@@ -6,8 +6,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-
 from scf_arcgis.plugin import forget_clients
+
 from scf_plugins import Geocoder, Issue
 from scf_plugins.models import frozen_mapping
 
@@ -27,9 +27,14 @@ def make_geocoder() -> Callable[..., Geocoder]:
 
     def make(**overrides: Any) -> Geocoder:
         options = overrides.pop("options", {})
-        fields: dict[str, Any] = {"name": "county_gis", "plugin": "arcgis", "url": URL,
-                                  "min_score": 85.0, "timeout_seconds": 5.0,
-                                  "options": frozen_mapping(options)}
+        fields: dict[str, Any] = {
+            "name": "county_gis",
+            "plugin": "arcgis",
+            "url": URL,
+            "min_score": 85.0,
+            "timeout_seconds": 5.0,
+            "options": frozen_mapping(options),
+        }
         fields.update(overrides)
         return Geocoder(**fields)
 
@@ -41,8 +46,14 @@ def issue() -> Callable[..., Issue]:
     """An issue at New Haven's city hall; keyword arguments override any field."""
 
     def make(**overrides: Any) -> Issue:
-        fields: dict[str, Any] = {"id": 3, "request_type": "POTHOLE", "summary": "Hole",
-                                  "lat": 41.3081, "lng": -72.9252, "address": "165 Church St"}
+        fields: dict[str, Any] = {
+            "id": 3,
+            "request_type": "POTHOLE",
+            "summary": "Hole",
+            "lat": 41.3081,
+            "lng": -72.9252,
+            "address": "165 Church St",
+        }
         fields.update(overrides)
         return Issue(**fields)
 

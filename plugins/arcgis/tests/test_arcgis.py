@@ -7,10 +7,10 @@ import re
 from urllib.parse import parse_qs
 
 import pytest
-
 from scf_arcgis import plugin
 from scf_arcgis.client import token_url, wkid_of
 from scf_arcgis.fake import FakeGeocodeServer, FakeLocator
+
 from scf_plugins import DefiniteError, Secret, TransientError
 
 URL = "http://127.0.0.1:9/arcgis/rest/services/Locators/Composite/GeocodeServer"
@@ -52,7 +52,9 @@ def sent(request) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {k: v[0] for k, v in parse_qs(request.text).items()}
 
 
-def test_wgs84_candidate_without_addr_type_is_judged_on_score(requests_mock, make_geocoder, issue) -> None:  # type: ignore[no-untyped-def]
+def test_wgs84_candidate_without_addr_type_is_judged_on_score(
+    requests_mock, make_geocoder, issue
+) -> None:  # type: ignore[no-untyped-def]
     requests_mock.post(URL, json=ROOT)
     requests_mock.post(f"{URL}/findAddressCandidates", json=LAX_WGS84)
     check = plugin.validate_address(geocoder=make_geocoder(), issue=issue(address="LAX"))
@@ -61,11 +63,16 @@ def test_wgs84_candidate_without_addr_type_is_judged_on_score(requests_mock, mak
     params = sent(requests_mock.request_history[1])
     assert params["SingleLine"] == "LAX" and params["outSR"] == "4326"
     assert params["outFields"] == "*" and params["f"] == "json"
-    assert json.loads(params["location"]) == {"x": -72.9252, "y": 41.3081,
-                                              "spatialReference": {"wkid": 4326}}
+    assert json.loads(params["location"]) == {
+        "x": -72.9252,
+        "y": 41.3081,
+        "spatialReference": {"wkid": 4326},
+    }
 
 
-def test_web_mercator_candidates_are_read_with_latest_wkid(requests_mock, make_geocoder, issue) -> None:  # type: ignore[no-untyped-def]
+def test_web_mercator_candidates_are_read_with_latest_wkid(
+    requests_mock, make_geocoder, issue
+) -> None:  # type: ignore[no-untyped-def]
     requests_mock.post(URL, json={"singleLineAddressField": {"name": "Single Line Input"}})
     requests_mock.post(f"{URL}/findAddressCandidates", json=LAX_MERCATOR)
     check = plugin.validate_address(geocoder=make_geocoder(), issue=issue(address="LAX"))
@@ -88,8 +95,9 @@ def test_wkid_rules() -> None:
     (100, "Locality", 85, False, "match type Locality"),
     (95, "StreetAddress", 96, False, "below 96"),
 ])  # fmt: skip
-def test_threshold_and_addr_type_rules(requests_mock, make_geocoder, issue, score, addr_type,
-                                       min_score, accepted, reason) -> None:  # type: ignore[no-untyped-def]
+def test_threshold_and_addr_type_rules(
+    requests_mock, make_geocoder, issue, score, addr_type, min_score, accepted, reason
+) -> None:  # type: ignore[no-untyped-def]
     body = json.loads(json.dumps(DATASTREAM))
     body["candidates"][0].update(score=score)
     body["candidates"][0]["attributes"]["Addr_type"] = addr_type
@@ -100,7 +108,9 @@ def test_threshold_and_addr_type_rules(requests_mock, make_geocoder, issue, scor
     assert check.candidate_type == addr_type  # type: ignore[union-attr]
 
 
-def test_allowed_types_are_configurable_and_ties_rejected(requests_mock, make_geocoder, issue) -> None:  # type: ignore[no-untyped-def]
+def test_allowed_types_are_configurable_and_ties_rejected(
+    requests_mock, make_geocoder, issue
+) -> None:  # type: ignore[no-untyped-def]
     body = json.loads(json.dumps(DATASTREAM))
     body["candidates"][0]["attributes"]["Addr_type"] = "StreetName"
     requests_mock.post(URL, json=ROOT)
@@ -136,7 +146,9 @@ def test_reverse_geocode_without_an_address(requests_mock, make_geocoder, issue)
                 "details": []}}, DefiniteError, "refused (400 Invalid request)"),
     ({"error": {"code": 500, "message": "Internal", "details": []}}, TransientError, "failed (500"),
 ])  # fmt: skip
-def test_error_envelopes_in_http_200(requests_mock, make_geocoder, issue, body, kind, words) -> None:  # type: ignore[no-untyped-def]
+def test_error_envelopes_in_http_200(
+    requests_mock, make_geocoder, issue, body, kind, words
+) -> None:  # type: ignore[no-untyped-def]
     requests_mock.post(URL, json=ROOT)
     requests_mock.post(f"{URL}/findAddressCandidates", json=body)
     with pytest.raises(kind, match=re.escape(words)):
@@ -154,13 +166,22 @@ def test_an_unreachable_geocoder_is_transient(requests_mock, make_geocoder, issu
 def test_tokens_generated_reused_and_renewed_once(requests_mock, make_geocoder, issue) -> None:  # type: ignore[no-untyped-def]
     tokens = "http://127.0.0.1:9/arcgis/tokens/generateToken"
     assert token_url(URL) == tokens
-    requests_mock.post(tokens, [{"json": {"token": "tok-one-1234", "expires": 9999999999999}},
-                                {"json": {"token": "tok-two-5678", "expires": 9999999999999}}])
+    requests_mock.post(
+        tokens,
+        [
+            {"json": {"token": "tok-one-1234", "expires": 9999999999999}},
+            {"json": {"token": "tok-two-5678", "expires": 9999999999999}},
+        ],
+    )
     requests_mock.post(URL, json=ROOT)
-    requests_mock.post(f"{URL}/findAddressCandidates", [
-        {"json": DATASTREAM},
-        {"json": {"error": {"code": 498, "message": "Invalid Token", "details": []}}},
-        {"json": DATASTREAM}])
+    requests_mock.post(
+        f"{URL}/findAddressCandidates",
+        [
+            {"json": DATASTREAM},
+            {"json": {"error": {"code": 498, "message": "Invalid Token", "details": []}}},
+            {"json": DATASTREAM},
+        ],
+    )
     geocoder = make_geocoder(user="gis-svc", password=Secret("gis-pass-99"))
     plugin.validate_address(geocoder=geocoder, issue=issue())
     plugin.validate_address(geocoder=geocoder, issue=issue())
@@ -168,22 +189,36 @@ def test_tokens_generated_reused_and_renewed_once(requests_mock, make_geocoder, 
     assert history == [
         ("/arcgis/tokens/generatetoken", None),
         ("/arcgis/rest/services/locators/composite/geocodeserver", "tok-one-1234"),
-        ("/arcgis/rest/services/locators/composite/geocodeserver/findaddresscandidates", "tok-one-1234"),
-        ("/arcgis/rest/services/locators/composite/geocodeserver/findaddresscandidates", "tok-one-1234"),
+        (
+            "/arcgis/rest/services/locators/composite/geocodeserver/findaddresscandidates",
+            "tok-one-1234",
+        ),
+        (
+            "/arcgis/rest/services/locators/composite/geocodeserver/findaddresscandidates",
+            "tok-one-1234",
+        ),
         ("/arcgis/tokens/generatetoken", None),
-        ("/arcgis/rest/services/locators/composite/geocodeserver/findaddresscandidates", "tok-two-5678"),
+        (
+            "/arcgis/rest/services/locators/composite/geocodeserver/findaddresscandidates",
+            "tok-two-5678",
+        ),
     ]
     login = sent(requests_mock.request_history[0])
     assert login["client"] == "requestip" and login["username"] == "gis-svc"
 
 
 def test_a_token_refused_twice_is_definite(requests_mock, make_geocoder, issue) -> None:  # type: ignore[no-untyped-def]
-    requests_mock.post("http://127.0.0.1:9/arcgis/tokens/generateToken",
-                       json={"token": "tok-abc-123", "expires": 9999999999999})
-    requests_mock.post(URL, json={"error": {"code": 499, "message": "Token Required", "details": []}})
+    requests_mock.post(
+        "http://127.0.0.1:9/arcgis/tokens/generateToken",
+        json={"token": "tok-abc-123", "expires": 9999999999999},
+    )
+    requests_mock.post(
+        URL, json={"error": {"code": 499, "message": "Token Required", "details": []}}
+    )
     with pytest.raises(DefiniteError, match=r"refused access \(499\)"):
-        plugin.validate_address(geocoder=make_geocoder(user="u", password=Secret("p-12345")),
-                                issue=issue())
+        plugin.validate_address(
+            geocoder=make_geocoder(user="u", password=Secret("p-12345")), issue=issue()
+        )
 
 
 def test_against_the_fake_server(make_geocoder, issue) -> None:  # type: ignore[no-untyped-def]
@@ -201,6 +236,9 @@ def test_against_the_fake_server(make_geocoder, issue) -> None:  # type: ignore[
 
 def test_check_geocoder_options(make_geocoder) -> None:  # type: ignore[no-untyped-def]
     assert plugin.check_geocoder(geocoder=make_geocoder()) == []
-    problems = plugin.check_geocoder(geocoder=make_geocoder(
-        options={"colour": 1, "allowed_types": "PointAddress", "reverse_distance": -5}))
+    problems = plugin.check_geocoder(
+        geocoder=make_geocoder(
+            options={"colour": 1, "allowed_types": "PointAddress", "reverse_distance": -5}
+        )
+    )
     assert [p.split(":")[0] for p in problems] == ["colour", "allowed_types", "reverse_distance"]

@@ -1,0 +1,254 @@
+"""``scf demo``: the whole lifecycle on the embedded defaults, with nothing to set up.
+
+A temporary SQLite store, the built-in Cityworks emulator and a small fake ArcGIS geocoder on
+free loopback ports, a generated config, and the real sync engine. The emulator plays city
+staff between passes, so one run shows every transition of the lifecycle, every kind of
+message, comments both ways and archiving, then prints each issue's timeline.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from . import catalog
+from .config import load_config
+from .errors import UserError
+from .plugins import PluginHost
+from .redaction import register_secret
+from .reporting import Report, build_issue
+from .store import Store
+from .sync import Engine
+from .timeutil import utcnow
+
+CONFIG = """\
+[organization]
+name = "City of New Haven"
+bot_name = "New Haven 311"
+database = "sqlite:///{db}"
+
+[integrations.cityworks]
+plugin = "cityworks"
+environment = "test"
+version = "15.8"
+srid = 3857
+closed_statuses = ["CLOSED", "COMPLETE"]
+cancel_statuses = ["CANCEL"]
+request_types = ["*"]
+address_validation = "county_gis"
+image_url_field = "Text1"
+timezone = "America/New_York"
+max_concurrency = 4
+
+[integrations.cityworks.test]
+url = "{cw_url}"
+user = "scf-int"
+
+[integrations.cityworks.messages.closed_by_status]
+COMPLETE = "Good news: the crew has finished the work on request {{remote_id}}."
+
+[[integrations.cityworks.activity]]
+field = "DispatchTo"
+message = "Your request has been assigned to {{value}}."
+
+[integrations.cityworks.custom_fields]
+Text2 = "{{issue.marker}}"
+
+[geocoders.county_gis]
+plugin = "arcgis"
+url = "{gis_url}"
+min_score = 85
+"""
+
+
+@contextmanager
+def _servers(password: str) -> Iterator[tuple[Any, Any]]:
+    try:
+        from scf_cityworks.emulator import Emulator, EmulatorState
+    except ImportError:
+        raise UserError(
+            "the demo needs the scf-cityworks plugin; run `make demo`, or "
+            "pip install -e plugins/cityworks"
+        ) from None
+    try:
+        from scf_arcgis.fake import FakeGeocodeServer
+    except ImportError:
+        raise UserError(
+            "the demo needs the scf-arcgis plugin; run `make demo`, or "
+            "pip install -e plugins/arcgis"
+        ) from None
+    with Emulator(EmulatorState(users={"scf-int": password})) as cw, FakeGeocodeServer() as gis:
+        yield cw, gis
+
+
+def run_demo(host: PluginHost, echo: Callable[[str], None], keep: Path | None = None) -> int:
+    """Run the demo; returns the number of errors the passes met (0 on a clean run)."""
+    password = secrets.token_urlsafe(12)
+    register_secret(password)
+    previous = os.environ.get("SCF_CITYWORKS_TEST_PASSWORD")
+    os.environ["SCF_CITYWORKS_TEST_PASSWORD"] = password
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="scf-demo-") as tmp,
+            _servers(password) as (cw, gis),
+        ):
+            folder = keep or Path(tmp)
+            folder.mkdir(parents=True, exist_ok=True)
+            return _story(host, echo, folder, cw, gis)
+    finally:
+        if previous is None:
+            os.environ.pop("SCF_CITYWORKS_TEST_PASSWORD", None)
+        else:
+            os.environ["SCF_CITYWORKS_TEST_PASSWORD"] = previous
+
+
+def _story(host: PluginHost, echo: Callable[[str], None], folder: Path, cw: Any, gis: Any) -> int:
+    path = folder / "scf.toml"
+    path.write_text(CONFIG.format(db=folder / "demo.db", cw_url=cw.url, gis_url=gis.url))
+    settings = load_config(path)
+    store = Store.open(settings.organization.database)
+    echo(f"Cityworks emulator at {cw.url}")
+    echo(f"ArcGIS geocoder (fake) at {gis.url}")
+    echo(f"Store: {folder / 'demo.db'}\n")
+
+    result = catalog.refresh(settings, host, store)
+    types = {rt.code: rt for rt in store.request_types()}
+    echo(
+        f"Loaded {result.loaded.get('cityworks', 0)} request types from Cityworks: "
+        f"{', '.join(sorted(types))}"
+    )
+
+    def report(code: str, answers: dict[str, str], **fields: Any) -> int:
+        rt = types[code]
+        new = build_issue(
+            Report(request_type=code, answers=tuple(answers.items()), **fields),
+            rt,
+            settings.owner_of(code),
+        )
+        issue_id = store.create_issue(new)
+        echo(f"  reported issue {issue_id}: {code} - {fields['summary']}")
+        return issue_id
+
+    echo("\nResidents report three issues:")
+    pothole = report(
+        "POTHOLE",
+        {"501": "Yes", "502": "Larger than a dinner plate", "503": "jane@example.org"},
+        summary="Deep pothole in the bus lane",
+        description="Near the library steps",
+        lat=41.3081,
+        lng=-72.9252,
+        address="165 Church St",
+        name="Jane Doe",
+        email="jane@example.org",
+        image_url="https://img.example.org/pothole.jpg",
+    )
+    graffiti = report(
+        "GRAFFITI",
+        {"511": "No", "512": "Private property", "513": "Yes", "514": "2026-11-20"},
+        summary="Graffiti on the bakery wall",
+        lat=41.3105,
+        lng=-72.9290,
+        name="Sam Lee",
+    )
+    light = report(
+        "STREETLIGHT",
+        {"521": "NH-4471", "522": "Out", "523": "ana@example.org"},
+        summary="Streetlight out on Elm St",
+        lat=41.3083,
+        lng=-72.9279,
+        name="Ana Ruiz",
+        email="ana@example.org",
+    )
+
+    errors = 0
+    now = utcnow()
+    engine = Engine(settings, host, store, clock=lambda: now)
+
+    def sync(title: str) -> None:
+        nonlocal errors
+        outcome = engine.run_pass()
+        errors += outcome.errors
+        echo(f"\n== sync pass: {title}\n   {outcome.summary()}")
+        for problem in outcome.problems:
+            echo(f"   ! {problem}")
+
+    sync("submit the new issues")
+    remote = {}
+    for issue_id in (pothole, graffiti, light):
+        record = store.get(issue_id)
+        remote[issue_id] = int(record.issue.remote_id or 0) if record else 0
+    staff = cw.state.staff
+
+    echo(
+        "\nCity staff, in Cityworks: dispatch the pothole, reply to the resident, cancel the "
+        "graffiti request (it belongs to another department)."
+    )
+    staff("set_field", remote[pothole], field="DispatchTo", value="Streets Crew 4")
+    staff("comment", remote[pothole], text="To SCF: A crew is scheduled for Tuesday morning.")
+    staff("comment", remote[pothole], text="Internal: bring the cold patch, not hot mix.")
+    staff("cancel", remote[graffiti], reason="Private property: handled by Code Enforcement")
+    store.add_comment(pothole, "Jane Doe", "Thanks! It is getting bigger after the rain.")
+    echo("The resident comments on the pothole in the CRM.")
+    sync("follow the remote requests")
+
+    echo("\nA 311 agent gives the cancelled graffiti issue the request type that fits it.")
+    door = types["DoorWall"]
+    new = build_issue(
+        Report(
+            request_type="DoorWall",
+            summary="Graffiti on the bakery wall",
+            lat=41.3105,
+            lng=-72.9290,
+            name="Sam Lee",
+            answers=((door.questions[0].id, "Graffiti on the north wall"),),
+        ),
+        door,
+        settings.owner_of("DoorWall"),
+    )
+    store.recategorize(graffiti, "DoorWall", new.integration, new.type_ref, new.answers)
+    sync("resubmit the recategorised issue")
+
+    echo("\nCity staff close the pothole and complete the streetlight repair.")
+    staff("close", remote[pothole])
+    staff("close", remote[light], status="COMPLETE")
+    sync("close what the crews finished")
+
+    now = now + timedelta(days=settings.organization.archive_after_days + 1)
+    sync(f"{settings.organization.archive_after_days + 1:g} days later")
+
+    echo("\nTimelines")
+    for issue_id in (pothole, graffiti, light):
+        record = store.get(issue_id)
+        assert record is not None
+        issue = record.issue
+        echo(
+            f"\nIssue {issue_id}: {issue.summary} [{issue.request_type}] -> {issue.status.value}"
+            f" (remote {issue.remote_id or '-'}, status {record.remote_status or '-'})"
+        )
+        if issue.address_check:
+            check = issue.address_check
+            echo(
+                f"  address checked: {check.query!r} -> {check.address!r} "
+                f"(score {check.score:g}, {check.candidate_type}, "
+                f"{'accepted' if check.accepted else 'not accepted'})"
+                if check.score is not None
+                else f"  address checked: {check.reason}"
+            )
+        for c in record.comments:
+            when = c.created_at.strftime("%Y-%m-%d %H:%M") if c.created_at else ""
+            echo(f"  {when}  {c.kind:<7} {c.author}: {c.text}")
+    sent = cw.state.comments.get(remote[pothole], [])
+    echo(
+        f"\nIn Cityworks, request {remote[pothole]} carries the resident's comment: "
+        f"{sent[-1]['Comments']!r}"
+        if sent
+        else ""
+    )
+    store.close()
+    return errors

@@ -1,0 +1,110 @@
+"""``scf doctor``: can this machine reach, and log in to, each integration and geocoder?
+
+Each target is checked in the order things fail in practice (name resolution, TCP connect,
+the plugin's own settings checks, then one harmless authenticated read), and the first
+failure is reported in one line with its likely cause and fix.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from .config import Settings
+from .errors import ScfError
+from .models import Geocoder, Integration
+from .plugins import PluginHost
+from .redaction import redact
+
+
+@dataclass(frozen=True)
+class Finding:
+    """The outcome for one integration or geocoder."""
+
+    target: str
+    ok: bool
+    detail: str
+
+
+def _network(url: str, timeout: float) -> str | None:
+    """Why ``url``'s host cannot be reached at the TCP level, or None."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        return f"cannot resolve host {host!r}: check the url and this machine's DNS"
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as exc:
+        reason = (
+            "refused"
+            if isinstance(exc, ConnectionRefusedError)
+            else "timed out"
+            if isinstance(exc, TimeoutError)
+            else type(exc).__name__
+        )
+        return (
+            f"cannot connect to {host}:{port} ({reason}): a firewall or the server's "
+            f"allowlist may block this machine, or the port is wrong"
+        )
+    return None
+
+
+def _run(
+    target: str, url: str, timeout: float, checks: Callable[[], list[str]], read: Callable[[], str]
+) -> Finding:
+    problem = _network(url, timeout)
+    if problem:
+        return Finding(target, False, problem)
+    try:
+        settings_problems = checks()
+    except ScfError as exc:
+        return Finding(target, False, redact(str(exc)))
+    if settings_problems:
+        return Finding(target, False, "settings: " + "; ".join(settings_problems))
+    try:
+        return Finding(target, True, read())
+    except ScfError as exc:
+        return Finding(target, False, redact(str(exc)))
+
+
+def check_integration(host: PluginHost, integration: Integration) -> Finding:
+    """Reach, log in to and read the request types of one integration."""
+
+    def read() -> str:
+        types = host.list_request_types(integration)
+        return (
+            f"{integration.url}: logged in as {integration.user!r}, "
+            f"{len(types)} public request types"
+        )
+
+    return _run(
+        f"integration {integration.name} ({integration.environment})",
+        integration.url,
+        min(10.0, integration.timeout_seconds),
+        lambda: host.check_integration(integration),
+        read,
+    )
+
+
+def check_geocoder(host: PluginHost, geocoder: Geocoder) -> Finding:
+    """Reach and read the service description of one geocoder."""
+    return _run(
+        f"geocoder {geocoder.name}",
+        geocoder.url,
+        min(10.0, geocoder.timeout_seconds),
+        lambda: host.check_geocoder(geocoder),
+        lambda: f"{geocoder.url}: {host.probe_geocoder(geocoder)}",
+    )
+
+
+def diagnose(settings: Settings, host: PluginHost) -> list[Finding]:
+    """A finding for every integration and geocoder of the config."""
+    findings = [check_integration(host, i) for i in settings.integrations.values()]
+    findings += [check_geocoder(host, g) for g in settings.geocoders.values()]
+    return findings

@@ -1,0 +1,585 @@
+"""The sync engine: one pass keeps every local issue in step with its remote request.
+
+:func:`run_pass` is the whole lifecycle as one function call:
+
+1. **Submit** Open issues routed to an integration (address validation first where
+   configured): success acknowledges the issue; failures are recorded with a back-off.
+2. **Poll** the Acknowledged issues of each integration in batches, and apply what changed:
+   closing, cancelling, activity messages, remote ``To SCF:`` comments.
+3. **Push** local comments of Acknowledged issues.
+4. **Archive** issues closed longer than ``archive_after_days``.
+
+Remote calls run outside any transaction, on up to ``max_concurrency`` threads per
+integration; every write happens on the calling thread, one short transaction at a time, so
+SQLite keeps a single writer and a crash loses at most the calls in flight, which the next
+pass reconciles (``submit`` looks before it creates again).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from . import leases, messages, transitions
+from .config import Settings
+from .errors import AmbiguousError, ConfigError, DefiniteError, RemoteError, ScfError
+from .models import (
+    AddressCheck,
+    Comment,
+    Integration,
+    Issue,
+    RemoteState,
+    RemoteUpdate,
+    Status,
+    Tracked,
+)
+from .plugins import PluginHost
+from .redaction import redact
+from .schema import comments, issues
+from .store import Store, comment_from_row, issue_from_row
+from .timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+SUBMIT_BATCH = 100
+BREAKER_AFTER = 5  # consecutive transient failures before an integration is skipped this pass
+
+
+@dataclass
+class PassReport:
+    """What one pass did; ``errors`` counts every failed remote operation."""
+
+    submitted: int = 0
+    acknowledged: int = 0
+    closed: int = 0
+    cancelled: int = 0
+    activity: int = 0
+    comments_in: int = 0
+    comments_out: int = 0
+    archived: int = 0
+    held: int = 0
+    errors: int = 0
+    polled: int = 0
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """One line for a log or a terminal."""
+        return (
+            f"submitted {self.submitted}, acknowledged {self.acknowledged}, closed "
+            f"{self.closed}, cancelled {self.cancelled}, comments in {self.comments_in} "
+            f"out {self.comments_out}, archived {self.archived}, errors {self.errors} "
+            f"({self.seconds:.2f} s)"
+        )
+
+
+def _error_kind(exc: BaseException) -> str:
+    if isinstance(exc, AmbiguousError):
+        return "ambiguous"
+    if isinstance(exc, DefiniteError | ConfigError):
+        return "definite"
+    return "transient"
+
+
+@dataclass
+class Engine:
+    """Everything a pass needs. ``clock`` and ``owner`` are injectable for tests and the demo."""
+
+    settings: Settings
+    host: PluginHost
+    store: Store
+    clock: Callable[[], datetime] = utcnow
+    owner: str = field(default_factory=leases.worker_id)
+    lease: timedelta = leases.DEFAULT_LEASE
+    stop: threading.Event = field(default_factory=threading.Event)
+    progress: Callable[[str], None] | None = None
+
+    def _say(self, text: str) -> None:
+        if self.progress:
+            self.progress(text)
+
+    def _failed(self, report: PassReport, where: str, exc: BaseException) -> None:
+        report.errors += 1
+        text = redact(str(exc))
+        report.problems.append(f"{where}: {text}")
+        log.warning("%s: %s", where, text, extra={"error_kind": _error_kind(exc)})
+
+    # -- 1. submit -------------------------------------------------------------------------
+
+    def _claim_submissions(self, integration: Integration) -> list[Issue]:
+        now = self.clock()
+        with self.store.transaction() as conn:
+            ids = leases.claim(
+                conn,
+                issues,
+                [
+                    issues.c.status == Status.OPEN.value,
+                    issues.c.integration == integration.name,
+                    issues.c.remote_id.is_(None),
+                    issues.c.held.is_(False),
+                    (issues.c.next_attempt_at.is_(None)) | (issues.c.next_attempt_at <= now),
+                ],
+                owner=self.owner,
+                now=now,
+                lease=self.lease,
+                limit=SUBMIT_BATCH,
+            )
+            if not ids:
+                return []
+            rows = list(
+                conn.execute(
+                    select(issues).where(issues.c.id.in_(ids)).order_by(issues.c.id)
+                ).mappings()
+            )
+            answers = self.store.answers_of(conn, ids)
+            # The intent: from here on, a create for these issues may reach the remote system.
+            conn.execute(
+                issues.update()
+                .where(issues.c.id.in_(ids), issues.c.lease_owner == self.owner)
+                .values(submit_attempted=True)
+            )
+        return [issue_from_row(row, answers[row["id"]]) for row in rows]
+
+    def _submit_one(
+        self, integration: Integration, issue: Issue
+    ) -> tuple[str, Any, AddressCheck | None]:
+        """Runs on a worker thread: validate the address, then submit. No store access here."""
+        check = issue.address_check
+        geocoder = self.settings.geocoder_for(integration)
+        if geocoder is not None and check is None:
+            check = self.host.validate_address(geocoder, issue)
+            if check is not None and not check.accepted and geocoder.on_reject == "hold":
+                return "held", None, check
+        if check is not issue.address_check:
+            issue = _with_check(issue, check)
+        return "submitted", self.host.submit(integration, issue), check
+
+    def submit(self, integration: Integration, report: PassReport) -> None:
+        """Step 1 for one integration."""
+        consecutive_transient = 0
+        with ThreadPoolExecutor(
+            max_workers=integration.max_concurrency, thread_name_prefix=f"submit-{integration.name}"
+        ) as pool:
+            while not self.stop.is_set():
+                batch = self._claim_submissions(integration)
+                if not batch:
+                    return
+                self._say(f"{integration.name}: submitting {len(batch)}")
+                pending: dict[Future[Any], Issue] = {}
+                queue = iter(batch)
+                abandoned: list[int] = []
+                for issue in _take(queue, integration.max_concurrency * 2):
+                    pending[pool.submit(self._submit_one, integration, issue)] = issue
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        issue = pending.pop(future)
+                        failed = self._apply_submission(integration, issue, future, report)
+                        consecutive_transient = (
+                            consecutive_transient + 1 if failed == "transient" else 0
+                        )
+                    breaker = consecutive_transient >= BREAKER_AFTER
+                    if self.stop.is_set() or breaker:
+                        abandoned.extend(i.id for i in queue)
+                        if breaker:
+                            report.problems.append(
+                                f"{integration.name}: {consecutive_transient} "
+                                f"failures in a row; skipped for this pass"
+                            )
+                    else:
+                        for issue in _take(queue, len(done)):
+                            pending[pool.submit(self._submit_one, integration, issue)] = issue
+                if abandoned:
+                    self._release(abandoned, restore_intent=batch)
+                if consecutive_transient >= BREAKER_AFTER:
+                    return
+
+    def _release(self, ids: list[int], restore_intent: list[Issue]) -> None:
+        previous = {i.id: i.submit_attempted for i in restore_intent}
+        with self.store.transaction() as conn:
+            for issue_id in ids:  # never called: undo the intent mark
+                conn.execute(
+                    issues.update()
+                    .where(issues.c.id == issue_id, issues.c.lease_owner == self.owner)
+                    .values(submit_attempted=previous.get(issue_id, True))
+                )
+            leases.release(conn, issues, ids, self.owner)
+
+    def _apply_submission(
+        self, integration: Integration, issue: Issue, future: Future[Any], report: PassReport
+    ) -> str | None:
+        now = self.clock()
+        try:
+            outcome, submission, check = future.result()
+        except RemoteError as exc:
+            kind = _error_kind(exc)
+            self._failed(report, f"issue {issue.id} ({integration.name})", exc)
+            with self.store.transaction() as conn:
+                transitions.record_failure(
+                    conn,
+                    issue.id,
+                    self.owner,
+                    kind,
+                    redact(str(exc)),
+                    now,
+                    submit_attempted=issue.submit_attempted or kind == "ambiguous",
+                )
+            return kind
+        except ScfError as exc:  # a config problem (no password, bad srid): definite
+            self._failed(report, f"issue {issue.id} ({integration.name})", exc)
+            with self.store.transaction() as conn:
+                transitions.record_failure(
+                    conn,
+                    issue.id,
+                    self.owner,
+                    "definite",
+                    redact(str(exc)),
+                    now,
+                    submit_attempted=issue.submit_attempted,
+                )
+            return "definite"
+        if outcome == "held":
+            report.held += 1
+            reason = check.reason if check else "not verified"
+            template = (
+                self.settings.organization.address_rejected_message
+                or messages.DEFAULTS["address_rejected"]
+            )
+            note = messages.render(
+                template,
+                "address_rejected",
+                issue_id=issue.id,
+                address=issue.address or "",
+                reason=reason,
+            )
+            with self.store.transaction() as conn:
+                transitions.record_failure(
+                    conn,
+                    issue.id,
+                    self.owner,
+                    "held",
+                    note,
+                    now,
+                    submit_attempted=issue.submit_attempted,
+                    check=check,
+                    held=True,
+                )
+            return None
+        with self.store.transaction() as conn:
+            if transitions.acknowledge(
+                conn,
+                self.settings,
+                integration,
+                issue.id,
+                self.owner,
+                submission.remote_id,
+                submission.status,
+                now,
+                check,
+            ):
+                report.acknowledged += 1
+                report.submitted += int(submission.created)
+                log.info(
+                    "issue %s acknowledged as %s",
+                    issue.id,
+                    submission.remote_id,
+                    extra={
+                        "integration": integration.name,
+                        "issue_id": issue.id,
+                        "remote_id": submission.remote_id,
+                        "transition": "acknowledged",
+                    },
+                )
+        return None
+
+    # -- 2. poll ---------------------------------------------------------------------------
+
+    def _poll_batches(self, integration: Integration) -> Iterator[list[dict[str, Any]]]:
+        last_id = 0
+        while not self.stop.is_set():
+            now = self.clock()
+            with self.store.transaction() as conn:
+                ids = leases.claim(
+                    conn,
+                    issues,
+                    [
+                        issues.c.status == Status.ACKNOWLEDGED.value,
+                        issues.c.integration == integration.name,
+                        issues.c.id > last_id,
+                    ],
+                    owner=self.owner,
+                    now=now,
+                    lease=self.lease,
+                    limit=integration.poll_batch_size,
+                )
+                if not ids:
+                    return
+                rows = [
+                    dict(r)
+                    for r in conn.execute(
+                        select(
+                            issues.c.id,
+                            issues.c.remote_id,
+                            issues.c.remote_status,
+                            issues.c.summary,
+                            issues.c.request_type,
+                            issues.c.last_error,
+                        )
+                        .where(issues.c.id.in_(ids))
+                        .order_by(issues.c.id)
+                    ).mappings()
+                ]
+            last_id = ids[-1]
+            yield rows
+
+    def poll(self, integration: Integration, report: PassReport) -> None:
+        """Step 2 for one integration."""
+        for rows in self._poll_batches(integration):
+            self._say(f"{integration.name}: polling {len(rows)}")
+            tracked = [Tracked(int(r["id"]), str(r["remote_id"])) for r in rows]
+            try:
+                updates = self.host.poll(integration, tracked)
+            except ScfError as exc:
+                self._failed(report, f"poll {integration.name}", exc)
+                with self.store.transaction() as conn:
+                    leases.release(conn, issues, [r["id"] for r in rows], self.owner)
+                if isinstance(exc, RemoteError) and _error_kind(exc) == "transient":
+                    return  # the remote is down: the next pass tries again
+                continue
+            report.polled += len(rows)
+            self._apply_updates(integration, rows, updates, report)
+
+    def _apply_updates(
+        self,
+        integration: Integration,
+        rows: list[dict[str, Any]],
+        updates: list[RemoteUpdate],
+        report: PassReport,
+    ) -> None:
+        now = self.clock()
+        by_id = {r["id"]: r for r in rows}
+        with self.store.transaction() as conn:
+            for update in updates:
+                row = by_id.get(update.issue_id)
+                if row is None or str(row["remote_id"]) != update.remote_id:
+                    continue
+                if update.state is RemoteState.MISSING:
+                    error = (
+                        f"remote request {update.remote_id} no longer exists in {integration.name}"
+                    )
+                    if row["last_error"] != error:
+                        report.errors += 1
+                        report.problems.append(f"issue {row['id']}: {error}")
+                        conn.execute(
+                            issues.update()
+                            .where(issues.c.id == row["id"])
+                            .values(last_error=error, last_error_kind="definite", updated_at=now)
+                        )
+                    continue
+                for field_name, value in update.fields:
+                    report.activity += transitions.announce(
+                        conn, self.settings, integration, row, field_name, value, now
+                    )
+                for comment in update.comments:
+                    report.comments_in += transitions.pull_comment(
+                        conn, integration, row, comment, now
+                    )
+                if update.state is RemoteState.CLOSED:
+                    if transitions.close(conn, self.settings, integration, row, update.status, now):
+                        report.closed += 1
+                        _log_transition(integration, row, "closed")
+                elif update.state is RemoteState.CANCELED:
+                    if transitions.cancel(
+                        conn, self.settings, integration, row, update.status, now
+                    ):
+                        report.cancelled += 1
+                        _log_transition(integration, row, "cancelled")
+                elif update.status != row["remote_status"] or row["last_error"]:
+                    conn.execute(
+                        issues.update()
+                        .where(issues.c.id == row["id"])
+                        .values(remote_status=update.status, last_error=None, last_error_kind=None)
+                    )
+            leases.release(conn, issues, list(by_id), self.owner)
+
+    # -- 3. comments out ---------------------------------------------------------------------
+
+    def _claim_comments(self, integration: Integration) -> list[tuple[Comment, Issue]]:
+        now = self.clock()
+        with self.store.transaction() as conn:
+            acknowledged = select(issues.c.id).where(
+                issues.c.status == Status.ACKNOWLEDGED.value,
+                issues.c.integration == integration.name,
+            )
+            ids = leases.claim(
+                conn,
+                comments,
+                [
+                    comments.c.kind == "comment",
+                    comments.c.pushed_at.is_(None),
+                    comments.c.issue_id.in_(acknowledged),
+                    (comments.c.next_attempt_at.is_(None)) | (comments.c.next_attempt_at <= now),
+                ],
+                owner=self.owner,
+                now=now,
+                lease=self.lease,
+                limit=SUBMIT_BATCH,
+            )
+            if not ids:
+                return []
+            rows = list(
+                conn.execute(
+                    select(comments).where(comments.c.id.in_(ids)).order_by(comments.c.id)
+                ).mappings()
+            )
+            conn.execute(
+                comments.update().where(comments.c.id.in_(ids)).values(push_attempted=True)
+            )
+            issue_ids = sorted({r["issue_id"] for r in rows})
+            issue_rows = {
+                r["id"]: r
+                for r in conn.execute(select(issues).where(issues.c.id.in_(issue_ids))).mappings()
+            }
+        return [(comment_from_row(r), issue_from_row(issue_rows[r["issue_id"]])) for r in rows]
+
+    def push_comments(self, integration: Integration, report: PassReport) -> None:
+        """Step 3 for one integration."""
+        with ThreadPoolExecutor(
+            max_workers=integration.max_concurrency,
+            thread_name_prefix=f"comments-{integration.name}",
+        ) as pool:
+            while not self.stop.is_set():
+                batch = self._claim_comments(integration)
+                if not batch:
+                    return
+                futures = {
+                    pool.submit(self.host.push_comment, integration, issue, comment): (
+                        comment,
+                        issue,
+                    )
+                    for comment, issue in batch
+                }
+                failures = 0
+                for future in list(futures):
+                    comment, issue = futures[future]
+                    now = self.clock()
+                    try:
+                        remote_id = future.result()
+                    except ScfError as exc:
+                        failures += 1
+                        self._failed(report, f"comment {comment.id} of issue {issue.id}", exc)
+                        kind = _error_kind(exc)
+                        with self.store.transaction() as conn:
+                            attempts = (
+                                conn.execute(
+                                    select(comments.c.attempts).where(comments.c.id == comment.id)
+                                ).scalar()
+                                or 0
+                            )
+                            conn.execute(
+                                comments.update()
+                                .where(comments.c.id == comment.id)
+                                .values(
+                                    attempts=attempts + 1,
+                                    last_error=redact(str(exc))[:2000],
+                                    next_attempt_at=now + transitions.backoff(kind, attempts + 1),
+                                    push_attempted=comment.push_attempted or kind == "ambiguous",
+                                    lease_owner=None,
+                                    lease_until=None,
+                                )
+                            )
+                        continue
+                    with self.store.transaction() as conn:
+                        conn.execute(
+                            comments.update()
+                            .where(
+                                comments.c.id == comment.id, comments.c.lease_owner == self.owner
+                            )
+                            .values(
+                                remote_id=remote_id,
+                                pushed_at=now,
+                                last_error=None,
+                                remote_key=f"{integration.name}:{issue.remote_id}:{remote_id}",
+                                lease_owner=None,
+                                lease_until=None,
+                            )
+                        )
+                    report.comments_out += 1
+                if failures == len(batch):
+                    return  # nothing went through: leave the rest for the next pass
+
+    # -- 4. archive --------------------------------------------------------------------------
+
+    def archive(self, report: PassReport) -> None:
+        """Step 4: Closed -> Archived after ``archive_after_days``."""
+        after = timedelta(days=self.settings.organization.archive_after_days)
+        with self.store.transaction() as conn:
+            report.archived += transitions.archive(conn, self.clock(), after)
+
+    # -- the pass ----------------------------------------------------------------------------
+
+    def run_pass(self) -> PassReport:
+        """One whole pass over every integration; never raises for a remote failure."""
+        report = PassReport()
+        started = time.perf_counter()
+        for integration in self.settings.integrations.values():
+            for step in (self.submit, self.poll, self.push_comments):
+                if self.stop.is_set():
+                    break
+                try:
+                    step(integration, report)
+                except ScfError as exc:  # one broken integration never blocks the others
+                    self._failed(report, f"{integration.name} {step.__name__}", exc)
+        if not self.stop.is_set():
+            self.archive(report)
+        report.seconds = time.perf_counter() - started
+        log.info("pass: %s", report.summary(), extra={"event": "pass"})
+        return report
+
+
+def run_pass(settings: Settings, host: PluginHost, store: Store, **options: Any) -> PassReport:
+    """Run one sync pass (submit, poll, push comments, archive) for every integration.
+
+    :param options: :class:`Engine` fields (``clock``, ``owner``, ``lease``, ``stop``,
+        ``progress``).
+    :returns: what the pass did, including every error it met (it never raises for them).
+    """
+    return Engine(settings, host, store, **options).run_pass()
+
+
+def _take(iterator: Iterator[Issue], n: int) -> list[Issue]:
+    out = []
+    for _ in range(n):
+        try:
+            out.append(next(iterator))
+        except StopIteration:
+            break
+    return out
+
+
+def _with_check(issue: Issue, check: AddressCheck | None) -> Issue:
+    import dataclasses
+
+    return dataclasses.replace(issue, address_check=check)
+
+
+def _log_transition(integration: Integration, row: dict[str, Any], transition: str) -> None:
+    log.info(
+        "issue %s %s",
+        row["id"],
+        transition,
+        extra={
+            "integration": integration.name,
+            "issue_id": row["id"],
+            "remote_id": row["remote_id"],
+            "transition": transition,
+        },
+    )

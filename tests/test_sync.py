@@ -1,0 +1,262 @@
+"""The sync engine end to end: the emulator over loopback, the real plugins, a SQLite store."""
+
+from __future__ import annotations
+
+import pytest
+
+from scf_plugins import transitions
+
+
+def texts(world, issue_id: int, kind: str | None = None) -> list[str]:  # type: ignore[no-untyped-def]
+    return [c["text"] for c in world.show(issue_id)["comments"] if kind in (None, c["kind"])]
+
+
+def test_open_to_acknowledged_with_the_message_naming_the_remote_id(world) -> None:  # type: ignore[no-untyped-def]
+    w = world()
+    issue_id = w.report(address="165 Church St", name="Jane Doe", email="jane@example.org")
+    report = w.sync()
+    assert (report.submitted, report.acknowledged, report.errors) == (1, 1, 0)
+    shown = w.show(issue_id)
+    rid = shown["remote_id"]
+    assert shown["status"] == "acknowledged" and rid is not None
+    [ack] = shown["comments"]
+    assert ack["kind"] == "system" and ack["author"] == "Testville 311"
+    assert f"service request {rid}" in ack["text"]
+    remote = w.emulator.state.requests[int(rid)]
+    assert remote["OtherSystemId"] == f"scf-{issue_id}" and remote["ProbAddress"] == "165 Church St"
+    assert w.sync().acknowledged == 0  # nothing is submitted twice
+
+
+@pytest.mark.parametrize(("status", "expected"), [
+    ("CLOSED", "has been completed and this issue is now closed"),
+    ("COMPLETE", "Work on {rid} is complete."),
+])  # fmt: skip
+def test_acknowledged_to_closed_with_default_or_per_status_message(world, status, expected) -> None:  # type: ignore[no-untyped-def]
+    w = world()
+    issue_id = w.report()
+    w.sync()
+    rid = w.remote_id(issue_id)
+    w.emulator.state.staff("close", rid, status=status)
+    assert w.sync().closed == 1
+    shown = w.show(issue_id)
+    assert shown["status"] == "closed" and shown["remote_status"] == status
+    assert expected.format(rid=rid) in texts(w, issue_id, "system")[-1]
+    # Polling stops for good: later remote changes are not seen.
+    w.emulator.state.counts.clear()
+    w.emulator.state.staff("reopen", rid)
+    assert w.sync().closed == 0 and w.show(issue_id)["status"] == "closed"
+    assert w.emulator.state.counts["ams/servicerequest/byids"] == 0
+
+
+@pytest.mark.parametrize(("status", "expected"), [
+    ("CANCEL", "was cancelled by city staff"),
+    ("DUP", "Request {rid} duplicates another one."),
+])  # fmt: skip
+def test_acknowledged_to_open_on_cancel_then_recategorized(world, status, expected) -> None:  # type: ignore[no-untyped-def]
+    w = world()
+    issue_id = w.report()
+    w.sync()
+    rid = w.remote_id(issue_id)
+    w.emulator.state.staff("cancel", rid, status=status)
+    assert w.sync().cancelled == 1
+    shown = w.show(issue_id)
+    assert shown["status"] == "open" and shown["remote_id"] is None
+    assert shown["integration"] is None
+    assert expected.format(rid=rid) in texts(w, issue_id, "system")[-1]
+    assert w.sync().acknowledged == 0  # not resubmitted on its own
+    assert len(w.emulator.state.requests) == 1
+    result = w.cli(
+        "issues",
+        "recategorize",
+        str(issue_id),
+        "--type",
+        "DoorWall",
+        "--answer",
+        "40=Broken window",
+    )
+    assert result.exit_code == 0, result.output
+    assert w.sync().acknowledged == 1
+    shown = w.show(issue_id)
+    assert shown["status"] == "acknowledged" and shown["request_type"] == "DoorWall"
+    new = w.emulator.state.requests[int(shown["remote_id"])]
+    assert new["ProblemCode"] == "DoorWall" and int(shown["remote_id"]) != rid
+    assert [a["answer"] for a in shown["answers"]] == ["Broken window"]
+
+
+def test_recategorize_refuses_a_linked_issue(world) -> None:  # type: ignore[no-untyped-def]
+    w = world()
+    issue_id = w.report()
+    w.sync()
+    result = w.cli("issues", "recategorize", str(issue_id), "--type", "DoorWall")
+    assert result.exit_code == 1 and "only an Open, unlinked issue" in result.output
+
+
+def test_closed_to_archived_after_two_weeks(world) -> None:  # type: ignore[no-untyped-def]
+    from freezegun import freeze_time
+
+    w = world()
+    issue_id = w.report()
+    w.sync()
+    w.emulator.state.staff("close", w.remote_id(issue_id))
+    with freeze_time(w.clock[0]):
+        from scf_plugins.timeutil import utcnow
+
+        w.sync(clock=utcnow)
+    with freeze_time(w.clock[0]) as frozen:
+        frozen.tick(13 * 86400)
+        assert w.sync(clock=utcnow).archived == 0
+        frozen.tick(1 * 86400 + 60)
+        assert w.sync(clock=utcnow).archived == 1
+    assert w.show(issue_id)["status"] == "archived"
+    assert w.cli("issues", "list", "--status", "archived").output.count("Deep pothole") == 1
+
+
+def test_activity_once_per_value(world) -> None:  # type: ignore[no-untyped-def]
+    w = world()
+    issue_id = w.report()
+    w.sync()
+    rid = w.remote_id(issue_id)
+    staff = w.emulator.state.staff
+    staff("set_field", rid, field="DispatchTo", value="Streets Crew 4")
+    assert w.sync().activity == 1
+    assert w.sync().activity == 0
+    staff("set_field", rid, field="DispatchTo", value="Sign Shop")
+    w.sync()
+    staff("set_field", rid, field="DispatchTo", value="Streets Crew 4")
+    w.sync()
+    staff("set_field", rid, field="DispatchTo", value="")
+    w.sync()
+    assert texts(w, issue_id, "system")[1:] == [
+        "Your request has been assigned to Streets Crew 4.",
+        "Your request has been assigned to Sign Shop.",
+    ]
+
+
+def test_comments_both_ways_each_once_and_no_echo(world) -> None:  # type: ignore[no-untyped-def]
+    w = world(extra='comment_prefix = ""')
+    issue_id = w.report()
+    w.sync()
+    rid = w.remote_id(issue_id)
+    # A resident's comment that itself starts with the prefix must not come back.
+    assert (
+        w.cli(
+            "comment", str(issue_id), "To SCF: the hole is deeper now", "--author", "Jane"
+        ).exit_code
+        == 0
+    )
+    w.emulator.state.staff("comment", rid, text="  to scf:  Crew scheduled for Tuesday")
+    w.emulator.state.staff("comment", rid, text="internal: use cold patch")
+    first = w.sync()
+    assert (first.comments_out, first.comments_in) == (1, 1)
+    second = w.sync()
+    assert (second.comments_out, second.comments_in) == (0, 0)
+    remote = [c["Comments"] for c in w.emulator.state.comments[rid]]
+    assert remote.count("To SCF: the hole is deeper now") == 1
+    shown = w.show(issue_id)["comments"]
+    pulled = [(c["author"], c["text"]) for c in shown if c["kind"] == "remote"]
+    assert pulled == [("Hayes, D", "Crew scheduled for Tuesday")]
+    assert [c["text"] for c in shown if c["kind"] == "comment"] == [
+        "To SCF: the hole is deeper now"
+    ]
+
+
+def test_comments_on_closed_issues_are_not_pushed(world) -> None:  # type: ignore[no-untyped-def]
+    w = world()
+    issue_id = w.report()
+    w.sync()
+    rid = w.remote_id(issue_id)
+    w.emulator.state.staff("close", rid)
+    w.sync()
+    w.cli("comment", str(issue_id), "Thanks for fixing it")
+    assert w.sync().comments_out == 0
+    assert w.emulator.state.comments.get(rid, []) == []
+
+
+def test_a_definite_failure_is_recorded_and_retried_with_back_off(world) -> None:  # type: ignore[no-untyped-def]
+    w = world()
+    issue_id = w.report()
+    w.emulator.state.problem(101)["Active"] = False
+    report = w.sync()
+    assert report.errors == 1 and report.acknowledged == 0
+    shown = w.show(issue_id)
+    assert shown["status"] == "open"
+    assert shown["sync"]["last_error_kind"] == "definite"
+    assert "Problem is not active" in shown["sync"]["last_error"]
+    assert "last error    [definite]" in w.cli("issues", "show", str(issue_id)).output
+    w.emulator.state.problem(101)["Active"] = True
+    assert w.sync().acknowledged == 0  # backing off
+    w.later(minutes=6)
+    assert w.sync().acknowledged == 1
+    assert w.show(issue_id)["sync"]["last_error"] is None
+    assert len(w.emulator.state.requests) == 1
+
+
+def test_back_off_grows_and_is_capped() -> None:
+    from datetime import timedelta
+
+    delays = [transitions.backoff("transient", n) for n in range(1, 12)]
+    assert delays[:4] == [timedelta(seconds=s) for s in (30, 60, 120, 240)]
+    assert delays[-1] == timedelta(hours=1) and delays == sorted(delays)
+    assert transitions.backoff("definite", 30) == timedelta(hours=24)
+
+
+def test_a_lost_create_answer_is_reconciled_into_exactly_one_request(world) -> None:  # type: ignore[no-untyped-def]
+    w = world()
+    issue_id = w.report()
+    w.emulator.state.inject("drop_after_commit", match="servicerequest/create")
+    report = w.sync()
+    assert report.errors == 1 and w.show(issue_id)["sync"]["last_error_kind"] == "ambiguous"
+    assert len(w.emulator.state.requests) == 1
+    w.later(minutes=1)
+    assert w.sync().acknowledged == 1
+    assert len(w.emulator.state.requests) == 1
+    assert w.show(issue_id)["remote_id"] == str(next(iter(w.emulator.state.requests)))
+
+
+def test_a_crash_between_the_remote_create_and_the_local_commit(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    w = world()
+    issue_id = w.report()
+
+    def crash(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise SystemExit("killed after the create, before the commit")
+
+    with monkeypatch.context() as patched, pytest.raises(SystemExit):
+        patched.setattr(transitions, "acknowledge", crash)
+        w.sync(owner="dead-process")
+    assert len(w.emulator.state.requests) == 1 and w.show(issue_id)["status"] == "open"
+    assert w.sync().acknowledged == 0  # the dead process's lease still holds
+    w.later(minutes=6)
+    report = w.sync()
+    assert report.acknowledged == 1 and report.submitted == 0  # found, not created again
+    assert len(w.emulator.state.requests) == 1
+    assert len(texts(w, issue_id, "system")) == 1
+
+
+def test_one_unreachable_integration_does_not_block_another(world) -> None:  # type: ignore[no-untyped-def]
+    tail = """
+[integrations.down]
+plugin = "cityworks"
+version = "15.8"
+srid = 3857
+request_types = ["DoorWall"]
+[integrations.down.production]
+url = "http://127.0.0.1:9/Cityworks/Services/AMS"
+user = "scf-int"
+"""
+    w = world(tail=tail)
+    w.cli("request-types", "--refresh")
+    up = w.report()
+    report = w.sync()
+    assert report.acknowledged == 1 and w.show(up)["status"] == "acknowledged"
+
+
+def test_scf_sync_once_prints_a_summary_and_exit_code(world) -> None:  # type: ignore[no-untyped-def]
+    w = world()
+    w.report()
+    result = w.cli("sync", "--once")
+    assert result.exit_code == 0, result.output
+    assert "pass 1: submitted 1, acknowledged 1" in result.output
+    w.emulator.state.inject("503", count=100)
+    w.report()
+    result = w.cli("sync", "--once")
+    assert result.exit_code == 1 and "errors 2" in result.output  # the create and the poll
