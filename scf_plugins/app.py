@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import Settings, config_path, load_config
 from .plugins import PluginHost, build_manager
-from .store import Store
+
+if TYPE_CHECKING:
+    from .store import Store
 
 
 class App:
@@ -34,5 +37,7 @@ class App:
 
     @cached_property
     def store(self) -> Store:
-        """The store named by the config."""
+        """The store named by the config (SQLAlchemy is imported only here, on first use)."""
+        from .store import Store
+
         return Store.open(self.settings.organization.database)

@@ -10,12 +10,15 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from .config import Settings
 from .errors import RemoteError
 from .models import Integration, Question, RequestType
-from .plugins import PluginHost
-from .store import Store
+
+if TYPE_CHECKING:
+    from .config import Settings
+    from .plugins import PluginHost
+    from .store import Store
 
 log = logging.getLogger(__name__)
 

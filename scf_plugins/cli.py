@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 import click
 
-from . import catalog, credentials, logs
+from . import credentials, logs
 from .app import App
 from .config import check_config
 from .errors import ScfError, UserError
@@ -23,6 +23,9 @@ from .plugins import build_manager
 from .redaction import redact
 from .reporting import Report, build_issue, parse_answer_args
 from .views import dumps, issue_json, request_type_json, table
+
+# The store (SQLAlchemy) and the engine are imported inside the commands that use them, so
+# that `scf --help` and plugin discovery stay fast.
 
 log = logging.getLogger(__name__)
 STUCK_AFTER = 5  # failed attempts before an issue is listed as stuck
@@ -206,6 +209,8 @@ def credentials_set(name: str, environment: str | None) -> None:
 
 
 def _load_types(app: App, refresh: bool) -> None:
+    from . import catalog
+
     cached = app.store.request_types()
     if refresh or not cached:
         result = catalog.refresh(app.settings, app.host, app.store)

@@ -292,3 +292,21 @@ class RemoteUpdate:
     status: str | None = None
     fields: tuple[tuple[str, str], ...] = ()
     comments: tuple[RemoteComment, ...] = ()
+
+
+@dataclass(frozen=True)
+class NewIssue:
+    """A validated report, ready to be stored."""
+
+    request_type: str
+    integration: str | None
+    type_ref: str
+    summary: str
+    lat: float
+    lng: float
+    description: str = ""
+    address: str | None = None
+    reporter_name: str | None = None
+    reporter_email: str | None = None
+    image_url: str | None = None
+    answers: tuple[Answer, ...] = ()

@@ -14,8 +14,7 @@ from datetime import date
 
 from .catalog import active_questions
 from .errors import UserError
-from .models import Answer, Question, RequestType
-from .store import NewIssue
+from .models import Answer, NewIssue, Question, RequestType
 
 LIMITS = {
     "summary": 200,

@@ -20,29 +20,21 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import schema
 from .errors import ConfigError
-from .models import AddressCheck, Answer, Comment, CommentKind, Issue, Question, RequestType, Status
+from .models import (
+    AddressCheck,
+    Answer,
+    Comment,
+    CommentKind,
+    Issue,
+    NewIssue,
+    Question,
+    RequestType,
+    Status,
+)
 from .schema import announced, answers, comments, issues, request_types
 from .timeutil import utcnow
 
 SQLITE_BUSY_MS = 30_000
-
-
-@dataclass(frozen=True)
-class NewIssue:
-    """A validated report, ready to be stored."""
-
-    request_type: str
-    integration: str | None
-    type_ref: str
-    summary: str
-    lat: float
-    lng: float
-    description: str = ""
-    address: str | None = None
-    reporter_name: str | None = None
-    reporter_email: str | None = None
-    image_url: str | None = None
-    answers: tuple[Answer, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .models import RequestType
-from .store import IssueRecord
 from .timeutil import iso
+
+if TYPE_CHECKING:
+    from .store import IssueRecord
 
 
 def request_type_json(rt: RequestType) -> dict[str, Any]:

@@ -24,8 +24,10 @@ def gis():  # type: ignore[no-untyped-def]
 
 
 def make(world, gis, on_reject: str = "submit"):  # type: ignore[no-untyped-def]
-    return world(extra='address_validation = "county_gis"',
-                 tail=GEOCODER.format(url=gis.url, on_reject=on_reject))
+    return world(
+        extra='address_validation = "county_gis"',
+        tail=GEOCODER.format(url=gis.url, on_reject=on_reject),
+    )
 
 
 def test_the_created_request_carries_the_verified_address(world, gis) -> None:  # type: ignore[no-untyped-def]

@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import math
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scf_plugins import AddressCheck, DefiniteError, Geocoder, Issue, hookimpl
 
-from .client import GeocodeClient, NoMatch, wkid_of
+if TYPE_CHECKING:
+    from .client import GeocodeClient
 
 DEFAULT_ALLOWED_TYPES = ("PointAddress", "StreetAddress", "Subaddress")
 KNOWN_OPTIONS = {"allowed_types", "location_bias", "reverse_distance", "token_url",
@@ -27,6 +28,8 @@ _lock = threading.Lock()
 
 def client_for(geocoder: Geocoder) -> GeocodeClient:
     """The reusable client of ``geocoder`` (rebuilt when its settings change)."""
+    from .client import GeocodeClient  # requests is imported on first use, not at discovery
+
     with _lock:
         entry = _clients.get(geocoder.name)
         if entry is None or entry[0] != geocoder:
@@ -106,6 +109,8 @@ def judge(
 @hookimpl
 def validate_address(geocoder: Geocoder, issue: Issue) -> AddressCheck | None:
     """Check the issue's address (or find one for its point) with the GeocodeServer."""
+    from .client import NoMatch, wkid_of
+
     client = client_for(geocoder)
     if issue.address and issue.address.strip():
         params: dict[str, Any] = {
@@ -168,6 +173,8 @@ def validate_address(geocoder: Geocoder, issue: Issue) -> AddressCheck | None:
 @hookimpl
 def probe_geocoder(geocoder: Geocoder) -> str:
     """Read the service root: the locator's single-line field and spatial reference."""
+    from .client import wkid_of
+
     client = client_for(geocoder)
     root = client.describe()
     wkid = wkid_of(root.get("spatialReference"))

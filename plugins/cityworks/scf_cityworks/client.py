@@ -28,6 +28,8 @@ from scf_plugins import (
     register_secret,
 )
 
+from .versions import version_tuple
+
 log = logging.getLogger(__name__)
 
 AUTH_PATH = "General/Authentication/Authenticate"
@@ -47,12 +49,6 @@ def site_root(url: str) -> str:
     """The site root of an endpoint URL: ``…/Cityworks/Services/AMS`` -> ``…/Cityworks``."""
     match = re.search(r"(?i)/services(/|$)", url)
     return (url[: match.start()] if match else url).rstrip("/")
-
-
-def version_tuple(version: str) -> tuple[int, ...]:
-    """``"15.8.3"`` -> ``(15, 8, 3)``; an empty or odd version reads as ``()``."""
-    parts = re.findall(r"\d+", version or "")
-    return tuple(int(p) for p in parts[:3])
 
 
 def _messages(body: dict[str, Any]) -> str:

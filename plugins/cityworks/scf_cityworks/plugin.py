@@ -23,13 +23,14 @@ from scf_plugins import (
 )
 
 from . import mapping
-from .client import NOT_FOUND_CODES, CityworksClient, EndpointMissing, version_tuple
+from .versions import version_tuple
 
 if TYPE_CHECKING:
     import click
 
     from scf_plugins import Comment
 
+    from .client import CityworksClient
     from .projection import Projector
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,11 @@ class _Site:
     """What one integration keeps between calls."""
 
     def __init__(self, integration: Integration) -> None:
+        # requests is imported with the client, on first use, not when plugins are discovered.
+        from .client import CityworksClient
+
         self.integration = integration
-        self.client = CityworksClient(integration)
+        self.client: CityworksClient = CityworksClient(integration)
         self._projector: Projector | None = None
         self._lock = threading.Lock()
         self.batch_qa = True  # False once the site has shown it lacks ServiceRequestTemplate/QA
@@ -113,6 +117,8 @@ def list_request_types(integration: Integration) -> list[RequestType]:
     The Q&A comes from the batch ``ServiceRequestTemplate/QA`` where the site has it, else
     from ``ServiceRequest/QA`` one problem at a time.
     """
+    from .client import EndpointMissing
+
     site = site_for(integration)
     problems = (
         site.client.call(
@@ -160,6 +166,8 @@ def submit(integration: Integration, issue: Issue) -> Submission:
 
     Idempotent through ``OtherSystemId``: after an uncertain attempt, ``ByOtherSystemId`` first.
     """
+    from .client import NOT_FOUND_CODES
+
     site = site_for(integration)
     if issue.submit_attempted:
         found = site.client.call_envelope(
