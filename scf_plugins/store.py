@@ -415,6 +415,9 @@ class Store:
             return True
 
 
+_INSERT_COMMENT = comments.insert()  # built once: it runs for every message
+
+
 def insert_comment(
     conn: Connection,
     issue_id: int,
@@ -428,17 +431,18 @@ def insert_comment(
 ) -> int:
     """Insert a comment on ``conn`` (inside the caller's transaction); returns its id."""
     result = conn.execute(
-        comments.insert().values(
-            issue_id=issue_id,
-            author=author,
-            text=text,
-            kind=kind,
-            created_at=created_at or utcnow(),
-            remote_id=remote_id,
-            remote_key=remote_key,
-            push_attempted=False,
-            attempts=0,
-        )
+        _INSERT_COMMENT,
+        {
+            "issue_id": issue_id,
+            "author": author,
+            "text": text,
+            "kind": kind,
+            "created_at": created_at or utcnow(),
+            "remote_id": remote_id,
+            "remote_key": remote_key,
+            "push_attempted": False,
+            "attempts": 0,
+        },
     )
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 

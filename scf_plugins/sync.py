@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -163,55 +164,56 @@ class Engine:
         return "submitted", self.host.submit(integration, issue), check
 
     def submit(self, integration: Integration, report: PassReport) -> None:
-        """Step 1 for one integration."""
-        consecutive_transient = 0
+        """Step 1 for one integration.
+
+        Keeps ``max_concurrency`` submissions in flight, claiming the next batch as soon as the
+        queue runs dry (not when the batch is done), so no slot idles at batch boundaries.
+        """
+        queue: deque[Issue] = deque()
+        pending: dict[Future[Any], Issue] = {}
+        failures_in_a_row = 0
+        exhausted = False
         with ThreadPoolExecutor(
             max_workers=integration.max_concurrency, thread_name_prefix=f"submit-{integration.name}"
         ) as pool:
-            while not self.stop.is_set():
-                batch = self._claim_submissions(integration)
-                if not batch:
-                    return
-                self._say(f"{integration.name}: submitting {len(batch)}")
-                pending: dict[Future[Any], Issue] = {}
-                queue = iter(batch)
-                abandoned: list[int] = []
-                for issue in _take(queue, integration.max_concurrency * 2):
+            while True:
+                stopping = self.stop.is_set() or failures_in_a_row >= BREAKER_AFTER
+                while not stopping and len(pending) < integration.max_concurrency:
+                    if not queue and not exhausted:
+                        batch = self._claim_submissions(integration)
+                        exhausted = not batch
+                        queue.extend(batch)
+                        if batch:
+                            self._say(f"{integration.name}: submitting {len(batch)} more")
+                    if not queue:
+                        break
+                    issue = queue.popleft()
                     pending[pool.submit(self._submit_one, integration, issue)] = issue
-                while pending:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        issue = pending.pop(future)
-                        failed = self._apply_submission(integration, issue, future, report)
-                        consecutive_transient = (
-                            consecutive_transient + 1 if failed == "transient" else 0
-                        )
-                    breaker = consecutive_transient >= BREAKER_AFTER
-                    if self.stop.is_set() or breaker:
-                        abandoned.extend(i.id for i in queue)
-                        if breaker:
-                            report.problems.append(
-                                f"{integration.name}: {consecutive_transient} "
-                                f"failures in a row; skipped for this pass"
-                            )
-                    else:
-                        for issue in _take(queue, len(done)):
-                            pending[pool.submit(self._submit_one, integration, issue)] = issue
-                if abandoned:
-                    self._release(abandoned, restore_intent=batch)
-                if consecutive_transient >= BREAKER_AFTER:
-                    return
+                if not pending:
+                    break
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    issue = pending.pop(future)
+                    kind = self._apply_submission(integration, issue, future, report)
+                    failures_in_a_row = failures_in_a_row + 1 if kind == "transient" else 0
+        if failures_in_a_row >= BREAKER_AFTER:
+            report.problems.append(
+                f"{integration.name}: {failures_in_a_row} failures in a row; "
+                f"the rest waits for the next pass"
+            )
+        if queue:
+            self._release(list(queue))
 
-    def _release(self, ids: list[int], restore_intent: list[Issue]) -> None:
-        previous = {i.id: i.submit_attempted for i in restore_intent}
+    def _release(self, unsent: list[Issue]) -> None:
+        """Give back claimed issues that were never sent, with their intent mark undone."""
         with self.store.transaction() as conn:
-            for issue_id in ids:  # never called: undo the intent mark
+            for issue in unsent:
                 conn.execute(
                     issues.update()
-                    .where(issues.c.id == issue_id, issues.c.lease_owner == self.owner)
-                    .values(submit_attempted=previous.get(issue_id, True))
+                    .where(issues.c.id == issue.id, issues.c.lease_owner == self.owner)
+                    .values(submit_attempted=issue.submit_attempted)
                 )
-            leases.release(conn, issues, ids, self.owner)
+            leases.release(conn, issues, [i.id for i in unsent], self.owner)
 
     def _apply_submission(
         self, integration: Integration, issue: Issue, future: Future[Any], report: PassReport
@@ -278,7 +280,7 @@ class Engine:
                 conn,
                 self.settings,
                 integration,
-                issue.id,
+                issue,
                 self.owner,
                 submission.remote_id,
                 submission.status,
@@ -341,21 +343,49 @@ class Engine:
             yield rows
 
     def poll(self, integration: Integration, report: PassReport) -> None:
-        """Step 2 for one integration."""
-        for rows in self._poll_batches(integration):
-            self._say(f"{integration.name}: polling {len(rows)}")
-            tracked = [Tracked(int(r["id"]), str(r["remote_id"])) for r in rows]
-            try:
-                updates = self.host.poll(integration, tracked)
-            except ScfError as exc:
-                self._failed(report, f"poll {integration.name}", exc)
-                with self.store.transaction() as conn:
-                    leases.release(conn, issues, [r["id"] for r in rows], self.owner)
-                if isinstance(exc, RemoteError) and _error_kind(exc) == "transient":
-                    return  # the remote is down: the next pass tries again
-                continue
-            report.polled += len(rows)
-            self._apply_updates(integration, rows, updates, report)
+        """Step 2 for one integration.
+
+        Up to ``max_concurrency`` batches are in flight while earlier ones are applied, so the
+        remote round trips overlap the local work; batches are applied in the order claimed.
+        """
+        batches = self._poll_batches(integration)
+        in_flight: deque[tuple[list[dict[str, Any]], Future[list[RemoteUpdate]]]] = deque()
+        with ThreadPoolExecutor(
+            max_workers=integration.max_concurrency, thread_name_prefix=f"poll-{integration.name}"
+        ) as pool:
+
+            def fill() -> None:
+                while len(in_flight) < integration.max_concurrency and not self.stop.is_set():
+                    rows = next(batches, None)
+                    if rows is None:
+                        return
+                    tracked = [Tracked(int(r["id"]), str(r["remote_id"])) for r in rows]
+                    in_flight.append((rows, pool.submit(self.host.poll, integration, tracked)))
+
+            fill()
+            while in_flight:
+                rows, future = in_flight.popleft()
+                self._say(f"{integration.name}: polling {report.polled + len(rows)}")
+                try:
+                    updates = future.result()
+                except ScfError as exc:
+                    self._failed(report, f"poll {integration.name}", exc)
+                    abandoned = [r["id"] for r in rows]
+                    down = isinstance(exc, RemoteError) and _error_kind(exc) == "transient"
+                    if down:  # drop what is in flight; the next pass tries again
+                        for more, pending in in_flight:
+                            pending.cancel()
+                            abandoned += [r["id"] for r in more]
+                        in_flight.clear()
+                    with self.store.transaction() as conn:
+                        leases.release(conn, issues, abandoned, self.owner)
+                    if down:
+                        return
+                    fill()
+                    continue
+                report.polled += len(rows)
+                self._apply_updates(integration, rows, updates, report)
+                fill()
 
     def _apply_updates(
         self,
@@ -366,6 +396,7 @@ class Engine:
     ) -> None:
         now = self.clock()
         by_id = {r["id"]: r for r in rows}
+        seen: transitions.Seen | None = None
         with self.store.transaction() as conn:
             for update in updates:
                 row = by_id.get(update.issue_id)
@@ -384,14 +415,16 @@ class Engine:
                             .values(last_error=error, last_error_kind="definite", updated_at=now)
                         )
                     continue
-                for field_name, value in update.fields:
-                    report.activity += transitions.announce(
-                        conn, self.settings, integration, row, field_name, value, now
-                    )
-                for comment in update.comments:
-                    report.comments_in += transitions.pull_comment(
-                        conn, integration, row, comment, now
-                    )
+                if update.fields or update.comments:
+                    seen = seen or transitions.seen_for(conn, list(by_id))
+                    for field_name, value in update.fields:
+                        report.activity += transitions.announce(
+                            conn, self.settings, integration, row, field_name, value, now, seen
+                        )
+                    for comment in update.comments:
+                        report.comments_in += transitions.pull_comment(
+                            conn, integration, row, comment, now, seen
+                        )
                 if update.state is RemoteState.CLOSED:
                     if transitions.close(conn, self.settings, integration, row, update.status, now):
                         report.closed += 1
@@ -553,16 +586,6 @@ def run_pass(settings: Settings, host: PluginHost, store: Store, **options: Any)
     :returns: what the pass did, including every error it met (it never raises for them).
     """
     return Engine(settings, host, store, **options).run_pass()
-
-
-def _take(iterator: Iterator[Issue], n: int) -> list[Issue]:
-    out = []
-    for _ in range(n):
-        try:
-            out.append(next(iterator))
-        except StopIteration:
-            break
-    return out
 
 
 def _with_check(issue: Issue, check: AddressCheck | None) -> Issue:

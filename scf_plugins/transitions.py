@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, bindparam, select
 
 from . import messages
 from .config import Settings
-from .models import AddressCheck, Integration, RemoteComment, Status
+from .models import AddressCheck, Integration, Issue, RemoteComment, Status
 from .schema import announced, comments, issues
 from .store import insert_comment
 
@@ -55,11 +56,39 @@ def post(
     insert_comment(conn, issue_id, settings.organization.bot_name, text, "system", created_at=when)
 
 
+# Built once: constructing a statement costs more CPU than running it on SQLite, and the
+# submit burst acknowledges issue after issue.
+_ACKNOWLEDGE = (
+    issues.update()
+    .where(
+        issues.c.id == bindparam("b_id"),
+        issues.c.status == Status.OPEN.value,
+        issues.c.lease_owner == bindparam("b_owner"),
+        issues.c.remote_id.is_(None),
+    )
+    .values(
+        status=Status.ACKNOWLEDGED.value,
+        remote_id=bindparam("b_remote_id"),
+        remote_status=bindparam("b_remote_status"),
+        acknowledged_at=bindparam("b_now"),
+        updated_at=bindparam("b_now"),
+        attempts=0,
+        next_attempt_at=None,
+        last_error=None,
+        last_error_kind=None,
+        submit_attempted=False,
+        lease_owner=None,
+        lease_until=None,
+        address_check=bindparam("b_check"),
+    )
+)
+
+
 def acknowledge(
     conn: Connection,
     settings: Settings,
     integration: Integration,
-    issue_id: int,
+    issue: Issue,
     owner: str,
     remote_id: str,
     remote_status: str | None,
@@ -67,38 +96,32 @@ def acknowledge(
     check: AddressCheck | None,
 ) -> bool:
     """Open -> Acknowledged, with the acknowledgement message naming the remote id."""
+    stored_check = check or issue.address_check
     updated = conn.execute(
-        issues.update()
-        .where(
-            issues.c.id == issue_id,
-            issues.c.status == Status.OPEN.value,
-            issues.c.lease_owner == owner,
-            issues.c.remote_id.is_(None),
-        )
-        .values(
-            status=Status.ACKNOWLEDGED.value,
-            remote_id=remote_id,
-            remote_status=remote_status,
-            acknowledged_at=now,
-            updated_at=now,
-            attempts=0,
-            next_attempt_at=None,
-            last_error=None,
-            last_error_kind=None,
-            submit_attempted=False,
-            lease_owner=None,
-            lease_until=None,
-            **({"address_check": json.dumps(asdict(check))} if check else {}),
-        )
+        _ACKNOWLEDGE,
+        {
+            "b_id": issue.id,
+            "b_owner": owner,
+            "b_remote_id": remote_id,
+            "b_remote_status": remote_status,
+            "b_now": now,
+            "b_check": json.dumps(asdict(stored_check)) if stored_check else None,
+        },
     ).rowcount
     if updated != 1:
         return False
-    row = dict(conn.execute(select(issues).where(issues.c.id == issue_id)).mappings().one())
+    row = {
+        "id": issue.id,
+        "remote_id": remote_id,
+        "remote_status": remote_status,
+        "summary": issue.summary,
+        "request_type": issue.request_type,
+    }
     template = integration.messages.acknowledged or messages.DEFAULTS["acknowledged"]
     post(
         conn,
         settings,
-        issue_id,
+        issue.id,
         messages.render(template, "acknowledged", **_values(row, settings)),
         now,
     )
@@ -247,38 +270,61 @@ def _post_status_message(
     post(conn, settings, int(str(row["id"])), messages.render(template, kind, **values), now)
 
 
+@dataclass
+class Seen:
+    """What a batch of issues already has: announced values, pulled and pushed comment ids.
+
+    Loaded once per poll batch, so applying unchanged remote state costs no query per issue.
+    """
+
+    values: set[tuple[int, str, str, str]] = field(default_factory=set)
+    comment_keys: set[tuple[int, str]] = field(default_factory=set)
+    own_comments: set[tuple[int, str]] = field(default_factory=set)
+
+
+def seen_for(conn: Connection, issue_ids: list[int]) -> Seen:
+    """Load :class:`Seen` for a batch of issues (three queries)."""
+    seen = Seen()
+    rows = conn.execute(select(announced).where(announced.c.issue_id.in_(issue_ids)))
+    seen.values = {(r.issue_id, r.remote_id, r.field, r.value) for r in rows}
+    rows = conn.execute(
+        select(
+            comments.c.issue_id, comments.c.remote_key, comments.c.remote_id, comments.c.kind
+        ).where(comments.c.issue_id.in_(issue_ids), comments.c.remote_id.is_not(None))
+    )
+    for r in rows:
+        if r.remote_key:
+            seen.comment_keys.add((r.issue_id, r.remote_key))
+        if r.kind == "comment":
+            seen.own_comments.add((r.issue_id, r.remote_id))
+    return seen
+
+
 def announce(
     conn: Connection,
     settings: Settings,
     integration: Integration,
-    row: dict[str, object],
+    row: dict[str, Any],
     field: str,
     value: str,
     now: datetime,
+    seen: Seen,
 ) -> int:
     """An activity message per rule watching ``field``, once per (remote request, value)."""
-    key = {
-        "issue_id": row["id"],
-        "remote_id": row["remote_id"],
-        "field": field,
-        "value": value[:1000],
-    }
-    exists = conn.execute(select(announced.c.issue_id).filter_by(**key)).first()
-    if exists:
+    key = (int(row["id"]), str(row["remote_id"]), field, value[:1000])
+    if key in seen.values:
         return 0
-    conn.execute(announced.insert().values(**key))
+    seen.values.add(key)
+    conn.execute(
+        announced.insert().values(issue_id=key[0], remote_id=key[1], field=key[2], value=key[3])
+    )
     posted = 0
     for rule in integration.activity:
         if rule.field == field:
-            post(
-                conn,
-                settings,
-                int(str(row["id"])),
-                messages.render(
-                    rule.message, "activity", **_values(row, settings, value=value, field=field)
-                ),
-                now,
+            text = messages.render(
+                rule.message, "activity", **_values(row, settings, value=value, field=field)
             )
+            post(conn, settings, key[0], text, now)
             posted += 1
     return posted
 
@@ -286,24 +332,23 @@ def announce(
 def pull_comment(
     conn: Connection,
     integration: Integration,
-    row: dict[str, object],
+    row: dict[str, Any],
     comment: RemoteComment,
     now: datetime,
+    seen: Seen,
 ) -> bool:
-    """Keep a remote ``To SCF:`` comment on the issue, once (by its scoped remote key)."""
+    """Keep a remote ``To SCF:`` comment on the issue, once (by its scoped remote key).
+
+    A comment this host pushed itself is never pulled back, whatever its text.
+    """
+    issue_id = int(row["id"])
     key = f"{integration.name}:{row['remote_id']}:{comment.remote_id}"
-    exists = conn.execute(
-        select(comments.c.id).where(
-            comments.c.issue_id == row["id"],
-            (comments.c.remote_key == key)
-            | (comments.c.remote_id == comment.remote_id) & (comments.c.kind == "comment"),
-        )
-    ).first()
-    if exists:
+    if (issue_id, key) in seen.comment_keys or (issue_id, comment.remote_id) in seen.own_comments:
         return False
+    seen.comment_keys.add((issue_id, key))
     insert_comment(
         conn,
-        int(str(row["id"])),
+        issue_id,
         comment.author or "City staff",
         comment.text,
         "remote",

@@ -21,6 +21,7 @@ from scf_plugins import (
     TransientError,
     register_secret,
 )
+from scf_plugins.http import new_session
 
 log = logging.getLogger(__name__)
 
@@ -60,9 +61,7 @@ class GeocodeClient:
 
     def __init__(self, geocoder: Geocoder) -> None:
         self.geocoder = geocoder
-        self.session = requests.Session()
-        self.session.verify = geocoder.verify_tls
-        self.session.headers["User-Agent"] = "scf-arcgis/0.1"
+        self.session = new_session(geocoder.url, geocoder.verify_tls, user_agent="scf-arcgis/0.1")
         self.timeout = (min(10.0, geocoder.timeout_seconds), geocoder.timeout_seconds)
         self._root: dict[str, Any] | None = None
         self._token: str | None = None

@@ -27,6 +27,7 @@ from scf_plugins import (
     redact,
     register_secret,
 )
+from scf_plugins.http import new_session
 
 from .versions import version_tuple
 
@@ -79,14 +80,12 @@ class CityworksClient:
         self.site = site_root(integration.url)
         self.v23 = version_tuple(integration.version) >= (23,)
         self.timeout = (min(10.0, integration.timeout_seconds), integration.timeout_seconds)
-        self.session = requests.Session()
-        self.session.verify = integration.verify_tls
-        self.session.headers["User-Agent"] = "scf-cityworks/0.1"
-        adapter = requests.adapters.HTTPAdapter(
-            pool_connections=1, pool_maxsize=max(4, integration.max_concurrency)
+        self.session = new_session(
+            integration.url,
+            integration.verify_tls,
+            pool_size=integration.max_concurrency,
+            user_agent="scf-cityworks/0.1",
         )
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
         if str(integration.options.get("auth", "")).lower() == "windows":
             self.session.auth = self._ntlm()
         self._token: str | None = None

@@ -232,3 +232,15 @@ def test_windows_auth_needs_its_extra(emulator: Emulator, make_integration) -> N
             types_by_code(make_integration(emulator.url, options={"auth": "windows"}))
     else:
         pytest.skip("requests-ntlm is installed")
+
+
+def test_one_transformer_per_integration_across_submits(
+    cw: Integration, emulator: Emulator
+) -> None:
+    from scf_cityworks import projection
+
+    before = projection.created
+    for n in range(1, 6):
+        plugin.submit(integration=cw, issue=issue(cw, id=n))
+    assert projection.created - before == 1
+    assert len(emulator.state.requests) == 5

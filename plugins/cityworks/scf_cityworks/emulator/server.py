@@ -282,6 +282,9 @@ class Api:
 class _Handler(BaseHTTPRequestHandler):
     server: EmulatorHTTPServer
     protocol_version = "HTTP/1.1"
+    # Headers and body go out as separate writes: without this, Nagle's algorithm and the
+    # client's delayed ACK add 40 ms to every keep-alive call.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the emulator counts calls instead of logging them."""
@@ -430,6 +433,9 @@ class _Handler(BaseHTTPRequestHandler):
             elif action == "latency":
                 state.latency = float(body["seconds"])
                 result = True
+            elif action == "seed":
+                ids = state.seed(int(body["count"]), int(body.get("problem_sid", 101)))
+                result = {"first": ids[0] if ids else None, "count": len(ids)}
             elif action == "reset":
                 state.reset()
                 result = True

@@ -323,6 +323,30 @@ class EmulatorState:
                 self.next_incident += 1
             return copy.deepcopy(record)
 
+    def seed(self, count: int, problem_sid: int = 101, prefix: str = "seed-") -> list[int]:
+        """Create ``count`` open requests at once (for benchmarks); returns their ids."""
+        problem = self.problem(problem_sid)
+        template: dict[str, Any] = dict.fromkeys(REQUEST_FIELDS)
+        template.update({
+            "ProblemSid": problem_sid, "ProblemCode": problem["ProblemCode"],
+            "Description": problem["Description"], "DomainId": problem["DomainId"],
+            "Status": "OPEN", "IsClosed": False, "Cancel": False, "DateTimeInit": self.now(),
+            "InitiatedBy": "SCF-INT", "SubmitTo": EMPLOYEES.get(problem["SubmitTo"], ""),
+            "SubmitToSid": problem["SubmitTo"], "DispatchTo": "", "DispatchToSid": 0,
+            "Priority": problem["Priority"], "SRX": -8118296.69, "SRY": 5057922.75, "SRZ": 0,
+            "Resolution": "", "Details": "Seeded request",
+        })  # fmt: skip
+        with self.lock:
+            first = self.next_request_id
+            for rid in range(first, first + count):
+                self.requests[rid] = {
+                    **template,
+                    "RequestId": rid,
+                    "OtherSystemId": f"{prefix}{rid}",
+                }
+            self.next_request_id += count
+            return list(range(first, first + count))
+
     def _answers_for(self, sid: int, raw: Any) -> list[dict[str, Any]]:
         if raw in (None, ""):
             return []
@@ -378,7 +402,8 @@ class EmulatorState:
     def by_ids(self, ids: list[int]) -> list[dict[str, Any]]:
         """``ServiceRequest/ByIds``: the requests that exist, in the order asked."""
         with self.lock:
-            return [copy.deepcopy(self.requests[i]) for i in ids if i in self.requests]
+            # Records hold only scalars, so a shallow copy is a full one (and 20x cheaper).
+            return [dict(self.requests[i]) for i in ids if i in self.requests]
 
     def by_other_system_id(self, other: str) -> dict[str, Any] | None:
         """``ServiceRequest/ByOtherSystemId``: the first request carrying ``other``, or None."""
@@ -537,7 +562,7 @@ class EmulatorState:
     def comments_by_sids(self, sids: list[int]) -> dict[str, list[dict[str, Any]]]:
         """``Comment/ByActivitySids``: ``{ "<sid>": CommentRecord[] }``."""
         with self.lock:
-            return {str(sid): copy.deepcopy(self.comments.get(sid, [])) for sid in sids}
+            return {str(sid): [dict(c) for c in self.comments.get(sid, [])] for sid in sids}
 
     def comments_text(self, rid: int) -> str:
         """``ServiceRequest/Comments``: the comments as one text."""

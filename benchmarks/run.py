@@ -1,0 +1,385 @@
+"""Reproducible performance runs of the sync engine against the Cityworks emulator.
+
+Each phase runs in a fresh process (so CPU time and peak RSS are its own) against an emulator
+in another process (so the emulator's own work is not counted), and the parent prints one
+table. Phases:
+
+- poll: one pass over N Acknowledged issues with no remote change, 10 ms per remote call;
+  baseline: one status call (``ById``) per issue, sequential.
+- submit: a burst of new issues at 20 ms per call with ``max_concurrency = 8``;
+  baseline: the same creates one at a time.
+- memory: one poll pass over a large store (default 100,000 issues); peak RSS.
+- startup: ``scf --help``, and ``scf sync --once`` with nothing to do.
+
+Baselines are measured on a sample (``--baseline-sample``) and scaled linearly to N: a
+per-issue call costs the same for the 10th issue as for the 10,000th.
+
+Usage: ``python benchmarks/run.py [--n 10000] [--submit 1000] [--memory 100000]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+PASSWORD = "bench-password-1"
+BATCH = 500
+HERE = Path(__file__).resolve()
+SCF = str(Path(sys.executable).parent / "scf")
+
+CONFIG = """
+[organization]
+name = "Bench City"
+database = "sqlite:///{db}"
+
+[integrations.cityworks]
+plugin = "cityworks"
+environment = "test"
+version = "15.8"
+srid = 3857
+poll_batch_size = {batch}
+max_concurrency = {concurrency}
+timeout_seconds = 60
+
+[integrations.cityworks.test]
+url = "{url}"
+user = "scf-int"
+
+[[integrations.cityworks.activity]]
+field = "DispatchTo"
+message = "Assigned to {{value}}."
+"""
+
+
+# -- the emulator, in its own process -------------------------------------------------------
+
+
+class RemoteEmulator:
+    """``scf emulator cityworks`` in a subprocess, with its control interface."""
+
+    def __init__(self, latency: float) -> None:
+        env = dict(os.environ, SCF_EMULATOR_PASSWORD=PASSWORD)
+        self.proc = subprocess.Popen(
+            [SCF, "emulator", "cityworks", "--port", "0", "--latency", str(latency)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
+        assert self.proc.stdout is not None
+        first = self.proc.stdout.readline().strip()
+        self.url = first.rsplit(" ", 1)[-1]
+        self.root = self.url.split("/Cityworks/")[0]
+
+    def control(self, action: str, body: dict[str, Any] | None = None) -> Any:
+        data = json.dumps(body or {}).encode()
+        request = urllib.request.Request(
+            f"{self.root}/__emulator/{action}", data=data, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return json.loads(response.read())
+
+    def calls(self) -> int:
+        return sum(self.control("counts").values())
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+# -- phases (each runs in its own process) ---------------------------------------------------
+
+
+def _world(folder: Path, url: str, concurrency: int = 4) -> tuple[Any, Any, Any]:
+    os.environ["SCF_CITYWORKS_TEST_PASSWORD"] = PASSWORD
+    from scf_plugins.config import load_config
+    from scf_plugins.plugins import build_manager
+    from scf_plugins.store import Store
+
+    path = folder / "scf.toml"
+    path.write_text(
+        CONFIG.format(db=folder / "bench.db", url=url, batch=BATCH, concurrency=concurrency)
+    )
+    settings = load_config(path)
+    return settings, build_manager(), Store.open(settings.organization.database)
+
+
+def _acknowledged(store: Any, first_remote_id: int, n: int) -> None:
+    """Bulk-insert N Acknowledged issues linked to remote ids (in chunks: memory stays flat)."""
+    from scf_plugins.schema import issues
+    from scf_plugins.timeutil import utcnow
+
+    now = utcnow()
+    for start in range(0, n, 5000):
+        rows = [
+            {
+                "request_type": "POTHOLE",
+                "integration": "cityworks",
+                "status": "acknowledged",
+                "summary": f"Pothole {i}",
+                "description": "",
+                "lat": 41.3,
+                "lng": -72.9,
+                "type_ref": "101",
+                "remote_id": str(first_remote_id + i),
+                "remote_status": "OPEN",
+                "created_at": now,
+                "updated_at": now,
+                "acknowledged_at": now,
+                "attempts": 0,
+                "submit_attempted": False,
+                "held": False,
+            }
+            for i in range(start, min(n, start + 5000))
+        ]
+        with store.transaction() as conn:
+            conn.execute(issues.insert(), rows)
+
+
+def _measure_pass(settings: Any, host: Any, store: Any) -> dict[str, Any]:
+    from scf_plugins.sync import Engine
+
+    engine = Engine(settings, host, store)
+    cpu, wall = time.process_time(), time.perf_counter()
+    report = engine.run_pass()
+    return {
+        "wall": time.perf_counter() - wall,
+        "cpu": time.process_time() - cpu,
+        "errors": report.errors,
+        "polled": report.polled,
+        "acknowledged": report.acknowledged,
+    }
+
+
+def phase_poll(n: int, latency: float, sample: int) -> dict[str, Any]:
+    emulator = RemoteEmulator(latency)
+    try:
+        first = emulator.control("seed", {"count": n})["first"]
+        with tempfile.TemporaryDirectory() as tmp:
+            settings, host, store = _world(Path(tmp), emulator.url)
+            _acknowledged(store, first, n)
+            before = emulator.calls()
+            result = _measure_pass(settings, host, store)
+            result["calls"] = emulator.calls() - before
+            # Baseline: one ById per issue, sequential, on a sample.
+            from scf_cityworks.client import CityworksClient
+
+            client = CityworksClient(settings.integrations["cityworks"])
+            client.token()
+            m = min(n, sample)
+            start = time.perf_counter()
+            for rid in range(first, first + m):
+                client.call("Ams/ServiceRequest/ById", {"RequestId": rid})
+            result["baseline_wall"] = (time.perf_counter() - start) / m * n
+            result["baseline_calls"] = n
+            result["baseline_sample"] = m
+            result["floor"] = 2 * math.ceil(n / BATCH) * latency
+            result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            assert result["polled"] == n and result["errors"] == 0, result
+            return result
+    finally:
+        emulator.close()
+
+
+def _open_issues(settings: Any, store: Any, n: int) -> None:
+    from scf_plugins import catalog
+    from scf_plugins.plugins import build_manager
+    from scf_plugins.reporting import Report, build_issue
+
+    catalog.refresh(settings, build_manager(), store)
+    rt = store.request_type("POTHOLE")
+    for i in range(n):
+        report = Report(
+            request_type="POTHOLE",
+            summary=f"Burst {i}",
+            lat=41.3,
+            lng=-72.9,
+            answers=(
+                ("501", "Yes"),
+                ("502", "Smaller than a dinner plate"),
+                ("503", "r@example.org"),
+            ),
+        )
+        store.create_issue(build_issue(report, rt, "cityworks"))
+
+
+def phase_submit(n: int, latency: float, concurrency: int, sample: int) -> dict[str, Any]:
+    emulator = RemoteEmulator(latency)
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            settings, host, store = _world(Path(tmp), emulator.url, concurrency)
+            _open_issues(settings, store, n)
+            before = emulator.calls()
+            result = _measure_pass(settings, host, store)
+            result["calls"] = emulator.calls() - before
+            assert result["acknowledged"] == n and result["errors"] == 0, result
+        with tempfile.TemporaryDirectory() as tmp:
+            m = min(n, sample)
+            settings, host, store = _world(Path(tmp), emulator.url, 1)
+            _open_issues(settings, store, m)
+            base = _measure_pass(settings, host, store)
+            result["baseline_wall"] = base["wall"] / m * n
+            result["baseline_calls"] = n
+            result["baseline_sample"] = m
+        result["floor"] = n * latency / concurrency
+        result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        return result
+    finally:
+        emulator.close()
+
+
+def phase_memory(n: int) -> dict[str, Any]:
+    emulator = RemoteEmulator(0.0)
+    try:
+        first = emulator.control("seed", {"count": n})["first"]
+        with tempfile.TemporaryDirectory() as tmp:
+            settings, host, store = _world(Path(tmp), emulator.url)
+            _acknowledged(store, first, n)
+            before = emulator.calls()
+            result = _measure_pass(settings, host, store)
+            result["calls"] = emulator.calls() - before
+            result["floor"] = 0.0
+            result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            assert result["polled"] == n and result["errors"] == 0, result
+            return result
+    finally:
+        emulator.close()
+
+
+def phase_startup() -> dict[str, Any]:
+    def best(args: list[str], env: dict[str, str]) -> float:
+        times = []
+        for _ in range(5):
+            start = time.perf_counter()
+            subprocess.run(args, env=env, check=False, capture_output=True)
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "scf.toml"
+        path.write_text(
+            CONFIG.format(
+                db=Path(tmp) / "idle.db",
+                batch=BATCH,
+                concurrency=4,
+                url="http://127.0.0.1:9/Cityworks/Services/AMS",
+            )
+        )
+        env = dict(os.environ, SCF_CITYWORKS_TEST_PASSWORD=PASSWORD)
+        subprocess.run(
+            [SCF, "--config", str(path), "sync", "--once"], env=env, check=True, capture_output=True
+        )  # creates the store once
+        return {
+            "help": best([SCF, "--help"], env),
+            "idle_pass": best([SCF, "--config", str(path), "sync", "--once"], env),
+        }
+
+
+# -- the parent: run each phase in a fresh process, print one table ---------------------------
+
+
+def _child(args: list[str]) -> dict[str, Any]:
+    out = subprocess.run(
+        [sys.executable, str(HERE), *args], check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=10_000, help="issues in the poll run")
+    parser.add_argument("--submit", type=int, default=1_000, help="issues in the submit burst")
+    parser.add_argument("--memory", type=int, default=100_000, help="issues in the memory run")
+    parser.add_argument("--baseline-sample", type=int, default=2_000)
+    parser.add_argument("--phase", choices=["poll", "submit", "memory", "startup"])
+    args = parser.parse_args()
+    if args.phase:
+        result = {
+            "poll": lambda: phase_poll(args.n, 0.010, args.baseline_sample),
+            "submit": lambda: phase_submit(args.submit, 0.020, 8, args.baseline_sample // 10),
+            "memory": lambda: phase_memory(args.memory),
+            "startup": phase_startup,
+        }[args.phase]()
+        print(json.dumps(result))
+        return 0
+
+    started = time.perf_counter()
+    common = [
+        "--n",
+        str(args.n),
+        "--submit",
+        str(args.submit),
+        "--memory",
+        str(args.memory),
+        "--baseline-sample",
+        str(args.baseline_sample),
+    ]
+    poll = _child([*common, "--phase", "poll"])
+    submit = _child([*common, "--phase", "submit"])
+    memory = _child([*common, "--phase", "memory"])
+    startup = _child([*common, "--phase", "startup"])
+
+    rows = [
+        ("poll, 10 ms/call", args.n, poll),
+        ("submit burst, 20 ms/call, 8 at once", args.submit, submit),
+        ("memory: poll pass", args.memory, memory),
+    ]
+    print(
+        f"{'run':<38} {'N':>8} {'calls':>7} {'wall s':>8} {'CPU µs/issue':>13} "
+        f"{'peak RSS MB':>12} {'vs baseline':>12} {'vs floor':>9}"
+    )
+    for name, n, r in rows:
+        speedup = f"{r['baseline_wall'] / r['wall']:.0f}x faster" if "baseline_wall" in r else "-"
+        floor = f"{r['wall'] / r['floor']:.2f}x" if r.get("floor") else "-"
+        print(
+            f"{name:<38} {n:>8,} {r['calls']:>7,} {r['wall']:>8.2f} "
+            f"{r['cpu'] / n * 1e6:>13.0f} {r['rss_mb']:>12.0f} {speedup:>12} {floor:>9}"
+        )
+    print(
+        f"{'baseline: poll, one ById per issue':<38} {args.n:>8,} {args.n:>7,} "
+        f"{poll['baseline_wall']:>8.2f}   (measured on {poll['baseline_sample']:,}, scaled)"
+    )
+    print(
+        f"{'baseline: submit, one create at a time':<38} {args.submit:>8,} {args.submit:>7,} "
+        f"{submit['baseline_wall']:>8.2f}   (measured on {submit['baseline_sample']:,}, scaled)"
+    )
+    print(f"{'start-up: scf --help':<38} {'':>8} {'':>7} {startup['help']:>8.2f}")
+    print(
+        f"{'start-up: scf sync --once, nothing to do':<38} {'':>8} {'':>7} "
+        f"{startup['idle_pass']:>8.2f}"
+    )
+
+    targets = [
+        (
+            "poll calls <= 2 x ceil(N/500) + auth",
+            poll["calls"] <= 2 * math.ceil(args.n / BATCH) + 1,
+        ),
+        ("poll >= 50x faster than one call per issue", poll["baseline_wall"] / poll["wall"] >= 50),
+        ("poll CPU < 100 µs per issue", poll["cpu"] / args.n < 100e-6),
+        ("submit <= 1.5x ideal N x latency / 8", submit["wall"] <= 1.5 * submit["floor"]),
+        ("memory run peak RSS < 250 MB", memory["rss_mb"] < 250),
+        ("scf --help < 0.5 s", startup["help"] < 0.5),
+        ("idle pass < 1 s", startup["idle_pass"] < 1.0),
+    ]
+    print()
+    for text, ok in targets:
+        print(f"{'PASS' if ok else 'FAIL'}  {text}")
+    print(
+        f"\n{os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+        f"{time.perf_counter() - started:.0f} s in all"
+    )
+    return 0 if all(ok for _, ok in targets) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
