@@ -62,13 +62,13 @@ pass_app = click.make_pass_decorator(App)
 @click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
-    default="warning",
-    show_default=True,
+    help="Default: info with --log-format json (a line per remote call and transition), "
+    "else warning.",
 )
 @click.pass_context
-def cli(ctx: click.Context, config: str | None, log_format: str, log_level: str) -> None:
+def cli(ctx: click.Context, config: str | None, log_format: str, log_level: str | None) -> None:
     """Keep a 311 CRM's issues in step with the work-order systems crews use."""
-    logs.setup(log_format, log_level)
+    logs.setup(log_format, log_level or ("info" if log_format == "json" else "warning"))
     if not isinstance(ctx.obj, App):
         ctx.obj = App(config)
     else:

@@ -31,7 +31,7 @@ from sqlalchemy import select
 
 from . import leases, messages, transitions
 from .config import Settings
-from .errors import AmbiguousError, ConfigError, DefiniteError, RemoteError, ScfError
+from .errors import AmbiguousError, RemoteError, ScfError, TransientError
 from .models import (
     AddressCheck,
     Comment,
@@ -85,9 +85,21 @@ class PassReport:
 def _error_kind(exc: BaseException) -> str:
     if isinstance(exc, AmbiguousError):
         return "ambiguous"
-    if isinstance(exc, DefiniteError | ConfigError):
-        return "definite"
-    return "transient"
+    if isinstance(exc, TransientError):
+        return "transient"
+    return "definite"  # refused, misconfigured, or a plugin bug: retry slowly
+
+
+def _uncertain(exc: BaseException) -> bool:
+    """Whether the remote call may have been carried out (so the retry must look first)."""
+    return isinstance(exc, AmbiguousError) or not isinstance(exc, ScfError)
+
+
+def describe(exc: BaseException) -> str:
+    """One redacted line for an error; a plugin's unexpected exception is named as such."""
+    if isinstance(exc, ScfError):
+        return redact(str(exc))
+    return redact(f"unexpected {type(exc).__name__} in the plugin: {exc}")
 
 
 @dataclass
@@ -109,7 +121,7 @@ class Engine:
 
     def _failed(self, report: PassReport, where: str, exc: BaseException) -> None:
         report.errors += 1
-        text = redact(str(exc))
+        text = describe(exc)
         report.problems.append(f"{where}: {text}")
         log.warning("%s: %s", where, text, extra={"error_kind": _error_kind(exc)})
 
@@ -221,7 +233,7 @@ class Engine:
         now = self.clock()
         try:
             outcome, submission, check = future.result()
-        except RemoteError as exc:
+        except Exception as exc:  # a plugin bug must cost one issue a retry, not the pass
             kind = _error_kind(exc)
             self._failed(report, f"issue {issue.id} ({integration.name})", exc)
             with self.store.transaction() as conn:
@@ -230,24 +242,11 @@ class Engine:
                     issue.id,
                     self.owner,
                     kind,
-                    redact(str(exc)),
+                    describe(exc),
                     now,
-                    submit_attempted=issue.submit_attempted or kind == "ambiguous",
+                    submit_attempted=issue.submit_attempted or _uncertain(exc),
                 )
             return kind
-        except ScfError as exc:  # a config problem (no password, bad srid): definite
-            self._failed(report, f"issue {issue.id} ({integration.name})", exc)
-            with self.store.transaction() as conn:
-                transitions.record_failure(
-                    conn,
-                    issue.id,
-                    self.owner,
-                    "definite",
-                    redact(str(exc)),
-                    now,
-                    submit_attempted=issue.submit_attempted,
-                )
-            return "definite"
         if outcome == "held":
             report.held += 1
             reason = check.reason if check else "not verified"
@@ -368,7 +367,7 @@ class Engine:
                 self._say(f"{integration.name}: polling {report.polled + len(rows)}")
                 try:
                     updates = future.result()
-                except ScfError as exc:
+                except Exception as exc:  # a plugin bug costs this batch a retry, not the pass
                     self._failed(report, f"poll {integration.name}", exc)
                     abandoned = [r["id"] for r in rows]
                     down = isinstance(exc, RemoteError) and _error_kind(exc) == "transient"
@@ -506,7 +505,7 @@ class Engine:
                     now = self.clock()
                     try:
                         remote_id = future.result()
-                    except ScfError as exc:
+                    except Exception as exc:  # a plugin bug costs this comment a retry
                         failures += 1
                         self._failed(report, f"comment {comment.id} of issue {issue.id}", exc)
                         kind = _error_kind(exc)
@@ -522,9 +521,9 @@ class Engine:
                                 .where(comments.c.id == comment.id)
                                 .values(
                                     attempts=attempts + 1,
-                                    last_error=redact(str(exc))[:2000],
+                                    last_error=describe(exc)[:2000],
                                     next_attempt_at=now + transitions.backoff(kind, attempts + 1),
-                                    push_attempted=comment.push_attempted or kind == "ambiguous",
+                                    push_attempted=comment.push_attempted or _uncertain(exc),
                                     lease_owner=None,
                                     lease_until=None,
                                 )
@@ -569,7 +568,7 @@ class Engine:
                     break
                 try:
                     step(integration, report)
-                except ScfError as exc:  # one broken integration never blocks the others
+                except Exception as exc:  # one broken integration never blocks the others
                     self._failed(report, f"{integration.name} {step.__name__}", exc)
         if not self.stop.is_set():
             self.archive(report)

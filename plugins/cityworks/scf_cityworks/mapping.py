@@ -36,6 +36,11 @@ ISSUE_FIELDS = ("id", "marker", "summary", "description", "address", "request_ty
                 "reporter_name", "reporter_email", "image_url", "lat", "lng")  # fmt: skip
 
 
+def as_list(value: Any) -> list[Any]:
+    """A payload value that should be a list, or [] (servers send null, or worse)."""
+    return value if isinstance(value, list) else []
+
+
 def _int(value: Any, default: int = 0) -> int:
     try:
         return int(value)
@@ -54,10 +59,10 @@ def questions_from_qa(
     one of those choices was made.
     """
     optional_ids = {str(o) for o in optional}
-    raw_questions = [q for q in (qa.get("Questions") or []) if isinstance(q, dict)]
+    raw_questions = [q for q in as_list(qa.get("Questions")) if isinstance(q, dict)]
     raw_questions.sort(key=lambda q: (_int(q.get("QuestionSequence")), _int(q.get("QuestionId"))))
     answers_by_q: dict[str, list[dict[str, Any]]] = {}
-    for a in qa.get("Answers") or []:
+    for a in as_list(qa.get("Answers")):
         if isinstance(a, dict) and a.get("QuestionId") is not None:
             answers_by_q.setdefault(str(a["QuestionId"]), []).append(a)
     for rows in answers_by_q.values():
@@ -291,6 +296,8 @@ def update_from(
     )
     pulled = []
     for c in comments:
+        if not isinstance(c, Mapping):
+            continue
         text = c.get("Comments")
         if not isinstance(text, str) or not TO_SCF.match(text):
             continue

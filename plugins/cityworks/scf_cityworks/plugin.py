@@ -120,11 +120,10 @@ def list_request_types(integration: Integration) -> list[RequestType]:
     from .client import EndpointMissing
 
     site = site_for(integration)
-    problems = (
+    problems = mapping.as_list(
         site.client.call(
             "Ams/ServiceRequest/Problems", {"ForPublicOnly": True, "OnlyActiveTemplates": True}
         )
-        or []
     )
     wanted = set(integration.request_types)
     problems = [
@@ -132,14 +131,15 @@ def list_request_types(integration: Integration) -> list[RequestType]:
         for p in problems
         if isinstance(p, dict)
         and p.get("ProblemCode")
+        and p.get("ProblemSid") is not None
         and ("*" in wanted or str(p["ProblemCode"]).strip() in wanted)
     ]
     sids = [p["ProblemSid"] for p in problems]
     qa_by_sid: dict[str, dict[str, Any]] = {}
     if sids and site.batch_qa:
         try:
-            for qa in (
-                site.client.call("Ams/ServiceRequestTemplate/QA", {"ProblemSids": sids}) or []
+            for qa in mapping.as_list(
+                site.client.call("Ams/ServiceRequestTemplate/QA", {"ProblemSids": sids})
             ):
                 if isinstance(qa, dict):
                     qa_by_sid[str(qa.get("ProblemSid"))] = qa
@@ -208,8 +208,11 @@ def poll(integration: Integration, tracked: list[Tracked]) -> list[RemoteUpdate]
         requests_by_id: dict[str, dict[str, Any]] = {}
         comments_by_id: dict[str, list[dict[str, Any]]] = {}
         if ids:
-            for request in site.client.call("Ams/ServiceRequest/ByIds", {"RequestIds": ids}) or []:
-                if isinstance(request, dict) and request.get("RequestId") is not None:
+            asked = {str(i) for i in ids}
+            answer = site.client.call("Ams/ServiceRequest/ByIds", {"RequestIds": ids})
+            for request in mapping.as_list(answer):
+                # Keep only what was asked for: a stray or malformed record is ignored.
+                if isinstance(request, dict) and str(request.get("RequestId")) in asked:
                     requests_by_id[str(request["RequestId"])] = request
             found = [int(rid) for rid in requests_by_id]
             if found:

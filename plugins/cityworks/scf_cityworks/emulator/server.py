@@ -385,7 +385,9 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         if fault == "slow":
-            time.sleep(self.server.slow_seconds)
+            time.sleep(state.slow_seconds)
+        if fault == "expire_token":
+            state.expire_tokens()
         try:
             data = parse_data(params.get("data"))
         except CwFault as bad:
@@ -460,7 +462,6 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.state = state
         self.api = Api(state)
-        self.slow_seconds = 5.0
 
 
 class Emulator:

@@ -123,6 +123,7 @@ class EmulatorState:
     version: str = "15.8.3"
     header_token_only: bool = False
     latency: float = 0.0
+    slow_seconds: float = 5.0
     search_cap: int = 5000
 
     def __post_init__(self) -> None:
@@ -155,7 +156,8 @@ class EmulatorState:
 
         Kinds: ``503``, ``html`` (an IIS login redirect page), ``malformed`` (cut-off JSON),
         ``reset`` (drop the connection before doing anything), ``drop_after_commit`` (do the
-        call, then drop the connection), ``slow`` (sleep ``latency`` extra), ``not_found``
+        call, then drop the connection), ``slow`` (sleep ``slow_seconds`` first, then do the call),
+        ``expire_token`` (every token stops working just before this call), ``not_found``
         (HTTP 404, as a site without that endpoint answers).
         """
         with self.lock:
