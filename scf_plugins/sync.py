@@ -50,7 +50,9 @@ from .timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
-SUBMIT_BATCH = 100
+# Work is claimed a few rounds of calls at a time: everything claimed must be done well
+# before its lease runs out, or another process (or this one) would take it over mid-call.
+ROUNDS_PER_CLAIM = 2
 BREAKER_AFTER = 5  # consecutive transient failures before an integration is skipped this pass
 
 
@@ -127,7 +129,8 @@ class Engine:
 
     # -- 1. submit -------------------------------------------------------------------------
 
-    def _claim_submissions(self, integration: Integration) -> list[Issue]:
+    def _claim_submissions(self, integration: Integration, busy: set[int]) -> list[Issue]:
+        """Lease the next few Open issues (never one this process is still sending)."""
         now = self.clock()
         with self.store.transaction() as conn:
             ids = leases.claim(
@@ -139,11 +142,12 @@ class Engine:
                     issues.c.remote_id.is_(None),
                     issues.c.held.is_(False),
                     (issues.c.next_attempt_at.is_(None)) | (issues.c.next_attempt_at <= now),
+                    issues.c.id.not_in(busy),
                 ],
                 owner=self.owner,
                 now=now,
                 lease=self.lease,
-                limit=SUBMIT_BATCH,
+                limit=integration.max_concurrency * ROUNDS_PER_CLAIM,
             )
             if not ids:
                 return []
@@ -192,7 +196,8 @@ class Engine:
                 stopping = self.stop.is_set() or failures_in_a_row >= BREAKER_AFTER
                 while not stopping and len(pending) < integration.max_concurrency:
                     if not queue and not exhausted:
-                        batch = self._claim_submissions(integration)
+                        busy = {i.id for i in pending.values()}
+                        batch = self._claim_submissions(integration, busy)
                         exhausted = not batch
                         queue.extend(batch)
                         if batch:
@@ -463,7 +468,7 @@ class Engine:
                 owner=self.owner,
                 now=now,
                 lease=self.lease,
-                limit=SUBMIT_BATCH,
+                limit=integration.max_concurrency * ROUNDS_PER_CLAIM,
             )
             if not ids:
                 return []

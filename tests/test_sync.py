@@ -260,3 +260,52 @@ def test_scf_sync_once_prints_a_summary_and_exit_code(world) -> None:  # type: i
     w.report()
     result = w.cli("sync", "--once")
     assert result.exit_code == 1 and "errors 2" in result.output  # the create and the poll
+
+
+def test_a_lease_shorter_than_the_calls_never_sends_an_issue_twice(
+    run, fake_host, write_config, basic_config
+) -> None:  # type: ignore[no-untyped-def]
+    import threading
+    from collections import Counter
+    from datetime import timedelta
+
+    from scf_plugins import hookimpl
+    from scf_plugins.config import load_config
+    from scf_plugins.store import Store
+    from scf_plugins.sync import Engine
+    from scf_plugins.testing.fake import FakeRemote
+    from scf_plugins.timeutil import utcnow
+
+    host, _ = fake_host
+    release = threading.Event()
+    sent: Counter[int] = Counter()
+
+    class SlowFirst(FakeRemote):
+        @hookimpl
+        def submit(self, integration, issue):  # type: ignore[no-untyped-def]
+            sent[issue.id] += 1
+            if issue.id == 1:  # the first issue's create hangs while every lease lapses
+                release.wait(5)
+            return FakeRemote.submit(self, integration, issue)
+
+    host.unregister("fake-a")
+    host.register(SlowFirst("fake-a"), "fake-a")
+    for n in range(10):
+        assert (
+            run(
+                "report", "--type", "GRAFFITI", "--summary", f"wall {n}", "--lat", "1", "--lng", "2"
+            ).exit_code
+            == 0
+        )
+    settings = load_config(write_config(basic_config))
+    engine = Engine(
+        settings,
+        host,
+        Store.open(settings.organization.database),
+        clock=utcnow,
+        lease=timedelta(milliseconds=1),
+    )
+    threading.Timer(0.5, release.set).start()
+    report = engine.run_pass()
+    assert report.acknowledged == 10
+    assert set(sent.values()) == {1}, sent

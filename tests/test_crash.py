@@ -1,0 +1,79 @@
+"""The crash suite: a real ``scf sync`` killed with SIGKILL at many moments, then restarted.
+
+The store never needs repair, and the invariants hold: one remote request per issue, one
+acknowledgement each, every comment once in each direction.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SCF = str(Path(sys.executable).parent / "scf")
+KILL_AFTER = [0.3, 0.38, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.95, 1.2]  # start-up is ~0.3 s
+
+
+def sync(world, lease: float = 0.5) -> subprocess.Popen[str]:  # type: ignore[no-untyped-def]
+    return subprocess.Popen(
+        [SCF, "--config", str(world.path), "sync", "--once", "--lease-seconds", str(lease)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
+
+
+def add_work(w, issues: list[int], round_: int) -> None:  # type: ignore[no-untyped-def]
+    """New issues, and comments both ways on some acknowledged ones."""
+    for issue_id in issues[-40:]:
+        shown = w.show(issue_id)
+        if shown["remote_id"] and round_ % 2 == issue_id % 2:
+            w.cli("comment", str(issue_id), f"resident {issue_id} round {round_}")
+            w.emulator.state.staff(
+                "comment", int(shown["remote_id"]), text=f"To SCF: staff {issue_id} round {round_}"
+            )
+    issues += [w.report(summary=f"round {round_} #{n}") for n in range(12)]
+
+
+def test_sigkill_at_many_moments_then_restart(world) -> None:  # type: ignore[no-untyped-def]
+    w = world(latency=0.03)
+    issues: list[int] = []
+    killed = 0
+    for round_, delay in enumerate(KILL_AFTER):
+        add_work(w, issues, round_)
+        proc = sync(w)
+        time.sleep(delay)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            killed += 1
+        proc.communicate(timeout=60)
+    assert killed >= 5, "the kills must land while passes are running"
+    time.sleep(0.6)  # the dead processes' leases expire
+    for _ in range(3):
+        proc = sync(w)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        time.sleep(0.6)
+
+    requests = w.emulator.state.requests
+    markers = collections.Counter(r["OtherSystemId"] for r in requests.values())
+    assert len(requests) == len(issues) and set(markers.values()) == {1}
+    for issue_id in issues:
+        shown = w.show(issue_id)
+        assert shown["status"] == "acknowledged"
+        system = [c["text"] for c in shown["comments"] if c["kind"] == "system"]
+        assert sum("has received it as service request" in t for t in system) == 1
+        local = [c for c in shown["comments"] if c["kind"] == "comment"]
+        pulled = [c["text"] for c in shown["comments"] if c["kind"] == "remote"]
+        remote = [c["Comments"] for c in w.emulator.state.comments.get(w.remote_id(issue_id), [])]
+        assert len(pulled) == len(set(pulled))
+        for comment in local:
+            assert sum(comment["text"] in text for text in remote) == 1
+        assert sorted(pulled) == sorted(
+            t.removeprefix("To SCF: ") for t in remote if t.startswith("To SCF: ")
+        )
