@@ -146,8 +146,10 @@ class World:
     def later(self, **delta: float) -> None:
         self.clock[0] = self.clock[0] + timedelta(**delta)
 
-    def cli(self, *args: str) -> Result:
-        return CliRunner().invoke(cli, list(args), obj=App(str(self.path), host=self.host))
+    def cli(self, *args: str, input: str | None = None) -> Result:
+        return CliRunner().invoke(
+            cli, list(args), obj=App(str(self.path), host=self.host), input=input
+        )
 
     def report(self, code: str = "POTHOLE", *answers: str, **fields: str) -> int:
         defaults = {"summary": "Deep pothole", "lat": "41.3083", "lng": "-72.9279"}

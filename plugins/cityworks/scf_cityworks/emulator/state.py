@@ -136,6 +136,7 @@ class EmulatorState:
         self.customer_calls: dict[int, list[dict[str, Any]]] = {}
         self.attachments: dict[int, list[dict[str, Any]]] = {}
         self.tokens: dict[str, str] = {}
+        self.issued: list[str] = []  # every token ever minted (tests look for leaks)
         self.faults: list[Fault] = []
         self.counts: Counter[str] = Counter()
         self.next_request_id = 1520672
@@ -198,6 +199,7 @@ class EmulatorState:
         body.update({"Signature": signature[:32], "Token": secrets.token_hex(16)})
         token = base64.b64encode(json.dumps(body, separators=(",", ":")).encode()).decode()
         self.tokens[token] = login
+        self.issued.append(token)
         return token
 
     def authenticate(self, data: dict[str, Any]) -> dict[str, Any]:
