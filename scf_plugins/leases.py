@@ -12,9 +12,8 @@ import secrets
 import socket
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Table, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, RowMapping, Table, and_, or_, select
 
 DEFAULT_LEASE = timedelta(minutes=5)
 
@@ -38,12 +37,8 @@ def claim(
     now: datetime,
     lease: timedelta,
     limit: int,
-    extra: dict[str, Any] | None = None,
-) -> list[int]:
-    """Lease up to ``limit`` rows matching ``where`` (lowest ids first); returns the ids won.
-
-    ``extra`` columns are set by the same UPDATE (for example an intent flag).
-    """
+) -> list[RowMapping]:
+    """Lease up to ``limit`` rows matching ``where`` (lowest ids first); returns the rows won."""
     condition = and_(*where, lease_free(table, now))
     candidates = list(
         conn.execute(
@@ -56,14 +51,16 @@ def claim(
     conn.execute(
         table.update()
         .where(table.c.id.in_(candidates), lease_free(table, now))
-        .values(lease_owner=owner, lease_until=until, **(extra or {}))
+        .values(lease_owner=owner, lease_until=until)
     )
     won = conn.execute(
-        select(table.c.id).where(
+        select(table)
+        .where(
             table.c.id.in_(candidates), table.c.lease_owner == owner, table.c.lease_until == until
         )
+        .order_by(table.c.id)
     )
-    return sorted(won.scalars())
+    return list(won.mappings())
 
 
 def release(conn: Connection, table: Table, ids: Sequence[int], owner: str) -> None:

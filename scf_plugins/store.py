@@ -245,22 +245,7 @@ class Store:
                     held=False,
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
-            if new.answers:
-                conn.execute(
-                    answers.insert(),
-                    [
-                        {
-                            "issue_id": issue_id,
-                            "position": i,
-                            "question_id": a.question_id,
-                            "question": a.question,
-                            "answer": a.answer,
-                            "private": a.private,
-                            "ref": a.ref,
-                        }
-                        for i, a in enumerate(new.answers)
-                    ],
-                )
+            insert_answers(conn, int(issue_id), new.answers)
         return int(issue_id)
 
     def answers_of(self, conn: Connection, issue_ids: Sequence[int]) -> dict[int, list[Answer]]:
@@ -396,23 +381,28 @@ class Store:
             if updated != 1:
                 return False
             conn.execute(answers.delete().where(answers.c.issue_id == issue_id))
-            if new_answers:
-                conn.execute(
-                    answers.insert(),
-                    [
-                        {
-                            "issue_id": issue_id,
-                            "position": i,
-                            "question_id": a.question_id,
-                            "question": a.question,
-                            "answer": a.answer,
-                            "private": a.private,
-                            "ref": a.ref,
-                        }
-                        for i, a in enumerate(new_answers)
-                    ],
-                )
+            insert_answers(conn, issue_id, new_answers)
             return True
+
+
+def insert_answers(conn: Connection, issue_id: int, items: Sequence[Answer]) -> None:
+    """Store an issue's answers in their order (inside the caller's transaction)."""
+    if items:
+        conn.execute(
+            answers.insert(),
+            [
+                {
+                    "issue_id": issue_id,
+                    "position": i,
+                    "question_id": a.question_id,
+                    "question": a.question,
+                    "answer": a.answer,
+                    "private": a.private,
+                    "ref": a.ref,
+                }
+                for i, a in enumerate(items)
+            ],
+        )
 
 
 _INSERT_COMMENT = comments.insert()  # built once: it runs for every message

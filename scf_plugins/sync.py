@@ -133,7 +133,7 @@ class Engine:
         """Lease the next few Open issues (never one this process is still sending)."""
         now = self.clock()
         with self.store.transaction() as conn:
-            ids = leases.claim(
+            rows = leases.claim(
                 conn,
                 issues,
                 [
@@ -149,13 +149,9 @@ class Engine:
                 lease=self.lease,
                 limit=integration.max_concurrency * ROUNDS_PER_CLAIM,
             )
-            if not ids:
+            if not rows:
                 return []
-            rows = list(
-                conn.execute(
-                    select(issues).where(issues.c.id.in_(ids)).order_by(issues.c.id)
-                ).mappings()
-            )
+            ids = [row["id"] for row in rows]
             answers = self.store.answers_of(conn, ids)
             # The intent: from here on, a create for these issues may reach the remote system.
             conn.execute(
@@ -313,37 +309,25 @@ class Engine:
         while not self.stop.is_set():
             now = self.clock()
             with self.store.transaction() as conn:
-                ids = leases.claim(
-                    conn,
-                    issues,
-                    [
-                        issues.c.status == Status.ACKNOWLEDGED.value,
-                        issues.c.integration == integration.name,
-                        issues.c.id > last_id,
-                    ],
-                    owner=self.owner,
-                    now=now,
-                    lease=self.lease,
-                    limit=integration.poll_batch_size,
-                )
-                if not ids:
-                    return
                 rows = [
                     dict(r)
-                    for r in conn.execute(
-                        select(
-                            issues.c.id,
-                            issues.c.remote_id,
-                            issues.c.remote_status,
-                            issues.c.summary,
-                            issues.c.request_type,
-                            issues.c.last_error,
-                        )
-                        .where(issues.c.id.in_(ids))
-                        .order_by(issues.c.id)
-                    ).mappings()
+                    for r in leases.claim(
+                        conn,
+                        issues,
+                        [
+                            issues.c.status == Status.ACKNOWLEDGED.value,
+                            issues.c.integration == integration.name,
+                            issues.c.id > last_id,
+                        ],
+                        owner=self.owner,
+                        now=now,
+                        lease=self.lease,
+                        limit=integration.poll_batch_size,
+                    )
                 ]
-            last_id = ids[-1]
+            if not rows:
+                return
+            last_id = rows[-1]["id"]
             yield rows
 
     def poll(self, integration: Integration, report: PassReport) -> None:
@@ -456,7 +440,7 @@ class Engine:
                 issues.c.status == Status.ACKNOWLEDGED.value,
                 issues.c.integration == integration.name,
             )
-            ids = leases.claim(
+            rows = leases.claim(
                 conn,
                 comments,
                 [
@@ -470,13 +454,9 @@ class Engine:
                 lease=self.lease,
                 limit=integration.max_concurrency * ROUNDS_PER_CLAIM,
             )
-            if not ids:
+            if not rows:
                 return []
-            rows = list(
-                conn.execute(
-                    select(comments).where(comments.c.id.in_(ids)).order_by(comments.c.id)
-                ).mappings()
-            )
+            ids = [row["id"] for row in rows]
             conn.execute(
                 comments.update().where(comments.c.id.in_(ids)).values(push_attempted=True)
             )

@@ -163,6 +163,41 @@ def record_failure(
     )
 
 
+def _leave_acknowledged(
+    conn: Connection,
+    settings: Settings,
+    row: dict[str, object],
+    status: str | None,
+    now: datetime,
+    kind: str,
+    by_status: Mapping[str, str],
+    configured: str | None,
+    values: dict[str, object],
+) -> bool:
+    """Move an Acknowledged issue on (``values``), with its ``kind`` message; once only."""
+    updated = conn.execute(
+        issues.update()
+        .where(
+            issues.c.id == row["id"],
+            issues.c.status == Status.ACKNOWLEDGED.value,
+            issues.c.remote_id == row["remote_id"],
+        )
+        .values(
+            remote_status=status,
+            updated_at=now,
+            attempts=0,
+            next_attempt_at=None,
+            last_error=None,
+            last_error_kind=None,
+            **values,
+        )
+    ).rowcount
+    if updated != 1:
+        return False
+    _post_status_message(conn, settings, row, status, kind, by_status, configured, now)
+    return True
+
+
 def close(
     conn: Connection,
     settings: Settings,
@@ -172,36 +207,17 @@ def close(
     now: datetime,
 ) -> bool:
     """Acknowledged -> Closed, with the closing message (per remote status when configured)."""
-    updated = conn.execute(
-        issues.update()
-        .where(
-            issues.c.id == row["id"],
-            issues.c.status == Status.ACKNOWLEDGED.value,
-            issues.c.remote_id == row["remote_id"],
-        )
-        .values(
-            status=Status.CLOSED.value,
-            remote_status=status,
-            closed_at=now,
-            updated_at=now,
-            last_error=None,
-            last_error_kind=None,
-            attempts=0,
-        )
-    ).rowcount
-    if updated != 1:
-        return False
-    _post_status_message(
+    return _leave_acknowledged(
         conn,
         settings,
         row,
         status,
+        now,
         "closed",
         integration.messages.closed_by_status,
         integration.messages.closed,
-        now,
+        {"status": Status.CLOSED.value, "closed_at": now},
     )
-    return True
 
 
 def cancel(
@@ -217,40 +233,23 @@ def cancel(
     The issue is left for staff: handled locally, or given another request type (which routes
     it again). Clearing ``integration`` is what keeps the next pass from resubmitting it.
     """
-    updated = conn.execute(
-        issues.update()
-        .where(
-            issues.c.id == row["id"],
-            issues.c.status == Status.ACKNOWLEDGED.value,
-            issues.c.remote_id == row["remote_id"],
-        )
-        .values(
-            status=Status.OPEN.value,
-            remote_id=None,
-            remote_status=status,
-            integration=None,
-            acknowledged_at=None,
-            updated_at=now,
-            submit_attempted=False,
-            attempts=0,
-            next_attempt_at=None,
-            last_error=None,
-            last_error_kind=None,
-        )
-    ).rowcount
-    if updated != 1:
-        return False
-    _post_status_message(
+    return _leave_acknowledged(
         conn,
         settings,
         row,
         status,
+        now,
         "canceled",
         integration.messages.canceled_by_status,
         integration.messages.canceled,
-        now,
+        {
+            "status": Status.OPEN.value,
+            "remote_id": None,
+            "integration": None,
+            "acknowledged_at": None,
+            "submit_attempted": False,
+        },
     )
-    return True
 
 
 def _post_status_message(
