@@ -309,3 +309,14 @@ def test_a_lease_shorter_than_the_calls_never_sends_an_issue_twice(
     report = engine.run_pass()
     assert report.acknowledged == 10
     assert set(sent.values()) == {1}, sent
+
+
+def test_request_types_against_the_emulator_in_order(world) -> None:  # type: ignore[no-untyped-def]
+    w = world()
+    out = w.cli("request-types").stdout
+    pothole = out[out.index("POTHOLE  Pothole") : out.index("SIGNDAMAGE")]
+    lines = [line.split()[0] for line in pothole.splitlines()[1:]]
+    assert lines == ["501", "502", "503"]
+    assert "503  Email for follow-up [text, required, private]" in pothole
+    graffiti = out[out.index("GRAFFITI") : out.index("MISSEDTRASH")]
+    assert "(only when 512='Private property')" in graffiti

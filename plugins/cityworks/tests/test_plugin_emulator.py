@@ -244,3 +244,10 @@ def test_one_transformer_per_integration_across_submits(
         plugin.submit(integration=cw, issue=issue(cw, id=n))
     assert projection.created - before == 1
     assert len(emulator.state.requests) == 5
+
+
+def test_domain_logins_pass_through_as_the_login_name(emulator: Emulator, make_integration) -> None:  # type: ignore[no-untyped-def]
+    emulator.state.users["CITY\\scf-int"] = "Emu-Pass-7731"
+    emulator.state.users["coraleigh/cwsoa"] = "Emu-Pass-7731"
+    for login in ("CITY\\scf-int", "coraleigh/cwsoa"):
+        assert "POTHOLE" in types_by_code(make_integration(emulator.url, name=login, user=login))

@@ -1,0 +1,72 @@
+"""The store: schema versions and upgrades, transactions, and the SQLite set-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, text
+
+from scf_plugins import schema
+from scf_plugins.errors import ConfigError
+from scf_plugins.models import Answer, NewIssue
+from scf_plugins.store import Store
+
+
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'scf.db'}"
+
+
+def test_a_new_database_gets_the_current_schema(tmp_path: Path) -> None:
+    store = Store.open(url(tmp_path))
+    with store.read() as conn:
+        assert schema.current_version(conn) == schema.target_version()
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_an_older_database_is_upgraded_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = Store.open(url(tmp_path))
+    issue_id = store.create_issue(
+        NewIssue("POTHOLE", "cw", "101", "Hole", 1.0, 2.0, answers=(Answer("1", "Q", "Yes"),))
+    )
+    store.close()
+
+    def add_column(conn: Connection) -> None:
+        conn.execute(text("ALTER TABLE issues ADD COLUMN priority VARCHAR(20)"))
+
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, add_column])
+    store = Store.open(url(tmp_path))
+    with store.read() as conn:
+        assert schema.current_version(conn) == 2
+        assert conn.execute(text("SELECT priority FROM issues")).all() == [(None,)]
+    record = store.get(issue_id)
+    assert record is not None and record.issue.answers[0].answer == "Yes"
+
+
+def test_a_newer_database_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    Store.open(url(tmp_path)).close()
+    monkeypatch.setattr(schema, "MIGRATIONS", [])
+    with pytest.raises(ConfigError, match="newer than this scf"):
+        Store.open(url(tmp_path))
+
+
+def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
+    store = Store.open(url(tmp_path))
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        conn.execute(schema.issues.delete())
+        conn.execute(text("INSERT INTO scf_meta (key, value) VALUES ('x', 'y')"))
+        raise RuntimeError("crash mid-transaction")
+    with store.read() as conn:
+        assert conn.execute(text("SELECT count(*) FROM scf_meta WHERE key = 'x'")).scalar() == 0
+
+
+def test_an_unusable_database_url_is_one_clear_line(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="check organization.database"):
+        Store.open("nosuchdialect://x/y")
+    with pytest.raises(ConfigError) as info:
+        Store.open("postgresql://scf:Sekr3t-pw@127.0.0.1:1/scf")
+    assert "Sekr3t" not in str(info.value) and "postgresql://scf:***@127.0.0.1:1" in str(info.value)
+    with pytest.raises(ConfigError, match="its folder is writable"):
+        Store.open(f"sqlite:///{tmp_path / 'missing' / 'dir' / 'scf.db'}")
