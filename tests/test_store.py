@@ -63,7 +63,7 @@ def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
 
 
 def test_an_unusable_database_url_is_one_clear_line(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="check organization.database"):
+    with pytest.raises(ConfigError, match=r"check organization\.database"):
         Store.open("nosuchdialect://x/y")
     with pytest.raises(ConfigError) as info:
         Store.open("postgresql://scf:Sekr3t-pw@127.0.0.1:1/scf")
