@@ -1,19 +1,23 @@
 """An in-memory remote system plugin, for host tests and for trying the host without a remote.
 
-``FakeRemote`` implements the remote hooks over a dict and records every call it receives, so
-a test can assert which plugin was asked what.
+``FakeRemote`` keeps its requests and comments in dicts, records every call it receives (so a
+test can assert which plugin was asked what), and passes the plugin contract
+(:mod:`scf_plugins.testing.contract`) with :class:`FakeStaff` playing city staff.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from scf_plugins import (
     Comment,
+    DefiniteError,
     Integration,
     Issue,
     Question,
+    RemoteComment,
     RemoteState,
     RemoteUpdate,
     RequestType,
@@ -38,6 +42,7 @@ POTHOLE = RequestType(
     ),
 )  # fmt: skip
 GRAFFITI = RequestType(code="GRAFFITI", name="Graffiti", integration="", ref="102")
+TO_SCF = re.compile(r"^\s*to\s+scf\s*:\s*", re.IGNORECASE)
 
 
 @dataclass(eq=False)
@@ -50,30 +55,118 @@ class FakeRemote:
     remote: dict[str, dict[str, Any]] = field(default_factory=dict)
     next_id: int = 1000
 
+    def _new_id(self) -> str:
+        self.next_id += 1
+        return str(self.next_id)
+
     @hookimpl
     def list_request_types(self, integration: Integration) -> list[RequestType]:
+        """The configured request types."""
         self.calls.append(("list_request_types", integration.name))
         return list(self.types)
 
     @hookimpl
     def submit(self, integration: Integration, issue: Issue) -> Submission:
+        """Create a request; after an uncertain attempt, find it by the issue's marker."""
         self.calls.append(("submit", integration.name))
-        self.next_id += 1
-        rid = str(self.next_id)
-        self.remote[rid] = {"status": "OPEN", "issue": issue, "comments": [], "fields": {}}
-        return Submission(remote_id=rid)
+        if issue.type_ref not in {rt.ref for rt in self.types}:
+            raise DefiniteError(f"unknown request type ref {issue.type_ref!r}")
+        if issue.submit_attempted:
+            for rid, request in self.remote.items():
+                if request["marker"] == issue.marker:
+                    return Submission(remote_id=rid, created=False, status=request["status"])
+        rid = self._new_id()
+        self.remote[rid] = {
+            "marker": issue.marker,
+            "status": "OPEN",
+            "issue": issue,
+            "fields": {},
+            "comments": [],
+        }
+        return Submission(remote_id=rid, status="OPEN")
 
     @hookimpl
     def poll(self, integration: Integration, tracked: list[Tracked]) -> list[RemoteUpdate]:
+        """Every tracked request's state, watched fields and ``To SCF:`` comments."""
         self.calls.append(("poll", integration.name))
-        return [RemoteUpdate(t.issue_id, t.remote_id, RemoteState.OPEN, "OPEN") for t in tracked]
+        closed = {s.upper() for s in integration.closed_statuses}
+        cancel = {s.upper() for s in integration.cancel_statuses}
+        updates = []
+        for t in tracked:
+            request = self.remote.get(t.remote_id)
+            if request is None:
+                updates.append(RemoteUpdate(t.issue_id, t.remote_id, RemoteState.MISSING))
+                continue
+            status = request["status"]
+            state = (
+                RemoteState.CANCELED
+                if status.upper() in cancel
+                else RemoteState.CLOSED
+                if status.upper() in closed
+                else RemoteState.OPEN
+            )
+            fields = tuple(
+                (f, request["fields"][f])
+                for f in integration.watched_fields
+                if request["fields"].get(f)
+            )
+            comments = tuple(
+                RemoteComment(cid, TO_SCF.sub("", text, count=1), author)
+                for cid, text, author in request["comments"]
+                if TO_SCF.match(text)
+            )
+            updates.append(RemoteUpdate(t.issue_id, t.remote_id, state, status, fields, comments))
+        return updates
 
     @hookimpl
     def push_comment(self, integration: Integration, issue: Issue, comment: Comment) -> str:
+        """Add the comment (found, not added again, after an uncertain attempt)."""
         self.calls.append(("push_comment", integration.name))
-        return "c1"
+        request = self.remote.get(str(issue.remote_id))
+        if request is None:
+            raise DefiniteError(f"no remote request {issue.remote_id}")
+        text = f"[311] {comment.author}: {comment.text}"
+        if comment.push_attempted:
+            for cid, existing, _ in request["comments"]:
+                if existing == text:
+                    return str(cid)
+        cid = self._new_id()
+        request["comments"].append((cid, text, "Resident"))
+        return cid
 
     @hookimpl
     def check_integration(self, integration: Integration) -> list[str]:
+        """Nothing to check."""
         self.calls.append(("check_integration", integration.name))
         return []
+
+
+@dataclass
+class FakeStaff:
+    """City staff for a :class:`FakeRemote` (the contract's ``Staff``)."""
+
+    remote: FakeRemote
+
+    def close(self, remote_id: str, status: str) -> None:
+        """Close with ``status``."""
+        self.remote.remote[remote_id]["status"] = status
+
+    def cancel(self, remote_id: str, status: str) -> None:
+        """Cancel with ``status``."""
+        self.remote.remote[remote_id]["status"] = status
+
+    def comment(self, remote_id: str, text: str) -> None:
+        """A staff comment."""
+        self.remote.remote[remote_id]["comments"].append((self.remote._new_id(), text, "Staff"))
+
+    def set_field(self, remote_id: str, field: str, value: str) -> None:
+        """Set a field."""
+        self.remote.remote[remote_id]["fields"][field] = value
+
+    def requests_with(self, marker: str) -> int:
+        """Requests carrying ``marker``."""
+        return sum(1 for r in self.remote.remote.values() if r["marker"] == marker)
+
+    def comment_texts(self, remote_id: str) -> list[str]:
+        """Every comment's text."""
+        return [text for _, text, _ in self.remote.remote[remote_id]["comments"]]
