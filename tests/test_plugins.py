@@ -72,7 +72,7 @@ def test_an_unknown_plugin_is_a_clear_config_error() -> None:
 def _issue():  # type: ignore[no-untyped-def]
     from scf_plugins import Issue
 
-    return Issue(id=1, request_type="POTHOLE", summary="s", lat=1.0, lng=2.0)
+    return Issue(id=1, request_type="POTHOLE", summary="s", lat=1.0, lng=2.0, type_ref="101")
 
 
 def test_a_plugin_that_fails_to_import_is_skipped_by_name(
