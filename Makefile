@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 N      ?= 10000
 export PROJ_NETWORK := OFF
 
-.PHONY: install test lint typecheck unit demo bench clean
+.PHONY: install test test-postgres lint typecheck unit demo bench clean
 
 $(STAMP): pyproject.toml plugins/cityworks/pyproject.toml plugins/arcgis/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ unit: $(STAMP)
 	$(BIN)/pytest
 
 test: lint typecheck unit
+
+# The end-to-end tests again, on a throwaway PostgreSQL (installed with apt where possible).
+test-postgres: $(STAMP)
+	bash .ci/test-postgres
 
 demo: $(STAMP)
 	$(BIN)/scf demo

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -81,11 +82,27 @@ def run(
 
 
 PASSWORD = "World-Pass-5521"
+# Run the emulator-backed tests on another database (the CI points this at PostgreSQL).
+DATABASE_ENV = "SCF_TEST_DATABASE_URL"
+
+
+def empty_database(url: str) -> None:
+    """Drop every table of the store, so each test starts from an empty database."""
+    from sqlalchemy import create_engine
+
+    from scf_plugins import schema
+
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        schema.metadata.drop_all(conn)
+    engine.dispose()
+
+
 WORLD_CONFIG = """
 [organization]
 name = "City of Testville"
 bot_name = "Testville 311"
-database = "sqlite:///{db}"
+database = "{db}"
 
 [integrations.cityworks]
 plugin = "cityworks"
@@ -184,13 +201,15 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[
     monkeypatch.setenv("SCF_SECRETS_FILE", str(tmp_path / "secrets.json"))
     servers: list[Any] = []
 
+    database = os.environ.get(DATABASE_ENV) or f"sqlite:///{tmp_path / 'scf.db'}"
+    if os.environ.get(DATABASE_ENV):
+        empty_database(database)
+
     def make(extra: str = "", tail: str = "", latency: float = 0.0) -> World:
         emulator = Emulator(EmulatorState(users={"scf-int": PASSWORD}, latency=latency)).start()
         servers.append(emulator)
         path = tmp_path / "scf.toml"
-        path.write_text(
-            WORLD_CONFIG.format(db=tmp_path / "scf.db", url=emulator.url, extra=extra, tail=tail)
-        )
+        path.write_text(WORLD_CONFIG.format(db=database, url=emulator.url, extra=extra, tail=tail))
         host = build_manager(disabled=set())
         return World(emulator, path, host, tmp_path, [datetime.now(UTC)])
 
