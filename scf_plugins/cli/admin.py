@@ -1,0 +1,171 @@
+"""Setting up: ``scf plugins``, ``config check``, ``credentials set`` and ``doctor``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+
+from .. import credentials
+from ..app import App
+from ..config import check_config
+from ..errors import ScfError, UserError
+from ..views import dumps, table
+from .root import cli, pass_app
+
+
+@cli.command("plugins")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def plugins_cmd(app: App, as_json: bool) -> None:
+    """Installed plugins, their versions, and the hooks each implements."""
+    rows: list[dict[str, Any]] = [
+        {
+            "name": p.name,
+            "distribution": p.distribution,
+            "version": p.version,
+            "hooks": list(p.hooks),
+            "error": None,
+        }
+        for p in app.host.info()
+    ]
+    rows += [
+        {"name": n, "distribution": None, "version": None, "hooks": [], "error": e}
+        for n, e in sorted(app.host.failures.items())
+    ]
+    if as_json:
+        click.echo(dumps(rows))
+        return
+    click.echo(
+        table(
+            ["plugin", "version", "hooks"],
+            [
+                [r["name"], r["version"] or "-", ", ".join(r["hooks"]) or f"FAILED: {r['error']}"]
+                for r in rows
+            ],
+        )
+    )
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Check the org config."""
+
+
+@config_group.command("check")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def config_check(app: App, as_json: bool) -> None:
+    """Validate the config; show which integration serves which request type."""
+    settings, problems = check_config(app.config_path)
+    routing: list[dict[str, Any]] = []
+    if settings is not None:
+        for integration in settings.integrations.values():
+            try:
+                problems += [
+                    f"{app.config_path}: integrations.{integration.name}: {p}"
+                    for p in app.host.check_integration(integration)
+                ]
+            except ScfError as exc:
+                problems.append(f"{app.config_path}: integrations.{integration.name}.plugin: {exc}")
+            routing.append(
+                {
+                    "integration": integration.name,
+                    "plugin": integration.plugin,
+                    "environment": integration.environment,
+                    "request_types": list(integration.request_types),
+                }
+            )
+        for geocoder in settings.geocoders.values():
+            try:
+                problems += [
+                    f"{app.config_path}: geocoders.{geocoder.name}: {p}"
+                    for p in app.host.check_geocoder(geocoder)
+                ]
+            except ScfError as exc:
+                problems.append(f"{app.config_path}: geocoders.{geocoder.name}.plugin: {exc}")
+        if not problems:
+            cached = app.store.request_types()
+            for entry in routing:
+                entry["cached"] = [
+                    rt.code for rt in cached if rt.integration == entry["integration"]
+                ]
+    if as_json:
+        click.echo(dumps({"ok": not problems, "problems": problems, "routing": routing}))
+    else:
+        for line in problems:
+            click.echo(line, err=True)
+        if not problems:
+            click.echo(f"{app.config_path}: OK")
+            click.echo(
+                table(
+                    ["integration", "plugin", "env", "serves"],
+                    [
+                        [
+                            r["integration"],
+                            r["plugin"],
+                            r["environment"],
+                            ", ".join(r.get("cached") or r["request_types"]),
+                        ]
+                        for r in routing
+                    ],
+                )
+            )
+    if problems:
+        sys.exit(1)
+
+
+@cli.group("credentials")
+def credentials_group() -> None:
+    """Store passwords outside the config."""
+
+
+@credentials_group.command("set")
+@click.argument("name")
+@click.option(
+    "--env",
+    "environment",
+    metavar="ENV",
+    help="The integration's environment (test, production); omit for a geocoder.",
+)
+def credentials_set(name: str, environment: str | None) -> None:
+    """Prompt (hidden, twice) for NAME's password and store it owner-only."""
+    if not sys.stdin.isatty() and os.environ.get("SCF_ALLOW_PIPED_PASSWORD") != "1":
+        raise UserError("run this in a terminal: the password is read from a hidden prompt")
+    password = click.prompt(
+        f"Password for {name}" + (f" ({environment})" if environment else ""),
+        hide_input=True,
+        confirmation_prompt=True,
+        err=True,
+    )
+    if not password:
+        raise UserError("an empty password was not stored")
+    path = credentials.store(name, environment, password)
+    click.echo(
+        f"stored the password for {name}{' (' + environment + ')' if environment else ''} "
+        f"in {path} (owner-only); {credentials.env_var_name(name, environment)} overrides it"
+    )
+
+
+@cli.command("doctor")
+@click.option("--env", "environment", metavar="ENV", help="Check this environment instead.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def doctor_cmd(app: App, environment: str | None, as_json: bool) -> None:
+    """Reach and log in to each integration and geocoder; say what is wrong and how to fix it."""
+    from ..config import load_config
+    from ..doctor import diagnose
+
+    settings = (
+        load_config(app.config_path, environment=environment) if environment else app.settings
+    )
+    findings = diagnose(settings, app.host)
+    if as_json:
+        click.echo(dumps([{"target": f.target, "ok": f.ok, "detail": f.detail} for f in findings]))
+    else:
+        for f in findings:
+            click.echo(f"{'OK  ' if f.ok else 'FAIL'} {f.target}: {f.detail}")
+    if not findings or not all(f.ok for f in findings):
+        sys.exit(1)

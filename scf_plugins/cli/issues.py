@@ -1,0 +1,300 @@
+"""Issues: ``request-types``, ``report``, ``issues list|show|recategorize|release``, ``comment``."""
+
+from __future__ import annotations
+
+import click
+
+from ..app import App
+from ..errors import UserError
+from ..reporting import Report, build_issue, parse_answer_args
+from ..views import dumps, issue_json, request_type_json, table
+from .root import cli, pass_app
+
+STUCK_AFTER = 5  # failed attempts before an issue is listed as stuck
+
+
+def _load_types(app: App, refresh: bool) -> None:
+    from .. import catalog
+
+    cached = app.store.request_types()
+    if refresh or not cached:
+        result = catalog.refresh(app.settings, app.host, app.store)
+        for name, error in result.failed.items():
+            click.echo(f"warning: request types of {name} not refreshed: {error}", err=True)
+        if result.failed and not result.loaded and not cached:
+            raise UserError("no request types could be loaded; run `scf doctor` to see why")
+
+
+@cli.command("request-types")
+@click.option("--refresh", is_flag=True, help="Reload them from the remote systems.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def request_types_cmd(app: App, refresh: bool, as_json: bool) -> None:
+    """The request types and their questions, in order."""
+    _load_types(app, refresh)
+    types = app.store.request_types()
+    if as_json:
+        click.echo(dumps([request_type_json(rt) for rt in types]))
+        return
+    for rt in types:
+        click.echo(f"{rt.code}  {rt.name}  [{rt.integration}]")
+        for q in rt.questions:
+            flags = ", ".join(
+                f
+                for f in (
+                    q.type,
+                    "required" if q.required else "optional",
+                    "private" if q.private else "",
+                )
+                if f
+            )
+            when = (
+                " (only when " + " or ".join(f"{p}={o!r}" for p, o in q.asked_when) + ")"
+                if q.asked_when
+                else ""
+            )
+            options = f": {' | '.join(q.options)}" if q.options else ""
+            click.echo(f"    {q.id:>6}  {q.text} [{flags}]{when}{options}")
+
+
+@cli.command("report")
+@click.option("--type", "code", required=True, help="Request type code (see `scf request-types`).")
+@click.option("--summary", required=True)
+@click.option("--description", default="")
+@click.option("--lat", type=float, required=True)
+@click.option("--lng", type=float, required=True)
+@click.option("--address")
+@click.option("--name")
+@click.option("--email")
+@click.option("--image-url")
+@click.option(
+    "--answer",
+    "answers",
+    multiple=True,
+    metavar="QID=VALUE",
+    help="Answer a question; repeat for each. Choice: the option's text; date: YYYY-MM-DD.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def report_cmd(
+    app: App,
+    code: str,
+    summary: str,
+    description: str,
+    lat: float,
+    lng: float,
+    address: str | None,
+    name: str | None,
+    email: str | None,
+    image_url: str | None,
+    answers: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Report an issue; required answers are enforced; prints the new issue's id."""
+    parsed = parse_answer_args(answers)
+    _load_types(app, refresh=False)
+    rt = app.store.request_type(code)
+    if rt is None:
+        known = ", ".join(t.code for t in app.store.request_types()) or "none"
+        raise UserError(
+            f"unknown request type {code!r}; use one of: {known} "
+            f"(or run `scf request-types --refresh`)"
+        )
+    report = Report(
+        request_type=code,
+        summary=summary,
+        lat=lat,
+        lng=lng,
+        description=description,
+        address=address,
+        name=name,
+        email=email,
+        image_url=image_url,
+        answers=parsed,
+    )
+    new = build_issue(report, rt, app.settings.owner_of(code))
+    issue_id = app.store.create_issue(new)
+    click.echo(dumps({"id": issue_id}) if as_json else f"reported issue {issue_id}")
+
+
+@cli.group("issues")
+def issues_group() -> None:
+    """List and show issues."""
+
+
+@issues_group.command("list")
+@click.option(
+    "--status",
+    type=click.Choice(["open", "acknowledged", "closed", "archived", "stuck"]),
+    help="Only issues in this status; 'stuck': issues that keep failing to sync.",
+)
+@click.option("--limit", type=click.IntRange(1, 100_000), default=1000, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def issues_list(app: App, status: str | None, limit: int, as_json: bool) -> None:
+    """Issues, newest first."""
+    if status == "stuck":
+        rows = app.store.list(stuck_after=STUCK_AFTER, limit=limit)
+    else:
+        rows = app.store.list(status, limit=limit)
+    data = [
+        {
+            "id": r["id"],
+            "status": r["status"],
+            "request_type": r["request_type"],
+            "integration": r["integration"],
+            "remote_id": r["remote_id"],
+            "summary": r["summary"],
+            "attempts": r["attempts"],
+            "last_error": r["last_error"],
+        }
+        for r in rows
+    ]
+    if as_json:
+        click.echo(dumps(data))
+        return
+    click.echo(
+        table(
+            ["id", "status", "type", "remote", "summary", "last error"],
+            [
+                [
+                    d["id"],
+                    d["status"],
+                    d["request_type"],
+                    d["remote_id"] or "-",
+                    d["summary"],
+                    d["last_error"] or "",
+                ]
+                for d in data
+            ],
+        )
+    )
+
+
+@issues_group.command("show")
+@click.argument("issue_id", type=int)
+@click.option("--public", is_flag=True, help="Hide private answers and the reporter's email.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def issues_show(app: App, issue_id: int, public: bool, as_json: bool) -> None:
+    """One issue with its answers, messages and comments."""
+    record = app.store.get(issue_id)
+    if record is None:
+        raise UserError(f"there is no issue {issue_id}; see `scf issues list`")
+    data = issue_json(record, public=public)
+    if as_json:
+        click.echo(dumps(data))
+        return
+    click.echo(f"Issue {data['id']}: {data['summary']}")
+    click.echo(
+        f"  status        {data['status']}"
+        + (
+            f" (remote {data['remote_id']}, {data['remote_status'] or 'open'})"
+            if data["remote_id"]
+            else ""
+        )
+    )
+    click.echo(
+        f"  request type  {data['request_type']} -> {data['integration'] or 'no integration'}"
+    )
+    click.echo(f"  location      {data['lat']}, {data['lng']}  {data['address'] or ''}".rstrip())
+    reporter = data["reporter"]
+    if reporter["name"] or reporter["email"]:
+        click.echo(f"  reporter      {reporter['name'] or ''} {reporter['email'] or ''}".rstrip())
+    if data["description"]:
+        click.echo(f"  description   {data['description']}")
+    check = data["address_check"]
+    if check:
+        verdict = "accepted" if check["accepted"] else "NOT accepted"
+        click.echo(
+            f"  address check {verdict}: {check['address'] or '(no candidate)'} "
+            f"score {check['score']} {check['candidate_type'] or ''} {check['reason']}".rstrip()
+        )
+    sync = data.get("sync")
+    if sync and sync["held"]:
+        click.echo("  HELD          waiting for staff: the address could not be verified")
+    if sync and sync["last_error"]:
+        click.echo(
+            f"  last error    [{sync['last_error_kind']}] {sync['last_error']} "
+            f"(attempt {sync['attempts']}, next {sync['next_attempt_at'] or '-'})"
+        )
+    for a in data["answers"]:
+        click.echo(f"  Q {a['question']}: {a['answer']}" + (" (private)" if a["private"] else ""))
+    for c in data["comments"]:
+        click.echo(f"  [{c['created_at']}] {c['kind']:<7} {c['author']}: {c['text']}")
+
+
+@cli.command("comment")
+@click.argument("issue_id", type=int)
+@click.argument("text")
+@click.option("--author", default="Resident", show_default=True)
+@pass_app
+def comment_cmd(app: App, issue_id: int, text: str, author: str) -> None:
+    """Add a local comment to an issue (pushed to the remote request on the next pass)."""
+    body = text.strip()
+    if not body or "\x00" in body or len(body) > 5000:
+        raise UserError("the comment must be 1 to 5000 characters of text")
+    if not author.strip() or len(author) > 200:
+        raise UserError("--author must be 1 to 200 characters")
+    if app.store.get(issue_id) is None:
+        raise UserError(f"there is no issue {issue_id}; see `scf issues list`")
+    comment_id = app.store.add_comment(issue_id, author.strip(), body)
+    click.echo(f"added comment {comment_id} to issue {issue_id}")
+
+
+@issues_group.command("recategorize")
+@click.argument("issue_id", type=int)
+@click.option("--type", "code", required=True, help="The new request type code.")
+@click.option(
+    "--answer",
+    "answers",
+    multiple=True,
+    metavar="QID=VALUE",
+    help="Answers to the new type's questions; repeat for each.",
+)
+@pass_app
+def issues_recategorize(app: App, issue_id: int, code: str, answers: tuple[str, ...]) -> None:
+    """Give an Open issue (e.g. after a cancel) another request type; it is routed again."""
+    record = app.store.get(issue_id)
+    if record is None:
+        raise UserError(f"there is no issue {issue_id}; see `scf issues list`")
+    issue = record.issue
+    if issue.status.value != "open" or issue.remote_id:
+        raise UserError(
+            f"issue {issue_id} is {issue.status.value} and linked to a remote request; "
+            f"only an Open, unlinked issue can be recategorized"
+        )
+    _load_types(app, refresh=False)
+    rt = app.store.request_type(code)
+    if rt is None:
+        known = ", ".join(t.code for t in app.store.request_types()) or "none"
+        raise UserError(f"unknown request type {code!r}; use one of: {known}")
+    report = Report(
+        request_type=code,
+        summary=issue.summary,
+        lat=issue.lat,
+        lng=issue.lng,
+        description=issue.description,
+        address=issue.address,
+        name=issue.reporter_name,
+        email=issue.reporter_email,
+        image_url=issue.image_url,
+        answers=parse_answer_args(answers),
+    )
+    new = build_issue(report, rt, app.settings.owner_of(code))
+    if not app.store.recategorize(issue_id, code, new.integration, new.type_ref, new.answers):
+        raise UserError(f"issue {issue_id} changed meanwhile; look at it again")
+    click.echo(f"issue {issue_id} is now {code}, served by {new.integration or 'no integration'}")
+
+
+@issues_group.command("release")
+@click.argument("issue_id", type=int)
+@click.option("--address", help="A corrected address (checked again on the next pass).")
+@pass_app
+def issues_release(app: App, issue_id: int, address: str | None) -> None:
+    """Send on an issue held because its address could not be verified."""
+    if address is not None and (not address.strip() or len(address) > 300):
+        raise UserError("--address must be 1 to 300 characters")
+    if not app.store.release_hold(issue_id, address.strip() if address else None):
+        raise UserError(f"issue {issue_id} is not held; see `scf issues show {issue_id}`")
+    click.echo(f"issue {issue_id} released; it is submitted on the next pass")

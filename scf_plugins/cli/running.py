@@ -1,0 +1,81 @@
+"""Running the integration: ``scf sync`` and ``scf demo``."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from datetime import timedelta
+
+import click
+
+from ..app import App
+from .root import cli, pass_app
+
+log = logging.getLogger(__name__)
+
+
+@cli.command("sync")
+@click.option("--once", is_flag=True, help="Run one pass and exit.")
+@click.option(
+    "--interval",
+    type=click.FloatRange(1, 86400),
+    default=60,
+    show_default=True,
+    help="Seconds between passes.",
+)
+@click.option(
+    "--lease-seconds",
+    type=click.FloatRange(0.1, 86400),
+    default=300,
+    show_default=True,
+    help="How long claimed work stays claimed if this process dies.",
+)
+@pass_app
+def sync_cmd(app: App, once: bool, interval: float, lease_seconds: float) -> None:
+    """Run sync passes: submit, poll, push comments, archive. Exit 1 if a pass had errors."""
+    from ..sync import Engine
+
+    slowest = max((i.timeout_seconds for i in app.settings.integrations.values()), default=0)
+    if lease_seconds < 2 * slowest:
+        log.warning(
+            "--lease-seconds %g is shorter than twice the slowest timeout_seconds (%g): "
+            "another process may take over work still in flight",
+            lease_seconds,
+            slowest,
+        )
+    engine = Engine(app.settings, app.host, app.store, lease=timedelta(seconds=lease_seconds))
+    if sys.stderr.isatty():
+        engine.progress = lambda text: click.echo(f"\r{text[:70]:<70}", err=True, nl=False)
+
+    def stop(signum: int, _frame: object) -> None:
+        engine.stop.set()
+        click.echo(f"\nstopping after the current step ({signal.Signals(signum).name})", err=True)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+    number = 0
+    had_errors = False
+    while True:
+        number += 1
+        report = engine.run_pass()
+        if engine.progress:
+            click.echo("\r" + " " * 72 + "\r", err=True, nl=False)
+        had_errors = report.errors > 0
+        click.echo(f"pass {number}: {report.summary()}")
+        if once or engine.stop.wait(interval):
+            break
+    sys.exit(1 if had_errors else 0)
+
+
+@cli.command("demo")
+@click.option("--keep", type=click.Path(file_okay=False), help="Keep the demo's files here.")
+@pass_app
+def demo_cmd(app: App, keep: str | None) -> None:
+    """The whole lifecycle on SQLite and the built-in Cityworks emulator; no config needed."""
+    from pathlib import Path
+
+    from ..demo import run_demo
+
+    errors = run_demo(app.host, click.echo, Path(keep) if keep else None)
+    sys.exit(1 if errors else 0)
