@@ -1,0 +1,119 @@
+"""Step 3 of a pass: push local comments of Acknowledged issues, each once."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from . import leases, transitions
+from .models import Comment, Integration, Issue, Status
+from .outcomes import PassReport, describe, error_kind, uncertain
+from .schema import comments, issues
+from .store import comment_from_row, issue_from_row
+
+if TYPE_CHECKING:
+    from .sync import Engine
+
+
+log = logging.getLogger(__name__)
+
+
+def _claim(engine: Engine, integration: Integration) -> list[tuple[Comment, Issue]]:
+    now = engine.clock()
+    with engine.store.transaction() as conn:
+        acknowledged = select(issues.c.id).where(
+            issues.c.status == Status.ACKNOWLEDGED.value,
+            issues.c.integration == integration.name,
+        )
+        rows = leases.claim(
+            conn,
+            comments,
+            [
+                comments.c.kind == "comment",
+                comments.c.pushed_at.is_(None),
+                comments.c.issue_id.in_(acknowledged),
+                (comments.c.next_attempt_at.is_(None)) | (comments.c.next_attempt_at <= now),
+            ],
+            owner=engine.owner,
+            now=now,
+            lease=engine.lease,
+            limit=integration.max_concurrency * leases.ROUNDS_PER_CLAIM,
+        )
+        if not rows:
+            return []
+        ids = [row["id"] for row in rows]
+        conn.execute(comments.update().where(comments.c.id.in_(ids)).values(push_attempted=True))
+        issue_ids = sorted({r["issue_id"] for r in rows})
+        issue_rows = {
+            r["id"]: r
+            for r in conn.execute(select(issues).where(issues.c.id.in_(issue_ids))).mappings()
+        }
+    return [(comment_from_row(r), issue_from_row(issue_rows[r["issue_id"]])) for r in rows]
+
+
+def push_comments(engine: Engine, integration: Integration, report: PassReport) -> None:
+    """Step 3 for one integration."""
+    with ThreadPoolExecutor(
+        max_workers=integration.max_concurrency,
+        thread_name_prefix=f"comments-{integration.name}",
+    ) as pool:
+        while not engine.stop.is_set():
+            batch = _claim(engine, integration)
+            if not batch:
+                return
+            futures = {
+                pool.submit(engine.host.push_comment, integration, issue, comment): (
+                    comment,
+                    issue,
+                )
+                for comment, issue in batch
+            }
+            failures = 0
+            for future in list(futures):
+                comment, issue = futures[future]
+                now = engine.clock()
+                try:
+                    remote_id = future.result()
+                except Exception as exc:  # a plugin bug costs this comment a retry
+                    failures += 1
+                    engine.failed(report, f"comment {comment.id} of issue {issue.id}", exc)
+                    kind = error_kind(exc)
+                    with engine.store.transaction() as conn:
+                        attempts = (
+                            conn.execute(
+                                select(comments.c.attempts).where(comments.c.id == comment.id)
+                            ).scalar()
+                            or 0
+                        )
+                        conn.execute(
+                            comments.update()
+                            .where(comments.c.id == comment.id)
+                            .values(
+                                attempts=attempts + 1,
+                                last_error=describe(exc)[:2000],
+                                next_attempt_at=now + transitions.backoff(kind, attempts + 1),
+                                push_attempted=comment.push_attempted or uncertain(exc),
+                                lease_owner=None,
+                                lease_until=None,
+                            )
+                        )
+                    continue
+                with engine.store.transaction() as conn:
+                    conn.execute(
+                        comments.update()
+                        .where(comments.c.id == comment.id, comments.c.lease_owner == engine.owner)
+                        .values(
+                            remote_id=remote_id,
+                            pushed_at=now,
+                            last_error=None,
+                            remote_key=f"{integration.name}:{issue.remote_id}:{remote_id}",
+                            lease_owner=None,
+                            lease_until=None,
+                        )
+                    )
+                report.comments_out += 1
+            if failures == len(batch):
+                return  # nothing went through: leave the rest for the next pass

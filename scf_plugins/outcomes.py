@@ -1,0 +1,57 @@
+"""What a sync pass reports, and how it reads the errors it meets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .errors import AmbiguousError, ScfError, TransientError
+from .redaction import redact
+
+
+@dataclass
+class PassReport:
+    """What one pass did; ``errors`` counts every failed remote operation."""
+
+    submitted: int = 0
+    acknowledged: int = 0
+    closed: int = 0
+    cancelled: int = 0
+    activity: int = 0
+    comments_in: int = 0
+    comments_out: int = 0
+    archived: int = 0
+    held: int = 0
+    errors: int = 0
+    polled: int = 0
+    problems: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """One line for a log or a terminal."""
+        return (
+            f"submitted {self.submitted}, acknowledged {self.acknowledged}, closed "
+            f"{self.closed}, cancelled {self.cancelled}, comments in {self.comments_in} "
+            f"out {self.comments_out}, archived {self.archived}, errors {self.errors} "
+            f"({self.seconds:.2f} s)"
+        )
+
+
+def error_kind(exc: BaseException) -> str:
+    """``ambiguous``, ``transient`` or ``definite``: what the retry rules go by."""
+    if isinstance(exc, AmbiguousError):
+        return "ambiguous"
+    if isinstance(exc, TransientError):
+        return "transient"
+    return "definite"  # refused, misconfigured, or a plugin bug: retry slowly
+
+
+def uncertain(exc: BaseException) -> bool:
+    """Whether the remote call may have been carried out (so the retry must look first)."""
+    return isinstance(exc, AmbiguousError) or not isinstance(exc, ScfError)
+
+
+def describe(exc: BaseException) -> str:
+    """One redacted line for an error; a plugin's unexpected exception is named as such."""
+    if isinstance(exc, ScfError):
+        return redact(str(exc))
+    return redact(f"unexpected {type(exc).__name__} in the plugin: {exc}")

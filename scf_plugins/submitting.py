@@ -1,0 +1,211 @@
+"""Step 1 of a pass: submit Open issues, up to ``max_concurrency`` creates at once.
+
+Address validation runs first where the integration has a geocoder. The claim marks the
+intent (``submit_attempted``), so a create whose answer is lost, or a crash before the local
+commit, is looked up (``submit`` reconciles) before anything is created again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import TYPE_CHECKING, Any
+
+from . import leases, messages, transitions
+from .models import AddressCheck, Integration, Issue, Status
+from .outcomes import PassReport, describe, error_kind, uncertain
+from .schema import issues
+from .store import issue_from_row
+
+if TYPE_CHECKING:
+    from .sync import Engine
+
+
+log = logging.getLogger(__name__)
+
+
+BREAKER_AFTER = 5  # consecutive transient failures before an integration is skipped this pass
+
+
+def _claim(engine: Engine, integration: Integration, busy: set[int]) -> list[Issue]:
+    """Lease the next few Open issues (never one this process is still sending)."""
+    now = engine.clock()
+    with engine.store.transaction() as conn:
+        rows = leases.claim(
+            conn,
+            issues,
+            [
+                issues.c.status == Status.OPEN.value,
+                issues.c.integration == integration.name,
+                issues.c.remote_id.is_(None),
+                issues.c.held.is_(False),
+                (issues.c.next_attempt_at.is_(None)) | (issues.c.next_attempt_at <= now),
+                issues.c.id.not_in(busy),
+            ],
+            owner=engine.owner,
+            now=now,
+            lease=engine.lease,
+            limit=integration.max_concurrency * leases.ROUNDS_PER_CLAIM,
+        )
+        if not rows:
+            return []
+        ids = [row["id"] for row in rows]
+        answers = engine.store.answers_of(conn, ids)
+        # The intent: from here on, a create for these issues may reach the remote system.
+        conn.execute(
+            issues.update()
+            .where(issues.c.id.in_(ids), issues.c.lease_owner == engine.owner)
+            .values(submit_attempted=True)
+        )
+    return [issue_from_row(row, answers[row["id"]]) for row in rows]
+
+
+def _submit_one(
+    engine: Engine, integration: Integration, issue: Issue
+) -> tuple[str, Any, AddressCheck | None]:
+    """Runs on a worker thread: validate the address, then submit. No store access here."""
+    check = issue.address_check
+    geocoder = engine.settings.geocoder_for(integration)
+    if geocoder is not None and check is None:
+        check = engine.host.validate_address(geocoder, issue)
+        if check is not None and not check.accepted and geocoder.on_reject == "hold":
+            return "held", None, check
+    if check is not issue.address_check:
+        issue = _with_check(issue, check)
+    return "submitted", engine.host.submit(integration, issue), check
+
+
+def submit(engine: Engine, integration: Integration, report: PassReport) -> None:
+    """Step 1 for one integration.
+
+    Keeps ``max_concurrency`` submissions in flight, claiming the next batch as soon as the
+    queue runs dry (not when the batch is done), so no slot idles at batch boundaries.
+    """
+    queue: deque[Issue] = deque()
+    pending: dict[Future[Any], Issue] = {}
+    failures_in_a_row = 0
+    exhausted = False
+    with ThreadPoolExecutor(
+        max_workers=integration.max_concurrency, thread_name_prefix=f"submit-{integration.name}"
+    ) as pool:
+        while True:
+            stopping = engine.stop.is_set() or failures_in_a_row >= BREAKER_AFTER
+            while not stopping and len(pending) < integration.max_concurrency:
+                if not queue and not exhausted:
+                    busy = {i.id for i in pending.values()}
+                    batch = _claim(engine, integration, busy)
+                    exhausted = not batch
+                    queue.extend(batch)
+                    if batch:
+                        engine.say(f"{integration.name}: submitting {len(batch)} more")
+                if not queue:
+                    break
+                issue = queue.popleft()
+                pending[pool.submit(_submit_one, engine, integration, issue)] = issue
+            if not pending:
+                break
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                issue = pending.pop(future)
+                kind = _apply(engine, integration, issue, future, report)
+                failures_in_a_row = failures_in_a_row + 1 if kind == "transient" else 0
+    if failures_in_a_row >= BREAKER_AFTER:
+        report.problems.append(
+            f"{integration.name}: {failures_in_a_row} failures in a row; "
+            f"the rest waits for the next pass"
+        )
+    if queue:
+        _release(engine, list(queue))
+
+
+def _release(engine: Engine, unsent: list[Issue]) -> None:
+    """Give back claimed issues that were never sent, with their intent mark undone."""
+    with engine.store.transaction() as conn:
+        for issue in unsent:
+            conn.execute(
+                issues.update()
+                .where(issues.c.id == issue.id, issues.c.lease_owner == engine.owner)
+                .values(submit_attempted=issue.submit_attempted)
+            )
+        leases.release(conn, issues, [i.id for i in unsent], engine.owner)
+
+
+def _apply(
+    engine: Engine, integration: Integration, issue: Issue, future: Future[Any], report: PassReport
+) -> str | None:
+    now = engine.clock()
+    try:
+        outcome, submission, check = future.result()
+    except Exception as exc:  # a plugin bug must cost one issue a retry, not the pass
+        kind = error_kind(exc)
+        engine.failed(report, f"issue {issue.id} ({integration.name})", exc)
+        with engine.store.transaction() as conn:
+            transitions.record_failure(
+                conn,
+                issue.id,
+                engine.owner,
+                kind,
+                describe(exc),
+                now,
+                submit_attempted=issue.submit_attempted or uncertain(exc),
+            )
+        return kind
+    if outcome == "held":
+        report.held += 1
+        reason = check.reason if check else "not verified"
+        template = (
+            engine.settings.organization.address_rejected_message
+            or messages.DEFAULTS["address_rejected"]
+        )
+        note = messages.render(
+            template,
+            "address_rejected",
+            issue_id=issue.id,
+            address=issue.address or "",
+            reason=reason,
+        )
+        with engine.store.transaction() as conn:
+            transitions.record_failure(
+                conn,
+                issue.id,
+                engine.owner,
+                "held",
+                note,
+                now,
+                submit_attempted=issue.submit_attempted,
+                check=check,
+                held=True,
+            )
+        return None
+    with engine.store.transaction() as conn:
+        if transitions.acknowledge(
+            conn,
+            engine.settings,
+            integration,
+            issue,
+            engine.owner,
+            submission.remote_id,
+            submission.status,
+            now,
+            check,
+        ):
+            report.acknowledged += 1
+            report.submitted += int(submission.created)
+            log.info(
+                "issue %s acknowledged as %s",
+                issue.id,
+                submission.remote_id,
+                extra={
+                    "integration": integration.name,
+                    "issue_id": issue.id,
+                    "remote_id": submission.remote_id,
+                    "transition": "acknowledged",
+                },
+            )
+    return None
+
+
+def _with_check(issue: Issue, check: AddressCheck | None) -> Issue:
+    return dataclasses.replace(issue, address_check=check)
