@@ -121,10 +121,6 @@ class PluginHost:
         """Names of the loaded plugins, sorted."""
         return sorted(name for name, _ in self.pm.list_name_plugin() if name is not None)
 
-    def has(self, name: str) -> bool:
-        """Whether a plugin named ``name`` is loaded."""
-        return self.pm.has_plugin(name)
-
     def info(self) -> list[PluginInfo]:
         """What each loaded plugin is and which hooks it implements."""
         out = []

@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, create_engine, event, func, select
+from sqlalchemy import Connection, Engine, RowMapping, create_engine, event, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import schema
@@ -52,7 +52,6 @@ class IssueRecord:
     held: bool = False
     updated_at: datetime | None = None
     closed_at: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def request_type_to_json(rt: RequestType) -> str:
@@ -306,14 +305,6 @@ class Store:
             query = query.where(issues.c.attempts >= stuck_after, issues.c.last_error.is_not(None))
         with self.read() as conn:
             return list(conn.execute(query).mappings())
-
-    def count(self, status: str | None = None) -> int:
-        """How many issues (with ``status``) the store holds."""
-        query = select(func.count()).select_from(issues)
-        if status:
-            query = query.where(issues.c.status == status)
-        with self.read() as conn:
-            return int(conn.execute(query).scalar() or 0)
 
     def add_comment(
         self, issue_id: int, author: str, text: str, kind: CommentKind = "comment"

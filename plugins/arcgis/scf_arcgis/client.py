@@ -95,7 +95,6 @@ class GeocodeClient:
                 "expiration": TOKEN_MINUTES,
                 "f": "json",
             },
-            retry_token=False,
         )
         token = body.get("token")
         if not isinstance(token, str) or not token:
@@ -118,7 +117,6 @@ class GeocodeClient:
         url: str,
         params: dict[str, Any],
         *,
-        retry_token: bool = True,
         operation: str = "generateToken",
     ) -> dict[str, Any]:
         started = time.perf_counter()
