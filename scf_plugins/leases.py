@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Connection, RowMapping, Table, and_, or_, 
 DEFAULT_LEASE = timedelta(minutes=5)
 # Work is claimed a few rounds of calls at a time: everything claimed must be done well
 # before its lease runs out, or another process (or this one) would take it over mid-call.
-ROUNDS_PER_CLAIM = 2
+ROUNDS_PER_CLAIM = 4
 
 
 def worker_id() -> str:

@@ -242,16 +242,17 @@ class CityworksClient:
             raise TransientError(f"{path}: request failed ({type(exc).__name__})") from None
         finally:
             self.calls += 1
-            log.info(
-                "cityworks %s",
-                path,
-                extra={
-                    "integration": self.name,
-                    "method": path,
-                    "outcome": outcome,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                },
-            )
+            if log.isEnabledFor(logging.INFO):  # the hot path skips building the record
+                log.info(
+                    "cityworks %s",
+                    path,
+                    extra={
+                        "integration": self.name,
+                        "method": path,
+                        "outcome": outcome,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    },
+                )
         return self._parse(path, response, idempotent)
 
     def _parse(self, path: str, response: requests.Response, idempotent: bool) -> dict[str, Any]:
