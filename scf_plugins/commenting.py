@@ -11,7 +11,7 @@ from sqlalchemy import select
 from . import leases, transitions
 from .models import Comment, Integration, Issue, Status
 from .outcomes import PassReport, describe, error_kind, uncertain
-from .schema import comments, issues
+from .schema import comments, fit, issues
 from .store import comment_from_row, issue_from_row
 
 if TYPE_CHECKING:
@@ -106,10 +106,13 @@ def push_comments(engine: Engine, integration: Integration, report: PassReport) 
                         comments.update()
                         .where(comments.c.id == comment.id, comments.c.lease_owner == engine.owner)
                         .values(
-                            remote_id=remote_id,
+                            remote_id=fit(comments.c.remote_id, remote_id),
                             pushed_at=now,
                             last_error=None,
-                            remote_key=f"{integration.name}:{issue.remote_id}:{remote_id}",
+                            remote_key=fit(
+                                comments.c.remote_key,
+                                f"{integration.name}:{issue.remote_id}:{remote_id}",
+                            ),
                             lease_owner=None,
                             lease_until=None,
                         )

@@ -16,7 +16,7 @@ from . import leases, transitions
 from .errors import RemoteError
 from .models import Integration, RemoteState, RemoteUpdate, Status, Tracked
 from .outcomes import PassReport, error_kind
-from .schema import issues
+from .schema import fit, issues
 
 if TYPE_CHECKING:
     from .sync import Engine
@@ -146,7 +146,11 @@ def _apply_updates(
                 conn.execute(
                     issues.update()
                     .where(issues.c.id == row["id"])
-                    .values(remote_status=update.status, last_error=None, last_error_kind=None)
+                    .values(
+                        remote_status=fit(issues.c.remote_status, update.status),
+                        last_error=None,
+                        last_error_kind=None,
+                    )
                 )
         leases.release(conn, issues, list(by_id), engine.owner)
 

@@ -51,6 +51,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
 
 
+def fit(column: Column[Any], value: str | None) -> str | None:
+    """``value`` cut to the column's length: remote systems send what they like, and
+    PostgreSQL (unlike SQLite) refuses a string longer than its column."""
+    length = getattr(column.type, "length", None)
+    if value is None or length is None or len(value) <= length:
+        return value
+    return value[:length]
+
+
 metadata = MetaData()
 
 meta = Table(

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from . import leases, messages, transitions
 from .models import AddressCheck, Integration, Issue, Status
 from .outcomes import PassReport, describe, error_kind, uncertain
-from .schema import issues
+from .schema import fit, issues
 from .store import issue_from_row
 
 if TYPE_CHECKING:
@@ -179,6 +179,24 @@ def _apply(
                 held=True,
             )
         return None
+    if fit(issues.c.remote_id, submission.remote_id) != submission.remote_id:
+        # An id we cannot keep whole could never be polled: keep the issue for a lookup.
+        engine.failed(
+            report,
+            f"issue {issue.id} ({integration.name})",
+            ValueError("the plugin returned a remote id longer than 200 characters"),
+        )
+        with engine.store.transaction() as conn:
+            transitions.record_failure(
+                conn,
+                issue.id,
+                engine.owner,
+                "definite",
+                "the remote id is longer than 200 characters",
+                now,
+                submit_attempted=True,
+            )
+        return "definite"
     with engine.store.transaction() as conn:
         if transitions.acknowledge(
             conn,
@@ -187,7 +205,7 @@ def _apply(
             issue,
             engine.owner,
             submission.remote_id,
-            submission.status,
+            fit(issues.c.remote_status, submission.status),
             now,
             check,
         ):

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, bindparam, select
 from . import messages
 from .config import Settings
 from .models import AddressCheck, Integration, Issue, RemoteComment, Status
-from .schema import announced, comments, issues
+from .schema import announced, comments, fit, issues
 from .store import insert_comment
 
 BACKOFF = {
@@ -183,7 +183,7 @@ def _leave_acknowledged(
             issues.c.remote_id == row["remote_id"],
         )
         .values(
-            remote_status=status,
+            remote_status=fit(issues.c.remote_status, status),
             updated_at=now,
             attempts=0,
             next_attempt_at=None,
@@ -310,7 +310,7 @@ def announce(
     seen: Seen,
 ) -> int:
     """An activity message per rule watching ``field``, once per (remote request, value)."""
-    key = (int(row["id"]), str(row["remote_id"]), field, value[:1000])
+    key = (int(row["id"]), str(row["remote_id"]), field, str(fit(announced.c.value, value)))
     if key in seen.values:
         return 0
     seen.values.add(key)
@@ -341,17 +341,18 @@ def pull_comment(
     A comment this host pushed itself is never pulled back, whatever its text.
     """
     issue_id = int(row["id"])
-    key = f"{integration.name}:{row['remote_id']}:{comment.remote_id}"
-    if (issue_id, key) in seen.comment_keys or (issue_id, comment.remote_id) in seen.own_comments:
+    remote_id = str(fit(comments.c.remote_id, comment.remote_id))
+    key = str(fit(comments.c.remote_key, f"{integration.name}:{row['remote_id']}:{remote_id}"))
+    if (issue_id, key) in seen.comment_keys or (issue_id, remote_id) in seen.own_comments:
         return False
     seen.comment_keys.add((issue_id, key))
     insert_comment(
         conn,
         issue_id,
-        comment.author or "City staff",
+        fit(comments.c.author, comment.author) or "City staff",
         comment.text,
         "remote",
-        remote_id=comment.remote_id,
+        remote_id=remote_id,
         remote_key=key,
         created_at=comment.created_at or now,
     )

@@ -86,3 +86,43 @@ def test_the_demo_shows_every_transition_and_message(monkeypatch) -> None:  # ty
     ):
         assert text in out, text
     assert "Internal: bring the cold patch" not in out
+
+
+def test_doctor_names_a_wrong_path(world) -> None:  # type: ignore[no-untyped-def]
+    w = world()
+    w.path.write_text(
+        w.path.read_text().replace("/Cityworks/Services/AMS", "/CityworksTest/Services/AMS")
+    )
+    result = w.cli("doctor")
+    assert result.exit_code == 1
+    assert "answered 404; check that the url ends in /Services/AMS" in result.stdout
+
+
+def test_the_emulator_command_serves_a_site(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import requests
+
+    scf = str(Path(sys.executable).parent / "scf")
+    env = dict(os.environ, SCF_EMULATOR_PASSWORD="cmd-pass-123")
+    proc = subprocess.Popen(
+        [scf, "emulator", "cityworks", "--port", "0"], env=env, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().split()[-1]
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/Cityworks/Services/AMS")
+        site = url.removesuffix("/Services/AMS")
+        body = requests.post(
+            f"{site}/Services/General/Authentication/Authenticate",
+            data={"data": '{"LoginName": "scf-int", "Password": "cmd-pass-123"}'},
+            timeout=5,
+        ).json()
+        assert body["Status"] == 0 and body["Value"]["Token"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    assert proc.returncode == 0

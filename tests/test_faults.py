@@ -140,3 +140,22 @@ def test_a_plugin_bug_is_recorded_not_raised(world, monkeypatch) -> None:  # typ
     assert report.errors == 1
     shown = w.show(issue_id)
     assert shown["sync"]["last_error"] == "unexpected KeyError in the plugin: 'Details'"
+
+
+def test_oversized_remote_values_are_kept_within_the_store_limits(world) -> None:  # type: ignore[no-untyped-def]
+    w = world()
+    issue_id = w.report()
+    w.sync()
+    rid = w.remote_id(issue_id)
+    staff = w.emulator.state.staff
+    staff("comment", rid, text="To SCF: " + "y" * 200_000, author="A" * 300)
+    staff("set_field", rid, field="DispatchTo", value="Crew " + "z" * 5000)
+    staff("status", rid, status="S" * 300)
+    report = w.sync()
+    assert report.errors == 0, report.problems
+    assert (report.comments_in, report.activity) == (1, 1)
+    shown = w.show(issue_id)
+    [pulled] = [c for c in shown["comments"] if c["kind"] == "remote"]
+    assert len(pulled["text"]) == 200_000 and len(pulled["author"]) == 200
+    assert len(shown["remote_status"]) == 200
+    assert w.sync().activity == 0  # the long value is remembered as announced

@@ -320,3 +320,33 @@ def test_request_types_against_the_emulator_in_order(world) -> None:  # type: ig
     assert "503  Email for follow-up [text, required, private]" in pothole
     graffiti = out[out.index("GRAFFITI") : out.index("MISSEDTRASH")]
     assert "(only when 512='Private property')" in graffiti
+
+
+def test_a_remote_id_too_long_to_keep_is_an_error_not_a_corrupt_link(
+    run, fake_host, write_config, basic_config
+) -> None:  # type: ignore[no-untyped-def]
+    from scf_plugins import Submission, hookimpl
+    from scf_plugins.config import load_config
+    from scf_plugins.store import Store
+    from scf_plugins.sync import run_pass
+    from scf_plugins.testing.fake import FakeRemote
+
+    class LongIds(FakeRemote):
+        @hookimpl
+        def submit(self, integration, issue):  # type: ignore[no-untyped-def]
+            return Submission(remote_id="9" * 300)
+
+    host, _ = fake_host
+    host.unregister("fake-a")
+    host.register(LongIds("fake-a"), "fake-a")
+    assert (
+        run("report", "--type", "GRAFFITI", "--summary", "x", "--lat", "1", "--lng", "2").exit_code
+        == 0
+    )
+    settings = load_config(write_config(basic_config))
+    report = run_pass(settings, host, Store.open(settings.organization.database))
+    assert report.errors == 1 and report.acknowledged == 0
+    import json
+
+    shown = json.loads(run("issues", "show", "1", "--json").stdout)
+    assert shown["status"] == "open" and "longer than 200" in shown["sync"]["last_error"]

@@ -347,7 +347,8 @@ class _Handler(BaseHTTPRequestHandler):
         state = self.server.state
         params = self._params()
         match = _ROUTE.match(split.path)
-        if not match:
+        # IIS answers 404 for a path outside the site, as a wrong url in a config would be.
+        if not match or match.group("site").lower().rstrip("/") != self.server.site.lower():
             self._send(
                 404,
                 "<html><body><h1>404 - File or directory not found.</h1></body></html>",
@@ -458,10 +459,13 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 128
 
-    def __init__(self, address: tuple[str, int], state: EmulatorState) -> None:
+    def __init__(
+        self, address: tuple[str, int], state: EmulatorState, site: str = "/Cityworks"
+    ) -> None:
         super().__init__(address, _Handler)
         self.state = state
         self.api = Api(state)
+        self.site = site.rstrip("/")
 
 
 class Emulator:
@@ -475,7 +479,7 @@ class Emulator:
         site: str = "/Cityworks",
     ) -> None:
         self.state = state or EmulatorState()
-        self.server = EmulatorHTTPServer((host, port), self.state)
+        self.server = EmulatorHTTPServer((host, port), self.state, site)
         self.site = site
         self._thread: threading.Thread | None = None
 
