@@ -28,6 +28,8 @@ from typing import Any
 
 from . import commenting, leases, polling, submitting, transitions
 from .config import Settings
+from .errors import ConfigError, ScfError
+from .models import Integration
 from .outcomes import PassReport, describe, error_kind
 from .plugins import PluginHost
 from .store import Store
@@ -48,6 +50,7 @@ class Engine:
     lease: timedelta = leases.DEFAULT_LEASE
     stop: threading.Event = field(default_factory=threading.Event)
     progress: Callable[[str], None] | None = None
+    _settings_problems: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     def say(self, text: str) -> None:
         """Show progress on a terminal, when there is one."""
@@ -60,6 +63,25 @@ class Engine:
         text = describe(exc)
         report.problems.append(f"{where}: {text}")
         log.warning("%s: %s", where, text, extra={"error_kind": error_kind(exc)})
+
+    def settings_problems(self, integration: Integration) -> list[str]:
+        """The plugins' own checks of an integration (and its geocoder), run once per engine.
+
+        An integration whose settings are wrong (say a 15.8 site with a State Plane srid) is
+        skipped rather than sent wrong data.
+        """
+        if integration.name not in self._settings_problems:
+            try:
+                problems = self.host.check_integration(integration)
+                geocoder = self.settings.geocoder_for(integration)
+                if geocoder is not None:
+                    problems += [
+                        f"geocoder {geocoder.name}: {p}" for p in self.host.check_geocoder(geocoder)
+                    ]
+            except ScfError as exc:
+                problems = [str(exc)]
+            self._settings_problems[integration.name] = problems
+        return self._settings_problems[integration.name]
 
     # -- 4. archive --------------------------------------------------------------------------
 
@@ -76,6 +98,14 @@ class Engine:
         report = PassReport()
         started = time.perf_counter()
         for integration in self.settings.integrations.values():
+            problems = self.settings_problems(integration)
+            if problems:
+                self.failed(
+                    report,
+                    f"{integration.name} skipped",
+                    ConfigError(f"{'; '.join(problems)}; fix it (`scf config check` lists it)"),
+                )
+                continue
             for step in (submitting.submit, polling.poll, commenting.push_comments):
                 if self.stop.is_set():
                     break

@@ -350,3 +350,13 @@ def test_a_remote_id_too_long_to_keep_is_an_error_not_a_corrupt_link(
 
     shown = json.loads(run("issues", "show", "1", "--json").stdout)
     assert shown["status"] == "open" and "longer than 200" in shown["sync"]["last_error"]
+
+
+def test_an_integration_with_wrong_settings_is_skipped_not_sent_wrong_data(world) -> None:  # type: ignore[no-untyped-def]
+    w = world()
+    w.report()
+    w.path.write_text(w.path.read_text().replace("srid = 3857", "srid = 2234"))
+    report = w.sync()
+    assert report.acknowledged == 0 and not w.emulator.state.requests
+    assert "cityworks skipped: srid: Cityworks 15.8 stores Web Mercator; set srid = 3857" \
+        in report.problems[0]
