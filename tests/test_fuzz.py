@@ -14,9 +14,13 @@ from hypothesis import strategies as st
 from scf_plugins import ScfError, Tracked
 from scf_plugins.config import check_config
 
+# Derandomized: the same examples on every run, so CI is deterministic (the examples still
+# cover each strategy broadly; raise max_examples locally to search deeper).
 FUZZ = settings(
     max_examples=120,
     deadline=None,
+    derandomize=True,
+    database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 texts = st.text(max_size=60) | st.sampled_from(["", "   ", "x" * 6000, "\x00", "a\nb", "é😀"])

@@ -358,5 +358,7 @@ def test_an_integration_with_wrong_settings_is_skipped_not_sent_wrong_data(world
     w.path.write_text(w.path.read_text().replace("srid = 3857", "srid = 2234"))
     report = w.sync()
     assert report.acknowledged == 0 and not w.emulator.state.requests
-    assert "cityworks skipped: srid: Cityworks 15.8 stores Web Mercator; set srid = 3857" \
+    assert (
+        "cityworks skipped: srid: Cityworks 15.8 stores Web Mercator; set srid = 3857"
         in report.problems[0]
+    )
