@@ -20,6 +20,7 @@ from typing import Any
 from . import catalog
 from .config import load_config
 from .errors import UserError
+from .outcomes import PassReport
 from .plugins import PluginHost
 from .redaction import register_secret
 from .reporting import Report, build_issue
@@ -167,6 +168,7 @@ def _story(host: PluginHost, echo: Callable[[str], None], folder: Path, cw: Any,
     )
 
     errors = 0
+    totals = PassReport()
     now = utcnow()
     engine = Engine(settings, host, store, clock=lambda: now)
 
@@ -174,6 +176,16 @@ def _story(host: PluginHost, echo: Callable[[str], None], folder: Path, cw: Any,
         nonlocal errors
         outcome = engine.run_pass()
         errors += outcome.errors
+        for name in (
+            "acknowledged",
+            "cancelled",
+            "closed",
+            "archived",
+            "activity",
+            "comments_in",
+            "comments_out",
+        ):
+            setattr(totals, name, getattr(totals, name) + getattr(outcome, name))
         echo(f"\n== sync pass: {title}\n   {outcome.summary()}")
         for problem in outcome.problems:
             echo(f"   ! {problem}")
@@ -222,6 +234,13 @@ def _story(host: PluginHost, echo: Callable[[str], None], folder: Path, cw: Any,
     now = now + timedelta(days=settings.organization.archive_after_days + 1)
     sync(f"{settings.organization.archive_after_days + 1:g} days later")
 
+    echo(
+        f"\nThe run showed every transition: Open -> Acknowledged "
+        f"{totals.acknowledged}, Acknowledged -> Open (cancelled) {totals.cancelled}, "
+        f"Acknowledged -> Closed {totals.closed}, Closed -> Archived {totals.archived}; "
+        f"activity messages {totals.activity}, comments in {totals.comments_in}, "
+        f"out {totals.comments_out} (errors: {errors})."
+    )
     echo("\nTimelines")
     for issue_id in (pothole, graffiti, light):
         record = store.get(issue_id)
