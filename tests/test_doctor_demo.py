@@ -86,8 +86,10 @@ def test_the_demo_shows_every_transition_and_message(monkeypatch) -> None:  # ty
     ):
         assert text in out, text
     assert "Internal: bring the cold patch" not in out
-    assert ("The run showed every transition: Open -> Acknowledged 4, Acknowledged -> Open "
-            "(cancelled) 1, Acknowledged -> Closed 2, Closed -> Archived 2") in out
+    assert (
+        "The run showed every transition: Open -> Acknowledged 4, Acknowledged -> Open "
+        "(cancelled) 1, Acknowledged -> Closed 2, Closed -> Archived 2"
+    ) in out
 
 
 def test_doctor_names_a_wrong_path(world) -> None:  # type: ignore[no-untyped-def]
