@@ -161,16 +161,22 @@ def _measure_pass(settings: Any, host: Any, store: Any) -> dict[str, Any]:
     }
 
 
+def _poll_pass(emulator: RemoteEmulator, folder: Path, n: int) -> tuple[Any, int, dict[str, Any]]:
+    """N remote requests, N Acknowledged issues linked to them, and one measured pass."""
+    first = emulator.control("seed", {"count": n})["first"]
+    settings, host, store = _world(folder, emulator.url)
+    _acknowledged(store, first, n)
+    before = emulator.calls()
+    result = _measure_pass(settings, host, store)
+    result["calls"] = emulator.calls() - before
+    return settings, first, result
+
+
 def phase_poll(n: int, latency: float, sample: int) -> dict[str, Any]:
     emulator = RemoteEmulator(latency)
     try:
-        first = emulator.control("seed", {"count": n})["first"]
         with tempfile.TemporaryDirectory() as tmp:
-            settings, host, store = _world(Path(tmp), emulator.url)
-            _acknowledged(store, first, n)
-            before = emulator.calls()
-            result = _measure_pass(settings, host, store)
-            result["calls"] = emulator.calls() - before
+            settings, first, result = _poll_pass(emulator, Path(tmp), n)
             # Baseline: one ById per issue, sequential, on a sample.
             from scf_cityworks.client import CityworksClient
 
@@ -241,13 +247,8 @@ def phase_submit(n: int, latency: float, concurrency: int, sample: int) -> dict[
 def phase_memory(n: int) -> dict[str, Any]:
     emulator = RemoteEmulator(0.0)
     try:
-        first = emulator.control("seed", {"count": n})["first"]
         with tempfile.TemporaryDirectory() as tmp:
-            settings, host, store = _world(Path(tmp), emulator.url)
-            _acknowledged(store, first, n)
-            before = emulator.calls()
-            result = _measure_pass(settings, host, store)
-            result["calls"] = emulator.calls() - before
+            _, _, result = _poll_pass(emulator, Path(tmp), n)
             result["floor"] = 0.0
             result["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
             assert result["polled"] == n and result["errors"] == 0, result

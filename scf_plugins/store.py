@@ -50,8 +50,6 @@ class IssueRecord:
     last_error: str | None = None
     last_error_kind: str | None = None
     held: bool = False
-    updated_at: datetime | None = None
-    closed_at: datetime | None = None
 
 
 def request_type_to_json(rt: RequestType) -> str:
@@ -263,13 +261,6 @@ class Store:
             )
         return out
 
-    def issue(self, conn: Connection, issue_id: int) -> Issue | None:
-        """The plugin-facing issue with its answers, read on ``conn``."""
-        row = conn.execute(select(issues).where(issues.c.id == issue_id)).mappings().first()
-        if row is None:
-            return None
-        return issue_from_row(row, self.answers_of(conn, [issue_id])[issue_id])
-
     def get(self, issue_id: int) -> IssueRecord | None:
         """An issue with its comments and sync state, or None."""
         with self.read() as conn:
@@ -290,8 +281,6 @@ class Store:
                 last_error=row["last_error"],
                 last_error_kind=row["last_error_kind"],
                 held=bool(row["held"]),
-                updated_at=row["updated_at"],
-                closed_at=row["closed_at"],
             )
 
     def list(

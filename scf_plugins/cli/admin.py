@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import click
@@ -54,6 +56,14 @@ def config_group() -> None:
     """Check the org config."""
 
 
+def _plugin_problems(app: App, key: str, check: Callable[[], list[str]]) -> list[str]:
+    """A plugin's own checks of one config section, as config-check lines."""
+    try:
+        return [f"{app.config_path}: {key}: {p}" for p in check()]
+    except ScfError as exc:
+        return [f"{app.config_path}: {key}.plugin: {exc}"]
+
+
 @config_group.command("check")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_app
@@ -63,13 +73,11 @@ def config_check(app: App, as_json: bool) -> None:
     routing: list[dict[str, Any]] = []
     if settings is not None:
         for integration in settings.integrations.values():
-            try:
-                problems += [
-                    f"{app.config_path}: integrations.{integration.name}: {p}"
-                    for p in app.host.check_integration(integration)
-                ]
-            except ScfError as exc:
-                problems.append(f"{app.config_path}: integrations.{integration.name}.plugin: {exc}")
+            problems += _plugin_problems(
+                app,
+                f"integrations.{integration.name}",
+                partial(app.host.check_integration, integration),
+            )
             routing.append(
                 {
                     "integration": integration.name,
@@ -79,13 +87,9 @@ def config_check(app: App, as_json: bool) -> None:
                 }
             )
         for geocoder in settings.geocoders.values():
-            try:
-                problems += [
-                    f"{app.config_path}: geocoders.{geocoder.name}: {p}"
-                    for p in app.host.check_geocoder(geocoder)
-                ]
-            except ScfError as exc:
-                problems.append(f"{app.config_path}: geocoders.{geocoder.name}.plugin: {exc}")
+            problems += _plugin_problems(
+                app, f"geocoders.{geocoder.name}", partial(app.host.check_geocoder, geocoder)
+            )
         if not problems:
             cached = app.store.request_types()
             for entry in routing:

@@ -6,6 +6,7 @@ import click
 
 from ..app import App
 from ..errors import UserError
+from ..models import RequestType
 from ..reporting import Report, build_issue, parse_answer_args
 from ..views import dumps, issue_json, request_type_json, table
 from .root import cli, pass_app
@@ -23,6 +24,19 @@ def _load_types(app: App, refresh: bool) -> None:
             click.echo(f"warning: request types of {name} not refreshed: {error}", err=True)
         if result.failed and not result.loaded and not cached:
             raise UserError("no request types could be loaded; run `scf doctor` to see why")
+
+
+def _request_type(app: App, code: str) -> RequestType:
+    """The cached request type ``code`` (loading the cache first if it is empty)."""
+    _load_types(app, refresh=False)
+    rt = app.store.request_type(code)
+    if rt is None:
+        known = ", ".join(t.code for t in app.store.request_types()) or "none"
+        raise UserError(
+            f"unknown request type {code!r}; use one of: {known} "
+            f"(or run `scf request-types --refresh`)"
+        )
+    return rt
 
 
 @cli.command("request-types")
@@ -92,14 +106,7 @@ def report_cmd(
 ) -> None:
     """Report an issue; required answers are enforced; prints the new issue's id."""
     parsed = parse_answer_args(answers)
-    _load_types(app, refresh=False)
-    rt = app.store.request_type(code)
-    if rt is None:
-        known = ", ".join(t.code for t in app.store.request_types()) or "none"
-        raise UserError(
-            f"unknown request type {code!r}; use one of: {known} "
-            f"(or run `scf request-types --refresh`)"
-        )
+    rt = _request_type(app, code)
     report = Report(
         request_type=code,
         summary=summary,
@@ -264,11 +271,7 @@ def issues_recategorize(app: App, issue_id: int, code: str, answers: tuple[str, 
             f"issue {issue_id} is {issue.status.value} and linked to a remote request; "
             f"only an Open, unlinked issue can be recategorized"
         )
-    _load_types(app, refresh=False)
-    rt = app.store.request_type(code)
-    if rt is None:
-        known = ", ".join(t.code for t in app.store.request_types()) or "none"
-        raise UserError(f"unknown request type {code!r}; use one of: {known}")
+    rt = _request_type(app, code)
     report = Report(
         request_type=code,
         summary=issue.summary,
