@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from . import leases, transitions
+from .links import Scope
 from .models import Comment, Integration, Issue, Status
 from .outcomes import PassReport, describe, error_kind, uncertain
 from .schema import comments, fit, issues
@@ -26,7 +27,10 @@ def _claim(engine: Engine, integration: Integration) -> list[tuple[Comment, Issu
     with engine.store.transaction() as conn:
         acknowledged = select(issues.c.id).where(
             issues.c.status == Status.ACKNOWLEDGED.value,
-            issues.c.integration == integration.name,
+            # Only to links made on the live environment and endpoint (old links are adopted
+            # by the poll that runs before this step, once their marker is verified).
+            Scope.live(integration).condition(),
+            issues.c.attention_kind.is_distinct_from("mismatch"),
         )
         rows = leases.claim(
             conn,

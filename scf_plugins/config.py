@@ -450,6 +450,7 @@ class _Parser:
                 table, "image_url_field", where, str, None, "name a remote field"
             ),
             timezone=timezone,
+            timezone_configured="timezone" in table,
             poll_batch_size=int(self.number(table, "poll_batch_size", where, 500, 1, 5000)),
             max_concurrency=int(self.number(table, "max_concurrency", where, 4, 1, 64)),
             timeout_seconds=self.number(table, "timeout_seconds", where, 30, 0.1, 600),

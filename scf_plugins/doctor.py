@@ -7,16 +7,22 @@ failure is reported in one line with its likely cause and fix.
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from . import advice
 from .config import Settings
 from .errors import ScfError
 from .models import Geocoder, Integration
 from .plugins import PluginHost
 from .redaction import redact
+
+if TYPE_CHECKING:
+    from .store import Store
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,7 @@ class Finding:
     target: str
     ok: bool
     detail: str
+    notes: tuple[str, ...] = ()
 
 
 def _network(url: str, timeout: float) -> str | None:
@@ -74,7 +81,7 @@ def _run(
 
 
 def check_integration(host: PluginHost, integration: Integration) -> Finding:
-    """Reach, log in to and read the request types of one integration."""
+    """Reach, log in to and read the request types of one integration, then its statuses."""
 
     def read() -> str:
         types = host.list_request_types(integration)
@@ -83,13 +90,44 @@ def check_integration(host: PluginHost, integration: Integration) -> Finding:
             f"{len(types)} public request types"
         )
 
-    return _run(
+    finding = _run(
         f"integration {integration.name} ({integration.environment})",
         integration.url,
         min(10.0, integration.timeout_seconds),
         lambda: host.check_integration(integration),
         read,
     )
+    if finding.ok:
+        finding = dataclasses.replace(finding, notes=tuple(status_notes(host, integration)))
+    return finding
+
+
+def status_notes(host: PluginHost, integration: Integration) -> list[str]:
+    """The remote statuses neither status list maps, and listed statuses the remote lacks."""
+    try:
+        statuses = host.list_statuses(integration)
+    except ScfError as exc:
+        return [f"the remote statuses could not be read: {redact(str(exc))}"]
+    if statuses is None:
+        return []
+    mapped = {s.upper() for s in (*integration.closed_statuses, *integration.cancel_statuses)}
+    known = {s.upper() for s in statuses}
+    notes = []
+    unmapped = [s for s in statuses if s.upper() not in mapped]
+    if unmapped:
+        notes.append(
+            f"remote statuses in neither closed_statuses nor cancel_statuses (an issue stays "
+            f"Acknowledged in them): {', '.join(unmapped)}"
+        )
+    unknown = [s for s in (*integration.closed_statuses, *integration.cancel_statuses)
+               if s.upper() not in known]  # fmt: skip
+    if unknown:
+        notes.append(
+            f"closed_statuses/cancel_statuses name {', '.join(unknown)}, which "
+            f"{integration.name} does not have; check the spelling against: "
+            f"{', '.join(statuses) or '(none)'}"
+        )
+    return notes
 
 
 def check_geocoder(host: PluginHost, geocoder: Geocoder) -> Finding:
@@ -103,8 +141,15 @@ def check_geocoder(host: PluginHost, geocoder: Geocoder) -> Finding:
     )
 
 
-def diagnose(settings: Settings, host: PluginHost) -> list[Finding]:
-    """A finding for every integration and geocoder of the config."""
+def diagnose(settings: Settings, host: PluginHost, store: Store | None = None) -> list[Finding]:
+    """A finding for every integration and geocoder of the config, with advice as notes
+    (a missing timezone; with ``store``, issues linked to another environment)."""
     findings = [check_integration(host, i) for i in settings.integrations.values()]
     findings += [check_geocoder(host, g) for g in settings.geocoders.values()]
+    advice_lines = advice.timezone_lines(settings, host)
+    if store is not None:
+        advice_lines += advice.foreign_link_lines(settings, store)
+    for i, integration in enumerate(settings.integrations.values()):
+        mine = tuple(line for name, line in advice_lines if name == integration.name)
+        findings[i] = dataclasses.replace(findings[i], notes=findings[i].notes + mine)
     return findings

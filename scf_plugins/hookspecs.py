@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from .models import (
         AddressCheck,
+        Capabilities,
         Comment,
         Geocoder,
         Integration,
@@ -63,11 +64,16 @@ def submit(integration: Integration, issue: Issue) -> Submission:
     :param integration: the integration's settings.
     :param issue: the local issue, with its answers (``Answer.ref`` is the remote answer id),
         ``type_ref`` (the request type's remote id) and, when a geocoder checked the address,
-        ``address_check``. Use ``issue.marker`` as the request's link back to the issue.
-    :returns: a :class:`Submission`. Must be idempotent: when ``issue.submit_attempted`` is
-        true an earlier call may have created the request, so look it up first (by
-        ``issue.marker``) and return it with ``created=False`` instead of creating another.
-    :raises AmbiguousError: when the create may have happened but its answer was lost.
+        ``address_check``. Store ``issue.marker`` on the remote request as its link back to
+        the issue (at most 30 characters; it changes when the issue is routed again).
+    :returns: a :class:`Submission` whose ``remote_id`` is a non-empty string of the shape the
+        remote system uses (check it: an id that cannot be read is an
+        :class:`AmbiguousError`, since the request may exist). Must be idempotent: when
+        ``issue.submit_attempted`` is true an earlier call may have created the request, so
+        look it up first by ``issue.marker``, and only by it, and return it with
+        ``created=False`` instead of creating another.
+    :raises AmbiguousError: when the create may have happened but its answer was lost or
+        could not be read.
     """
 
 
@@ -80,8 +86,13 @@ def poll(integration: Integration, tracked: list[Tracked]) -> list[RemoteUpdate]
     :param tracked: a batch of linked issues (at most ``integration.poll_batch_size``). Answer
         the whole batch in as few remote calls as the remote API allows; the host never calls
         ``poll`` once per issue.
-    :returns: one :class:`RemoteUpdate` per tracked issue, in any order. A request the remote
-        no longer has is reported with ``state=MISSING``, never as an exception for the batch.
+    :returns: one :class:`RemoteUpdate` per tracked issue, in any order, each with
+        ``marker`` set to the marker the remote request carries (the host applies an update
+        only when it matches ``Tracked.marker``) and ``remote_closed`` set from the remote
+        system's own closed flag. A request the remote no longer has is ``state=MISSING``; a
+        tracked id of the wrong shape, or a record that cannot be read, is
+        ``state=UNREADABLE`` with ``error`` saying why. One bad record never raises for the
+        batch.
     """
 
 
@@ -107,6 +118,28 @@ def validate_address(geocoder: Geocoder, issue: Issue) -> AddressCheck | None:
         when the geocoder has nothing to say about this issue (then the reported address is
         sent as it is).
     :raises TransientError: when the geocoder cannot be reached; the issue waits for it.
+    """
+
+
+@hookspec(firstresult=True)
+def capabilities(integration: Integration) -> Capabilities:
+    """Say what the integration's remote system does, so the host can adapt.
+
+    :param integration: the integration's settings (a capability may depend on them).
+    :returns: a :class:`Capabilities`; a plugin that does not implement this hook gets the
+        defaults.
+    """
+
+
+@hookspec(firstresult=True)
+def list_statuses(integration: Integration) -> list[str]:
+    """Read the status codes the remote system uses (Cityworks ``ServiceRequest/Statuses``).
+
+    :param integration: the integration's settings.
+    :returns: every status code a request can have; ``scf doctor`` names those that neither
+        ``closed_statuses`` nor ``cancel_statuses`` lists, and configured ones the remote does
+        not have. A plugin whose remote system cannot list them leaves this hook out.
+    :raises RemoteError: what failed, as for any other call.
     """
 
 

@@ -20,6 +20,8 @@ PLACEHOLDERS: Mapping[str, frozenset[str]] = {
     "canceled": COMMON,
     "activity": COMMON | {"value", "field"},
     "address_rejected": COMMON | {"address", "reason"},
+    "withdrawn": COMMON | {"reason"},
+    "resubmitted": COMMON | {"reason"},
 }
 
 DEFAULTS: Mapping[str, str] = {
@@ -38,6 +40,11 @@ DEFAULTS: Mapping[str, str] = {
     "address_rejected": (
         "The address could not be verified ({reason}); staff will review the location before "
         "the request is sent on."
+    ),
+    "withdrawn": "{organization} closed this issue here without further work: {reason}",
+    "resubmitted": (
+        "{organization} is sending this issue on again ({reason}); a new service request "
+        "number follows."
     ),
 }
 

@@ -33,6 +33,7 @@ class RemoteState(StrEnum):
     CLOSED = "closed"
     CANCELED = "canceled"
     MISSING = "missing"
+    UNREADABLE = "unreadable"
 
 
 class Secret:
@@ -108,6 +109,7 @@ class Integration:
     address_validation: str | None = None
     image_url_field: str | None = None
     timezone: str = "UTC"
+    timezone_configured: bool = False  # False: the config names no zone, so UTC is assumed
     poll_batch_size: int = 500
     max_concurrency: int = 4
     timeout_seconds: float = 30.0
@@ -210,6 +212,8 @@ class Issue:
 
     ``type_ref`` is the request type's remote id; ``submit_attempted`` is true when an earlier
     submit may have reached the remote system, so ``submit`` must look before it creates.
+    ``marker`` is the link the remote request carries back to this issue (Cityworks
+    ``OtherSystemId``): unique per store and per submission, at most 30 characters.
     """
 
     id: int
@@ -229,11 +233,12 @@ class Issue:
     address_check: AddressCheck | None = None
     submit_attempted: bool = False
     created_at: datetime | None = None
+    marker: str = ""
 
-    @property
-    def marker(self) -> str:
-        """A stable id of this issue for the remote side (Cityworks ``OtherSystemId``)."""
-        return f"scf-{self.id}"
+    def __post_init__(self) -> None:
+        # An issue built without a marker (tests, older callers) gets the pre-store-id form.
+        if not self.marker:
+            object.__setattr__(self, "marker", f"scf-{self.id}")
 
 
 @dataclass(frozen=True)
@@ -251,6 +256,17 @@ class Comment:
 
 
 @dataclass(frozen=True)
+class Capabilities:
+    """What a plugin's remote system does, so the host can adapt (``capabilities`` hook).
+
+    ``naive_local_dates``: the remote system writes dates without a zone, in its own local
+    time, so the integration needs ``timezone`` (``scf config check`` warns without one).
+    """
+
+    naive_local_dates: bool = False
+
+
+@dataclass(frozen=True)
 class Submission:
     """The answer to ``submit``: the remote id, and whether this call created it."""
 
@@ -261,10 +277,12 @@ class Submission:
 
 @dataclass(frozen=True)
 class Tracked:
-    """One issue to poll: the local id and the remote request it is linked to."""
+    """One issue to poll: the local id, the remote request it is linked to, and the marker
+    that request must carry (``RemoteUpdate.marker`` reports what it does carry)."""
 
     issue_id: int
     remote_id: str
+    marker: str = ""
 
 
 @dataclass(frozen=True)
@@ -284,6 +302,13 @@ class RemoteUpdate:
     ``fields`` holds the current values of the fields the integration's activity rules watch
     (empty values left out); ``comments`` all remote comments meant for the local issue, old
     and new: the host keeps each once by ``remote_id``.
+
+    ``marker`` is the link marker the remote request carries (``""`` when it carries none;
+    None only where the remote system has no place for one). The host applies an update only
+    when it matches the issue's own marker. ``remote_closed`` is the remote system's own
+    "closed" flag (Cityworks ``IsClosed``), so a closed request whose status neither status
+    list names is flagged for staff instead of staying open in silence. ``error`` says why a
+    record could not be read (``state`` is then UNREADABLE); it is recorded on that issue only.
     """
 
     issue_id: int
@@ -292,6 +317,9 @@ class RemoteUpdate:
     status: str | None = None
     fields: tuple[tuple[str, str], ...] = ()
     comments: tuple[RemoteComment, ...] = ()
+    marker: str | None = None
+    remote_closed: bool = False
+    error: str | None = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from .models import (
         AddressCheck,
+        Capabilities,
         Comment,
         Geocoder,
         Integration,
@@ -197,6 +198,18 @@ class PluginHost:
     def probe_geocoder(self, geocoder: Geocoder) -> str:
         """One harmless read of the geocoder, for ``scf doctor``."""
         return str(self._first("probe_geocoder", geocoder.plugin, geocoder=geocoder))
+
+    def capabilities(self, integration: Integration) -> Capabilities:
+        """What the integration's remote system does (the defaults when the plugin is silent)."""
+        from .models import Capabilities
+
+        result = self._caller("capabilities", integration.plugin)(integration=integration)
+        return result if isinstance(result, Capabilities) else Capabilities()
+
+    def list_statuses(self, integration: Integration) -> list[str] | None:
+        """The remote system's status codes, or None when its plugin cannot list them."""
+        result = self._caller("list_statuses", integration.plugin)(integration=integration)
+        return None if result is None else [str(code) for code in result]
 
     def check_integration(self, integration: Integration) -> list[str]:
         """The plugin's own checks of the integration's settings."""

@@ -6,16 +6,20 @@ applied in one transaction, each transition with its messages.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Connection
+
 from . import leases, transitions
 from .errors import RemoteError
-from .models import Integration, RemoteState, RemoteUpdate, Status, Tracked
-from .outcomes import PassReport, error_kind
+from .links import Scope, marker_of
+from .models import Integration, RemoteComment, RemoteState, RemoteUpdate, Status, Tracked
+from .outcomes import PassReport, describe, error_kind
 from .schema import fit, issues
 
 if TYPE_CHECKING:
@@ -26,6 +30,7 @@ log = logging.getLogger(__name__)
 
 
 def _batches(engine: Engine, integration: Integration) -> Iterator[list[dict[str, Any]]]:
+    scope = Scope.live(integration)
     last_id = 0
     while not engine.stop.is_set():
         now = engine.clock()
@@ -37,7 +42,9 @@ def _batches(engine: Engine, integration: Integration) -> Iterator[list[dict[str
                     issues,
                     [
                         issues.c.status == Status.ACKNOWLEDGED.value,
-                        issues.c.integration == integration.name,
+                        # Only links made here (or old unscoped ones, verified on adoption):
+                        # a link of another environment is never polled against this one.
+                        scope.condition(adopt_legacy=True),
                         issues.c.id > last_id,
                     ],
                     owner=engine.owner,
@@ -69,7 +76,7 @@ def poll(engine: Engine, integration: Integration, report: PassReport) -> None:
                 rows = next(batches, None)
                 if rows is None:
                     return
-                tracked = [Tracked(int(r["id"]), str(r["remote_id"])) for r in rows]
+                tracked = [Tracked(int(r["id"]), str(r["remote_id"]), marker_of(r)) for r in rows]
                 in_flight.append((rows, pool.submit(engine.host.poll, integration, tracked)))
 
         fill()
@@ -105,54 +112,218 @@ def _apply_updates(
     updates: list[RemoteUpdate],
     report: PassReport,
 ) -> None:
-    now = engine.clock()
+    """Apply a batch in one transaction; if one update breaks it, apply each on its own, so
+    one bad record costs only its own issue."""
     by_id = {r["id"]: r for r in rows}
-    seen: transitions.Seen | None = None
+    try:
+        plan = _match(integration, by_id, updates)
+    except Exception as exc:  # not a list of updates at all: the whole batch is unreadable
+        engine.failed(report, f"poll {integration.name}", exc)
+        with engine.store.transaction() as conn:
+            leases.release(conn, issues, list(by_id), engine.owner)
+        return
+    try:
+        with engine.store.transaction() as conn:
+            seen = _lazy_seen(conn, list(by_id))
+            for row, update, problem in plan:
+                _apply_one(engine, conn, integration, row, update, problem, seen, report)
+            leases.release(conn, issues, list(by_id), engine.owner)
+        return
+    except Exception as exc:
+        log.warning(
+            "a poll batch of %s failed to apply (%s); applying its updates one by one",
+            integration.name,
+            describe(exc),
+            extra={"integration": integration.name},
+        )
+    for row, update, problem in plan:
+        try:
+            with engine.store.transaction() as conn:
+                seen = _lazy_seen(conn, [row["id"]])
+                _apply_one(engine, conn, integration, row, update, problem, seen, report)
+        except Exception as exc:
+            engine.failed(report, f"issue {row['id']} ({integration.name})", exc)
+            with engine.store.transaction() as conn:
+                _record_error(conn, row, f"its remote record could not be applied: {describe(exc)}")
     with engine.store.transaction() as conn:
-        for update in updates:
-            row = by_id.get(update.issue_id)
-            if row is None or str(row["remote_id"]) != update.remote_id:
-                continue
-            if update.state is RemoteState.MISSING:
-                error = f"remote request {update.remote_id} no longer exists in {integration.name}"
-                if row["last_error"] != error:
-                    report.errors += 1
-                    report.problems.append(f"issue {row['id']}: {error}")
-                    conn.execute(
-                        issues.update()
-                        .where(issues.c.id == row["id"])
-                        .values(last_error=error, last_error_kind="definite", updated_at=now)
-                    )
-                continue
-            if update.fields or update.comments:
-                seen = seen or transitions.seen_for(conn, list(by_id))
-                for field_name, value in update.fields:
-                    report.activity += transitions.announce(
-                        conn, engine.settings, integration, row, field_name, value, now, seen
-                    )
-                for comment in update.comments:
-                    report.comments_in += transitions.pull_comment(
-                        conn, integration, row, comment, now, seen
-                    )
-            if update.state is RemoteState.CLOSED:
-                if transitions.close(conn, engine.settings, integration, row, update.status, now):
-                    report.closed += 1
-                    _log_transition(integration, row, "closed")
-            elif update.state is RemoteState.CANCELED:
-                if transitions.cancel(conn, engine.settings, integration, row, update.status, now):
-                    report.cancelled += 1
-                    _log_transition(integration, row, "cancelled")
-            elif update.status != row["remote_status"] or row["last_error"]:
-                conn.execute(
-                    issues.update()
-                    .where(issues.c.id == row["id"])
-                    .values(
-                        remote_status=fit(issues.c.remote_status, update.status),
-                        last_error=None,
-                        last_error_kind=None,
-                    )
-                )
         leases.release(conn, issues, list(by_id), engine.owner)
+
+
+Plan = list[tuple[dict[str, Any], RemoteUpdate | None, str | None]]
+
+
+def _lazy_seen(conn: Connection, issue_ids: list[int]) -> Callable[[], transitions.Seen]:
+    """What the batch already has, loaded on first need: unchanged requests cost no query."""
+    return functools.cache(lambda: transitions.seen_for(conn, issue_ids))
+
+
+def _match(integration: Integration, by_id: dict[int, dict[str, Any]], updates: Any) -> Plan:
+    """Pair each update with its issue, or with the reason it cannot be applied."""
+    if not isinstance(updates, list):
+        raise TypeError(f"poll returned {type(updates).__name__}, not a list of updates")
+    found: dict[int, list[RemoteUpdate]] = {}
+    for update in updates:
+        if isinstance(update, RemoteUpdate) and update.issue_id in by_id:
+            found.setdefault(update.issue_id, []).append(update)
+    plan: Plan = []
+    for issue_id, got in found.items():
+        row = by_id[issue_id]
+        if len(got) > 1:
+            plan.append((row, None, f"{integration.name} sent {len(got)} records for remote "
+                         f"request {row['remote_id']}; none was applied"))  # fmt: skip
+            continue
+        plan.append((row, got[0], _malformed(got[0])))
+    return plan
+
+
+def _malformed(update: RemoteUpdate) -> str | None:
+    """Why an update's values cannot be stored, or None (a plugin may send anything)."""
+    if update.state is RemoteState.UNREADABLE:
+        return f"its remote record could not be read: {update.error or 'no reason given'}"
+    if not isinstance(update.state, RemoteState):
+        return f"the plugin reported an unknown state {update.state!r}"
+    if update.status is not None and not isinstance(update.status, str):
+        return "the plugin reported a status that is not text"
+    if update.marker is not None and not isinstance(update.marker, str):
+        return "the plugin reported a marker that is not text"
+    if not all(_text_pair(f) for f in update.fields):
+        return "the plugin reported field values that are not text"
+    if not all(_readable(c) for c in update.comments):
+        return "the plugin reported a comment that cannot be read"
+    return None
+
+
+def _text_pair(item: object) -> bool:
+    return isinstance(item, tuple) and len(item) == 2 and all(isinstance(v, str) for v in item)
+
+
+def _readable(comment: object) -> bool:
+    return (
+        isinstance(comment, RemoteComment)
+        and isinstance(comment.text, str)
+        and isinstance(comment.remote_id, str)
+        and bool(comment.remote_id)
+    )
+
+
+def _record_error(conn: Connection, row: dict[str, Any], error: str) -> bool:
+    """Keep a per-issue poll error once (not again each pass while it lasts)."""
+    if row["last_error"] == error:
+        return False
+    conn.execute(
+        issues.update()
+        .where(issues.c.id == row["id"])
+        .values(last_error=error[:2000], last_error_kind="definite")
+    )
+    row["last_error"] = error
+    return True
+
+
+def _apply_one(
+    engine: Engine,
+    conn: Connection,
+    integration: Integration,
+    row: dict[str, Any],
+    update: RemoteUpdate | None,
+    problem: str | None,
+    seen: Callable[[], transitions.Seen],
+    report: PassReport,
+) -> None:
+    now = engine.clock()
+    if problem is None and update is not None:
+        problem = _link_problem(integration, row, update)
+        if problem:
+            if transitions.flag(conn, row["id"], "mismatch", problem, now):
+                _warn(engine, integration, row, report, problem)
+            return
+    if problem is not None or update is None:
+        if _record_error(conn, row, str(problem)):
+            _warn(engine, integration, row, report, str(problem))
+        return
+    if update.state is RemoteState.MISSING:
+        error = f"remote request {update.remote_id} no longer exists in {integration.name}"
+        if _record_error(conn, row, error):
+            _warn(engine, integration, row, report, error)
+        return
+    if row["link_endpoint"] is None:  # an old link, verified: it lives here from now on
+        scope = Scope.live(integration)
+        conn.execute(
+            issues.update()
+            .where(issues.c.id == row["id"])
+            .values(link_environment=scope.environment, link_endpoint=scope.endpoint)
+        )
+    if row["attention_kind"] == "mismatch":
+        transitions.unflag(conn, row["id"], ("mismatch",))
+    for field_name, value in update.fields:
+        report.activity += transitions.announce(
+            conn, engine.settings, integration, row, field_name, value, now, seen()
+        )
+    for comment in update.comments:
+        report.comments_in += transitions.pull_comment(conn, integration, row, comment, now, seen())
+    if update.state is RemoteState.CLOSED:
+        if transitions.close(conn, engine.settings, integration, row, update.status, now):
+            report.closed += 1
+            _log_transition(integration, row, "closed")
+    elif update.state is RemoteState.CANCELED:
+        if transitions.cancel(conn, engine.settings, integration, row, update.status, now):
+            report.cancelled += 1
+            _log_transition(integration, row, "cancelled")
+    else:
+        if update.remote_closed:
+            text = (
+                f"remote request {update.remote_id} is closed in {integration.name} with status "
+                f"{update.status!r}, which neither closed_statuses nor cancel_statuses lists; "
+                f"add it to one of them (`scf doctor` lists the remote statuses)"
+            )
+            if transitions.flag(conn, row["id"], "unmapped", text, now):
+                _warn(engine, integration, row, report, text)
+        elif row["attention_kind"] == "unmapped":
+            transitions.unflag(conn, row["id"], ("unmapped",))
+        if update.status != row["remote_status"] or row["last_error"]:
+            conn.execute(
+                issues.update()
+                .where(issues.c.id == row["id"])
+                .values(
+                    remote_status=fit(issues.c.remote_status, update.status),
+                    last_error=None,
+                    last_error_kind=None,
+                )
+            )
+
+
+def _link_problem(
+    integration: Integration, row: dict[str, Any], update: RemoteUpdate
+) -> str | None:
+    """Why ``update`` does not belong to the issue's current link, or None when it does."""
+    if update.remote_id != str(row["remote_id"]):
+        return (
+            f"{integration.name} answered for remote request {update.remote_id!r}, but the "
+            f"issue is linked to {row['remote_id']}; nothing was applied"
+        )
+    marker = marker_of(row)
+    if update.marker is not None and update.marker != marker:
+        carried = f"marker {update.marker!r}" if update.marker else "no marker"
+        return (
+            f"remote request {row['remote_id']} of {integration.name} carries {carried}, not "
+            f"this issue's {marker!r}: it is not this issue's request (another environment or "
+            f"store, or a reused number), so nothing was applied. Find the issue's request in "
+            f"the remote system, or `scf issues withdraw {row['id']}` / `scf issues resubmit "
+            f"{row['id']}`"
+        )
+    return None
+
+
+def _warn(
+    engine: Engine, integration: Integration, row: dict[str, Any], report: PassReport, text: str
+) -> None:
+    report.errors += 1
+    report.problems.append(f"issue {row['id']}: {text}")
+    log.warning(
+        "issue %s: %s",
+        row["id"],
+        text,
+        extra={"integration": integration.name, "issue_id": row["id"]},
+    )
 
 
 def _log_transition(integration: Integration, row: dict[str, Any], transition: str) -> None:

@@ -112,8 +112,20 @@ issues = Table(
     Column("address_check", Text),
     Column("lease_owner", String(100)),
     Column("lease_until", UTCDateTime),
+    # The link (schema 2): the marker the remote request carries (NULL: the pre-2 form
+    # ``scf-<id>``), the submission generation it was made from, and where the link lives.
+    Column("marker", String(30)),
+    Column("generation", Integer, nullable=False, default=0, server_default="0"),
+    Column("link_environment", String(100)),
+    Column("link_endpoint", String(500)),
+    # Something a person must look at (a marker mismatch, a remote id linked twice, a
+    # closed status nobody mapped); never cleared by a retry, only by what fixes it.
+    Column("attention", Text),
+    Column("attention_kind", String(20)),
     Index("ix_issues_status_integration", "status", "integration"),
     Index("ix_issues_remote_id", "remote_id"),
+    # One remote request, one issue: a second link to the same request is refused.
+    Index("uq_issues_link", "link_endpoint", "remote_id", unique=True),
 )
 
 answers = Table(
@@ -164,11 +176,31 @@ announced = Table(
 
 
 def _v1(conn: Connection) -> None:
-    metadata.create_all(conn)
+    raise AssertionError("a new database is built from the metadata, not migrated")
 
 
-# MIGRATIONS[i] takes the database from version i to version i + 1.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+_V2_COLUMNS = (
+    "marker VARCHAR(30)",
+    "generation INTEGER NOT NULL DEFAULT 0",
+    "link_environment VARCHAR(100)",
+    "link_endpoint VARCHAR(500)",
+    "attention TEXT",
+    "attention_kind VARCHAR(20)",
+)
+
+
+def _v2(conn: Connection) -> None:
+    """Scoped links and store-unique markers. Links made before keep ``marker`` NULL (read as
+    ``scf-<id>``) and no scope: the first poll that finds their marker adopts them."""
+    for column in _V2_COLUMNS:
+        conn.exec_driver_sql(f"ALTER TABLE issues ADD COLUMN {column}")
+    conn.exec_driver_sql("CREATE UNIQUE INDEX uq_issues_link ON issues (link_endpoint, remote_id)")
+
+
+# MIGRATIONS[i] takes the database from version i to version i + 1. A new database is built
+# whole from ``metadata`` and starts at the latest version.
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
+STORE_ID_KEY = "store_id"
 
 
 def current_version(conn: Connection) -> int:
@@ -202,9 +234,34 @@ def upgrade(begin: Callable[[], Any]) -> int:
                 )
             if version == target_version():
                 return ran
-            MIGRATIONS[version](conn)
+            if version == 0:  # a new database: today's tables whole
+                metadata.create_all(conn)
+                version = target_version() - 1
+            else:
+                MIGRATIONS[version](conn)
             _set_version(conn, version + 1)
+            _ensure_store_id(conn)
             ran += 1
+
+
+def _ensure_store_id(conn: Connection) -> None:
+    """Give the store its random identity once; markers carry it, so two stores (a rebuilt
+    database, a staging CRM) never claim each other's remote requests."""
+    if conn.execute(select(meta.c.value).where(meta.c.key == STORE_ID_KEY)).scalar() is None:
+        import secrets
+        import string
+
+        alphabet = string.ascii_lowercase + string.digits
+        store_id = "".join(secrets.choice(alphabet) for _ in range(8))
+        conn.execute(meta.insert().values(key=STORE_ID_KEY, value=store_id))
+
+
+def store_id(conn: Connection) -> str:
+    """This store's identity (8 characters of ``[a-z0-9]``)."""
+    value = conn.execute(select(meta.c.value).where(meta.c.key == STORE_ID_KEY)).scalar()
+    if value is None:
+        raise ConfigError("the database has no store id; open it with this scf to upgrade it")
+    return str(value)
 
 
 def _set_version(conn: Connection, version: int) -> None:

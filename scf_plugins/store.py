@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import schema
 from .errors import ConfigError
+from .links import marker_of, new_marker
 from .models import (
     AddressCheck,
     Answer,
@@ -50,6 +51,10 @@ class IssueRecord:
     last_error: str | None = None
     last_error_kind: str | None = None
     held: bool = False
+    attention: str | None = None
+    attention_kind: str | None = None
+    link_environment: str | None = None
+    link_endpoint: str | None = None
 
 
 def request_type_to_json(rt: RequestType) -> str:
@@ -109,6 +114,7 @@ def issue_from_row(row: RowMapping, issue_answers: Sequence[Answer] = ()) -> Iss
         address_check=address_check_from_json(row["address_check"]),
         submit_attempted=bool(row["submit_attempted"]),
         created_at=row["created_at"],
+        marker=marker_of(row),
     )
 
 
@@ -132,6 +138,7 @@ class Store:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.store_id = ""  # set by open(): the identity every marker of this store carries
 
     @classmethod
     def open(cls, url: str) -> Store:
@@ -148,6 +155,8 @@ class Store:
         store = cls(engine)
         try:
             schema.upgrade(engine.begin)
+            with store.read() as conn:
+                store.store_id = schema.store_id(conn)
         except SQLAlchemyError as exc:
             raise ConfigError(
                 f"cannot open database {_safe_url(url)} ({type(exc).__name__}: "
@@ -242,6 +251,11 @@ class Store:
                     held=False,
                 )
             ).inserted_primary_key[0]  # type: ignore[index]
+            conn.execute(
+                issues.update()
+                .where(issues.c.id == issue_id)
+                .values(generation=1, marker=new_marker(self.store_id, int(issue_id), 1))
+            )
             insert_answers(conn, int(issue_id), new.answers)
         return int(issue_id)
 
@@ -281,17 +295,32 @@ class Store:
                 last_error=row["last_error"],
                 last_error_kind=row["last_error_kind"],
                 held=bool(row["held"]),
+                attention=row["attention"],
+                attention_kind=row["attention_kind"],
+                link_environment=row["link_environment"],
+                link_endpoint=row["link_endpoint"],
             )
 
     def list(
-        self, status: str | None = None, *, stuck_after: int | None = None, limit: int = 1000
+        self,
+        status: str | None = None,
+        *,
+        stuck_after: int | None = None,
+        attention: bool = False,
+        limit: int = 1000,
     ) -> list[RowMapping]:
-        """Issue rows, newest first; ``status`` filters, ``stuck_after`` keeps failing ones."""
+        """Issue rows, newest first; ``status`` filters, ``stuck_after`` keeps failing ones
+        (and those waiting for a person), ``attention`` only those waiting for a person."""
         query = select(issues).order_by(issues.c.id.desc()).limit(limit)
         if status:
             query = query.where(issues.c.status == status)
+        if attention:
+            query = query.where(issues.c.attention.is_not(None))
         if stuck_after is not None:
-            query = query.where(issues.c.attempts >= stuck_after, issues.c.last_error.is_not(None))
+            query = query.where(
+                ((issues.c.attempts >= stuck_after) & issues.c.last_error.is_not(None))
+                | issues.c.attention.is_not(None)
+            )
         with self.read() as conn:
             return list(conn.execute(query).mappings())
 
@@ -323,6 +352,29 @@ class Store:
                 ).rowcount
             )
 
+    def retry(self, issue_ids: Sequence[int]) -> int:
+        """Clear the back-off of Open, unlinked, routed issues (not held ones: they wait for
+        an address); a remote-id conflict flag goes too, since retrying is how staff say it is
+        resolved. Returns how many were changed."""
+        with self.transaction() as conn:
+            count = conn.execute(
+                issues.update()
+                .where(
+                    issues.c.id.in_(list(issue_ids)),
+                    issues.c.status == Status.OPEN.value,
+                    issues.c.remote_id.is_(None),
+                    issues.c.integration.is_not(None),
+                    issues.c.held.is_(False),
+                )
+                .values(attempts=0, next_attempt_at=None, updated_at=utcnow())
+            ).rowcount
+            conn.execute(
+                issues.update()
+                .where(issues.c.id.in_(list(issue_ids)), issues.c.attention_kind == "conflict")
+                .values(attention=None, attention_kind=None)
+            )
+        return int(count)
+
     def recategorize(
         self,
         issue_id: int,
@@ -333,10 +385,13 @@ class Store:
     ) -> bool:
         """Give an Open, unlinked issue another request type (and so maybe another integration).
 
-        Its answers are replaced by ``new_answers`` (the old ones belonged to the old type), and
-        its sync state starts afresh. Returns False when the issue is not Open or still linked.
+        Its answers are replaced by ``new_answers`` (the old ones belonged to the old type), its
+        sync state starts afresh, and it gets a new marker (the next generation), so a lookup
+        after a lost create can never find the request of the earlier submission. Returns
+        False when the issue is not Open or still linked.
         """
         with self.transaction() as conn:
+            generation = next_generation(conn, issue_id)
             updated = conn.execute(
                 issues.update()
                 .where(
@@ -356,6 +411,10 @@ class Store:
                     address_check=None,
                     submit_attempted=False,
                     updated_at=utcnow(),
+                    generation=generation,
+                    marker=new_marker(self.store_id, issue_id, generation),
+                    attention=None,
+                    attention_kind=None,
                 )
             ).rowcount
             if updated != 1:
@@ -363,6 +422,12 @@ class Store:
             conn.execute(answers.delete().where(answers.c.issue_id == issue_id))
             insert_answers(conn, issue_id, new_answers)
             return True
+
+
+def next_generation(conn: Connection, issue_id: int) -> int:
+    """The generation of the issue's next submission (a new one whenever it is routed again)."""
+    current = conn.execute(select(issues.c.generation).where(issues.c.id == issue_id)).scalar()
+    return int(current or 0) + 1
 
 
 def insert_answers(conn: Connection, issue_id: int, items: Sequence[Answer]) -> None:

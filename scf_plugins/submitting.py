@@ -14,18 +14,23 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 from . import leases, messages, transitions
-from .models import AddressCheck, Integration, Issue, Status
+from .errors import AmbiguousError, DefiniteError
+from .links import Scope
+from .models import AddressCheck, Integration, Issue, Status, Submission
 from .outcomes import PassReport, describe, error_kind, uncertain
 from .schema import fit, issues
 from .store import issue_from_row
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from .sync import Engine
 
 
 log = logging.getLogger(__name__)
 
 
+MAX_REMOTE_ID = 200  # the store's remote_id column
 BREAKER_AFTER = 5  # consecutive transient failures before an integration is skipped this pass
 
 
@@ -87,37 +92,42 @@ def submit(engine: Engine, integration: Integration, report: PassReport) -> None
     pending: dict[Future[Any], Issue] = {}
     failures_in_a_row = 0
     exhausted = False
-    with ThreadPoolExecutor(
-        max_workers=integration.max_concurrency, thread_name_prefix=f"submit-{integration.name}"
-    ) as pool:
-        while True:
-            stopping = engine.stop.is_set() or failures_in_a_row >= BREAKER_AFTER
-            while not stopping and len(pending) < integration.max_concurrency:
-                if not queue and not exhausted:
-                    busy = {i.id for i in pending.values()}
-                    batch = _claim(engine, integration, busy)
-                    exhausted = not batch
-                    queue.extend(batch)
-                    if batch:
-                        engine.say(f"{integration.name}: submitting {len(batch)} more")
-                if not queue:
+    try:
+        with ThreadPoolExecutor(
+            max_workers=integration.max_concurrency,
+            thread_name_prefix=f"submit-{integration.name}",
+        ) as pool:
+            while True:
+                stopping = engine.stop.is_set() or failures_in_a_row >= BREAKER_AFTER
+                while not stopping and len(pending) < integration.max_concurrency:
+                    if not queue and not exhausted:
+                        busy = {i.id for i in pending.values()}
+                        batch = _claim(engine, integration, busy)
+                        exhausted = not batch
+                        queue.extend(batch)
+                        if batch:
+                            engine.say(f"{integration.name}: submitting {len(batch)} more")
+                    if not queue:
+                        break
+                    issue = queue.popleft()
+                    pending[pool.submit(_submit_one, engine, integration, issue)] = issue
+                if not pending:
                     break
-                issue = queue.popleft()
-                pending[pool.submit(_submit_one, engine, integration, issue)] = issue
-            if not pending:
-                break
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in done:
-                issue = pending.pop(future)
-                kind = _apply(engine, integration, issue, future, report)
-                failures_in_a_row = failures_in_a_row + 1 if kind == "transient" else 0
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    issue = pending.pop(future)
+                    kind = _apply(engine, integration, issue, future, report)
+                    failures_in_a_row = failures_in_a_row + 1 if kind == "transient" else 0
+    finally:
+        # Whatever ends the step, claimed issues never sent go back at once (those in flight
+        # keep their intent mark, so the next attempt looks before it creates).
+        if queue:
+            _release(engine, list(queue))
     if failures_in_a_row >= BREAKER_AFTER:
         report.problems.append(
             f"{integration.name}: {failures_in_a_row} failures in a row; "
             f"the rest waits for the next pass"
         )
-    if queue:
-        _release(engine, list(queue))
 
 
 def _release(engine: Engine, unsent: list[Issue]) -> None:
@@ -135,9 +145,18 @@ def _release(engine: Engine, unsent: list[Issue]) -> None:
 def _apply(
     engine: Engine, integration: Integration, issue: Issue, future: Future[Any], report: PassReport
 ) -> str | None:
+    """Record one submission's outcome; never raises for what the plugin returned."""
     now = engine.clock()
     try:
         outcome, submission, check = future.result()
+        if outcome == "held":
+            _hold(engine, issue, check, now, report)
+            return None
+        problem = submission_problem(submission)
+        if problem:
+            # The remote call returned, so the request may exist: look it up before a retry.
+            raise AmbiguousError(f"{problem}; it is looked up by its marker before any retry")
+        return _link(engine, integration, issue, submission, check, now, report)
     except Exception as exc:  # a plugin bug must cost one issue a retry, not the pass
         kind = error_kind(exc)
         engine.failed(report, f"issue {issue.id} ({integration.name})", exc)
@@ -152,77 +171,115 @@ def _apply(
                 submit_attempted=issue.submit_attempted or uncertain(exc),
             )
         return kind
-    if outcome == "held":
-        report.held += 1
-        reason = check.reason if check else "not verified"
-        template = (
-            engine.settings.organization.address_rejected_message
-            or messages.DEFAULTS["address_rejected"]
-        )
-        note = messages.render(
-            template,
-            "address_rejected",
-            issue_id=issue.id,
-            address=issue.address or "",
-            reason=reason,
-        )
-        with engine.store.transaction() as conn:
-            transitions.record_failure(
-                conn,
-                issue.id,
-                engine.owner,
-                "held",
-                note,
-                now,
-                submit_attempted=issue.submit_attempted,
-                check=check,
-                held=True,
-            )
-        return None
-    if fit(issues.c.remote_id, submission.remote_id) != submission.remote_id:
-        # An id we cannot keep whole could never be polled: keep the issue for a lookup.
-        engine.failed(
-            report,
-            f"issue {issue.id} ({integration.name})",
-            ValueError("the plugin returned a remote id longer than 200 characters"),
-        )
-        with engine.store.transaction() as conn:
-            transitions.record_failure(
-                conn,
-                issue.id,
-                engine.owner,
-                "definite",
-                "the remote id is longer than 200 characters",
-                now,
-                submit_attempted=True,
-            )
-        return "definite"
-    with engine.store.transaction() as conn:
-        if transitions.acknowledge(
-            conn,
-            engine.settings,
-            integration,
-            issue,
-            engine.owner,
-            submission.remote_id,
-            fit(issues.c.remote_status, submission.status),
-            now,
-            check,
-        ):
-            report.acknowledged += 1
-            report.submitted += int(submission.created)
-            log.info(
-                "issue %s acknowledged as %s",
-                issue.id,
-                submission.remote_id,
-                extra={
-                    "integration": integration.name,
-                    "issue_id": issue.id,
-                    "remote_id": submission.remote_id,
-                    "transition": "acknowledged",
-                },
-            )
+
+
+def submission_problem(submission: object) -> str | None:
+    """Why a plugin's answer to ``submit`` cannot be linked, or None."""
+    if not isinstance(submission, Submission):
+        return f"the plugin's submit returned {type(submission).__name__}, not a Submission"
+    rid = submission.remote_id
+    if not isinstance(rid, str) or not rid:
+        return "the plugin returned no remote id"
+    if len(rid) > MAX_REMOTE_ID:
+        return f"the plugin returned a remote id longer than {MAX_REMOTE_ID} characters"
+    if not rid.isprintable() or any(c.isspace() for c in rid):
+        return f"the plugin returned a remote id with spaces or control characters ({rid!r})"
     return None
+
+
+def _hold(
+    engine: Engine,
+    issue: Issue,
+    check: AddressCheck | None,
+    now: datetime,
+    report: PassReport,
+) -> None:
+    report.held += 1
+    reason = check.reason if check else "not verified"
+    template = (
+        engine.settings.organization.address_rejected_message
+        or messages.DEFAULTS["address_rejected"]
+    )
+    note = messages.render(
+        template,
+        "address_rejected",
+        issue_id=issue.id,
+        address=issue.address or "",
+        reason=reason,
+    )
+    with engine.store.transaction() as conn:
+        transitions.record_failure(
+            conn,
+            issue.id,
+            engine.owner,
+            "held",
+            note,
+            now,
+            submit_attempted=issue.submit_attempted,
+            check=check,
+            held=True,
+        )
+
+
+def _link(
+    engine: Engine,
+    integration: Integration,
+    issue: Issue,
+    submission: Submission,
+    check: AddressCheck | None,
+    now: datetime,
+    report: PassReport,
+) -> str | None:
+    """Acknowledge the issue with its new link, unless that remote request is linked already."""
+    from sqlalchemy.exc import IntegrityError
+
+    status = submission.status if isinstance(submission.status, str) else None
+    try:
+        with engine.store.transaction() as conn:
+            other = transitions.linked_elsewhere(
+                conn, Scope.live(integration), submission.remote_id, issue.id
+            )
+            if other is None and transitions.acknowledge(
+                conn,
+                engine.settings,
+                integration,
+                issue,
+                engine.owner,
+                submission.remote_id,
+                fit(issues.c.remote_status, status),
+                now,
+                check,
+            ):
+                report.acknowledged += 1
+                report.submitted += int(submission.created is not False)
+                log.info(
+                    "issue %s acknowledged as %s",
+                    issue.id,
+                    submission.remote_id,
+                    extra={
+                        "integration": integration.name,
+                        "issue_id": issue.id,
+                        "remote_id": submission.remote_id,
+                        "transition": "acknowledged",
+                    },
+                )
+    except IntegrityError:  # another process linked the same request a moment ago
+        other = -1
+    if other is None:
+        return None
+    who = f"issue {other}" if other > 0 else "another issue"
+    text = (
+        f"remote request {submission.remote_id} of {integration.name} is already linked to "
+        f"{who}; not linked twice. Look at both issues in the remote system, then `scf links "
+        f"withdraw`/`resubmit` the wrong one and `scf issues retry {issue.id}`"
+    )
+    engine.failed(report, f"issue {issue.id} ({integration.name})", DefiniteError(text))
+    with engine.store.transaction() as conn:
+        transitions.flag(conn, issue.id, "conflict", text, now)
+        transitions.record_failure(
+            conn, issue.id, engine.owner, "conflict", text, now, submit_attempted=True
+        )
+    return "conflict"
 
 
 def _with_check(issue: Issue, check: AddressCheck | None) -> Issue:

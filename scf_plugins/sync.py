@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import commenting, leases, polling, submitting, transitions
+from . import advice, commenting, leases, polling, submitting, transitions
 from .config import Settings
 from .errors import ConfigError, ScfError
 from .models import Integration
@@ -51,6 +51,7 @@ class Engine:
     stop: threading.Event = field(default_factory=threading.Event)
     progress: Callable[[str], None] | None = None
     _settings_problems: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    _advised: bool = field(default=False, repr=False)
 
     def say(self, text: str) -> None:
         """Show progress on a terminal, when there is one."""
@@ -93,10 +94,20 @@ class Engine:
 
     # -- the pass ----------------------------------------------------------------------------
 
+    def advise(self, report: PassReport) -> None:
+        """Once per engine: issues linked to another environment are left alone; say so."""
+        if self._advised:
+            return
+        self._advised = True
+        for _, line in advice.foreign_link_lines(self.settings, self.store):
+            report.problems.append(line)
+            log.warning("%s", line)
+
     def run_pass(self) -> PassReport:
         """One whole pass over every integration; never raises for a remote failure."""
         report = PassReport()
         started = time.perf_counter()
+        self.advise(report)
         for integration in self.settings.integrations.values():
             problems = self.settings_problems(integration)
             if problems:

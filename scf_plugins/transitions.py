@@ -18,16 +18,20 @@ from sqlalchemy import Connection, bindparam, select
 
 from . import messages
 from .config import Settings
+from .links import Scope, new_marker
 from .models import AddressCheck, Integration, Issue, RemoteComment, Status
-from .schema import announced, comments, fit, issues
-from .store import insert_comment
+from .schema import announced, comments, fit, issues, store_id
+from .store import insert_comment, next_generation
 
 BACKOFF = {
     # kind: (first delay, cap)
     "transient": (timedelta(seconds=30), timedelta(hours=1)),
     "ambiguous": (timedelta(seconds=30), timedelta(hours=1)),
     "definite": (timedelta(minutes=5), timedelta(hours=24)),
+    # Waiting for a person (a held address, a remote request linked twice): no retry until
+    # staff act (`scf issues release`, `scf issues retry`).
     "held": (timedelta(days=3650), timedelta(days=3650)),
+    "conflict": (timedelta(days=3650), timedelta(days=3650)),
 }
 
 
@@ -58,7 +62,7 @@ def post(
 
 # Built once: constructing a statement costs more CPU than running it on SQLite, and the
 # submit burst acknowledges issue after issue.
-_ACKNOWLEDGE = (
+_ACKNOWLEDGE_ANY = (
     issues.update()
     .where(
         issues.c.id == bindparam("b_id"),
@@ -69,6 +73,8 @@ _ACKNOWLEDGE = (
     .values(
         status=Status.ACKNOWLEDGED.value,
         remote_id=bindparam("b_remote_id"),
+        link_environment=bindparam("b_environment"),
+        link_endpoint=bindparam("b_endpoint"),
         remote_status=bindparam("b_remote_status"),
         acknowledged_at=bindparam("b_now"),
         updated_at=bindparam("b_now"),
@@ -80,8 +86,27 @@ _ACKNOWLEDGE = (
         lease_owner=None,
         lease_until=None,
         address_check=bindparam("b_check"),
+        attention=None,
+        attention_kind=None,
     )
 )
+_ACKNOWLEDGE = _ACKNOWLEDGE_ANY.where(issues.c.marker == bindparam("b_marker"))
+_ACKNOWLEDGE_LEGACY = _ACKNOWLEDGE_ANY.where(issues.c.marker.is_(None))  # made before schema 2
+
+
+def linked_elsewhere(conn: Connection, scope: Scope, remote_id: str, issue_id: int) -> int | None:
+    """Another issue already linked to this remote request (same endpoint, or an old unscoped
+    link of the same integration), or None."""
+    return conn.execute(
+        select(issues.c.id)
+        .where(
+            issues.c.remote_id == remote_id,
+            issues.c.id != issue_id,
+            (issues.c.link_endpoint == scope.endpoint)
+            | (issues.c.link_endpoint.is_(None) & (issues.c.integration == scope.integration)),
+        )
+        .limit(1)
+    ).scalar()
 
 
 def acknowledge(
@@ -95,13 +120,22 @@ def acknowledge(
     now: datetime,
     check: AddressCheck | None,
 ) -> bool:
-    """Open -> Acknowledged, with the acknowledgement message naming the remote id."""
+    """Open -> Acknowledged, with the acknowledgement message naming the remote id.
+
+    The link is scoped to the integration's live environment and endpoint, and made only if
+    the issue still has the marker it was submitted with.
+    """
     stored_check = check or issue.address_check
+    scope = Scope.live(integration)
+    legacy = issue.marker == f"scf-{issue.id}"
     updated = conn.execute(
-        _ACKNOWLEDGE,
+        _ACKNOWLEDGE_LEGACY if legacy else _ACKNOWLEDGE,
         {
             "b_id": issue.id,
             "b_owner": owner,
+            "b_marker": issue.marker,
+            "b_environment": scope.environment,
+            "b_endpoint": scope.endpoint,
             "b_remote_id": remote_id,
             "b_remote_status": remote_status,
             "b_now": now,
@@ -245,11 +279,122 @@ def cancel(
         {
             "status": Status.OPEN.value,
             "remote_id": None,
+            "link_environment": None,
+            "link_endpoint": None,
             "integration": None,
             "acknowledged_at": None,
             "submit_attempted": False,
+            "attention": None,
+            "attention_kind": None,
         },
     )
+
+
+def flag(conn: Connection, issue_id: int, kind: str, text: str, now: datetime) -> bool:
+    """Put something a person must look at on the issue; True when it is new (so the caller
+    warns once, not once per pass)."""
+    text = text[:2000]
+    return bool(
+        conn.execute(
+            issues.update()
+            .where(
+                issues.c.id == issue_id,
+                (issues.c.attention.is_(None)) | (issues.c.attention != text),
+            )
+            .values(attention=text, attention_kind=kind, updated_at=now)
+        ).rowcount
+    )
+
+
+def unflag(conn: Connection, issue_id: int, kinds: tuple[str, ...]) -> None:
+    """Clear a flag of one of ``kinds`` once what caused it is gone."""
+    conn.execute(
+        issues.update()
+        .where(issues.c.id == issue_id, issues.c.attention_kind.in_(kinds))
+        .values(attention=None, attention_kind=None)
+    )
+
+
+_UNLINKED = {
+    "remote_id": None,
+    "link_environment": None,
+    "link_endpoint": None,
+    "attempts": 0,
+    "next_attempt_at": None,
+    "last_error": None,
+    "last_error_kind": None,
+    "attention": None,
+    "attention_kind": None,
+    "held": False,
+    "lease_owner": None,
+    "lease_until": None,
+}
+
+
+def withdraw(
+    conn: Connection, settings: Settings, issue_id: int, reason: str, now: datetime
+) -> bool:
+    """Close an Open or Acknowledged issue here, with a message, never touching the remote
+    system; its link (if any) is dropped, the remote id kept in the message for staff."""
+    row = conn.execute(select(issues).where(issues.c.id == issue_id)).mappings().first()
+    if row is None or row["status"] not in (Status.OPEN.value, Status.ACKNOWLEDGED.value):
+        return False
+    updated = conn.execute(
+        issues.update()
+        .where(issues.c.id == issue_id, issues.c.status == row["status"])
+        .values(
+            status=Status.CLOSED.value,
+            closed_at=now,
+            updated_at=now,
+            submit_attempted=False,
+            **_UNLINKED,
+        )
+    ).rowcount
+    if updated != 1:
+        return False
+    text = messages.render(
+        messages.DEFAULTS["withdrawn"], "withdrawn", **_values(dict(row), settings, reason=reason)
+    )
+    post(conn, settings, issue_id, text, now)
+    return True
+
+
+def resubmit(
+    conn: Connection, settings: Settings, issue_id: int, reason: str, now: datetime
+) -> bool:
+    """Unlink an Acknowledged (or stuck Open) issue and send it anew through its integration's
+    live environment, under a new marker, with a message to the resident."""
+    row = conn.execute(select(issues).where(issues.c.id == issue_id)).mappings().first()
+    if (
+        row is None
+        or row["status"] not in (Status.OPEN.value, Status.ACKNOWLEDGED.value)
+        or row["integration"] is None
+    ):
+        return False
+    generation = next_generation(conn, issue_id)
+    marker = new_marker(store_id(conn), issue_id, generation)
+    updated = conn.execute(
+        issues.update()
+        .where(issues.c.id == issue_id, issues.c.status == row["status"])
+        .values(
+            status=Status.OPEN.value,
+            acknowledged_at=None,
+            updated_at=now,
+            submit_attempted=False,
+            generation=generation,
+            marker=marker,
+            **_UNLINKED,
+        )
+    ).rowcount
+    if updated != 1:
+        return False
+    text = messages.render(
+        messages.DEFAULTS["resubmitted"],
+        "resubmitted",
+        **_values(dict(row), settings, reason=reason),
+    )
+    post(conn, settings, issue_id, text, now)
+    return True
 
 
 def _post_status_message(

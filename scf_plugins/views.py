@@ -80,6 +80,13 @@ def issue_json(record: IssueRecord, *, public: bool = False) -> dict[str, Any]:
             "last_error_kind": record.last_error_kind,
             "next_attempt_at": iso(record.next_attempt_at),
             "held": record.held,
+            "attention": record.attention,
+            "attention_kind": record.attention_kind,
+        }
+        data["link"] = {
+            "marker": issue.marker,
+            "environment": record.link_environment,
+            "endpoint": record.link_endpoint,
         }
     return data
 

@@ -22,11 +22,24 @@ def test_doctor_reports_each_target_in_one_line(world) -> None:  # type: ignore[
         w = world(tail=GEOCODER.format(url=gis.url))
         result = w.cli("doctor")
         assert result.exit_code == 0, result.output
-        lines = result.stdout.strip().splitlines()
+        lines = [x for x in result.stdout.strip().splitlines() if not x.startswith("     note:")]
         assert lines[0].startswith("OK   integration cityworks (test): http://127.0.0.1:")
         assert "logged in as 'scf-int', 7 public request types" in lines[0]
         assert lines[1].startswith("OK   geocoder county_gis:")
         assert "single-line field 'Single Line Input'" in lines[1]
+
+
+def test_doctor_lists_the_remote_statuses_nobody_mapped(world) -> None:  # type: ignore[no-untyped-def]
+    w = world()
+    text = w.path.read_text().replace('cancel_statuses = ["CANCEL", "DUP"]', 'cancel_statuses = ["CANCEL", "DUPE"]')
+    w.path.write_text(text)
+    [finding] = json.loads(w.cli("doctor", "--json").stdout)
+    notes = "\n".join(finding["notes"])
+    # The emulator's site has OPEN, INPROG, DISPATCH, CLOSED, COMPLETE, CANCEL, DUP.
+    assert "in neither closed_statuses nor cancel_statuses" in notes
+    assert "OPEN, INPROG, DISPATCH, DUP" in notes
+    assert "name DUPE, which cityworks does not have" in notes
+    assert w.emulator.state.counts["ams/servicerequest/statuses"] == 1
 
 
 def test_doctor_names_the_likely_cause(world, monkeypatch) -> None:  # type: ignore[no-untyped-def]

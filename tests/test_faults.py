@@ -47,7 +47,7 @@ def check_invariants(w, old: list[int], new: list[int]) -> None:  # type: ignore
     for issue_id in old + new:
         shown = w.show(issue_id)
         assert shown["status"] == "acknowledged", shown
-        assert markers[f"scf-{issue_id}"] == 1
+        assert markers[shown["link"]["marker"]] == 1
         system = [c["text"] for c in shown["comments"] if c["kind"] == "system"]
         assert sum("has received it as service request" in t for t in system) == 1
     for issue_id in old:

@@ -39,10 +39,36 @@ def test_an_older_database_is_upgraded_in_place(
     monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, add_column])
     store = Store.open(url(tmp_path))
     with store.read() as conn:
-        assert schema.current_version(conn) == 2
+        assert schema.current_version(conn) == len(schema.MIGRATIONS)
         assert conn.execute(text("SELECT priority FROM issues")).all() == [(None,)]
     record = store.get(issue_id)
     assert record is not None and record.issue.answers[0].answer == "Yes"
+
+
+def test_a_schema_1_database_keeps_its_links_and_gets_a_store_id(tmp_path: Path) -> None:
+    """Links made before markers had a store id keep their ``scf-<id>`` marker, unscoped."""
+    store = Store.open(url(tmp_path))
+    issue_id = store.create_issue(NewIssue("POTHOLE", "cw", "101", "Hole", 1.0, 2.0))
+    with store.transaction() as conn:  # back to what schema 1 looked like
+        conn.execute(text("DROP INDEX uq_issues_link"))
+        for column in ("marker", "generation", "link_environment", "link_endpoint",
+                       "attention", "attention_kind"):  # fmt: skip
+            conn.execute(text(f"ALTER TABLE issues DROP COLUMN {column}"))
+        conn.execute(text("UPDATE issues SET status = 'acknowledged', remote_id = '77'"))
+        conn.execute(text("UPDATE scf_meta SET value = '1' WHERE key = 'schema_version'"))
+        conn.execute(text("DELETE FROM scf_meta WHERE key = 'store_id'"))
+    store.close()
+    store = Store.open(url(tmp_path))
+    with store.read() as conn:
+        assert schema.current_version(conn) == schema.target_version() == 2
+        assert len(schema.store_id(conn)) == 8
+    record = store.get(issue_id)
+    assert record is not None
+    assert record.issue.marker == f"scf-{issue_id}" and record.issue.remote_id == "77"
+    assert record.link_endpoint is None  # adopted by the first poll that finds its marker
+    new_id = store.create_issue(NewIssue("POTHOLE", "cw", "101", "Hole", 1.0, 2.0))
+    new = store.get(new_id)
+    assert new is not None and new.issue.marker == f"scf-{store.store_id}-{new_id}-1"
 
 
 def test_a_newer_database_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

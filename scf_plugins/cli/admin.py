@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from .. import credentials
+from .. import advice, credentials
 from ..app import App
 from ..config import check_config
 from ..errors import ScfError, UserError
@@ -71,6 +71,7 @@ def config_check(app: App, as_json: bool) -> None:
     """Validate the config; show which integration serves which request type."""
     settings, problems = check_config(app.config_path)
     routing: list[dict[str, Any]] = []
+    warnings: list[str] = []
     if settings is not None:
         for integration in settings.integrations.values():
             problems += _plugin_problems(
@@ -90,17 +91,25 @@ def config_check(app: App, as_json: bool) -> None:
             problems += _plugin_problems(
                 app, f"geocoders.{geocoder.name}", partial(app.host.check_geocoder, geocoder)
             )
+        warnings += [line for _, line in advice.timezone_lines(settings, app.host)]
         if not problems:
+            warnings += [line for _, line in advice.foreign_link_lines(settings, app.store)]
             cached = app.store.request_types()
             for entry in routing:
                 entry["cached"] = [
                     rt.code for rt in cached if rt.integration == entry["integration"]
                 ]
     if as_json:
-        click.echo(dumps({"ok": not problems, "problems": problems, "routing": routing}))
+        click.echo(
+            dumps(
+                {"ok": not problems, "problems": problems, "warnings": warnings, "routing": routing}
+            )
+        )
     else:
         for line in problems:
             click.echo(line, err=True)
+        for line in warnings:
+            click.echo(f"warning: {line}", err=True)
         if not problems:
             click.echo(f"{app.config_path}: OK")
             click.echo(
@@ -165,11 +174,20 @@ def doctor_cmd(app: App, environment: str | None, as_json: bool) -> None:
     settings = (
         load_config(app.config_path, environment=environment) if environment else app.settings
     )
-    findings = diagnose(settings, app.host)
+    findings = diagnose(settings, app.host, app.store)
     if as_json:
-        click.echo(dumps([{"target": f.target, "ok": f.ok, "detail": f.detail} for f in findings]))
+        click.echo(
+            dumps(
+                [
+                    {"target": f.target, "ok": f.ok, "detail": f.detail, "notes": list(f.notes)}
+                    for f in findings
+                ]
+            )
+        )
     else:
         for f in findings:
             click.echo(f"{'OK  ' if f.ok else 'FAIL'} {f.target}: {f.detail}")
+            for note in f.notes:
+                click.echo(f"     note: {note}")
     if not findings or not all(f.ok for f in findings):
         sys.exit(1)

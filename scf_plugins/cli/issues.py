@@ -9,7 +9,7 @@ from ..errors import UserError
 from ..models import RequestType
 from ..reporting import Report, build_issue, parse_answer_args
 from ..views import dumps, issue_json, request_type_json, table
-from .root import cli, pass_app
+from .root import checked_reason, cli, pass_app
 
 STUCK_AFTER = 5  # failed attempts before an issue is listed as stuck
 
@@ -132,8 +132,10 @@ def issues_group() -> None:
 @issues_group.command("list")
 @click.option(
     "--status",
-    type=click.Choice(["open", "acknowledged", "closed", "archived", "stuck"]),
-    help="Only issues in this status; 'stuck': issues that keep failing to sync.",
+    type=click.Choice(["open", "acknowledged", "closed", "archived", "stuck", "attention"]),
+    help="Only issues in this status; 'stuck': issues that keep failing to sync or wait for "
+    "a person; 'attention': only those waiting for a person (a link that does not verify, a "
+    "remote request linked twice, a closed status nobody mapped).",
 )
 @click.option("--limit", type=click.IntRange(1, 100_000), default=1000, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -142,6 +144,8 @@ def issues_list(app: App, status: str | None, limit: int, as_json: bool) -> None
     """Issues, newest first."""
     if status == "stuck":
         rows = app.store.list(stuck_after=STUCK_AFTER, limit=limit)
+    elif status == "attention":
+        rows = app.store.list(attention=True, limit=limit)
     else:
         rows = app.store.list(status, limit=limit)
     data = [
@@ -154,6 +158,7 @@ def issues_list(app: App, status: str | None, limit: int, as_json: bool) -> None
             "summary": r["summary"],
             "attempts": r["attempts"],
             "last_error": r["last_error"],
+            "attention": r["attention"],
         }
         for r in rows
     ]
@@ -170,7 +175,7 @@ def issues_list(app: App, status: str | None, limit: int, as_json: bool) -> None
                     d["request_type"],
                     d["remote_id"] or "-",
                     d["summary"],
-                    d["last_error"] or "",
+                    d["attention"] or d["last_error"] or "",
                 ]
                 for d in data
             ],
@@ -218,6 +223,16 @@ def issues_show(app: App, issue_id: int, public: bool, as_json: bool) -> None:
             f"score {check['score']} {check['candidate_type'] or ''} {check['reason']}".rstrip()
         )
     sync = data.get("sync")
+    link = data.get("link")
+    if link and data["remote_id"]:
+        where = (
+            f"{link['environment']} at {link['endpoint']}"
+            if link["endpoint"]
+            else "made before links were scoped; verified on the next poll"
+        )
+        click.echo(f"  link          marker {link['marker']}, {where}")
+    if sync and sync["attention"]:
+        click.echo(f"  ATTENTION     [{sync['attention_kind']}] {sync['attention']}")
     if sync and sync["held"]:
         click.echo("  HELD          waiting for staff: the address could not be verified")
     if sync and sync["last_error"]:
@@ -301,3 +316,60 @@ def issues_release(app: App, issue_id: int, address: str | None) -> None:
     if not app.store.release_hold(issue_id, address.strip() if address else None):
         raise UserError(f"issue {issue_id} is not held; see `scf issues show {issue_id}`")
     click.echo(f"issue {issue_id} released; it is submitted on the next pass")
+
+
+@issues_group.command("withdraw")
+@click.argument("issue_id", type=int)
+@click.option("--reason", required=True, help="Told to the resident in the closing message.")
+@pass_app
+def issues_withdraw(app: App, issue_id: int, reason: str) -> None:
+    """Close an Open or Acknowledged issue here, with a message; the remote system is not
+    touched (its link, if any, is dropped)."""
+    from .. import transitions
+    from ..timeutil import utcnow
+
+    text = checked_reason(reason)
+    with app.store.transaction() as conn:
+        done = transitions.withdraw(conn, app.settings, issue_id, text, utcnow())
+    if not done:
+        raise UserError(
+            f"issue {issue_id} is not Open or Acknowledged; see `scf issues show {issue_id}`"
+        )
+    click.echo(f"issue {issue_id} withdrawn (closed here; the remote system was not touched)")
+
+
+@issues_group.command("resubmit")
+@click.argument("issue_id", type=int)
+@click.option(
+    "--reason",
+    default="its earlier request could not be followed",
+    show_default=True,
+    help="Told to the resident in the message.",
+)
+@pass_app
+def issues_resubmit(app: App, issue_id: int, reason: str) -> None:
+    """Drop the issue's link and send it anew (a new remote request, under a new marker)."""
+    from .. import transitions
+    from ..timeutil import utcnow
+
+    text = checked_reason(reason)
+    with app.store.transaction() as conn:
+        done = transitions.resubmit(conn, app.settings, issue_id, text, utcnow())
+    if not done:
+        raise UserError(
+            f"issue {issue_id} is not an Open or Acknowledged issue routed to an integration; "
+            f"see `scf issues show {issue_id}`"
+        )
+    click.echo(f"issue {issue_id} is sent anew on the next pass")
+
+
+@issues_group.command("retry")
+@click.argument("issue_ids", type=int, nargs=-1, required=True)
+@pass_app
+def issues_retry(app: App, issue_ids: tuple[int, ...]) -> None:
+    """Clear the back-off of Open issues, so the next pass tries to submit them again (a
+    create that may have happened is still looked up first)."""
+    count = app.store.retry(list(issue_ids))
+    if not count:
+        raise UserError("none of these issues is Open and waiting to be submitted again")
+    click.echo(f"{count} issue(s) will be tried again on the next pass")

@@ -16,7 +16,7 @@ import click
 
 from .. import logs
 from ..app import App
-from ..errors import ScfError
+from ..errors import ScfError, UserError
 from ..plugins import build_manager
 from ..redaction import redact
 
@@ -33,6 +33,14 @@ class ScfGroup(click.Group):
 
 
 pass_app = click.make_pass_decorator(App)
+
+
+def checked_reason(text: str) -> str:
+    """A ``--reason`` told to residents: 1 to 500 printable characters."""
+    text = text.strip()
+    if not text or len(text) > 500 or not text.isprintable():
+        raise UserError("--reason must be 1 to 500 printable characters")
+    return text
 
 
 @click.group(cls=ScfGroup)

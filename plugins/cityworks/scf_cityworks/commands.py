@@ -35,7 +35,11 @@ from .emulator import Emulator, EmulatorState
 def emulator_command(
     host: str, port: int, user: str, cw_version: str, timezone: str, latency: float
 ) -> None:
-    """Serve the Cityworks emulator (password: $SCF_EMULATOR_PASSWORD, default "emulator")."""
+    """Serve the Cityworks emulator (password: $SCF_EMULATOR_PASSWORD, default "emulator").
+
+    Its state lives in memory and is gone when it stops; request and comment numbers start
+    from the clock, so a restarted emulator does not hand out numbers it gave before.
+    """
     password = os.environ.get("SCF_EMULATOR_PASSWORD", "emulator")
     state = EmulatorState(
         users={user: password},
@@ -54,8 +58,12 @@ def emulator_command(
     signal.signal(signal.SIGTERM, _stop)
     emulator.start()
     click.echo(f"Cityworks emulator at {emulator.url}")
+    click.echo(f"Cityworks {cw_version}, server time zone {timezone}; state is kept in memory only")
     click.echo("Use it in scf.toml:")
-    click.echo(f'  [integrations.cityworks.test]\n  url = "{emulator.url}"\n  user = "{user}"')
+    click.echo(
+        f'  [integrations.cityworks]\n  timezone = "{timezone}"\n\n'
+        f'  [integrations.cityworks.test]\n  url = "{emulator.url}"\n  user = "{user}"'
+    )
     click.echo(
         "and set the password with SCF_CITYWORKS_TEST_PASSWORD. City staff and faults: "
         f"POST {emulator.root}/__emulator/staff|fault|expire_tokens|latency. Ctrl-C stops."

@@ -36,6 +36,19 @@ ISSUE_FIELDS = ("id", "marker", "summary", "description", "address", "request_ty
                 "reporter_name", "reporter_email", "image_url", "lat", "lng")  # fmt: skip
 
 
+_REQUEST_ID = re.compile(r"[1-9][0-9]{0,17}")
+
+
+def request_id(value: Any) -> int | None:
+    """A Cityworks ``RequestId`` (a positive whole number, as a number or ASCII digits), or
+    None for anything else: ``"²"``, ``1.5``, ``-3``, ``True`` or ``"12 "`` are not ids."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 < value < 10**18 else None
+    if isinstance(value, str) and _REQUEST_ID.fullmatch(value):
+        return int(value)
+    return None
+
+
 def as_list(value: Any) -> list[Any]:
     """A payload value that should be a list, or [] (servers send null, or worse)."""
     return value if isinstance(value, list) else []
@@ -289,6 +302,7 @@ def update_from(
         )
     status = request.get("Status")
     status_text = None if status is None else str(status)
+    marker = request.get("OtherSystemId")
     fields = tuple(
         (name, value)
         for name in integration.watched_fields
@@ -319,4 +333,6 @@ def update_from(
         status=status_text,
         fields=fields,
         comments=tuple(pulled),
+        marker="" if marker is None else str(marker),
+        remote_closed=request.get("IsClosed") is True or str(request.get("IsClosed")) == "true",
     )

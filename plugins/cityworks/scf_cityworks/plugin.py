@@ -12,9 +12,12 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from scf_plugins import (
+    AmbiguousError,
+    Capabilities,
     DefiniteError,
     Integration,
     Issue,
+    RemoteState,
     RemoteUpdate,
     RequestType,
     Submission,
@@ -164,7 +167,8 @@ def list_request_types(integration: Integration) -> list[RequestType]:
 def submit(integration: Integration, issue: Issue) -> Submission:
     """``ServiceRequest/Create`` with the 311 field mapping.
 
-    Idempotent through ``OtherSystemId``: after an uncertain attempt, ``ByOtherSystemId`` first.
+    Idempotent through ``OtherSystemId`` (the issue's marker): after an uncertain attempt,
+    ``ByOtherSystemId`` first, and only a request carrying exactly this marker counts.
     """
     from .client import NOT_FOUND_CODES
 
@@ -175,59 +179,87 @@ def submit(integration: Integration, issue: Issue) -> Submission:
             {"OtherSystemId": issue.marker},
             accept_codes=NOT_FOUND_CODES,
         ).get("Value")
-        if isinstance(found, dict) and found.get("RequestId") is not None:
+        if isinstance(found, dict) and str(found.get("OtherSystemId")) == issue.marker:
+            rid = mapping.request_id(found.get("RequestId"))
+            if rid is None:
+                raise AmbiguousError(
+                    f"Cityworks has a request with marker {issue.marker} but sent no readable "
+                    f"RequestId for it; looked up again on the next attempt"
+                )
             log.info(
                 "found the request an earlier attempt created",
-                extra={
-                    "integration": integration.name,
-                    "issue_id": issue.id,
-                    "remote_id": str(found["RequestId"]),
-                },
+                extra={"integration": integration.name, "issue_id": issue.id, "remote_id": rid},
             )
-            return Submission(
-                remote_id=str(found["RequestId"]), created=False, status=found.get("Status")
-            )
+            return Submission(remote_id=str(rid), created=False, status=_status(found))
     x, y = site.projector.project(issue.lng, issue.lat)
     fields = mapping.create_fields(integration, issue, x, y)
     created = site.client.call("Ams/ServiceRequest/Create", fields, idempotent=False)
-    if not isinstance(created, dict) or created.get("RequestId") is None:
-        raise DefiniteError("Cityworks accepted the Create but sent no RequestId")
-    return Submission(
-        remote_id=str(created["RequestId"]), created=True, status=created.get("Status")
-    )
+    rid = mapping.request_id(created.get("RequestId")) if isinstance(created, dict) else None
+    if rid is None:
+        # The create may well have happened: the next attempt looks it up by its marker.
+        raise AmbiguousError(
+            "Cityworks answered the Create without a readable RequestId; the request may "
+            "exist and is looked up by its marker before any retry"
+        )
+    return Submission(remote_id=str(rid), created=True, status=_status(created))
+
+
+def _status(record: dict[str, Any]) -> str | None:
+    status = record.get("Status")
+    return status if isinstance(status, str) else None
 
 
 @hookimpl
 def poll(integration: Integration, tracked: list[Tracked]) -> list[RemoteUpdate]:
-    """``ServiceRequest/ByIds`` and ``Comment/ByActivitySids`` per batch of ``poll_batch_size``."""
+    """``ServiceRequest/ByIds`` and ``Comment/ByActivitySids`` per batch of ``poll_batch_size``.
+
+    A tracked id that is not a Cityworks id, or a request sent twice, is reported UNREADABLE
+    on its own issue; the rest of the batch is read as usual.
+    """
     site = site_for(integration)
     updates: list[RemoteUpdate] = []
     for batch in _chunks(tracked, integration.poll_batch_size):
-        numeric = [t for t in batch if t.remote_id.strip().isdigit()]
-        ids = [int(t.remote_id) for t in numeric]
-        requests_by_id: dict[str, dict[str, Any]] = {}
+        ids = {t.remote_id: mapping.request_id(t.remote_id) for t in batch}
+        asked = sorted({i for i in ids.values() if i is not None})
+        records: dict[int, list[dict[str, Any]]] = {}
         comments_by_id: dict[str, list[dict[str, Any]]] = {}
-        if ids:
-            asked = {str(i) for i in ids}
-            answer = site.client.call("Ams/ServiceRequest/ByIds", {"RequestIds": ids})
+        if asked:
+            answer = site.client.call("Ams/ServiceRequest/ByIds", {"RequestIds": asked})
+            wanted = set(asked)
             for request in mapping.as_list(answer):
-                # Keep only what was asked for: a stray or malformed record is ignored.
-                if isinstance(request, dict) and str(request.get("RequestId")) in asked:
-                    requests_by_id[str(request["RequestId"])] = request
-            found = [int(rid) for rid in requests_by_id]
-            if found:
+                rid = (
+                    mapping.request_id(request.get("RequestId"))
+                    if isinstance(request, dict)
+                    else None
+                )
+                if rid in wanted:  # a stray or unreadable record is ignored
+                    records.setdefault(rid, []).append(request)
+            if records:
                 raw = site.client.call(
                     "Ams/Comment/ByActivitySids",
-                    {"ActivitySids": found, "ActivityType": COMMENT_TYPE_REQUEST},
+                    {"ActivitySids": sorted(records), "ActivityType": COMMENT_TYPE_REQUEST},
                 )
                 if isinstance(raw, dict):
                     comments_by_id = {str(k): v for k, v in raw.items() if isinstance(v, list)}
         for t in batch:
-            key = t.remote_id.strip()
-            updates.append(
-                mapping.update_from(
-                    t, requests_by_id.get(key), comments_by_id.get(key, []), integration
+            rid = ids[t.remote_id]
+            found = records.get(rid, []) if rid is not None else []
+            if rid is None:
+                problem = f"{t.remote_id!r} is not a Cityworks request id (a positive number)"
+            elif len(found) > 1:
+                problem = f"Cityworks sent {len(found)} records for request {rid}"
+            else:
+                updates.append(
+                    mapping.update_from(
+                        t,
+                        found[0] if found else None,
+                        comments_by_id.get(str(rid), []),
+                        integration,
+                    )
                 )
+                continue
+            updates.append(
+                RemoteUpdate(t.issue_id, t.remote_id, RemoteState.UNREADABLE, error=problem)
             )
     return updates
 
@@ -241,9 +273,9 @@ def _comment_text(integration: Integration, comment: Comment) -> str:
 def push_comment(integration: Integration, issue: Issue, comment: Comment) -> str:
     """``Comment/Add`` (ActivityType 1); with an earlier uncertain attempt, look for it first."""
     site = site_for(integration)
-    if issue.remote_id is None or not issue.remote_id.isdigit():
+    sid = mapping.request_id(issue.remote_id)
+    if sid is None:
         raise DefiniteError(f"issue {issue.id} has no Cityworks request to comment on")
-    sid = int(issue.remote_id)
     text = _comment_text(integration, comment)
     if comment.push_attempted:
         existing = site.client.call(
@@ -258,9 +290,29 @@ def push_comment(integration: Integration, issue: Issue, comment: Comment) -> st
         {"ActivityType": COMMENT_TYPE_REQUEST, "ActivitySid": sid, "Comments": text},
         idempotent=False,
     )
-    if not isinstance(added, dict) or added.get("CommentId") is None:
-        raise DefiniteError("Cityworks accepted the comment but sent no CommentId")
+    if not isinstance(added, dict) or added.get("CommentId") in (None, ""):
+        raise AmbiguousError(
+            "Cityworks answered Comment/Add without a CommentId; the comment may exist and is "
+            "looked for before any retry"
+        )
     return str(added["CommentId"])
+
+
+@hookimpl
+def capabilities(integration: Integration) -> Capabilities:
+    """Cityworks writes dates as naive server-local times (the integration needs timezone)."""
+    return Capabilities(naive_local_dates=True)
+
+
+@hookimpl
+def list_statuses(integration: Integration) -> list[str]:
+    """``ServiceRequest/Statuses``: the site's status codes."""
+    codes = site_for(integration).client.call("Ams/ServiceRequest/Statuses", {})
+    return [
+        str(c["Code"]).strip()
+        for c in mapping.as_list(codes)
+        if isinstance(c, dict) and isinstance(c.get("Code"), str) and c["Code"].strip()
+    ]
 
 
 @hookimpl

@@ -150,7 +150,10 @@ def test_poll_a_batch_in_few_calls(cw: Integration, emulator: Emulator, make_int
     assert updates[4].fields == (("DispatchTo", "Streets Crew 4"),)
     assert [c.text for c in updates[5].comments] == ["crew on the way"]
     assert updates[6].state is RemoteState.OPEN and updates[6].comments == ()
-    assert updates[99].state is RemoteState.MISSING and updates[98].state is RemoteState.MISSING
+    assert updates[99].state is RemoteState.MISSING
+    assert updates[98].state is RemoteState.UNREADABLE and "not a Cityworks request id" in str(
+        updates[98].error
+    )
     # Three batches of at most 4; the last holds only a non-numeric id, so it costs no call.
     assert emulator.state.counts["ams/servicerequest/byids"] == 2
     assert emulator.state.counts["ams/comment/byactivitysids"] == 2

@@ -401,6 +401,11 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "drop_after_commit":
             self._drop()
             return
+        value = result.get("Value")
+        if fault == "garble" and isinstance(value, dict):
+            value.update({"RequestId": "\u00b2", "Status": {"Code": value.get("Status")}})
+        if fault == "duplicate" and isinstance(value, list) and value:
+            value.insert(1, dict(value[0]))
         body = json.dumps(result)
         if fault == "malformed":
             body = body[: max(1, len(body) // 2)]

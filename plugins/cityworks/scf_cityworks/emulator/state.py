@@ -16,7 +16,8 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+import time
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -105,6 +106,17 @@ def as_ints(value: Any, service: str, key: str) -> list[int]:
     return [as_int(v, service, key) for v in items]
 
 
+_EPOCH = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
+
+
+def clock_id() -> int:
+    """Tenths of a second since 2024: where a new emulator starts numbering requests and
+    comments. Ids stay unique across restarts unless the last run created more than ten a
+    second on average (its ids then ran ahead of the clock) and restarts within that lead.
+    The numbers fit Cityworks' 32-bit ids until late 2030."""
+    return int((time.time() - _EPOCH) * 10)
+
+
 @dataclass
 class Fault:
     """An injected fault: ``kind`` for the next ``count`` calls whose path contains ``match``."""
@@ -125,6 +137,7 @@ class EmulatorState:
     latency: float = 0.0
     slow_seconds: float = 5.0
     search_cap: int = 5000
+    first_request_id: int | None = None  # None: from the clock (see clock_id)
 
     def __post_init__(self) -> None:
         self.lock = threading.RLock()
@@ -139,8 +152,8 @@ class EmulatorState:
         self.issued: list[str] = []  # every token ever minted (tests look for leaks)
         self.faults: list[Fault] = []
         self.counts: Counter[str] = Counter()
-        self.next_request_id = 1520672
-        self.next_comment_id = 9001
+        self.next_request_id = self.first_request_id or clock_id()
+        self.next_comment_id = clock_id()
         self.next_incident = 240001
         self._signing_key = secrets.token_bytes(16)
 
@@ -159,7 +172,9 @@ class EmulatorState:
         ``reset`` (drop the connection before doing anything), ``drop_after_commit`` (do the
         call, then drop the connection), ``slow`` (sleep ``slow_seconds`` first, then do the call),
         ``expire_token`` (every token stops working just before this call), ``not_found``
-        (HTTP 404, as a site without that endpoint answers).
+        (HTTP 404, as a site without that endpoint answers), ``garble`` (do the call, then
+        answer with an unreadable ``RequestId`` and a ``Status`` that is not text),
+        ``duplicate`` (do the call, then send a list answer's first record twice).
         """
         with self.lock:
             self.faults.append(Fault(kind, count, match.lower()))
@@ -289,8 +304,7 @@ class EmulatorState:
         answers = self._answers_for(sid, d.get("answers"))
         x, y = self._xy(d)
         with self.lock:
-            rid = self.next_request_id
-            self.next_request_id += 1
+            rid = self._next_id()
             record: dict[str, Any] = dict.fromkeys(REQUEST_FIELDS)
             record.update({
                 "RequestId": rid, "ProblemSid": sid, "ProblemCode": problem["ProblemCode"],
@@ -341,7 +355,7 @@ class EmulatorState:
             "Resolution": "", "Details": "Seeded request",
         })  # fmt: skip
         with self.lock:
-            first = self.next_request_id
+            first = self.next_request_id = max(self.next_request_id, clock_id())
             for rid in range(first, first + count):
                 self.requests[rid] = {
                     **template,
@@ -350,6 +364,12 @@ class EmulatorState:
                 }
             self.next_request_id += count
             return list(range(first, first + count))
+
+    def _next_id(self) -> int:
+        # Never behind the clock, so a restarted emulator never hands out an earlier number.
+        rid = self.next_request_id = max(self.next_request_id, clock_id())
+        self.next_request_id += 1
+        return rid
 
     def _answers_for(self, sid: int, raw: Any) -> list[dict[str, Any]]:
         if raw in (None, ""):
