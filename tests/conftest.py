@@ -205,8 +205,13 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[
     if os.environ.get(DATABASE_ENV):
         empty_database(database)
 
-    def make(extra: str = "", tail: str = "", latency: float = 0.0) -> World:
-        emulator = Emulator(EmulatorState(users={"scf-int": PASSWORD}, latency=latency)).start()
+    def make(
+        extra: str = "", tail: str = "", latency: float = 0.0, first_request_id: int | None = None
+    ) -> World:
+        state = EmulatorState(
+            users={"scf-int": PASSWORD}, latency=latency, first_request_id=first_request_id
+        )
+        emulator = Emulator(state).start()
         servers.append(emulator)
         path = tmp_path / "scf.toml"
         path.write_text(WORLD_CONFIG.format(db=database, url=emulator.url, extra=extra, tail=tail))

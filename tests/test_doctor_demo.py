@@ -31,7 +31,9 @@ def test_doctor_reports_each_target_in_one_line(world) -> None:  # type: ignore[
 
 def test_doctor_lists_the_remote_statuses_nobody_mapped(world) -> None:  # type: ignore[no-untyped-def]
     w = world()
-    text = w.path.read_text().replace('cancel_statuses = ["CANCEL", "DUP"]', 'cancel_statuses = ["CANCEL", "DUPE"]')
+    text = w.path.read_text().replace(
+        'cancel_statuses = ["CANCEL", "DUP"]', 'cancel_statuses = ["CANCEL", "DUPE"]'
+    )
     w.path.write_text(text)
     [finding] = json.loads(w.cli("doctor", "--json").stdout)
     notes = "\n".join(finding["notes"])

@@ -25,6 +25,8 @@ FAULTS = [
     ("drop_after_commit", 2, "comment/add"),
     ("reset", 3, ""),
     ("reset", 2, "comment/byactivitysids"),
+    ("garble", 2, "servicerequest/create"),
+    ("duplicate", 1, "servicerequest/byids"),
 ]
 SLOW_SECONDS = 1.2
 

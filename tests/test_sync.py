@@ -23,7 +23,10 @@ def test_open_to_acknowledged_with_the_message_naming_the_remote_id(world) -> No
     assert ack["kind"] == "system" and ack["author"] == "Testville 311"
     assert f"service request {rid}" in ack["text"]
     remote = w.emulator.state.requests[int(rid)]
-    assert remote["OtherSystemId"] == shown["link"]["marker"] and remote["ProbAddress"] == "165 Church St"
+    assert (
+        remote["OtherSystemId"] == shown["link"]["marker"]
+        and remote["ProbAddress"] == "165 Church St"
+    )
     assert w.sync().acknowledged == 0  # nothing is submitted twice
 
 

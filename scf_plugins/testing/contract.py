@@ -106,9 +106,15 @@ class RemoteSystemContract:
         )
         return dataclasses.replace(issue, **overrides)
 
-    def submitted(self, host: PluginHost, integration: Integration, rt: RequestType) -> Issue:
+    def issue_id_hint(self) -> int:
+        """A number unique within this test run (for markers made up by a test)."""
+        return next(self.issue_ids)
+
+    def submitted(
+        self, host: PluginHost, integration: Integration, rt: RequestType, **overrides: Any
+    ) -> Issue:
         """A new issue, submitted and linked to its remote request."""
-        issue = self.new_issue(rt)
+        issue = self.new_issue(rt, **overrides)
         submission = host.submit(integration, issue)
         return dataclasses.replace(issue, remote_id=submission.remote_id)
 
@@ -170,6 +176,28 @@ class RemoteSystemContract:
         assert updates[1].state is RemoteState.MISSING
         assert all(updates[i.id].state is RemoteState.OPEN for i in issues)
         assert all(updates[i.id].remote_id == i.remote_id for i in issues)
+
+    def test_poll_reports_the_marker_each_request_carries(
+        self, host: PluginHost, contract_integration: Integration, request_type: RequestType
+    ) -> None:
+        """Each update names the marker its remote request carries, so the host can refuse
+        an update for a request that is not the issue's (another environment, store or a
+        reused number)."""
+        issues = [
+            self.submitted(
+                host,
+                contract_integration,
+                request_type,
+                marker=f"scf-contract-{n}-{self.issue_id_hint()}",
+            )
+            for n in range(2)
+        ]
+        tracked = [Tracked(i.id, str(i.remote_id), i.marker) for i in issues]
+        updates = {u.issue_id: u for u in host.poll(contract_integration, tracked)}
+        for issue in issues:
+            assert updates[issue.id].marker == issue.marker, (
+                "report RemoteUpdate.marker: the marker the remote request carries"
+            )
 
     def test_poll_reads_closed_and_cancelled_requests(
         self,

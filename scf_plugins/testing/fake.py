@@ -115,7 +115,11 @@ class FakeRemote:
                 for cid, text, author in request["comments"]
                 if TO_SCF.match(text)
             )
-            updates.append(RemoteUpdate(t.issue_id, t.remote_id, state, status, fields, comments))
+            updates.append(
+                RemoteUpdate(
+                    t.issue_id, t.remote_id, state, status, fields, comments, request["marker"]
+                )
+            )
         return updates
 
     @hookimpl

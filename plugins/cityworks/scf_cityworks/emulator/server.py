@@ -10,6 +10,7 @@ fault was injected. ``/__emulator/*`` is the control interface (city staff and f
 from __future__ import annotations
 
 import ast
+import contextlib
 import email.parser
 import email.policy
 import json
@@ -289,6 +290,18 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the emulator counts calls instead of logging them."""
 
+    def setup(self) -> None:
+        """Track the connection, so stopping the emulator ends keep-alive clients too."""
+        super().setup()
+        with self.server.open_lock:
+            self.server.open_connections.add(self.connection)
+
+    def finish(self) -> None:
+        """Forget the connection."""
+        with self.server.open_lock:
+            self.server.open_connections.discard(self.connection)
+        super().finish()
+
     def do_GET(self) -> None:
         """GET with ``data`` in the query (or, like some clients, in a form body)."""
         self._handle()
@@ -468,6 +481,8 @@ class EmulatorHTTPServer(ThreadingHTTPServer):
         self, address: tuple[str, int], state: EmulatorState, site: str = "/Cityworks"
     ) -> None:
         super().__init__(address, _Handler)
+        self.open_connections: set[Any] = set()
+        self.open_lock = threading.Lock()
         self.state = state
         self.api = Api(state)
         self.site = site.rstrip("/")
@@ -511,9 +526,16 @@ class Emulator:
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the socket."""
+        """Stop serving, close the socket and end open connections (as a stopped server
+        would: a client's keep-alive connection must not reach the old state)."""
+        import socket
+
         self.server.shutdown()
         self.server.server_close()
+        with self.server.open_lock:
+            for connection in list(self.server.open_connections):
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
         if self._thread:
             self._thread.join(timeout=5)
 
