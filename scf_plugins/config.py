@@ -33,12 +33,12 @@ _SECRET_KEY = re.compile(
 _INTEGRATION_KEYS = {
     "plugin", "environment", "version", "srid", "closed_statuses", "cancel_statuses",
     "request_types", "address_validation", "image_url_field", "timezone", "poll_batch_size",
-    "max_concurrency", "timeout_seconds", "verify_tls", "ca_bundle", "messages", "activity",
-    "custom_fields",
+    "max_concurrency", "timeout_seconds", "max_response_mb", "verify_tls", "ca_bundle",
+    "messages", "activity", "custom_fields",
 }  # fmt: skip
 _ENDPOINT_KEYS = {"url", "user", "verify_tls", "ca_bundle"}
 _GEOCODER_KEYS = {"plugin", "url", "user", "min_score", "on_reject", "timeout_seconds",
-                  "verify_tls", "ca_bundle"}  # fmt: skip
+                  "max_response_mb", "verify_tls", "ca_bundle"}  # fmt: skip
 _ORG_KEYS = {"name", "bot_name", "database", "archive_after_days", "private_keywords"}
 _MESSAGE_KEYS = {"acknowledged", "closed", "canceled", "address_rejected"}
 
@@ -454,6 +454,7 @@ class _Parser:
             poll_batch_size=int(self.number(table, "poll_batch_size", where, 500, 1, 5000)),
             max_concurrency=int(self.number(table, "max_concurrency", where, 4, 1, 64)),
             timeout_seconds=self.number(table, "timeout_seconds", where, 30, 0.1, 600),
+            max_response_mb=self.number(table, "max_response_mb", where, 32, 0.1, 1024),
             verify_tls=verify,
             messages=messages,
             activity=tuple(activity),
@@ -509,6 +510,7 @@ class _Parser:
             min_score=self.number(table, "min_score", where, 85, 0, 100),
             on_reject="hold" if on_reject == "hold" else "submit",
             timeout_seconds=self.number(table, "timeout_seconds", where, 30, 0.1, 600),
+            max_response_mb=self.number(table, "max_response_mb", where, 32, 0.1, 1024),
             verify_tls=verify,
             options=frozen_mapping(options),
         )

@@ -24,9 +24,15 @@ class RemoteError(ScfError):
     """A remote system (or geocoder) failed a call.
 
     Plugins raise one of the three subclasses; the engine's retry rules depend on which.
+    ``retry_after`` is how long the remote system asked to be left alone (``Retry-After``),
+    in seconds; the engine waits at least that long, within its back-off caps.
     """
 
     kind = "remote"
+
+    def __init__(self, *args: object, retry_after: float | None = None) -> None:
+        super().__init__(*args)
+        self.retry_after = retry_after
 
 
 class DefiniteError(RemoteError):

@@ -113,6 +113,7 @@ class Integration:
     poll_batch_size: int = 500
     max_concurrency: int = 4
     timeout_seconds: float = 30.0
+    max_response_mb: float = 32.0
     verify_tls: bool | str = True
     messages: Messages = field(default_factory=Messages)
     activity: tuple[ActivityRule, ...] = ()
@@ -137,6 +138,7 @@ class Geocoder:
     min_score: float = 85.0
     on_reject: Literal["submit", "hold"] = "submit"
     timeout_seconds: float = 30.0
+    max_response_mb: float = 32.0
     verify_tls: bool | str = True
     options: Mapping[str, Any] = field(default_factory=frozen_mapping)
 

@@ -92,7 +92,8 @@ def test_errors_are_recorded_on_the_affected_issues(world) -> None:  # type: ign
     shown = w.show(issue_id)
     assert shown["status"] == "open"
     assert shown["sync"]["last_error"] == (
-        "Ams/ServiceRequest/Create: Cityworks is unavailable (HTTP 503)"
+        f"Ams/ServiceRequest/Create: Cityworks at {w.emulator.root}/Cityworks is unavailable "
+        f"(HTTP 503)"
     )
     assert shown["sync"]["attempts"] == 1 and shown["sync"]["next_attempt_at"]
 

@@ -113,11 +113,11 @@ def test_credentials_file_is_owner_only_and_refused_when_readable(world, monkeyp
 def test_tls_is_verified_by_default_and_a_ca_bundle_can_be_set(make_integration_tls) -> None:  # type: ignore[no-untyped-def]
     from scf_cityworks.client import CityworksClient
 
-    assert CityworksClient(make_integration_tls(True)).session.verify is True
+    assert CityworksClient(make_integration_tls(True)).http.session.verify is True
     assert (
-        CityworksClient(make_integration_tls("/etc/ssl/ca.pem")).session.verify == "/etc/ssl/ca.pem"
+        CityworksClient(make_integration_tls("/etc/ssl/ca.pem")).http.session.verify == "/etc/ssl/ca.pem"
     )
-    assert CityworksClient(make_integration_tls(False)).session.verify is False
+    assert CityworksClient(make_integration_tls(False)).http.session.verify is False
 
 
 @pytest.fixture

@@ -12,8 +12,6 @@ import threading
 import time
 from typing import Any
 
-import requests
-
 from scf_plugins import (
     ConfigError,
     DefiniteError,
@@ -21,7 +19,7 @@ from scf_plugins import (
     TransientError,
     register_secret,
 )
-from scf_plugins.http import new_session
+from scf_plugins.http import HttpClient, HttpPolicy
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +59,15 @@ class GeocodeClient:
 
     def __init__(self, geocoder: Geocoder) -> None:
         self.geocoder = geocoder
-        self.session = new_session(geocoder.url, geocoder.verify_tls, user_agent="scf-arcgis/0.1")
-        self.timeout = (min(10.0, geocoder.timeout_seconds), geocoder.timeout_seconds)
+        self.http = HttpClient(
+            geocoder.name,
+            geocoder.url,
+            geocoder.verify_tls,
+            HttpPolicy.of(geocoder),
+            system=f"geocoder {geocoder.name}",
+            log_key="geocoder",
+            user_agent="scf-arcgis/0.1",
+        )
         self._root: dict[str, Any] | None = None
         self._token: str | None = None
         self._expires = 0.0
@@ -119,46 +124,19 @@ class GeocodeClient:
         *,
         operation: str = "generateToken",
     ) -> dict[str, Any]:
-        started = time.perf_counter()
-        outcome = "ok"
-        try:
-            response = self.session.post(url, data=params, timeout=self.timeout)
-        except requests.exceptions.SSLError:
-            outcome = "tls"
-            raise DefiniteError(
-                f"geocoder {self.geocoder.name}: TLS certificate problem; set "
-                f"ca_bundle for a private CA"
-            ) from None
-        except requests.exceptions.RequestException as exc:
-            outcome = "unreachable"
-            raise TransientError(
-                f"geocoder {self.geocoder.name} unreachable "
-                f"({type(exc).__name__}); the issue waits for it"
-            ) from None
-        finally:
-            log.info(
-                "arcgis %s",
-                operation,
-                extra={
-                    "geocoder": self.geocoder.name,
-                    "method": operation,
-                    "outcome": outcome,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                },
-            )
-        if response.status_code >= 500 or response.status_code == 429:
-            raise TransientError(f"geocoder {self.geocoder.name}: HTTP {response.status_code}")
-        if response.status_code == 404:
+        # Reads only: a lost answer is safe to ask again.
+        answer = self.http.request("POST", url, what=operation, idempotent=True, data=params)
+        if answer.status == 404:
             raise DefiniteError(
                 f"geocoder {self.geocoder.name}: {operation} not found (HTTP 404); "
                 f"check the url ends in /GeocodeServer"
             )
         try:
-            body = response.json()
+            body = answer.json()
         except ValueError:
             raise TransientError(
                 f"geocoder {self.geocoder.name}: the answer to {operation} is not "
-                f"JSON (HTTP {response.status_code})"
+                f"JSON (HTTP {answer.status})"
             ) from None
         if not isinstance(body, dict):
             raise DefiniteError(f"geocoder {self.geocoder.name}: unexpected answer to {operation}")

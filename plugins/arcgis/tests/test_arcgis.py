@@ -159,7 +159,7 @@ def test_an_unreachable_geocoder_is_transient(requests_mock, make_geocoder, issu
     import requests
 
     requests_mock.post(URL, exc=requests.exceptions.ConnectionError("refused"))
-    with pytest.raises(TransientError, match="unreachable"):
+    with pytest.raises(TransientError, match="cannot reach geocoder"):
         plugin.validate_address(geocoder=make_geocoder(), issue=issue())
 
 

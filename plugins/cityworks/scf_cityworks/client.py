@@ -12,10 +12,7 @@ import json
 import logging
 import re
 import threading
-import time
 from typing import Any
-
-import requests
 
 from scf_plugins import (
     AmbiguousError,
@@ -24,17 +21,15 @@ from scf_plugins import (
     Integration,
     RemoteError,
     TransientError,
-    redact,
     register_secret,
 )
-from scf_plugins.http import new_session
+from scf_plugins.http import Answer, HttpClient, HttpPolicy
 
 from .versions import version_tuple
 
 log = logging.getLogger(__name__)
 
 AUTH_PATH = "General/Authentication/Authenticate"
-RETRY_HTTP = {429, 502, 503, 504}
 NOT_FOUND_CODES = {2, 35, 60}  # InvalidRequestId, ErrorItemNotFound, WarningItemNotFound
 
 
@@ -79,18 +74,19 @@ class CityworksClient:
         self.name = integration.name
         self.site = site_root(integration.url)
         self.v23 = version_tuple(integration.version) >= (23,)
-        self.timeout = (min(10.0, integration.timeout_seconds), integration.timeout_seconds)
-        self.session = new_session(
+        self.http = HttpClient(
+            integration.name,
             integration.url,
             integration.verify_tls,
+            HttpPolicy.of(integration),
+            system=f"Cityworks at {self.site}",
             pool_size=integration.max_concurrency,
             user_agent="scf-cityworks/0.1",
         )
         if str(integration.options.get("auth", "")).lower() == "windows":
-            self.session.auth = self._ntlm()
+            self.http.session.auth = self._ntlm()
         self._token: str | None = None
         self._token_lock = threading.Lock()
-        self.calls = 0
 
     def _ntlm(self) -> Any:
         try:
@@ -103,9 +99,14 @@ class CityworksClient:
         password = self.integration.password.reveal() if self.integration.password else ""
         return HttpNtlmAuth(self.integration.user, password)
 
+    @property
+    def calls(self) -> int:
+        """How many calls this client made (for benchmarks and tests)."""
+        return self.http.calls
+
     def close(self) -> None:
         """Close the HTTP session."""
-        self.session.close()
+        self.http.close()
 
     # -- authentication ----------------------------------------------------------------------
 
@@ -123,8 +124,7 @@ class CityworksClient:
             token=None,
             idempotent=True,
         )
-        status = body.get("Status")
-        if status != 0:
+        if status_of(body) != 0:
             raise DefiniteError(
                 f"Cityworks refused the login of user {self.integration.user!r} "
                 f"({_messages(body)}); check the user and its password "
@@ -173,18 +173,24 @@ class CityworksClient:
         ``accept_codes`` is returned rather than raised (for "not found" answers)."""
         token = self.token()
         body = self._post(path, data, token=token, idempotent=idempotent)
-        if body.get("Status") == 2:
+        if status_of(body) == 2:
             log.info("token refused; logging in again", extra={"integration": self.name})
             token = self._renew(token)
             body = self._post(path, data, token=token, idempotent=idempotent)
-            if body.get("Status") == 2:
+            if status_of(body) == 2:
                 raise DefiniteError(
                     f"Cityworks refused a fresh token for {path} ({_messages(body)}); check that "
                     f"user {self.integration.user!r} may use this method"
                 )
-        status = body.get("Status")
+        status = status_of(body)
         if status == 0:
             return body
+        if status is None:
+            kind: type[RemoteError] = TransientError if idempotent else AmbiguousError
+            raise kind(
+                f"{path}: Cityworks sent Status {str(body.get('Status'))[:40]!r}, not a number; "
+                f"check that the url is a Cityworks site"
+            )
         if accept_codes and _codes(body) & accept_codes:
             return body
         raise DefiniteError(f"Cityworks refused {path}: {_messages(body)}")
@@ -199,80 +205,26 @@ class CityworksClient:
             headers["Authorization"] = f"cityworks {token}"
         elif token:
             form["token"] = token
-        started = time.perf_counter()
-        outcome = "ok"
-        try:
-            response = self.session.post(url, data=form, headers=headers, timeout=self.timeout)
-        except requests.exceptions.ConnectTimeout:
-            outcome = "connect-timeout"
-            raise TransientError(
-                f"{path}: Cityworks at {self.site} did not accept the connection "
-                f"in time; check the network path (firewall, allowlist)"
-            ) from None
-        except requests.exceptions.SSLError as exc:
-            outcome = "tls"
-            raise DefiniteError(
-                f"{path}: TLS certificate problem with {self.site} "
-                f"({redact(type(exc).__name__)}); set ca_bundle for a private CA"
-            ) from None
-        except requests.exceptions.ConnectionError as exc:
-            outcome = "connection"
-            refused = "refused" in str(exc).lower() or "resolve" in str(exc).lower()
-            if idempotent or refused:
-                raise TransientError(
-                    f"{path}: cannot reach Cityworks at {self.site} "
-                    f"({_reason(exc)}); check the url and the network"
-                ) from None
-            raise AmbiguousError(
-                f"{path}: the connection to Cityworks dropped before its answer "
-                f"arrived; it may have been carried out"
-            ) from None
-        except requests.exceptions.Timeout:
-            outcome = "timeout"
-            if idempotent:
-                raise TransientError(
-                    f"{path}: Cityworks did not answer within {self.timeout[1]:g} s"
-                ) from None
-            raise AmbiguousError(
-                f"{path}: Cityworks did not answer within {self.timeout[1]:g} s; "
-                f"it may have been carried out"
-            ) from None
-        except requests.exceptions.RequestException as exc:
-            outcome = "error"
-            raise TransientError(f"{path}: request failed ({type(exc).__name__})") from None
-        finally:
-            self.calls += 1
-            if log.isEnabledFor(logging.INFO):  # the hot path skips building the record
-                log.info(
-                    "cityworks %s",
-                    path,
-                    extra={
-                        "integration": self.name,
-                        "method": path,
-                        "outcome": outcome,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                    },
-                )
-        return self._parse(path, response, idempotent)
+        answer = self.http.request(
+            "POST", url, what=path, idempotent=idempotent, data=form, headers=headers
+        )
+        return self._parse(path, answer, idempotent)
 
-    def _parse(self, path: str, response: requests.Response, idempotent: bool) -> dict[str, Any]:
-        if response.status_code == 404:
+    def _parse(self, path: str, answer: Answer, idempotent: bool) -> dict[str, Any]:
+        if answer.status == 404:
             raise EndpointMissing(
                 f"{path}: the site answered 404; check that the url ends in "
                 f"/Services/AMS and that this Cityworks version has the method"
             )
-        if response.status_code in (401, 403):
+        if answer.status in (401, 403):
             raise DefiniteError(
                 f"{path}: the web server refused access (HTTP "
-                f"{response.status_code}); if the site uses Windows "
+                f"{answer.status}); if the site uses Windows "
                 f'authentication set auth = "windows"'
             )
         kind: type[RemoteError] = TransientError if idempotent else AmbiguousError
-        if response.status_code in RETRY_HTTP or response.status_code >= 500:
-            raise kind(f"{path}: Cityworks is unavailable (HTTP {response.status_code})")
-        text = response.text
-        ctype = response.headers.get("Content-Type", "")
-        if "html" in ctype.lower() or text.lstrip().startswith("<"):
+        text = answer.text
+        if "html" in answer.content_type or text.lstrip().startswith("<"):
             login = "Object moved" in text or "login" in text.lower()
             what = "a login redirect" if login else "an IIS/ASP.NET error page"
             raise kind(
@@ -281,25 +233,19 @@ class CityworksClient:
                 f'whether the site needs auth = "windows"'
             )
         try:
-            body = response.json()
-        except ValueError:
+            body = answer.json()
+        except ValueError as exc:
             raise kind(
-                f"{path}: Cityworks sent a body that is not JSON ({len(text)} bytes); "
-                f"check {self.site}/Errors.axd"
+                f"{path}: Cityworks sent a body that is not JSON ({len(answer.content)} bytes, "
+                f"{exc}); check {self.site}/Errors.axd"
             ) from None
         if not isinstance(body, dict) or "Status" not in body:
             raise kind(f"{path}: Cityworks sent JSON without the Status envelope; check the url")
         return body
 
 
-def _reason(exc: Exception) -> str:
-    text = str(exc)
-    for needle, reason in (
-        ("refused", "connection refused"),
-        ("resolve", "host not found"),
-        ("reset", "connection reset"),
-        ("timed out", "timed out"),
-    ):
-        if needle in text.lower():
-            return reason
-    return type(exc).__name__
+def status_of(body: dict[str, Any]) -> int | None:
+    """The envelope's ``Status`` when it is a whole number (``false``, ``"0"``, ``0.0`` are
+    not: a server that sends them is not answering like Cityworks)."""
+    status = body.get("Status")
+    return status if type(status) is int else None
