@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -60,10 +59,7 @@ def _claim(engine: Engine, integration: Integration) -> list[tuple[Comment, Issu
 
 def push_comments(engine: Engine, integration: Integration, report: PassReport) -> None:
     """Step 3 for one integration."""
-    with ThreadPoolExecutor(
-        max_workers=integration.max_concurrency,
-        thread_name_prefix=f"comments-{integration.name}",
-    ) as pool:
+    with engine.workers(f"comments-{integration.name}", integration.max_concurrency) as pool:
         while not engine.stop.is_set():
             batch = _claim(engine, integration)
             if not batch:
@@ -84,6 +80,7 @@ def push_comments(engine: Engine, integration: Integration, report: PassReport) 
                 except Exception as exc:  # a plugin bug costs this comment a retry
                     failures += 1
                     engine.failed(report, f"comment {comment.id} of issue {issue.id}", exc)
+                    engine.pause(integration, exc)
                     kind = error_kind(exc)
                     with engine.store.transaction() as conn:
                         attempts = (
@@ -98,7 +95,10 @@ def push_comments(engine: Engine, integration: Integration, report: PassReport) 
                             .values(
                                 attempts=attempts + 1,
                                 last_error=describe(exc)[:2000],
-                                next_attempt_at=now + transitions.backoff(kind, attempts + 1),
+                                next_attempt_at=now
+                                + transitions.backoff(
+                                    kind, attempts + 1, getattr(exc, "retry_after", None)
+                                ),
                                 push_attempted=comment.push_attempted or uncertain(exc),
                                 lease_owner=None,
                                 lease_until=None,

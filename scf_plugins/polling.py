@@ -10,7 +10,7 @@ import functools
 import logging
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
@@ -67,9 +67,7 @@ def poll(engine: Engine, integration: Integration, report: PassReport) -> None:
     """
     batches = _batches(engine, integration)
     in_flight: deque[tuple[list[dict[str, Any]], Future[list[RemoteUpdate]]]] = deque()
-    with ThreadPoolExecutor(
-        max_workers=integration.max_concurrency, thread_name_prefix=f"poll-{integration.name}"
-    ) as pool:
+    with engine.workers(f"poll-{integration.name}", integration.max_concurrency) as pool:
 
         def fill() -> None:
             while len(in_flight) < integration.max_concurrency and not engine.stop.is_set():
@@ -87,6 +85,7 @@ def poll(engine: Engine, integration: Integration, report: PassReport) -> None:
                 updates = future.result()
             except Exception as exc:  # a plugin bug costs this batch a retry, not the pass
                 engine.failed(report, f"poll {integration.name}", exc)
+                engine.pause(integration, exc)
                 abandoned = [r["id"] for r in rows]
                 down = isinstance(exc, RemoteError) and error_kind(exc) == "transient"
                 if down:  # drop what is in flight; the next pass tries again

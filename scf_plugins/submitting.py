@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import TYPE_CHECKING, Any
 
 from . import leases, messages, transitions
@@ -93,12 +93,13 @@ def submit(engine: Engine, integration: Integration, report: PassReport) -> None
     failures_in_a_row = 0
     exhausted = False
     try:
-        with ThreadPoolExecutor(
-            max_workers=integration.max_concurrency,
-            thread_name_prefix=f"submit-{integration.name}",
-        ) as pool:
+        with engine.workers(f"submit-{integration.name}", integration.max_concurrency) as pool:
             while True:
-                stopping = engine.stop.is_set() or failures_in_a_row >= BREAKER_AFTER
+                stopping = (
+                    engine.stop.is_set()
+                    or failures_in_a_row >= BREAKER_AFTER
+                    or engine.paused(integration) is not None
+                )
                 while not stopping and len(pending) < integration.max_concurrency:
                     if not queue and not exhausted:
                         busy = {i.id for i in pending.values()}
@@ -160,6 +161,7 @@ def _apply(
     except Exception as exc:  # a plugin bug must cost one issue a retry, not the pass
         kind = error_kind(exc)
         engine.failed(report, f"issue {issue.id} ({integration.name})", exc)
+        engine.pause(integration, exc)
         with engine.store.transaction() as conn:
             transitions.record_failure(
                 conn,
@@ -169,6 +171,7 @@ def _apply(
                 describe(exc),
                 now,
                 submit_attempted=issue.submit_attempted or uncertain(exc),
+                retry_after=getattr(exc, "retry_after", None),
             )
         return kind
 

@@ -22,11 +22,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import advice, commenting, leases, polling, submitting, transitions
+from . import advice, commenting, deadlines, leases, polling, submitting, transitions
 from .config import Settings
 from .errors import ConfigError, ScfError
 from .models import Integration
@@ -52,6 +53,40 @@ class Engine:
     progress: Callable[[str], None] | None = None
     _settings_problems: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _advised: bool = field(default=False, repr=False)
+    _paused: dict[str, datetime] = field(default_factory=dict, repr=False)
+
+    def workers(self, prefix: str, count: int) -> ThreadPoolExecutor:
+        """Threads for remote calls, bound to the stop event: :meth:`request_stop` abandons
+        the calls they have in flight."""
+        return ThreadPoolExecutor(
+            max_workers=count,
+            thread_name_prefix=prefix,
+            initializer=deadlines.bind,
+            initargs=(self.stop,),
+        )
+
+    def request_stop(self) -> None:
+        """Stop soon: no new step starts, and remote calls in flight are abandoned (each
+        fails like a timeout, so a create or comment is looked up before any retry)."""
+        self.stop.set()
+        deadlines.abandon(self.stop)
+
+    def pause(self, integration: Integration, exc: BaseException) -> None:
+        """Leave the integration alone for as long as its server asked (``Retry-After``),
+        within the transient back-off cap."""
+        seconds = getattr(exc, "retry_after", None)
+        if seconds:
+            cap = transitions.BACKOFF["transient"][1]
+            until = self.clock() + min(timedelta(seconds=seconds), cap)
+            self._paused[integration.name] = max(until, self._paused.get(integration.name, until))
+
+    def paused(self, integration: Integration) -> datetime | None:
+        """Until when the integration's server asked to be left alone, or None."""
+        until = self._paused.get(integration.name)
+        if until is not None and until <= self.clock():
+            del self._paused[integration.name]
+            return None
+        return until
 
     def say(self, text: str) -> None:
         """Show progress on a terminal, when there is one."""
@@ -118,6 +153,13 @@ class Engine:
                 )
                 continue
             for step in (submitting.submit, polling.poll, commenting.push_comments):
+                until = self.paused(integration)
+                if until is not None:
+                    report.problems.append(
+                        f"{integration.name}: waiting until {until:%H:%M:%S} UTC, as its "
+                        f"server asked (Retry-After)"
+                    )
+                    break
                 if self.stop.is_set():
                     break
                 try:

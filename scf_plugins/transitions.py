@@ -35,10 +35,14 @@ BACKOFF = {
 }
 
 
-def backoff(kind: str, attempts: int) -> timedelta:
-    """The delay before attempt ``attempts + 1``: doubling from the kind's first delay, capped."""
+def backoff(kind: str, attempts: int, retry_after: float | None = None) -> timedelta:
+    """The delay before attempt ``attempts + 1``: doubling from the kind's first delay, at
+    least what the server asked for (``retry_after`` seconds), capped."""
     first, cap = BACKOFF.get(kind, BACKOFF["transient"])
-    return min(cap, first * (1 << max(0, min(attempts - 1, 30))))
+    delay = first * (1 << max(0, min(attempts - 1, 30)))
+    if retry_after:
+        delay = max(delay, timedelta(seconds=retry_after))
+    return min(cap, delay)
 
 
 def _values(issue_row: dict[str, object], settings: Settings, **extra: object) -> dict[str, object]:
@@ -173,14 +177,18 @@ def record_failure(
     submit_attempted: bool | None = None,
     check: AddressCheck | None = None,
     held: bool = False,
+    retry_after: float | None = None,
 ) -> None:
-    """Keep the error on the issue, schedule the next attempt, and release the lease."""
+    """Keep the error on the issue, schedule the next attempt, and release the lease.
+
+    ``retry_after`` (seconds the server asked for) lengthens the back-off, within its cap.
+    """
     attempts = conn.execute(select(issues.c.attempts).where(issues.c.id == issue_id)).scalar() or 0
     values: dict[str, object] = {
         "attempts": attempts + 1,
         "last_error": error[:2000],
         "last_error_kind": kind,
-        "next_attempt_at": now + backoff(kind, attempts + 1),
+        "next_attempt_at": now + backoff(kind, attempts + 1, retry_after),
         "updated_at": now,
         "lease_owner": None,
         "lease_until": None,

@@ -49,8 +49,10 @@ def sync_cmd(app: App, once: bool, interval: float, lease_seconds: float) -> Non
         engine.progress = lambda text: click.echo(f"\r{text[:70]:<70}", err=True, nl=False)
 
     def stop(signum: int, _frame: object) -> None:
-        engine.stop.set()
-        click.echo(f"\nstopping after the current step ({signal.Signals(signum).name})", err=True)
+        engine.request_stop()
+        click.echo(
+            f"\nstopping: calls in flight are abandoned ({signal.Signals(signum).name})", err=True
+        )
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stop)
@@ -65,7 +67,9 @@ def sync_cmd(app: App, once: bool, interval: float, lease_seconds: float) -> Non
         click.echo(f"pass {number}: {report.summary()}")
         if once or engine.stop.wait(interval):
             break
-    sys.exit(1 if had_errors else 0)
+    # Stopped on request: calls abandoned on the way out are not failures (the next run
+    # looks up any create or comment that may have gone through).
+    sys.exit(1 if had_errors and not engine.stop.is_set() else 0)
 
 
 @cli.command("demo")
