@@ -7,17 +7,17 @@ the JSON format carries them as keys.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from typing import Any
 
 from .redaction import RedactingFilter, redact
+from .sanitize import for_terminal, json_text
 from .timeutil import iso, utcnow
 
 STRUCTURED_FIELDS = (
     "integration", "geocoder", "method", "duration_ms", "outcome", "issue_id", "remote_id",
-    "transition", "event", "calls", "error_kind",
+    "transition", "event", "calls", "error_kind", "status",
 )  # fmt: skip
 
 
@@ -37,7 +37,7 @@ class JsonFormatter(logging.Formatter):
                 data[key] = record.__dict__[key]
         if record.exc_info and record.exc_info[1] is not None:
             data["error"] = redact(f"{type(record.exc_info[1]).__name__}: {record.exc_info[1]}")
-        return json.dumps(data, default=str)
+        return json_text(data, default=str)
 
 
 class TextFormatter(logging.Formatter):
@@ -49,7 +49,7 @@ class TextFormatter(logging.Formatter):
             f"{key}={record.__dict__[key]}" for key in STRUCTURED_FIELDS if key in record.__dict__
         )
         line = f"{record.levelname.lower()} {record.name}: {record.getMessage()}"
-        return redact(f"{line} {extras}".rstrip())
+        return for_terminal(redact(f"{line} {extras}".rstrip()), one_line=True)
 
 
 def setup(log_format: str = "text", level: str = "warning") -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from .errors import AmbiguousError, ScfError, TransientError
 from .redaction import redact
+from .sanitize import clean
 
 
 @dataclass
@@ -52,6 +53,9 @@ def uncertain(exc: BaseException) -> bool:
 
 def describe(exc: BaseException) -> str:
     """One redacted line for an error; a plugin's unexpected exception is named as such."""
-    if isinstance(exc, ScfError):
-        return redact(str(exc))
-    return redact(f"unexpected {type(exc).__name__} in the plugin: {exc}")
+    text = (
+        str(exc)
+        if isinstance(exc, ScfError)
+        else (f"unexpected {type(exc).__name__} in the plugin: {exc}")
+    )
+    return clean(redact(text), 2000)

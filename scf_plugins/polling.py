@@ -6,6 +6,7 @@ applied in one transaction, each transition with its messages.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 from collections import deque
@@ -20,6 +21,7 @@ from .errors import RemoteError
 from .links import Scope, marker_of
 from .models import Integration, RemoteComment, RemoteState, RemoteUpdate, Status, Tracked
 from .outcomes import PassReport, describe, error_kind
+from .sanitize import VALUE_LIMIT, clean, clean_or_none
 from .schema import fit, issues
 
 if TYPE_CHECKING:
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
 
 
 log = logging.getLogger(__name__)
+
+STATUS_LIMIT = 200  # the issues.remote_status column
 
 
 def _batches(engine: Engine, integration: Integration) -> Iterator[list[dict[str, Any]]]:
@@ -171,8 +175,18 @@ def _match(integration: Integration, by_id: dict[int, dict[str, Any]], updates: 
             plan.append((row, None, f"{integration.name} sent {len(got)} records for remote "
                          f"request {row['remote_id']}; none was applied"))  # fmt: skip
             continue
-        plan.append((row, got[0], _malformed(got[0])))
+        problem = _malformed(got[0])
+        plan.append((row, got[0] if problem else _cleaned(got[0]), problem))
     return plan
+
+
+def _cleaned(update: RemoteUpdate) -> RemoteUpdate:
+    """The update with its remote text bounded and free of control characters."""
+    status = clean_or_none(update.status, STATUS_LIMIT)
+    fields = tuple((name, clean(value, VALUE_LIMIT)) for name, value in update.fields)
+    if status == update.status and fields == update.fields:
+        return update  # the usual case: nothing to copy
+    return dataclasses.replace(update, status=status, fields=fields)
 
 
 def _malformed(update: RemoteUpdate) -> str | None:

@@ -18,6 +18,7 @@ from .errors import AmbiguousError, DefiniteError
 from .links import Scope
 from .models import AddressCheck, Integration, Issue, Status, Submission
 from .outcomes import PassReport, describe, error_kind, uncertain
+from .sanitize import clean
 from .schema import fit, issues
 from .store import issue_from_row
 
@@ -236,7 +237,7 @@ def _link(
     """Acknowledge the issue with its new link, unless that remote request is linked already."""
     from sqlalchemy.exc import IntegrityError
 
-    status = submission.status if isinstance(submission.status, str) else None
+    status = clean(submission.status, 200) if isinstance(submission.status, str) else None
     try:
         with engine.store.transaction() as conn:
             other = transitions.linked_elsewhere(

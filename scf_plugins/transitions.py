@@ -20,8 +20,11 @@ from . import messages
 from .config import Settings
 from .links import Scope, new_marker
 from .models import AddressCheck, Integration, Issue, RemoteComment, Status
+from .sanitize import COMMENT_LIMIT, clean
 from .schema import announced, comments, fit, issues, store_id
 from .store import insert_comment, next_generation
+
+AUTHOR_LIMIT = 200  # the comments.author column
 
 BACKOFF = {
     # kind: (first delay, cap)
@@ -502,8 +505,8 @@ def pull_comment(
     insert_comment(
         conn,
         issue_id,
-        fit(comments.c.author, comment.author) or "City staff",
-        comment.text,
+        clean(comment.author, AUTHOR_LIMIT) or "City staff",
+        clean(comment.text, COMMENT_LIMIT),
         "remote",
         remote_id=remote_id,
         remote_key=key,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from .models import RequestType
+from .sanitize import for_terminal, json_text
 from .timeutil import iso
 
 if TYPE_CHECKING:
@@ -92,13 +92,13 @@ def issue_json(record: IssueRecord, *, public: bool = False) -> dict[str, Any]:
 
 
 def dumps(data: Any) -> str:
-    """JSON for the CLI's ``--json`` output."""
-    return json.dumps(data, indent=2, ensure_ascii=False)
+    """JSON for the CLI's ``--json`` output (characters a terminal could act on escaped)."""
+    return json_text(data, indent=2, ensure_ascii=False)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A plain text table with aligned columns."""
-    cells = [[("" if v is None else str(v)).replace("\n", " ") for v in row] for row in rows]
+    cells = [[for_terminal("" if v is None else v, one_line=True) for v in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:
         for i, value in enumerate(row):

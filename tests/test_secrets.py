@@ -115,7 +115,8 @@ def test_tls_is_verified_by_default_and_a_ca_bundle_can_be_set(make_integration_
 
     assert CityworksClient(make_integration_tls(True)).http.session.verify is True
     assert (
-        CityworksClient(make_integration_tls("/etc/ssl/ca.pem")).http.session.verify == "/etc/ssl/ca.pem"
+        CityworksClient(make_integration_tls("/etc/ssl/ca.pem")).http.session.verify
+        == "/etc/ssl/ca.pem"
     )
     assert CityworksClient(make_integration_tls(False)).http.session.verify is False
 

@@ -15,7 +15,7 @@ from ..app import App
 from ..config import check_config
 from ..errors import ScfError, UserError
 from ..views import dumps, table
-from .root import cli, pass_app
+from .root import cli, echo, pass_app
 
 
 @cli.command("plugins")
@@ -38,9 +38,9 @@ def plugins_cmd(app: App, as_json: bool) -> None:
         for n, e in sorted(app.host.failures.items())
     ]
     if as_json:
-        click.echo(dumps(rows))
+        echo(dumps(rows))
         return
-    click.echo(
+    echo(
         table(
             ["plugin", "version", "hooks"],
             [
@@ -100,19 +100,19 @@ def config_check(app: App, as_json: bool) -> None:
                     rt.code for rt in cached if rt.integration == entry["integration"]
                 ]
     if as_json:
-        click.echo(
+        echo(
             dumps(
                 {"ok": not problems, "problems": problems, "warnings": warnings, "routing": routing}
             )
         )
     else:
         for line in problems:
-            click.echo(line, err=True)
+            echo(line, err=True)
         for line in warnings:
-            click.echo(f"warning: {line}", err=True)
+            echo(f"warning: {line}", err=True)
         if not problems:
-            click.echo(f"{app.config_path}: OK")
-            click.echo(
+            echo(f"{app.config_path}: OK")
+            echo(
                 table(
                     ["integration", "plugin", "env", "serves"],
                     [
@@ -156,7 +156,7 @@ def credentials_set(name: str, environment: str | None) -> None:
     if not password:
         raise UserError("an empty password was not stored")
     path = credentials.store(name, environment, password)
-    click.echo(
+    echo(
         f"stored the password for {name}{' (' + environment + ')' if environment else ''} "
         f"in {path} (owner-only); {credentials.env_var_name(name, environment)} overrides it"
     )
@@ -176,7 +176,7 @@ def doctor_cmd(app: App, environment: str | None, as_json: bool) -> None:
     )
     findings = diagnose(settings, app.host, app.store)
     if as_json:
-        click.echo(
+        echo(
             dumps(
                 [
                     {"target": f.target, "ok": f.ok, "detail": f.detail, "notes": list(f.notes)}
@@ -186,8 +186,8 @@ def doctor_cmd(app: App, environment: str | None, as_json: bool) -> None:
         )
     else:
         for f in findings:
-            click.echo(f"{'OK  ' if f.ok else 'FAIL'} {f.target}: {f.detail}")
+            echo(f"{'OK  ' if f.ok else 'FAIL'} {f.target}: {f.detail}")
             for note in f.notes:
-                click.echo(f"     note: {note}")
+                echo(f"     note: {note}")
     if not findings or not all(f.ok for f in findings):
         sys.exit(1)

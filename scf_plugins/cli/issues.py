@@ -9,7 +9,7 @@ from ..errors import UserError
 from ..models import RequestType
 from ..reporting import Report, build_issue, parse_answer_args
 from ..views import dumps, issue_json, request_type_json, table
-from .root import checked_reason, cli, pass_app
+from .root import checked_reason, cli, echo, pass_app
 
 STUCK_AFTER = 5  # failed attempts before an issue is listed as stuck
 
@@ -21,7 +21,7 @@ def _load_types(app: App, refresh: bool) -> None:
     if refresh or not cached:
         result = catalog.refresh(app.settings, app.host, app.store)
         for name, error in result.failed.items():
-            click.echo(f"warning: request types of {name} not refreshed: {error}", err=True)
+            echo(f"warning: request types of {name} not refreshed: {error}", err=True)
         if result.failed and not result.loaded and not cached:
             raise UserError("no request types could be loaded; run `scf doctor` to see why")
 
@@ -48,10 +48,10 @@ def request_types_cmd(app: App, refresh: bool, as_json: bool) -> None:
     _load_types(app, refresh)
     types = app.store.request_types()
     if as_json:
-        click.echo(dumps([request_type_json(rt) for rt in types]))
+        echo(dumps([request_type_json(rt) for rt in types]))
         return
     for rt in types:
-        click.echo(f"{rt.code}  {rt.name}  [{rt.integration}]")
+        echo(f"{rt.code}  {rt.name}  [{rt.integration}]")
         for q in rt.questions:
             flags = ", ".join(
                 f
@@ -68,7 +68,7 @@ def request_types_cmd(app: App, refresh: bool, as_json: bool) -> None:
                 else ""
             )
             options = f": {' | '.join(q.options)}" if q.options else ""
-            click.echo(f"    {q.id:>6}  {q.text} [{flags}]{when}{options}")
+            echo(f"    {q.id:>6}  {q.text} [{flags}]{when}{options}")
 
 
 @cli.command("report")
@@ -121,7 +121,7 @@ def report_cmd(
     )
     new = build_issue(report, rt, app.settings.owner_of(code))
     issue_id = app.store.create_issue(new)
-    click.echo(dumps({"id": issue_id}) if as_json else f"reported issue {issue_id}")
+    echo(dumps({"id": issue_id}) if as_json else f"reported issue {issue_id}")
 
 
 @cli.group("issues")
@@ -163,9 +163,9 @@ def issues_list(app: App, status: str | None, limit: int, as_json: bool) -> None
         for r in rows
     ]
     if as_json:
-        click.echo(dumps(data))
+        echo(dumps(data))
         return
-    click.echo(
+    echo(
         table(
             ["id", "status", "type", "remote", "summary", "last error"],
             [
@@ -195,10 +195,10 @@ def issues_show(app: App, issue_id: int, public: bool, as_json: bool) -> None:
         raise UserError(f"there is no issue {issue_id}; see `scf issues list`")
     data = issue_json(record, public=public)
     if as_json:
-        click.echo(dumps(data))
+        echo(dumps(data))
         return
-    click.echo(f"Issue {data['id']}: {data['summary']}")
-    click.echo(
+    echo(f"Issue {data['id']}: {data['summary']}")
+    echo(
         f"  status        {data['status']}"
         + (
             f" (remote {data['remote_id']}, {data['remote_status'] or 'open'})"
@@ -206,19 +206,17 @@ def issues_show(app: App, issue_id: int, public: bool, as_json: bool) -> None:
             else ""
         )
     )
-    click.echo(
-        f"  request type  {data['request_type']} -> {data['integration'] or 'no integration'}"
-    )
-    click.echo(f"  location      {data['lat']}, {data['lng']}  {data['address'] or ''}".rstrip())
+    echo(f"  request type  {data['request_type']} -> {data['integration'] or 'no integration'}")
+    echo(f"  location      {data['lat']}, {data['lng']}  {data['address'] or ''}".rstrip())
     reporter = data["reporter"]
     if reporter["name"] or reporter["email"]:
-        click.echo(f"  reporter      {reporter['name'] or ''} {reporter['email'] or ''}".rstrip())
+        echo(f"  reporter      {reporter['name'] or ''} {reporter['email'] or ''}".rstrip())
     if data["description"]:
-        click.echo(f"  description   {data['description']}")
+        echo(f"  description   {data['description']}")
     check = data["address_check"]
     if check:
         verdict = "accepted" if check["accepted"] else "NOT accepted"
-        click.echo(
+        echo(
             f"  address check {verdict}: {check['address'] or '(no candidate)'} "
             f"score {check['score']} {check['candidate_type'] or ''} {check['reason']}".rstrip()
         )
@@ -230,20 +228,20 @@ def issues_show(app: App, issue_id: int, public: bool, as_json: bool) -> None:
             if link["endpoint"]
             else "made before links were scoped; verified on the next poll"
         )
-        click.echo(f"  link          marker {link['marker']}, {where}")
+        echo(f"  link          marker {link['marker']}, {where}")
     if sync and sync["attention"]:
-        click.echo(f"  ATTENTION     [{sync['attention_kind']}] {sync['attention']}")
+        echo(f"  ATTENTION     [{sync['attention_kind']}] {sync['attention']}")
     if sync and sync["held"]:
-        click.echo("  HELD          waiting for staff: the address could not be verified")
+        echo("  HELD          waiting for staff: the address could not be verified")
     if sync and sync["last_error"]:
-        click.echo(
+        echo(
             f"  last error    [{sync['last_error_kind']}] {sync['last_error']} "
             f"(attempt {sync['attempts']}, next {sync['next_attempt_at'] or '-'})"
         )
     for a in data["answers"]:
-        click.echo(f"  Q {a['question']}: {a['answer']}" + (" (private)" if a["private"] else ""))
+        echo(f"  Q {a['question']}: {a['answer']}" + (" (private)" if a["private"] else ""))
     for c in data["comments"]:
-        click.echo(f"  [{c['created_at']}] {c['kind']:<7} {c['author']}: {c['text']}")
+        echo(f"  [{c['created_at']}] {c['kind']:<7} {c['author']}: {c['text']}")
 
 
 @cli.command("comment")
@@ -261,7 +259,7 @@ def comment_cmd(app: App, issue_id: int, text: str, author: str) -> None:
     if app.store.get(issue_id) is None:
         raise UserError(f"there is no issue {issue_id}; see `scf issues list`")
     comment_id = app.store.add_comment(issue_id, author.strip(), body)
-    click.echo(f"added comment {comment_id} to issue {issue_id}")
+    echo(f"added comment {comment_id} to issue {issue_id}")
 
 
 @issues_group.command("recategorize")
@@ -302,7 +300,7 @@ def issues_recategorize(app: App, issue_id: int, code: str, answers: tuple[str, 
     new = build_issue(report, rt, app.settings.owner_of(code))
     if not app.store.recategorize(issue_id, code, new.integration, new.type_ref, new.answers):
         raise UserError(f"issue {issue_id} changed meanwhile; look at it again")
-    click.echo(f"issue {issue_id} is now {code}, served by {new.integration or 'no integration'}")
+    echo(f"issue {issue_id} is now {code}, served by {new.integration or 'no integration'}")
 
 
 @issues_group.command("release")
@@ -315,7 +313,7 @@ def issues_release(app: App, issue_id: int, address: str | None) -> None:
         raise UserError("--address must be 1 to 300 characters")
     if not app.store.release_hold(issue_id, address.strip() if address else None):
         raise UserError(f"issue {issue_id} is not held; see `scf issues show {issue_id}`")
-    click.echo(f"issue {issue_id} released; it is submitted on the next pass")
+    echo(f"issue {issue_id} released; it is submitted on the next pass")
 
 
 @issues_group.command("withdraw")
@@ -335,7 +333,7 @@ def issues_withdraw(app: App, issue_id: int, reason: str) -> None:
         raise UserError(
             f"issue {issue_id} is not Open or Acknowledged; see `scf issues show {issue_id}`"
         )
-    click.echo(f"issue {issue_id} withdrawn (closed here; the remote system was not touched)")
+    echo(f"issue {issue_id} withdrawn (closed here; the remote system was not touched)")
 
 
 @issues_group.command("resubmit")
@@ -360,7 +358,7 @@ def issues_resubmit(app: App, issue_id: int, reason: str) -> None:
             f"issue {issue_id} is not an Open or Acknowledged issue routed to an integration; "
             f"see `scf issues show {issue_id}`"
         )
-    click.echo(f"issue {issue_id} is sent anew on the next pass")
+    echo(f"issue {issue_id} is sent anew on the next pass")
 
 
 @issues_group.command("retry")
@@ -372,4 +370,4 @@ def issues_retry(app: App, issue_ids: tuple[int, ...]) -> None:
     count = app.store.retry(list(issue_ids))
     if not count:
         raise UserError("none of these issues is Open and waiting to be submitted again")
-    click.echo(f"{count} issue(s) will be tried again on the next pass")
+    echo(f"{count} issue(s) will be tried again on the next pass")

@@ -10,7 +10,7 @@ from ..app import App
 from ..errors import UserError
 from ..timeutil import utcnow
 from ..views import dumps, table
-from .root import checked_reason, cli, pass_app
+from .root import checked_reason, cli, echo, pass_app
 
 
 @cli.group("links", invoke_without_command=True)
@@ -45,9 +45,9 @@ def links_group(ctx: click.Context, as_json: bool) -> None:
             }
         )
     if as_json:
-        click.echo(dumps(rows))
+        echo(dumps(rows))
         return
-    click.echo(
+    echo(
         table(
             ["integration", "environment", "endpoint", "status", "issues", "synced"],
             [
@@ -101,7 +101,7 @@ def _group_action(
             + "; see `scf links`"
         )
     past = {"withdraw": "withdrew", "resubmit": "resubmitted"}[verb]
-    click.echo(f"{past} {done} issue(s) of {integration} linked to {environment}")
+    echo(f"{past} {done} issue(s) of {integration} linked to {environment}")
 
 
 _ENDPOINT = click.option("--endpoint", help="Only links made at this URL (see `scf links`).")

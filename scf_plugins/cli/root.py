@@ -19,6 +19,7 @@ from ..app import App
 from ..errors import ScfError, UserError
 from ..plugins import build_manager
 from ..redaction import redact
+from ..sanitize import for_terminal
 
 
 class ScfGroup(click.Group):
@@ -29,10 +30,16 @@ class ScfGroup(click.Group):
         try:
             return super().invoke(ctx)
         except ScfError as exc:
-            raise click.ClickException(redact(str(exc))) from None
+            raise click.ClickException(for_terminal(redact(str(exc)))) from None
 
 
 pass_app = click.make_pass_decorator(App)
+
+
+def echo(text: str = "", **options: Any) -> None:
+    """``click.echo`` for people: data from outside never reaches the terminal as control or
+    escape sequences (they are shown as visible escapes instead)."""
+    click.echo(for_terminal(text), **options)
 
 
 def checked_reason(text: str) -> str:
@@ -90,7 +97,7 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except Exception as exc:  # the last guard: one line, never a traceback
         if os.environ.get("SCF_DEBUG"):
             raise
-        click.echo(
+        echo(
             f"Error: unexpected {type(exc).__name__}: {redact(str(exc))} "
             f"(set SCF_DEBUG=1 for the traceback, and please report it)",
             err=True,

@@ -10,7 +10,8 @@ from datetime import timedelta
 import click
 
 from ..app import App
-from .root import cli, pass_app
+from ..sanitize import for_terminal
+from .root import cli, echo, pass_app
 
 log = logging.getLogger(__name__)
 
@@ -46,13 +47,13 @@ def sync_cmd(app: App, once: bool, interval: float, lease_seconds: float) -> Non
         )
     engine = Engine(app.settings, app.host, app.store, lease=timedelta(seconds=lease_seconds))
     if sys.stderr.isatty():
-        engine.progress = lambda text: click.echo(f"\r{text[:70]:<70}", err=True, nl=False)
+        engine.progress = lambda text: click.echo(
+            f"\r{for_terminal(text, one_line=True)[:70]:<70}", err=True, nl=False
+        )
 
     def stop(signum: int, _frame: object) -> None:
         engine.request_stop()
-        click.echo(
-            f"\nstopping: calls in flight are abandoned ({signal.Signals(signum).name})", err=True
-        )
+        echo(f"\nstopping: calls in flight are abandoned ({signal.Signals(signum).name})", err=True)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stop)
@@ -64,7 +65,7 @@ def sync_cmd(app: App, once: bool, interval: float, lease_seconds: float) -> Non
         if engine.progress:
             click.echo("\r" + " " * 72 + "\r", err=True, nl=False)
         had_errors = report.errors > 0
-        click.echo(f"pass {number}: {report.summary()}")
+        echo(f"pass {number}: {report.summary()}")
         if once or engine.stop.wait(interval):
             break
     # Stopped on request: calls abandoned on the way out are not failures (the next run
@@ -81,5 +82,5 @@ def demo_cmd(app: App, keep: str | None) -> None:
 
     from ..demo import run_demo
 
-    errors = run_demo(app.host, click.echo, Path(keep) if keep else None)
+    errors = run_demo(app.host, echo, Path(keep) if keep else None)
     sys.exit(1 if errors else 0)

@@ -1,0 +1,64 @@
+"""Text from outside (remote systems, residents) made safe to store and to show.
+
+Remote systems send what they like: escape sequences, carriage returns, bidirectional
+overrides, megabytes of text. What is stored is bounded and free of control characters; what
+reaches a terminal has every control or direction-changing character made visible.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+CUT = " …[cut]"
+# C0 controls but tab and newline, DEL, and C1 controls (0x9b is a one-byte CSI).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# For terminals: those, newline and tab too, and direction overrides and isolates (the
+# "Trojan source" characters; direction marks are harmless).
+_UNSAFE_FOR_TERMINAL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_IN_JSON = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+COMMENT_LIMIT = 5000
+VALUE_LIMIT = 1000
+
+
+def clean(text: Any, limit: int) -> str:
+    """``text`` as stored: line breaks as ``\\n``, no other control character, at most
+    ``limit`` characters (a longer text is cut, and says so)."""
+    value = str(text).replace("\r\n", "\n").replace("\r", "\n")
+    value = _CONTROL.sub("", value)
+    if len(value) > limit:
+        value = value[: max(0, limit - len(CUT))] + CUT
+    return value
+
+
+def clean_or_none(text: Any, limit: int) -> str | None:
+    """:func:`clean`, keeping None as None."""
+    return None if text is None else clean(text, limit)
+
+
+def for_terminal(text: Any, *, one_line: bool = False) -> str:
+    """``text`` for a person's terminal: escape sequences, carriage returns and direction
+    overrides shown as visible ``\\x1b``-style escapes; newlines kept (or, with
+    ``one_line``, shown as spaces)."""
+    value = str(text)
+    if one_line:
+        value = value.replace("\r\n", " ").replace("\n", " ")
+
+    def show(match: re.Match[str]) -> str:
+        char = match.group()
+        if char == "\n" and not one_line:
+            return char
+        if char == "\t":
+            return " " if one_line else char
+        return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+    return _UNSAFE_FOR_TERMINAL.sub(show, value)
+
+
+def json_text(data: Any, **options: Any) -> str:
+    """JSON as ``json.dumps`` writes it, with the characters a terminal could act on (C1
+    controls, direction overrides, line separators) written as ``\\uXXXX``: same data."""
+    text = json.dumps(data, **options)
+    return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
