@@ -24,6 +24,7 @@ from .models import ActivityRule, Geocoder, Integration, Messages, Secret, froze
 log = logging.getLogger(__name__)
 
 CONFIG_ENV = "SCF_CONFIG"
+MAX_CONFIG_BYTES = 1024 * 1024
 DEFAULT_CONFIG = "scf.toml"
 DEFAULT_PRIVATE_KEYWORDS = ("email", "e-mail")
 
@@ -118,18 +119,33 @@ def check_config(
     """Read the config at ``path``; return the settings (None if unusable) and every problem."""
     p = Path(path)
     try:
-        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+        if not p.is_file() and p.exists():
+            return None, [f"{p}: not a regular file; give the path of the TOML config"]
+        with p.open("rb") as fh:
+            data = fh.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            return None, [
+                f"{p}: larger than {MAX_CONFIG_BYTES // 1024} KiB; is this the org config?"
+            ]
+        raw = tomllib.loads(data.decode("utf-8"))
     except FileNotFoundError:
         return None, [
             f"{p}: no config file here; pass --config PATH, set {CONFIG_ENV}, "
             f"or run `scf demo` to try the integration without one"
         ]
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError:
+        return None, [f"{p}: not UTF-8 text; save the config as UTF-8"]
+    except OSError as exc:
         return None, [f"{p}: cannot read the config ({type(exc).__name__}); check the path"]
     except tomllib.TOMLDecodeError as exc:
         return None, [f"{p}: not valid TOML ({exc}); fix the syntax there"]
+    except RecursionError:
+        return None, [f"{p}: nested too deeply to read; a config needs a few levels at most"]
     parser = _Parser(p, resolve_secrets, environment)
-    settings = parser.parse(raw)
+    try:
+        settings = parser.parse(raw)
+    except RecursionError:
+        return None, [f"{p}: nested too deeply to read; a config needs a few levels at most"]
     return (settings if not parser.problems else None), parser.problems
 
 
@@ -293,6 +309,18 @@ class _Parser:
                 return None
         return str(value) if value is not None else None
 
+    def no_userinfo(self, url: str, key: str) -> str:
+        """Refuse a login or password written into a URL (it would reach logs and errors);
+        the problem line never repeats the URL."""
+        if re.match(r"(?i)^[a-z][a-z0-9+.-]*://[^/?#]*@", url.strip()):
+            self.problem(
+                key,
+                "has a login or password in it (user:password@host); remove them from the "
+                "url, set user = … and store the password with `scf credentials set`",
+            )
+            return ""
+        return url
+
     def tls(self, table: Mapping[str, Any], where: str, default: bool | str) -> bool | str:
         verify = self.get(table, "verify_tls", where, bool, default, "use true or false")
         bundle = self.get(table, "ca_bundle", where, str, None, "use a path to a PEM file")
@@ -353,6 +381,7 @@ class _Parser:
                 "missing or not an http(s) URL; "
                 'e.g. url = "https://cw.example.gov/Cityworks/Services/AMS"',
             )
+        url = self.no_userinfo(url, f"{ewhere}.url")
         user = self.get(endpoint, "user", ewhere, str, "", "use the login name")
         verify = self.tls(endpoint, ewhere, self.tls(table, where, True))
         if verify is False:
@@ -484,6 +513,7 @@ class _Parser:
         if not plugin:
             self.problem(f"{where}.plugin", 'missing; e.g. plugin = "arcgis"')
         url = self.get(table, "url", where, str, "", "use the GeocodeServer URL")
+        url = self.no_userinfo(url, f"{where}.url")
         if not re.match(r"https?://[^/\s]+", url):
             self.problem(
                 f"{where}.url",

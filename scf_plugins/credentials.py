@@ -19,6 +19,7 @@ from .models import Secret
 from .redaction import register_secret
 
 SECRETS_ENV = "SCF_SECRETS_FILE"
+MAX_SECRETS_BYTES = 1024 * 1024
 
 
 def secrets_path() -> Path:
@@ -46,6 +47,10 @@ def _read(path: Path) -> dict[str, str]:
         st = path.stat()
     except FileNotFoundError:
         return {}
+    if not stat.S_ISREG(st.st_mode):  # a named pipe would block every command that reads it
+        raise ConfigError(f"{path}: the secrets file is not a regular file; remove it")
+    if st.st_size > MAX_SECRETS_BYTES:
+        raise ConfigError(f"{path}: the secrets file is too large to be one; recreate it")
     if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(
             f"{path}: the secrets file can be read by others "
@@ -55,7 +60,7 @@ def _read(path: Path) -> dict[str, str]:
         raise ConfigError(f"{path}: the secrets file belongs to another user; recreate it as yours")
     try:
         data = json.loads(path.read_text(encoding="utf-8") or "{}")
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise ConfigError(
             f"{path}: the secrets file is not readable JSON ({type(exc).__name__}); "
             f"delete it and run `scf credentials set` again"

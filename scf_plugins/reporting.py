@@ -45,6 +45,23 @@ class Report:
     answers: tuple[tuple[str, str], ...] = ()
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def text_problem(value: str, *, multiline: bool = False) -> str | None:
+    """Why ``value`` is not plain text (control characters, line breaks where one line is
+    wanted, bytes that were not UTF-8), or None."""
+    if _CONTROL.search(value):
+        return "contains a control character; use plain text"
+    if not multiline and ("\n" in value or "\r" in value):
+        return "contains a line break; use plain text on one line"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid UTF-8; check the terminal's or the client's encoding"
+    return None
+
+
 def _text(
     label: str, value: str | None, limit: int, *, required: bool = False, multiline: bool = False
 ) -> str | None:
@@ -52,8 +69,9 @@ def _text(
         if required:
             raise UserError(f"{label} is required")
         return None
-    if "\x00" in value or (not multiline and any(c in value for c in "\r\n")):
-        raise UserError(f"{label} contains a control character; use plain text on one line")
+    problem = text_problem(value, multiline=multiline)
+    if problem:
+        raise UserError(f"{label} {problem}")
     cleaned = value.strip()
     if required and not cleaned:
         raise UserError(f"{label} is required and cannot be blank")

@@ -9,6 +9,8 @@ concurrent sync processes queue for the write lock instead of failing half way.
 from __future__ import annotations
 
 import json
+import os
+import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
@@ -151,6 +153,7 @@ class Store:
                 f"organization.database (and install the driver for its dialect)"
             ) from None
         if engine.dialect.name == "sqlite":
+            _create_owner_only(engine.url.database)
             _configure_sqlite(engine)
         store = cls(engine)
         try:
@@ -480,6 +483,40 @@ def insert_comment(
         },
     )
     return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def _create_owner_only(database: str | None) -> None:
+    """Create a new SQLite file readable by its owner only: it holds reporters' emails and
+    private answers. SQLite gives its WAL and shared-memory files the same mode."""
+    if database in (None, "", ":memory:") or database.startswith("file:"):
+        return
+    try:
+        fd = os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # a missing folder is reported by the open that follows, in one line
+    os.close(fd)
+
+
+def readable_by_others(url: str) -> str | None:
+    """The SQLite file of ``url`` when others may read it (or its WAL/SHM files), else None."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or database in (None, "", ":memory:"):
+        return None
+    for path in (database, f"{database}-wal", f"{database}-shm"):
+        try:
+            if os.stat(path).st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+                return path
+        except OSError:
+            continue
+    return None
 
 
 def _configure_sqlite(engine: Engine) -> None:

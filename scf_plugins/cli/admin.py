@@ -93,6 +93,14 @@ def config_check(app: App, as_json: bool) -> None:
             )
         warnings += [line for _, line in advice.timezone_lines(settings, app.host)]
         if not problems:
+            from ..store import readable_by_others
+
+            exposed = readable_by_others(settings.organization.database)
+            if exposed:
+                warnings.append(
+                    f"{exposed}: the database can be read by other users of this machine (it "
+                    f"holds reporters' emails and private answers); run: chmod 600 {exposed}*"
+                )
             warnings += [line for _, line in advice.foreign_link_lines(settings, app.store)]
             cached = app.store.request_types()
             for entry in routing:

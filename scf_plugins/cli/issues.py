@@ -7,7 +7,7 @@ import click
 from ..app import App
 from ..errors import UserError
 from ..models import RequestType
-from ..reporting import Report, build_issue, parse_answer_args
+from ..reporting import Report, build_issue, parse_answer_args, text_problem
 from ..views import dumps, issue_json, request_type_json, table
 from .root import checked_reason, cli, echo, pass_app
 
@@ -252,10 +252,13 @@ def issues_show(app: App, issue_id: int, public: bool, as_json: bool) -> None:
 def comment_cmd(app: App, issue_id: int, text: str, author: str) -> None:
     """Add a local comment to an issue (pushed to the remote request on the next pass)."""
     body = text.strip()
-    if not body or "\x00" in body or len(body) > 5000:
-        raise UserError("the comment must be 1 to 5000 characters of text")
-    if not author.strip() or len(author) > 200:
-        raise UserError("--author must be 1 to 200 characters")
+    if not body or len(body) > 5000:
+        raise UserError("the comment must be 1 to 5000 characters")
+    problem = text_problem(body, multiline=True)
+    if problem:
+        raise UserError(f"the comment {problem}")
+    if not author.strip() or len(author) > 200 or text_problem(author):
+        raise UserError("--author must be 1 to 200 characters of plain text on one line")
     if app.store.get(issue_id) is None:
         raise UserError(f"there is no issue {issue_id}; see `scf issues list`")
     comment_id = app.store.add_comment(issue_id, author.strip(), body)

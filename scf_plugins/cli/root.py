@@ -94,6 +94,11 @@ def main(argv: list[str] | None = None) -> NoReturn:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except UnicodeError:  # bytes that are not UTF-8 in an argument, reaching a write
+        click.echo(
+            "Error: an argument is not valid UTF-8 text; check the terminal's encoding", err=True
+        )
+        sys.exit(2)
     except Exception as exc:  # the last guard: one line, never a traceback
         if os.environ.get("SCF_DEBUG"):
             raise
