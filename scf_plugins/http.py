@@ -355,7 +355,7 @@ def new_session(
 ) -> requests.Session:
     """A keep-alive session for ``url`` whose sockets keep to deadlines: TLS verification as
     configured, proxies from the environment (``HTTPS_PROXY``…, ``NO_PROXY``) resolved once
-    (requests would re-read them on every call), a pool of ``pool_size``, and redirects off."""
+    (requests would re-read them on every call), and a pool of ``pool_size``."""
     import requests
 
     from .guarded import GuardedAdapter
@@ -368,7 +368,6 @@ def new_session(
     else:
         session.verify = verify
     session.trust_env = False
-    session.max_redirects = 0
     session.headers["User-Agent"] = user_agent
     adapter = GuardedAdapter(pool_connections=1, pool_maxsize=max(4, pool_size))
     session.mount("http://", adapter)
