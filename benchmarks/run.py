@@ -114,11 +114,14 @@ def _world(folder: Path, url: str, concurrency: int = 4) -> tuple[Any, Any, Any]
     return settings, build_manager(), Store.open(settings.organization.database)
 
 
-def _acknowledged(store: Any, first_remote_id: int, n: int) -> None:
-    """Bulk-insert N Acknowledged issues linked to remote ids (in chunks: memory stays flat)."""
+def _acknowledged(settings: Any, store: Any, first_remote_id: int, n: int) -> None:
+    """Bulk-insert N Acknowledged issues linked to remote ids (in chunks: memory stays flat),
+    each with the marker its seeded request carries and the live link scope."""
+    from scf_plugins.links import Scope
     from scf_plugins.schema import issues
     from scf_plugins.timeutil import utcnow
 
+    scope = Scope.live(settings.integrations["cityworks"])
     now = utcnow()
     for start in range(0, n, 5000):
         rows = [
@@ -132,6 +135,9 @@ def _acknowledged(store: Any, first_remote_id: int, n: int) -> None:
                 "lng": -72.9,
                 "type_ref": "101",
                 "remote_id": str(first_remote_id + i),
+                "marker": f"seed-{first_remote_id + i}",
+                "link_environment": scope.environment,
+                "link_endpoint": scope.endpoint,
                 "remote_status": "OPEN",
                 "created_at": now,
                 "updated_at": now,
@@ -165,7 +171,7 @@ def _poll_pass(emulator: RemoteEmulator, folder: Path, n: int) -> tuple[Any, int
     """N remote requests, N Acknowledged issues linked to them, and one measured pass."""
     first = emulator.control("seed", {"count": n})["first"]
     settings, host, store = _world(folder, emulator.url)
-    _acknowledged(store, first, n)
+    _acknowledged(settings, store, first, n)
     before = emulator.calls()
     result = _measure_pass(settings, host, store)
     result["calls"] = emulator.calls() - before

@@ -12,6 +12,7 @@ import secrets
 import socket
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, RowMapping, Table, and_, or_, select
 
@@ -40,8 +41,10 @@ def claim(
     now: datetime,
     lease: timedelta,
     limit: int,
+    columns: Sequence[ColumnElement[Any]] = (),
 ) -> list[RowMapping]:
-    """Lease up to ``limit`` rows matching ``where`` (lowest ids first); returns the rows won."""
+    """Lease up to ``limit`` rows matching ``where`` (lowest ids first); returns the rows won,
+    with only ``columns`` when given (reading all of a wide row costs more than the claim)."""
     condition = and_(*where, lease_free(table, now))
     candidates = list(
         conn.execute(
@@ -57,7 +60,7 @@ def claim(
         .values(lease_owner=owner, lease_until=until)
     )
     won = conn.execute(
-        select(table)
+        (select(*columns) if columns else select(table))
         .where(
             table.c.id.in_(candidates), table.c.lease_owner == owner, table.c.lease_until == until
         )

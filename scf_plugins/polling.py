@@ -31,6 +31,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STATUS_LIMIT = 200  # the issues.remote_status column
+# What applying an update reads of an issue (messages name its summary and request type).
+POLL_COLUMNS = tuple(
+    issues.c[name]
+    for name in ("id", "remote_id", "remote_status", "marker", "link_endpoint", "last_error",
+                 "attention_kind", "summary", "request_type")
+)  # fmt: skip
 
 
 def _batches(engine: Engine, integration: Integration) -> Iterator[list[dict[str, Any]]]:
@@ -55,6 +61,7 @@ def _batches(engine: Engine, integration: Integration) -> Iterator[list[dict[str
                     now=now,
                     lease=engine.lease,
                     limit=integration.poll_batch_size,
+                    columns=POLL_COLUMNS,
                 )
             ]
         if not rows:
@@ -228,7 +235,6 @@ def _record_error(conn: Connection, row: dict[str, Any], error: str) -> bool:
         .where(issues.c.id == row["id"])
         .values(last_error=error[:2000], last_error_kind="definite")
     )
-    row["last_error"] = error
     return True
 
 

@@ -26,6 +26,8 @@ VALUE_LIMIT = 1000
 def clean(text: Any, limit: int) -> str:
     """``text`` as stored: line breaks as ``\\n``, no other control character, at most
     ``limit`` characters (a longer text is cut, and says so)."""
+    if type(text) is str and len(text) <= limit and text.isprintable():
+        return text  # the usual case, checked in C: nothing to change
     value = str(text).replace("\r\n", "\n").replace("\r", "\n")
     value = _CONTROL.sub("", value)
     if len(value) > limit:

@@ -9,12 +9,12 @@ time.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, select
+from sqlalchemy import Connection, RowMapping, bindparam, select
 
 from . import messages
 from .config import Settings
@@ -346,28 +346,11 @@ def withdraw(
     conn: Connection, settings: Settings, issue_id: int, reason: str, now: datetime
 ) -> bool:
     """Close an Open or Acknowledged issue here, with a message, never touching the remote
-    system; its link (if any) is dropped, the remote id kept in the message for staff."""
-    row = conn.execute(select(issues).where(issues.c.id == issue_id)).mappings().first()
-    if row is None or row["status"] not in (Status.OPEN.value, Status.ACKNOWLEDGED.value):
-        return False
-    updated = conn.execute(
-        issues.update()
-        .where(issues.c.id == issue_id, issues.c.status == row["status"])
-        .values(
-            status=Status.CLOSED.value,
-            closed_at=now,
-            updated_at=now,
-            submit_attempted=False,
-            **_UNLINKED,
-        )
-    ).rowcount
-    if updated != 1:
-        return False
-    text = messages.render(
-        messages.DEFAULTS["withdrawn"], "withdrawn", **_values(dict(row), settings, reason=reason)
-    )
-    post(conn, settings, issue_id, text, now)
-    return True
+    system; its link (if any) is dropped."""
+    return _unlink(
+        conn, settings, issue_id, reason, now, "withdrawn",
+        lambda row: {"status": Status.CLOSED.value, "closed_at": now},
+    )  # fmt: skip
 
 
 def resubmit(
@@ -375,35 +358,47 @@ def resubmit(
 ) -> bool:
     """Unlink an Acknowledged (or stuck Open) issue and send it anew through its integration's
     live environment, under a new marker, with a message to the resident."""
+
+    def anew(row: RowMapping) -> dict[str, object] | None:
+        if row["integration"] is None:
+            return None  # nowhere to send it
+        generation = next_generation(conn, issue_id)
+        return {
+            "status": Status.OPEN.value,
+            "acknowledged_at": None,
+            "generation": generation,
+            "marker": new_marker(store_id(conn), issue_id, generation),
+        }
+
+    return _unlink(conn, settings, issue_id, reason, now, "resubmitted", anew)
+
+
+def _unlink(
+    conn: Connection,
+    settings: Settings,
+    issue_id: int,
+    reason: str,
+    now: datetime,
+    kind: str,
+    values: Callable[[RowMapping], dict[str, object] | None],
+) -> bool:
+    """Drop an Open or Acknowledged issue's link, set ``values(row)`` (None: refused), and
+    post the ``kind`` message with ``reason``; all in the caller's transaction."""
     row = conn.execute(select(issues).where(issues.c.id == issue_id)).mappings().first()
-    if (
-        row is None
-        or row["status"] not in (Status.OPEN.value, Status.ACKNOWLEDGED.value)
-        or row["integration"] is None
-    ):
+    if row is None or row["status"] not in (Status.OPEN.value, Status.ACKNOWLEDGED.value):
         return False
-    generation = next_generation(conn, issue_id)
-    marker = new_marker(store_id(conn), issue_id, generation)
+    changes = values(row)
+    if changes is None:
+        return False
     updated = conn.execute(
         issues.update()
         .where(issues.c.id == issue_id, issues.c.status == row["status"])
-        .values(
-            status=Status.OPEN.value,
-            acknowledged_at=None,
-            updated_at=now,
-            submit_attempted=False,
-            generation=generation,
-            marker=marker,
-            **_UNLINKED,
-        )
+        .values(updated_at=now, submit_attempted=False, **_UNLINKED, **changes)
     ).rowcount
     if updated != 1:
         return False
-    text = messages.render(
-        messages.DEFAULTS["resubmitted"],
-        "resubmitted",
-        **_values(dict(row), settings, reason=reason),
-    )
+    template = messages.DEFAULTS[kind]
+    text = messages.render(template, kind, **_values(dict(row), settings, reason=reason))
     post(conn, settings, issue_id, text, now)
     return True
 

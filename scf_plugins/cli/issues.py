@@ -319,6 +319,18 @@ def issues_release(app: App, issue_id: int, address: str | None) -> None:
     echo(f"issue {issue_id} released; it is submitted on the next pass")
 
 
+def _unlink(app: App, issue_id: int, reason: str, verb: str, refused: str, done: str) -> None:
+    from .. import transitions
+    from ..timeutil import utcnow
+
+    text = checked_reason(reason)
+    with app.store.transaction() as conn:
+        changed = getattr(transitions, verb)(conn, app.settings, issue_id, text, utcnow())
+    if not changed:
+        raise UserError(f"issue {issue_id} is not {refused}; see `scf issues show {issue_id}`")
+    echo(f"issue {issue_id} {done}")
+
+
 @issues_group.command("withdraw")
 @click.argument("issue_id", type=int)
 @click.option("--reason", required=True, help="Told to the resident in the closing message.")
@@ -326,17 +338,8 @@ def issues_release(app: App, issue_id: int, address: str | None) -> None:
 def issues_withdraw(app: App, issue_id: int, reason: str) -> None:
     """Close an Open or Acknowledged issue here, with a message; the remote system is not
     touched (its link, if any, is dropped)."""
-    from .. import transitions
-    from ..timeutil import utcnow
-
-    text = checked_reason(reason)
-    with app.store.transaction() as conn:
-        done = transitions.withdraw(conn, app.settings, issue_id, text, utcnow())
-    if not done:
-        raise UserError(
-            f"issue {issue_id} is not Open or Acknowledged; see `scf issues show {issue_id}`"
-        )
-    echo(f"issue {issue_id} withdrawn (closed here; the remote system was not touched)")
+    _unlink(app, issue_id, reason, "withdraw", "Open or Acknowledged",
+            "withdrawn (closed here; the remote system was not touched)")  # fmt: skip
 
 
 @issues_group.command("resubmit")
@@ -350,18 +353,9 @@ def issues_withdraw(app: App, issue_id: int, reason: str) -> None:
 @pass_app
 def issues_resubmit(app: App, issue_id: int, reason: str) -> None:
     """Drop the issue's link and send it anew (a new remote request, under a new marker)."""
-    from .. import transitions
-    from ..timeutil import utcnow
-
-    text = checked_reason(reason)
-    with app.store.transaction() as conn:
-        done = transitions.resubmit(conn, app.settings, issue_id, text, utcnow())
-    if not done:
-        raise UserError(
-            f"issue {issue_id} is not an Open or Acknowledged issue routed to an integration; "
-            f"see `scf issues show {issue_id}`"
-        )
-    echo(f"issue {issue_id} is sent anew on the next pass")
+    _unlink(app, issue_id, reason, "resubmit",
+            "an Open or Acknowledged issue routed to an integration",
+            "is sent anew on the next pass")  # fmt: skip
 
 
 @issues_group.command("retry")

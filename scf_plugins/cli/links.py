@@ -126,14 +126,7 @@ def links_withdraw(
 ) -> None:
     """Close here, with a message, every issue linked to another environment (the remote
     system is not touched)."""
-    _group_action(
-        app,
-        integration,
-        environment,
-        endpoint,
-        checked_reason(reason),
-        "withdraw",
-    )
+    _group_action(app, integration, environment, endpoint, checked_reason(reason), "withdraw")
 
 
 @links_group.command("resubmit")
@@ -151,11 +144,4 @@ def links_resubmit(
     app: App, integration: str, environment: str, endpoint: str | None, reason: str
 ) -> None:
     """Send every issue linked to another environment anew to the live one (new requests)."""
-    _group_action(
-        app,
-        integration,
-        environment,
-        endpoint,
-        checked_reason(reason),
-        "resubmit",
-    )
+    _group_action(app, integration, environment, endpoint, checked_reason(reason), "resubmit")
