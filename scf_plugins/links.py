@@ -18,6 +18,7 @@ endpoint, and applies an update only when the remote request carries the issue's
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -74,7 +75,7 @@ class Scope:
     @classmethod
     def live(cls, integration: Integration) -> Scope:
         """The scope new links of ``integration`` get, and the only one it works on."""
-        return cls(integration.name, integration.environment, endpoint_key(integration.url))
+        return _live(integration.name, integration.environment, integration.url)
 
     def condition(self, *, adopt_legacy: bool = False) -> ColumnElement[bool]:
         """Issues linked within this scope (and, with ``adopt_legacy``, unscoped old links)."""
@@ -85,6 +86,11 @@ class Scope:
         if adopt_legacy:
             here = or_(here, issues.c.link_endpoint.is_(None))
         return and_(issues.c.integration == self.integration, here)
+
+
+@functools.lru_cache(maxsize=64)  # asked once per acknowledgement: parse each URL once
+def _live(name: str, environment: str, url: str) -> Scope:
+    return Scope(name, environment, endpoint_key(url))
 
 
 @dataclass(frozen=True)

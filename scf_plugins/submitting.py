@@ -234,16 +234,15 @@ def _link(
     now: datetime,
     report: PassReport,
 ) -> str | None:
-    """Acknowledge the issue with its new link, unless that remote request is linked already."""
-    from sqlalchemy.exc import IntegrityError
+    """Acknowledge the issue with its new link, unless that remote request is linked already
+    at this endpoint (the store's unique index says so; an old unscoped link to the same id is
+    left to its next poll, which finds another issue's marker there and flags it)."""
+    from sqlalchemy.exc import IntegrityError  # SQLAlchemy is loaded by now; keep start-up lean
 
     status = clean(submission.status, 200) if isinstance(submission.status, str) else None
     try:
         with engine.store.transaction() as conn:
-            other = transitions.linked_elsewhere(
-                conn, Scope.live(integration), submission.remote_id, issue.id
-            )
-            if other is None and transitions.acknowledge(
+            if transitions.acknowledge(
                 conn,
                 engine.settings,
                 integration,
@@ -267,11 +266,13 @@ def _link(
                         "transition": "acknowledged",
                     },
                 )
-    except IntegrityError:  # another process linked the same request a moment ago
-        other = -1
-    if other is None:
         return None
-    who = f"issue {other}" if other > 0 else "another issue"
+    except IntegrityError:  # the store's unique link index: that request is linked already
+        with engine.store.read() as conn:
+            other = transitions.linked_elsewhere(
+                conn, Scope.live(integration), submission.remote_id, issue.id
+            )
+    who = f"issue {other}" if other is not None else "another issue"
     text = (
         f"remote request {submission.remote_id} of {integration.name} is already linked to "
         f"{who}; not linked twice. Look at both issues in the remote system, then `scf links "

@@ -103,7 +103,8 @@ _ACKNOWLEDGE_LEGACY = _ACKNOWLEDGE_ANY.where(issues.c.marker.is_(None))  # made 
 
 def linked_elsewhere(conn: Connection, scope: Scope, remote_id: str, issue_id: int) -> int | None:
     """Another issue already linked to this remote request (same endpoint, or an old unscoped
-    link of the same integration), or None."""
+    link of the same integration), or None. (The store's unique index refuses a second link
+    within one endpoint; this names the issue holding it.)"""
     return conn.execute(
         select(issues.c.id)
         .where(
