@@ -121,9 +121,9 @@ def test_1_an_old_unscoped_link_is_verified_before_it_is_adopted(world: Any) -> 
         conn.execute(text("UPDATE issues SET marker = NULL, link_environment = NULL, "
                           "link_endpoint = NULL"))  # fmt: skip
     state = w.emulator.state
-    state.requests[6000]["OtherSystemId"] = f"scf-{mine}"  # made by this store, before
-    state.requests[6001]["OtherSystemId"] = "scf-77"  # somebody else's request
-    state.staff("comment", 6001, text="To SCF: not yours")
+    state.requests[w.remote_id(mine)]["OtherSystemId"] = f"scf-{mine}"  # made here, before
+    state.requests[w.remote_id(theirs)]["OtherSystemId"] = "scf-77"  # somebody else's request
+    state.staff("comment", w.remote_id(theirs), text="To SCF: not yours")
     report = w.sync()
     assert report.errors == 1 and texts(w, theirs, "remote") == []
     shown = w.show(theirs)
