@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, Table, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, RowMapping, Table, or_, select
 
 DEFAULT_LEASE = timedelta(minutes=5)
 # Work is claimed a few rounds of calls at a time: everything claimed must be done well
@@ -43,30 +43,38 @@ def claim(
     limit: int,
     columns: Sequence[ColumnElement[Any]] = (),
 ) -> list[RowMapping]:
-    """Lease up to ``limit`` rows matching ``where`` (lowest ids first); returns the rows won,
-    with only ``columns`` when given (reading all of a wide row costs more than the claim)."""
-    condition = and_(*where, lease_free(table, now))
-    candidates = list(
-        conn.execute(
-            select(table.c.id).where(condition).order_by(table.c.id).limit(limit)
-        ).scalars()
-    )
-    if not candidates:
-        return []
-    until = now + lease
-    conn.execute(
-        table.update()
-        .where(table.c.id.in_(candidates), lease_free(table, now))
-        .values(lease_owner=owner, lease_until=until)
-    )
-    won = conn.execute(
-        (select(*columns) if columns else select(table))
-        .where(
-            table.c.id.in_(candidates), table.c.lease_owner == owner, table.c.lease_until == until
-        )
+    """Lease up to ``limit`` free rows matching ``where`` (lowest ids first), in one
+    statement; returns the rows won (only ``columns`` when given: reading all of a wide row
+    costs more than the claim), lowest id first.
+
+    On PostgreSQL the candidates are locked with ``FOR UPDATE SKIP LOCKED``: concurrent
+    claimers each get other rows instead of waiting for one another and winning nothing. On
+    SQLite the write transaction (``BEGIN IMMEDIATE``) already serialises claimers.
+    """
+    candidates = (
+        select(table.c.id)
+        .where(*where, lease_free(table, now))
         .order_by(table.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("candidates")  # a CTE with FOR UPDATE is evaluated once (PostgreSQL)
     )
-    return list(won.mappings())
+    statement = (
+        table.update()
+        .where(table.c.id.in_(select(candidates.c.id)))
+        .values(lease_owner=owner, lease_until=now + lease)
+        .returning(*(columns or table.c))
+    )
+    return sorted(conn.execute(statement).mappings(), key=lambda row: row["id"])
+
+
+def renew(conn: Connection, table: Table, owner: str, until: datetime) -> int:
+    """Extend every lease ``owner`` holds on ``table`` to ``until``; returns how many."""
+    return conn.execute(
+        table.update()
+        .where(table.c.lease_owner == owner, table.c.lease_until.is_not(None))
+        .values(lease_until=until)
+    ).rowcount
 
 
 def release(conn: Connection, table: Table, ids: Sequence[int], owner: str) -> None:

@@ -1,0 +1,68 @@
+"""Claims that share: concurrent claimers each win work, never the same rows, never nothing
+while work remains (the lost race of a select-then-update under READ COMMITTED)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from scf_plugins import leases
+from scf_plugins.models import NewIssue, Status
+from scf_plugins.schema import issues
+from scf_plugins.store import Store
+from scf_plugins.timeutil import utcnow
+from tests.conftest import DATABASE_ENV, empty_database
+
+
+@pytest.fixture
+def store(tmp_path: Any) -> Any:
+    url = os.environ.get(DATABASE_ENV) or f"sqlite:///{tmp_path / 'scf.db'}"
+    if os.environ.get(DATABASE_ENV):
+        empty_database(url)
+    opened = Store.open(url)
+    yield opened
+    opened.close()
+
+
+def open_issues(conn: Any) -> list[Any]:
+    return [issues.c.status == Status.OPEN.value, issues.c.integration == "cw"]
+
+
+def test_two_claimers_racing_both_get_work(store: Any) -> None:
+    for n in range(100):
+        store.create_issue(NewIssue("POTHOLE", "cw", "101", f"hole {n}", 1.0, 2.0))
+    now = utcnow()
+    claim = dict(now=now, lease=timedelta(minutes=1), limit=16, columns=(issues.c.id,))
+    won_b: list[Any] = []
+    with store.engine.connect() as a:
+        transaction = a.begin()
+        won_a = leases.claim(a, issues, open_issues(a), owner="A", **claim)
+
+        def claimer_b() -> None:
+            with store.transaction() as b:
+                won_b.extend(leases.claim(b, issues, open_issues(b), owner="B", **claim))
+
+        racer = threading.Thread(target=claimer_b)
+        racer.start()
+        racer.join(2)
+        if store.engine.dialect.name == "postgresql":
+            # SKIP LOCKED: B takes other rows at once instead of waiting on A's.
+            assert not racer.is_alive() and len(won_b) == 16
+        transaction.commit()
+    racer.join(10)
+    ids_a, ids_b = {r["id"] for r in won_a}, {r["id"] for r in won_b}
+    assert len(ids_a) == len(ids_b) == 16 and not ids_a & ids_b
+
+
+def test_a_claim_returns_only_the_columns_asked_for(store: Any) -> None:
+    store.create_issue(NewIssue("POTHOLE", "cw", "101", "hole", 1.0, 2.0))
+    with store.transaction() as conn:
+        [row] = leases.claim(
+            conn, issues, open_issues(conn), owner="A", now=utcnow(),
+            lease=timedelta(minutes=1), limit=5, columns=(issues.c.id, issues.c.summary),
+        )  # fmt: skip
+    assert dict(row) == {"id": 1, "summary": "hole"}
