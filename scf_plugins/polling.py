@@ -12,15 +12,17 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from . import leases, transitions
+from . import rounds, transitions
 from .errors import RemoteError
 from .links import Scope, marker_of
-from .models import Integration, RemoteComment, RemoteState, RemoteUpdate, Status, Tracked
+from .models import Integration, RemoteComment, RemoteState, RemoteUpdate, Tracked
 from .outcomes import PassReport, describe, error_kind
+from .rounds import Batch
 from .sanitize import VALUE_LIMIT, clean, clean_or_none
 from .schema import fit, issues
 
@@ -30,7 +32,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+Row = dict[str, Any]
 STATUS_LIMIT = 200  # the issues.remote_status column
+RETRY_BATCH = timedelta(seconds=30)  # a batch whose poll failed waits this long
 # What applying an update reads of an issue (messages name its summary and request type).
 POLL_COLUMNS = tuple(
     issues.c[name]
@@ -39,35 +43,32 @@ POLL_COLUMNS = tuple(
 )  # fmt: skip
 
 
-def _batches(engine: Engine, integration: Integration) -> Iterator[list[dict[str, Any]]]:
+def _batches(engine: Engine, integration: Integration) -> Iterator[tuple[Batch, list[Row]]]:
+    """The batches this worker wins of the integration's current poll round (see
+    :mod:`.rounds`); only links made here, or old unscoped ones verified on adoption: a link
+    of another environment is never polled against this one."""
     scope = Scope.live(integration)
-    last_id = 0
+    number = rounds.start_or_join(
+        engine.store.transaction,
+        scope,
+        integration.poll_batch_size,
+        engine.clock(),
+        engine.poll_gap(integration),
+    )
+    if number is None:
+        return
     while not engine.stop.is_set():
         now = engine.clock()
         with engine.store.transaction() as conn:
-            rows = [
-                dict(r)
-                for r in leases.claim(
-                    conn,
-                    issues,
-                    [
-                        issues.c.status == Status.ACKNOWLEDGED.value,
-                        # Only links made here (or old unscoped ones, verified on adoption):
-                        # a link of another environment is never polled against this one.
-                        scope.condition(adopt_legacy=True),
-                        issues.c.id > last_id,
-                    ],
-                    owner=engine.owner,
-                    now=now,
-                    lease=engine.lease,
-                    limit=integration.poll_batch_size,
-                    columns=POLL_COLUMNS,
-                )
-            ]
-        if not rows:
-            return
-        last_id = rows[-1]["id"]
-        yield rows
+            batch = rounds.claim(conn, scope, number, engine.owner, now, engine.lease)
+            if batch is None:
+                rounds.finish_if_done(conn, scope, number, now)
+                return
+            rows = [dict(r) for r in rounds.issues_of(conn, scope, batch, POLL_COLUMNS)]
+            if not rows:  # every issue of it closed meanwhile
+                rounds.done(conn, batch, engine.owner)
+                continue
+        yield batch, rows
 
 
 def poll(engine: Engine, integration: Integration, report: PassReport) -> None:
@@ -77,67 +78,70 @@ def poll(engine: Engine, integration: Integration, report: PassReport) -> None:
     remote round trips overlap the local work; batches are applied in the order claimed.
     """
     batches = _batches(engine, integration)
-    in_flight: deque[tuple[list[dict[str, Any]], Future[list[RemoteUpdate]]]] = deque()
+    in_flight: deque[tuple[Batch, list[Row], Future[list[RemoteUpdate]]]] = deque()
     with engine.workers(f"poll-{integration.name}", integration.max_concurrency) as pool:
 
         def fill() -> None:
             while len(in_flight) < integration.max_concurrency and not engine.stop.is_set():
-                rows = next(batches, None)
-                if rows is None:
+                claimed = next(batches, None)
+                if claimed is None:
                     return
+                batch, rows = claimed
                 tracked = [Tracked(int(r["id"]), str(r["remote_id"]), marker_of(r)) for r in rows]
-                in_flight.append((rows, pool.submit(engine.host.poll, integration, tracked)))
+                future = pool.submit(engine.host.poll, integration, tracked)
+                in_flight.append((batch, rows, future))
 
         fill()
         while in_flight:
-            rows, future = in_flight.popleft()
+            batch, rows, future = in_flight.popleft()
             engine.say(f"{integration.name}: polling {report.polled + len(rows)}")
             try:
                 updates = future.result()
             except Exception as exc:  # a plugin bug costs this batch a retry, not the pass
                 engine.failed(report, f"poll {integration.name}", exc)
                 engine.pause(integration, exc)
-                abandoned = [r["id"] for r in rows]
+                failed = [batch]
                 down = isinstance(exc, RemoteError) and error_kind(exc) == "transient"
-                if down:  # drop what is in flight; the next pass tries again
-                    for more, pending in in_flight:
+                if down:  # drop what is in flight; it is tried again a little later
+                    for more, _, pending in in_flight:
                         pending.cancel()
-                        abandoned += [r["id"] for r in more]
+                        failed.append(more)
                     in_flight.clear()
                 with engine.store.transaction() as conn:
-                    leases.release(conn, issues, abandoned, engine.owner)
+                    rounds.back_off(conn, failed, engine.owner, engine.clock() + RETRY_BATCH)
                 if down:
                     return
                 fill()
                 continue
             report.polled += len(rows)
-            _apply_updates(engine, integration, rows, updates, report)
+            _apply_updates(engine, integration, batch, rows, updates, report)
             fill()
 
 
 def _apply_updates(
     engine: Engine,
     integration: Integration,
-    rows: list[dict[str, Any]],
+    batch: Batch,
+    rows: list[Row],
     updates: list[RemoteUpdate],
     report: PassReport,
 ) -> None:
     """Apply a batch in one transaction; if one update breaks it, apply each on its own, so
-    one bad record costs only its own issue."""
+    one bad record costs only its own issue. The batch is then done for this round."""
     by_id = {r["id"]: r for r in rows}
     try:
         plan = _match(integration, by_id, updates)
     except Exception as exc:  # not a list of updates at all: the whole batch is unreadable
         engine.failed(report, f"poll {integration.name}", exc)
         with engine.store.transaction() as conn:
-            leases.release(conn, issues, list(by_id), engine.owner)
+            rounds.back_off(conn, [batch], engine.owner, engine.clock() + RETRY_BATCH)
         return
     try:
         with engine.store.transaction() as conn:
             seen = _lazy_seen(conn, list(by_id))
             for row, update, problem in plan:
                 _apply_one(engine, conn, integration, row, update, problem, seen, report)
-            leases.release(conn, issues, list(by_id), engine.owner)
+            _batch_done(engine, conn, integration, batch)
         return
     except Exception as exc:
         log.warning(
@@ -156,7 +160,12 @@ def _apply_updates(
             with engine.store.transaction() as conn:
                 _record_error(conn, row, f"its remote record could not be applied: {describe(exc)}")
     with engine.store.transaction() as conn:
-        leases.release(conn, issues, list(by_id), engine.owner)
+        _batch_done(engine, conn, integration, batch)
+
+
+def _batch_done(engine: Engine, conn: Connection, integration: Integration, batch: Batch) -> None:
+    rounds.done(conn, batch, engine.owner)
+    rounds.finish_if_done(conn, Scope.live(integration), batch.round, engine.clock())
 
 
 Plan = list[tuple[dict[str, Any], RemoteUpdate | None, str | None]]

@@ -175,6 +175,32 @@ announced = Table(
 )
 
 
+# Poll rounds (schema 3): a pass's poll is split into batches of issue ids that every worker
+# claims from, so N workers make the calls of one, each issue once per round.
+poll_rounds = Table(
+    "poll_rounds",
+    metadata,
+    Column("integration", String(100), primary_key=True),
+    Column("round", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+)
+
+poll_batches = Table(
+    "poll_batches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("integration", String(100), nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("first_id", Integer, nullable=False),
+    Column("last_id", Integer),  # exclusive; NULL: open-ended (issues linked since the start)
+    Column("done", Boolean, nullable=False, default=False),
+    Column("lease_owner", String(100)),
+    Column("lease_until", UTCDateTime),
+    Index("ix_poll_batches_round", "integration", "round", "done"),
+)
+
+
 def _v1(conn: Connection) -> None:
     raise AssertionError("a new database is built from the metadata, not migrated")
 
@@ -197,9 +223,14 @@ def _v2(conn: Connection) -> None:
     conn.exec_driver_sql("CREATE UNIQUE INDEX uq_issues_link ON issues (link_endpoint, remote_id)")
 
 
+def _v3(conn: Connection) -> None:
+    """Shared poll rounds."""
+    metadata.create_all(conn, tables=[poll_rounds, poll_batches])
+
+
 # MIGRATIONS[i] takes the database from version i to version i + 1. A new database is built
 # whole from ``metadata`` and starts at the latest version.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
 STORE_ID_KEY = "store_id"
 
 

@@ -51,6 +51,9 @@ class Engine:
     lease: timedelta = leases.DEFAULT_LEASE
     stop: threading.Event = field(default_factory=threading.Event)
     progress: Callable[[str], None] | None = None
+    # True under `scf sync` without --once: polls keep their cadence (poll_interval_seconds)
+    # across workers; otherwise every pass polls (joining a round other workers started).
+    continuous: bool = False
     _settings_problems: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _advised: bool = field(default=False, repr=False)
     _paused: dict[str, datetime] = field(default_factory=dict, repr=False)
@@ -70,6 +73,12 @@ class Engine:
         fails like a timeout, so a create or comment is looked up before any retry)."""
         self.stop.set()
         deadlines.abandon(self.stop)
+
+    def poll_gap(self, integration: Integration) -> timedelta:
+        """How long after a poll round started the next may start."""
+        if not self.continuous:
+            return timedelta(0)
+        return timedelta(seconds=integration.poll_interval_seconds)
 
     def pause(self, integration: Integration, exc: BaseException) -> None:
         """Leave the integration alone for as long as its server asked (``Retry-After``),

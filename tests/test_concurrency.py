@@ -62,3 +62,24 @@ def test_two_sync_processes_submit_message_and_push_each_thing_once(world) -> No
         remote = w.emulator.state.comments.get(w.remote_id(issue_id), [])
         pushed = [c for c in remote if "resident note" in c["Comments"]]
         assert len(pushed) == (1 if issue_id in ids[:15] else 0)
+
+
+def test_two_pollers_poll_each_issue_once_per_round(world) -> None:  # type: ignore[no-untyped-def]
+    """Workers share a round's batches: together they make the batch calls of one."""
+    w = world(extra="poll_batch_size = 10", latency=0.05)  # the round outlasts start-up
+    for n in range(100):
+        w.report(summary=f"Pothole {n}")
+    w.sync()
+    asked: collections.Counter[int] = collections.Counter()
+    by_ids = w.emulator.state.by_ids
+
+    def counting(ids):  # type: ignore[no-untyped-def]
+        asked.update(ids)
+        return by_ids(ids)
+
+    w.emulator.state.by_ids = counting
+    w.emulator.state.counts.clear()
+    results = run_two(w)
+    assert all(r.returncode == 0 for r in results), [r.stderr for r in results]
+    assert w.emulator.state.counts["ams/servicerequest/byids"] == 10
+    assert len(asked) == 100 and set(asked.values()) == {1}
