@@ -16,15 +16,74 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, RowMapping, Table, or_, select
 
-DEFAULT_LEASE = timedelta(minutes=5)
+# Leases are renewed while their worker works (Engine's heartbeat), so this only bounds how
+# long the work of a worker that died elsewhere waits; on the same machine it is taken over
+# at once (take_over_dead).
+DEFAULT_LEASE = timedelta(seconds=60)
 # Work is claimed a few rounds of calls at a time: everything claimed must be done well
 # before its lease runs out, or another process (or this one) would take it over mid-call.
 ROUNDS_PER_CLAIM = 4
 
 
+def machine_id() -> str:
+    """This machine: its host name and boot id (two machines may share a host name; two
+    boots of one do not share a boot id, and pids are only meaningful within one boot)."""
+    try:
+        with open("/proc/sys/kernel/random/boot_id", encoding="ascii") as fh:
+            boot = fh.read().strip().replace("-", "")[:8]
+    except OSError:
+        boot = "noboot"
+    host = socket.gethostname().replace(":", "_")[:40] or "host"
+    return f"{host}:{boot}"
+
+
 def worker_id() -> str:
-    """An owner name unique to this process: host, pid and a random part."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+    """An owner name unique to this process: machine, pid and a random part."""
+    return f"{machine_id()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def describe_owner(owner: str) -> str:
+    """``host pid N`` for people (the boot id and random part left out)."""
+    parts = owner.split(":")
+    return f"{parts[0]} pid {parts[2]}" if len(parts) == 4 else owner
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process: alive
+    try:  # a zombie (killed, not yet reaped) is as dead as it gets
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def take_over_dead(conn: Connection, tables: Sequence[Table], me: str, now: datetime) -> int:
+    """Release at once the leases of workers on this machine whose process is gone; returns
+    how many rows were freed. Workers elsewhere are left to their lease's expiry."""
+    prefix = me.rsplit(":", 2)[0] + ":"
+    freed = 0
+    for table in tables:
+        owners = conn.execute(
+            select(table.c.lease_owner)
+            .where(
+                table.c.lease_owner.startswith(prefix, autoescape=True), table.c.lease_until > now
+            )
+            .distinct()
+        ).scalars()
+        for owner in list(owners):
+            pid = owner.split(":")[2] if owner.count(":") == 3 else ""
+            if owner != me and pid.isdigit() and not _alive(int(pid)):
+                freed += conn.execute(
+                    table.update()
+                    .where(table.c.lease_owner == owner)
+                    .values(lease_owner=None, lease_until=None)
+                ).rowcount
+    return freed
 
 
 def lease_free(table: Table, now: datetime) -> ColumnElement[bool]:

@@ -57,6 +57,8 @@ class IssueRecord:
     attention_kind: str | None = None
     link_environment: str | None = None
     link_endpoint: str | None = None
+    lease_owner: str | None = None
+    lease_until: datetime | None = None
 
 
 def request_type_to_json(rt: RequestType) -> str:
@@ -302,6 +304,8 @@ class Store:
                 attention_kind=row["attention_kind"],
                 link_environment=row["link_environment"],
                 link_endpoint=row["link_endpoint"],
+                lease_owner=row["lease_owner"],
+                lease_until=row["lease_until"],
             )
 
     def list(

@@ -18,16 +18,17 @@ pass reconciles (``submit`` looks before it creates again).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import advice, commenting, deadlines, leases, polling, submitting, transitions
+from . import advice, commenting, deadlines, leases, polling, schema, submitting, transitions
 from .config import Settings
 from .errors import ConfigError, ScfError
 from .models import Integration
@@ -37,6 +38,8 @@ from .store import Store
 from .timeutil import utcnow
 
 log = logging.getLogger(__name__)
+
+LEASED = (schema.issues, schema.comments, schema.poll_batches)  # the tables work is claimed in
 
 
 @dataclass
@@ -57,6 +60,7 @@ class Engine:
     _settings_problems: dict[str, list[str]] = field(default_factory=dict, repr=False)
     _advised: bool = field(default=False, repr=False)
     _paused: dict[str, datetime] = field(default_factory=dict, repr=False)
+    _took_over: bool = field(default=False, repr=False)
 
     def workers(self, prefix: str, count: int) -> ThreadPoolExecutor:
         """Threads for remote calls, bound to the stop event: :meth:`request_stop` abandons
@@ -147,10 +151,50 @@ class Engine:
             report.problems.append(line)
             log.warning("%s", line)
 
+    def take_over(self) -> None:
+        """Once per engine: free at once the claims of dead workers on this machine."""
+        if self._took_over:
+            return
+        self._took_over = True
+        with self.store.transaction() as conn:
+            freed = leases.take_over_dead(conn, LEASED, self.owner, self.clock())
+        if freed:
+            log.warning("took over %d claims of a worker on this machine that is gone", freed)
+
+    @contextlib.contextmanager
+    def heartbeat(self) -> Iterator[None]:
+        """Renew this worker's leases every third of a lease while the block runs, so a slow
+        pass never has its work claimed by another worker, and the lease can stay short."""
+        done = threading.Event()
+        period = max(0.2, self.lease.total_seconds() / 3)
+
+        def beat() -> None:
+            while not done.wait(period):
+                try:
+                    with self.store.transaction() as conn:
+                        until = self.clock() + self.lease
+                        for table in LEASED:
+                            leases.renew(conn, table, self.owner, until)
+                except Exception as exc:  # the next beat tries again; leases last a while
+                    log.warning("could not renew leases: %s", describe(exc))
+
+        thread = threading.Thread(target=beat, name="lease-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
+
     def run_pass(self) -> PassReport:
         """One whole pass over every integration; never raises for a remote failure."""
+        with self.heartbeat():
+            return self._run_pass()
+
+    def _run_pass(self) -> PassReport:
         report = PassReport()
         started = time.perf_counter()
+        self.take_over()
         self.advise(report)
         for integration in self.settings.integrations.values():
             problems = self.settings_problems(integration)

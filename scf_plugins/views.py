@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .models import RequestType
 from .sanitize import for_terminal, json_text
-from .timeutil import iso
+from .timeutil import iso, utcnow
 
 if TYPE_CHECKING:
     from .store import IssueRecord
@@ -74,6 +74,9 @@ def issue_json(record: IssueRecord, *, public: bool = False) -> dict[str, Any]:
         "address_check": asdict(issue.address_check) if issue.address_check else None,
     }
     if not public:
+        claimed = bool(record.lease_owner) and (
+            record.lease_until is not None and record.lease_until > utcnow()
+        )
         data["sync"] = {
             "attempts": record.attempts,
             "last_error": record.last_error,
@@ -82,6 +85,8 @@ def issue_json(record: IssueRecord, *, public: bool = False) -> dict[str, Any]:
             "held": record.held,
             "attention": record.attention,
             "attention_kind": record.attention_kind,
+            "claimed_by": claimed and record.lease_owner,
+            "claimed_until": iso(record.lease_until) if claimed else None,
         }
         data["link"] = {
             "marker": issue.marker,

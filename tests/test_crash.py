@@ -107,3 +107,48 @@ def test_sigterm_finishes_the_current_step_and_stops_cleanly(world) -> None:  # 
     markers = [r["OtherSystemId"] for r in w.emulator.state.requests.values()]
     assert len(markers) == len(set(markers)) == 40
     assert all(w.show(i)["status"] == "acknowledged" for i in range(1, 41))
+
+
+def test_a_killed_workers_claims_are_taken_over_at_once_on_the_same_machine(world) -> None:  # type: ignore[no-untyped-def]
+    w = world(latency=0.3)
+    ids = [w.report(summary=f"kill {n}") for n in range(12)]
+    proc = subprocess.Popen(
+        [SCF, "--config", str(w.path), "sync", "--once"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=os.environ.copy(),
+    )
+    deadline = time.monotonic() + 30
+    while not w.emulator.state.counts["ams/servicerequest/create"]:
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.01)
+    proc.kill()
+    proc.wait()
+    claimed = w.show(ids[0])["sync"]
+    assert claimed["claimed_by"] and claimed["claimed_by"].split(":")[2] == str(proc.pid)
+    assert "claimed       by" in w.cli("issues", "show", str(ids[0])).output
+    w.emulator.state.latency = 0.0
+    report = w.sync()  # a new worker on this machine: the dead one's work is done now
+    assert report.acknowledged == 12
+    markers = [r["OtherSystemId"] for r in w.emulator.state.requests.values()]
+    assert len(markers) == len(set(markers)) == 12
+
+
+def test_claims_of_a_worker_elsewhere_wait_for_their_lease(world) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from scf_plugins.schema import issues
+
+    w = world()
+    issue_id = w.report()
+    store = w.store()
+    with store.transaction() as conn:  # a worker on another machine holds the issue
+        conn.execute(
+            issues.update().values(
+                lease_owner="elsewhere:0badb007:4242:abcdef",
+                lease_until=w.clock[0] + timedelta(seconds=60),
+            )
+        )
+    assert w.sync().acknowledged == 0
+    w.later(seconds=61)
+    assert w.sync().acknowledged == 1 and w.show(issue_id)["status"] == "acknowledged"

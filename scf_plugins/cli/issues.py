@@ -229,6 +229,12 @@ def issues_show(app: App, issue_id: int, public: bool, as_json: bool) -> None:
             else "made before links were scoped; verified on the next poll"
         )
         echo(f"  link          marker {link['marker']}, {where}")
+    if sync and sync["claimed_by"]:
+        from ..leases import describe_owner
+
+        echo(
+            f"  claimed       by {describe_owner(sync['claimed_by'])} until {sync['claimed_until']}"
+        )
     if sync and sync["attention"]:
         echo(f"  ATTENTION     [{sync['attention_kind']}] {sync['attention']}")
     if sync and sync["held"]:
