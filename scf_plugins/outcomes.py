@@ -27,6 +27,15 @@ class PassReport:
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
+    @property
+    def busy(self) -> bool:
+        """Whether the pass did anything, or met an error (worth a line in a long run)."""
+        return bool(
+            self.submitted or self.acknowledged or self.closed or self.cancelled
+            or self.activity or self.comments_in or self.comments_out or self.archived
+            or self.held or self.errors or self.polled
+        )  # fmt: skip
+
     def summary(self) -> str:
         """One line for a log or a terminal."""
         return (

@@ -22,7 +22,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -40,6 +40,13 @@ from .timeutil import utcnow
 log = logging.getLogger(__name__)
 
 LEASED = (schema.issues, schema.comments, schema.poll_batches)  # the tables work is claimed in
+SUBMIT_EVERY = 0.5  # seconds: how soon a report stored by another process is submitted
+POLL_CHECK_EVERY = 2.0  # seconds: how often a worker asks whether a poll round is due
+
+Step = Callable[["Engine", Integration, PassReport], None]
+SUBMIT_STEPS: tuple[Step, ...] = (submitting.submit, commenting.push_comments)
+POLL_STEPS: tuple[Step, ...] = (polling.poll,)
+ALL_STEPS: tuple[Step, ...] = (submitting.submit, polling.poll, commenting.push_comments)
 
 
 @dataclass
@@ -61,6 +68,7 @@ class Engine:
     _advised: bool = field(default=False, repr=False)
     _paused: dict[str, datetime] = field(default_factory=dict, repr=False)
     _took_over: bool = field(default=False, repr=False)
+    _wake: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def workers(self, prefix: str, count: int) -> ThreadPoolExecutor:
         """Threads for remote calls, bound to the stop event: :meth:`request_stop` abandons
@@ -186,12 +194,54 @@ class Engine:
             done.set()
             thread.join()
 
-    def run_pass(self) -> PassReport:
-        """One whole pass over every integration; never raises for a remote failure."""
+    def run_pass(self, steps: Sequence[Step] = ALL_STEPS, *, archive: bool = True) -> PassReport:
+        """One pass over every integration (by default the whole pass: submit, poll, push
+        comments, then archive); never raises for a remote failure."""
         with self.heartbeat():
-            return self._run_pass()
+            return self._run_pass(steps, archive)
 
-    def _run_pass(self) -> PassReport:
+    def run_continuously(
+        self,
+        on_report: Callable[[str, PassReport], None],
+        *,
+        submit_every: float = SUBMIT_EVERY,
+        poll_check_every: float = POLL_CHECK_EVERY,
+    ) -> None:
+        """Run until :attr:`stop` is set: new reports are submitted (and comments pushed)
+        within ``submit_every`` seconds of being stored, or at once after :meth:`wake`, on
+        one thread, while polling keeps its own cadence (``poll_interval_seconds``, a round
+        shared with other workers) on this one; a long poll never delays a submit.
+
+        :param on_report: called with ``"submit"`` or ``"poll"`` and each pass that did
+            something or met an error.
+        """
+        self.continuous = True
+
+        def submitter() -> None:
+            while not self.stop.is_set():
+                report = self.run_pass(SUBMIT_STEPS, archive=False)
+                if report.busy:
+                    on_report("submit", report)
+                self._wake.wait(submit_every)
+                self._wake.clear()
+
+        thread = threading.Thread(target=submitter, name="submitter", daemon=True)
+        thread.start()
+        try:
+            while not self.stop.is_set():
+                report = self.run_pass(POLL_STEPS)
+                if report.busy:
+                    on_report("poll", report)
+                self.stop.wait(poll_check_every)
+        finally:
+            self._wake.set()
+            thread.join()
+
+    def wake(self) -> None:
+        """Submit now: a report was just stored (``scf serve``)."""
+        self._wake.set()
+
+    def _run_pass(self, steps: Sequence[Step], archive: bool) -> PassReport:
         report = PassReport()
         started = time.perf_counter()
         self.take_over()
@@ -205,7 +255,7 @@ class Engine:
                     ConfigError(f"{'; '.join(problems)}; fix it (`scf config check` lists it)"),
                 )
                 continue
-            for step in (submitting.submit, polling.poll, commenting.push_comments):
+            for step in steps:
                 until = self.paused(integration)
                 if until is not None:
                     report.problems.append(
@@ -219,7 +269,7 @@ class Engine:
                     step(self, integration, report)
                 except Exception as exc:  # one broken integration never blocks the others
                     self.failed(report, f"{integration.name} {step.__name__}", exc)
-        if not self.stop.is_set():
+        if archive and not self.stop.is_set():
             self.archive(report)
         report.seconds = time.perf_counter() - started
         log.info("pass: %s", report.summary(), extra={"event": "pass"})

@@ -98,7 +98,7 @@ def test_sigterm_finishes_the_current_step_and_stops_cleanly(world) -> None:  # 
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert "stopping: calls in flight are abandoned (SIGTERM)" in err
-    assert "pass 1:" in out
+    assert "pass 1 (submit):" in out
     # Nothing half-done: every issue is acknowledged, untouched, or marked as possibly
     # created (looked up first), and later passes finish the rest with no duplicate.
     time.sleep(0.1)

@@ -365,3 +365,52 @@ def test_an_integration_with_wrong_settings_is_skipped_not_sent_wrong_data(world
         "cityworks skipped: srid: Cityworks 15.8 stores Web Mercator; set srid = 3857"
         in report.problems[0]
     )
+
+
+def test_reports_are_submitted_while_a_long_poll_runs(
+    run, fake_host, write_config, basic_config
+) -> None:  # type: ignore[no-untyped-def]
+    """Submits never wait for polls: a report stored (by another process) while a poll hangs
+    is acknowledged in about a second."""
+    import threading
+    import time
+
+    from scf_plugins import hookimpl
+    from scf_plugins.config import load_config
+    from scf_plugins.store import Store
+    from scf_plugins.sync import Engine
+    from scf_plugins.testing.fake import FakeRemote
+    from scf_plugins.timeutil import utcnow
+
+    entered, release = threading.Event(), threading.Event()
+
+    class SlowPoll(FakeRemote):
+        @hookimpl
+        def poll(self, integration, tracked):  # type: ignore[no-untyped-def]
+            entered.set()
+            release.wait(20)
+            return FakeRemote.poll(self, integration, tracked)
+
+    host, _ = fake_host
+    host.unregister("fake-a")
+    host.register(SlowPoll("fake-a"), "fake-a")
+    report = ("report", "--type", "GRAFFITI", "--summary", "wall", "--lat", "1", "--lng", "2")
+    assert run(*report).exit_code == 0
+    settings = load_config(write_config(basic_config))
+    store = Store.open(settings.organization.database)
+    engine = Engine(settings, host, store, clock=utcnow)
+    worker = threading.Thread(target=engine.run_continuously, args=(lambda kind, r: None,))
+    worker.start()
+    try:
+        assert entered.wait(20), "the poll never started"
+        assert run(*report).exit_code == 0  # issue 2 arrives while the poll hangs
+        ends = time.monotonic() + 10
+        while store.get(2).issue.status.value != "acknowledged":  # type: ignore[union-attr]
+            assert time.monotonic() < ends, "issue 2 waited for the poll"
+            time.sleep(0.05)
+        assert not release.is_set()
+    finally:
+        release.set()
+        engine.request_stop()
+        worker.join(20)
+    assert not worker.is_alive()

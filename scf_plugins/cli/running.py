@@ -10,6 +10,7 @@ from datetime import timedelta
 import click
 
 from ..app import App
+from ..outcomes import PassReport
 from ..sanitize import for_terminal
 from .root import cli, echo, pass_app
 
@@ -21,9 +22,8 @@ log = logging.getLogger(__name__)
 @click.option(
     "--interval",
     type=click.FloatRange(1, 86400),
-    default=60,
-    show_default=True,
-    help="Seconds between passes.",
+    help="Seconds between poll rounds (default: each integration's poll_interval_seconds, "
+    "60). New reports are submitted within a second whatever this is.",
 )
 @click.option(
     "--lease-seconds",
@@ -35,11 +35,26 @@ log = logging.getLogger(__name__)
     "over at once).",
 )
 @pass_app
-def sync_cmd(app: App, once: bool, interval: float, lease_seconds: float) -> None:
-    """Run sync passes: submit, poll, push comments, archive. Exit 1 if a pass had errors."""
+def sync_cmd(app: App, once: bool, interval: float | None, lease_seconds: float) -> None:
+    """Run sync passes: submit, poll, push comments, archive.
+
+    With --once, one whole pass, exit 1 if it had errors. Otherwise until SIGINT/SIGTERM:
+    new reports are submitted as they arrive while polling keeps its own cadence.
+    """
+    import dataclasses
+
     from ..sync import Engine
 
-    engine = Engine(app.settings, app.host, app.store, lease=timedelta(seconds=lease_seconds))
+    settings = app.settings
+    if interval is not None:
+        settings = dataclasses.replace(
+            settings,
+            integrations={
+                name: dataclasses.replace(i, poll_interval_seconds=interval)
+                for name, i in settings.integrations.items()
+            },
+        )
+    engine = Engine(settings, app.host, app.store, lease=timedelta(seconds=lease_seconds))
     if sys.stderr.isatty():
         engine.progress = lambda text: click.echo(
             f"\r{for_terminal(text, one_line=True)[:70]:<70}", err=True, nl=False
@@ -52,19 +67,22 @@ def sync_cmd(app: App, once: bool, interval: float, lease_seconds: float) -> Non
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stop)
     number = 0
-    had_errors = False
-    while True:
+
+    def show(kind: str, report: PassReport) -> None:
+        nonlocal number
         number += 1
-        report = engine.run_pass()
         if engine.progress:
             click.echo("\r" + " " * 72 + "\r", err=True, nl=False)
-        had_errors = report.errors > 0
-        echo(f"pass {number}: {report.summary()}")
-        if once or engine.stop.wait(interval):
-            break
-    # Stopped on request: calls abandoned on the way out are not failures (the next run
-    # looks up any create or comment that may have gone through).
-    sys.exit(1 if had_errors and not engine.stop.is_set() else 0)
+        echo(f"pass {number}{'' if once else f' ({kind})'}: {report.summary()}")
+
+    if once:
+        report = engine.run_pass()
+        show("whole", report)
+        # Stopped on request: calls abandoned on the way out are not failures (the next
+        # run looks up any create or comment that may have gone through).
+        sys.exit(1 if report.errors and not engine.stop.is_set() else 0)
+    engine.run_continuously(show)
+    sys.exit(0)
 
 
 @cli.command("demo")
