@@ -34,7 +34,6 @@ its own API.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
@@ -104,14 +103,19 @@ class Answer:
         return self.content.decode("utf-8", "replace")
 
     def json(self) -> Any:
-        """The body as JSON.
+        """The body as JSON (orjson: several times faster on the large answers of a poll, and
+        it refuses nesting deeper than 1024 levels itself).
 
         :raises ValueError: when it is not JSON, not UTF-8, or nested too deeply to read.
         """
+        import orjson
+
         try:
-            return json.loads(self.content)
-        except RecursionError:
-            raise ValueError("JSON nested too deeply") from None
+            return orjson.loads(self.content)
+        except orjson.JSONDecodeError as exc:
+            if "depth" in str(exc):
+                raise ValueError("JSON nested too deeply") from None
+            raise ValueError(str(exc)) from None
 
 
 class HttpClient:

@@ -378,7 +378,7 @@ def test_reports_are_submitted_while_a_long_poll_runs(
     from scf_plugins import hookimpl
     from scf_plugins.config import load_config
     from scf_plugins.store import Store
-    from scf_plugins.sync import Engine
+    from scf_plugins.sync import SUBMIT_STEPS, Engine
     from scf_plugins.testing.fake import FakeRemote
     from scf_plugins.timeutil import utcnow
 
@@ -399,6 +399,7 @@ def test_reports_are_submitted_while_a_long_poll_runs(
     settings = load_config(write_config(basic_config))
     store = Store.open(settings.organization.database)
     engine = Engine(settings, host, store, clock=utcnow)
+    engine.run_pass(SUBMIT_STEPS)  # issue 1 is linked, so the first poll round has it
     worker = threading.Thread(target=engine.run_continuously, args=(lambda kind, r: None,))
     worker.start()
     try:
