@@ -6,6 +6,7 @@ plugin can cache it, and hashable-friendly tuples stand where lists would be mut
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -121,7 +122,7 @@ class Integration:
     custom_fields: Mapping[str, str] = field(default_factory=frozen_mapping)
     options: Mapping[str, Any] = field(default_factory=frozen_mapping)
 
-    @property
+    @functools.cached_property  # read for every polled request
     def watched_fields(self) -> tuple[str, ...]:
         """The remote fields that activity rules watch, each once, in config order."""
         return tuple(dict.fromkeys(rule.field for rule in self.activity))

@@ -7,6 +7,7 @@ Pure functions, no I/O: Q&A to questions, an issue to ``ServiceRequest/Create`` 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import re
 import string
@@ -273,12 +274,17 @@ def parse_local(value: Any, timezone: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(timezone))
 
 
+@functools.lru_cache(maxsize=64)  # read for every polled request: upper-case each list once
+def _upper(statuses: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(s.upper() for s in statuses)
+
+
 def remote_state(status: str | None, integration: Integration) -> RemoteState:
     """Read a remote status with the integration's closed and cancel lists (case ignored)."""
     code = (status or "").strip().upper()
-    if code in {s.upper() for s in integration.cancel_statuses}:
+    if code in _upper(integration.cancel_statuses):
         return RemoteState.CANCELED
-    if code in {s.upper() for s in integration.closed_statuses}:
+    if code in _upper(integration.closed_statuses):
         return RemoteState.CLOSED
     return RemoteState.OPEN
 
