@@ -285,7 +285,7 @@ def phase_startup() -> dict[str, Any]:
         path = Path(tmp) / "scf.toml"
         path.write_text(
             CONFIG.format(
-                db=Path(tmp) / "idle.db",
+                database=f"sqlite:///{Path(tmp) / 'idle.db'}",
                 batch=BATCH,
                 concurrency=4,
                 url="http://127.0.0.1:9/Cityworks/Services/AMS",
