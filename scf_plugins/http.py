@@ -153,14 +153,24 @@ class HttpClient:
         self.session.close()
 
     def request(
-        self, method: str, url: str, *, what: str, idempotent: bool, **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        idempotent: bool,
+        data: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
     ) -> Answer:
         """Make one call under the policy and read its answer whole.
 
         :param what: the operation, for logs and messages (e.g. ``Ams/ServiceRequest/Create``).
         :param idempotent: False when the call changes the remote system: a lost answer is then
             ambiguous, never safe to retry blindly.
-        :param kwargs: passed to ``requests`` (``data``, ``params``, ``headers``, ``files``).
+        :param data: form fields, sent ``application/x-www-form-urlencoded``.
+        :param headers: extra headers for this call.
+        :param kwargs: passed to ``requests`` (``params``, ``files``).
         :returns: the answer, for any status but 3xx, 429 and 5xx.
         :raises RemoteError: as the module's table says.
         """
@@ -171,13 +181,13 @@ class HttpClient:
         try:
             with deadlines.deadline(self.policy.timeout) as ends:
                 try:
-                    response = self.session.request(
-                        method,
-                        url,
+                    response = self.session.send(
+                        self._prepare(method, url, data, headers, kwargs),
                         allow_redirects=False,
                         stream=True,
                         timeout=(self.policy.connect_timeout, self.policy.timeout),
-                        **kwargs,
+                        verify=self.session.verify,
+                        proxies=self.session.proxies,
                     )
                     status = response.status_code
                     self._refuse(response, what, idempotent)
@@ -203,6 +213,40 @@ class HttpClient:
                         "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                     },
                 )
+
+    def _prepare(
+        self,
+        method: str,
+        url: str,
+        data: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        extra: dict[str, Any],
+    ) -> requests.PreparedRequest:
+        """The request, prepared without ``Session.prepare_request``: its merging of session
+        settings costs more CPU (runtime protocol checks) than the rest of a small call."""
+        import requests
+
+        merged = dict(self.session.headers)
+        if headers:
+            merged.update(headers)
+        files = extra.pop("files", None)
+        body: Any = None
+        if data is not None and files is None:
+            body = form_body(data)
+            merged["Content-Type"] = "application/x-www-form-urlencoded"
+        elif data is not None:
+            body = dict(data)  # multipart fields beside the files
+        prepared = requests.PreparedRequest()
+        prepared.prepare(
+            method=method,
+            url=url,
+            headers=merged,
+            data=body,
+            files=files,
+            params=extra.pop("params", None),
+            auth=self.session.auth,
+        )
+        return prepared
 
     # -- the rules ---------------------------------------------------------------------------
 
@@ -328,6 +372,23 @@ class HttpClient:
         return _tagged(
             TransientError(f"{what}: the request failed ({type(exc).__name__})"), "error"
         )
+
+
+# Form encoding of text that is all ASCII (JSON as json.dumps writes it, tokens): str.translate
+# in C instead of urllib's per-byte quoting, which costs a tenth of a millisecond per call.
+_FORM = {c: f"%{c:02X}" for c in range(128) if not (chr(c).isalnum() or chr(c) in "_.-~")}
+_FORM[ord(" ")] = "+"
+
+
+def form_body(fields: Mapping[str, Any]) -> str:
+    """``fields`` as an ``application/x-www-form-urlencoded`` body, as ``urlencode`` writes
+    it (values that are not text are written with ``str``)."""
+    from urllib.parse import urlencode
+
+    pairs = [(str(k), v if isinstance(v, str) else str(v)) for k, v in fields.items()]
+    if all(k.isascii() and v.isascii() for k, v in pairs):
+        return "&".join(f"{k.translate(_FORM)}={v.translate(_FORM)}" for k, v in pairs)
+    return urlencode(pairs)
 
 
 def _tagged(error: RemoteError, outcome: str) -> RemoteError:
