@@ -61,6 +61,6 @@ def for_terminal(text: Any, *, one_line: bool = False) -> str:
 
 def json_text(data: Any, **options: Any) -> str:
     """JSON as ``json.dumps`` writes it, with the characters a terminal could act on (C1
-    controls, direction overrides, line separators) written as ``\\uXXXX``: same data."""
+    controls, direction overrides, line separators) written as ``\\u`` escapes: same data."""
     text = json.dumps(data, **options)
     return _UNSAFE_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
