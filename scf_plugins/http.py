@@ -170,7 +170,8 @@ class HttpClient:
             ambiguous, never safe to retry blindly.
         :param data: form fields, sent ``application/x-www-form-urlencoded``.
         :param headers: extra headers for this call.
-        :param kwargs: passed to ``requests`` (``params``, ``files``).
+        :param kwargs: ``params`` (the query) and ``files`` (multipart), as ``requests``
+            takes them.
         :returns: the answer, for any status but 3xx, 429 and 5xx.
         :raises RemoteError: as the module's table says.
         """
@@ -236,6 +237,9 @@ class HttpClient:
             merged["Content-Type"] = "application/x-www-form-urlencoded"
         elif data is not None:
             body = dict(data)  # multipart fields beside the files
+        params = extra.pop("params", None)
+        if extra:
+            raise TypeError(f"HttpClient.request takes no {', '.join(sorted(extra))}")
         prepared = requests.PreparedRequest()
         prepared.prepare(
             method=method,
@@ -243,7 +247,7 @@ class HttpClient:
             headers=merged,
             data=body,
             files=files,
-            params=extra.pop("params", None),
+            params=params,
             auth=self.session.auth,
         )
         return prepared
