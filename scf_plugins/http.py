@@ -287,7 +287,7 @@ class HttpClient:
     def _read(self, response: requests.Response, what: str, idempotent: bool) -> bytes:
         body = bytearray()
         try:
-            for chunk in response.iter_content(64 * 1024):
+            for chunk in response.iter_content(1024 * 1024):  # large reads: less Python
                 body += chunk
                 if len(body) > self.policy.max_bytes:
                     kind: type[RemoteError] = DefiniteError if idempotent else AmbiguousError

@@ -10,7 +10,7 @@ import dataclasses
 import functools
 import logging
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Row = dict[str, Any]
+Row = Mapping[str, Any]  # an issue as polling reads it (POLL_COLUMNS)
 STATUS_LIMIT = 200  # the issues.remote_status column
 RETRY_BATCH = timedelta(seconds=30)  # a batch whose poll failed waits this long
 # What applying an update reads of an issue (messages name its summary and request type).
@@ -43,7 +43,7 @@ POLL_COLUMNS = tuple(
 )  # fmt: skip
 
 
-def _batches(engine: Engine, integration: Integration) -> Iterator[tuple[Batch, list[Row]]]:
+def _batches(engine: Engine, integration: Integration) -> Iterator[tuple[Batch, Sequence[Row]]]:
     """The batches this worker wins of the integration's current poll round (see
     :mod:`.rounds`); only links made here, or old unscoped ones verified on adoption: a link
     of another environment is never polled against this one."""
@@ -64,7 +64,7 @@ def _batches(engine: Engine, integration: Integration) -> Iterator[tuple[Batch, 
             if batch is None:
                 rounds.finish_if_done(conn, scope, number, now)
                 return
-            rows = [dict(r) for r in rounds.issues_of(conn, scope, batch, POLL_COLUMNS)]
+            rows = rounds.issues_of(conn, scope, batch, POLL_COLUMNS)
             if not rows:  # every issue of it closed meanwhile
                 rounds.done(conn, batch, engine.owner)
                 continue
@@ -78,7 +78,7 @@ def poll(engine: Engine, integration: Integration, report: PassReport) -> None:
     remote round trips overlap the local work; batches are applied in the order claimed.
     """
     batches = _batches(engine, integration)
-    in_flight: deque[tuple[Batch, list[Row], Future[list[RemoteUpdate]]]] = deque()
+    in_flight: deque[tuple[Batch, Sequence[Row], Future[list[RemoteUpdate]]]] = deque()
     with engine.workers(f"poll-{integration.name}", integration.max_concurrency) as pool:
 
         def fill() -> None:
@@ -122,7 +122,7 @@ def _apply_updates(
     engine: Engine,
     integration: Integration,
     batch: Batch,
-    rows: list[Row],
+    rows: Sequence[Row],
     updates: list[RemoteUpdate],
     report: PassReport,
 ) -> None:
@@ -168,7 +168,7 @@ def _batch_done(engine: Engine, conn: Connection, integration: Integration, batc
     rounds.finish_if_done(conn, Scope.live(integration), batch.round, engine.clock())
 
 
-Plan = list[tuple[dict[str, Any], RemoteUpdate | None, str | None]]
+Plan = list[tuple[Row, RemoteUpdate | None, str | None]]
 
 
 def _lazy_seen(conn: Connection, issue_ids: list[int]) -> Callable[[], transitions.Seen]:
@@ -176,7 +176,7 @@ def _lazy_seen(conn: Connection, issue_ids: list[int]) -> Callable[[], transitio
     return functools.cache(lambda: transitions.seen_for(conn, issue_ids))
 
 
-def _match(integration: Integration, by_id: dict[int, dict[str, Any]], updates: Any) -> Plan:
+def _match(integration: Integration, by_id: Mapping[int, Row], updates: Any) -> Plan:
     """Pair each update with its issue, or with the reason it cannot be applied."""
     if not isinstance(updates, list):
         raise TypeError(f"poll returned {type(updates).__name__}, not a list of updates")
@@ -235,7 +235,7 @@ def _readable(comment: object) -> bool:
     )
 
 
-def _record_error(conn: Connection, row: dict[str, Any], error: str) -> bool:
+def _record_error(conn: Connection, row: Row, error: str) -> bool:
     """Keep a per-issue poll error once (not again each pass while it lasts)."""
     if row["last_error"] == error:
         return False
@@ -251,7 +251,7 @@ def _apply_one(
     engine: Engine,
     conn: Connection,
     integration: Integration,
-    row: dict[str, Any],
+    row: Row,
     update: RemoteUpdate | None,
     problem: str | None,
     seen: Callable[[], transitions.Seen],
@@ -319,9 +319,7 @@ def _apply_one(
             )
 
 
-def _link_problem(
-    integration: Integration, row: dict[str, Any], update: RemoteUpdate
-) -> str | None:
+def _link_problem(integration: Integration, row: Row, update: RemoteUpdate) -> str | None:
     """Why ``update`` does not belong to the issue's current link, or None when it does."""
     if update.remote_id != str(row["remote_id"]):
         return (
@@ -342,7 +340,7 @@ def _link_problem(
 
 
 def _warn(
-    engine: Engine, integration: Integration, row: dict[str, Any], report: PassReport, text: str
+    engine: Engine, integration: Integration, row: Row, report: PassReport, text: str
 ) -> None:
     report.errors += 1
     report.problems.append(f"issue {row['id']}: {text}")
@@ -354,7 +352,7 @@ def _warn(
     )
 
 
-def _log_transition(integration: Integration, row: dict[str, Any], transition: str) -> None:
+def _log_transition(integration: Integration, row: Row, transition: str) -> None:
     log.info(
         "issue %s %s",
         row["id"],

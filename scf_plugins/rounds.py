@@ -14,12 +14,12 @@ no gap). A round that never finishes (a batch failing each time) is replaced aft
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, func, select
+from sqlalchemy import ColumnElement, Connection, func, select
 from sqlalchemy.exc import IntegrityError
 
 from . import leases
@@ -142,8 +142,9 @@ def claim(
 
 def issues_of(
     conn: Connection, scope: Scope, batch: Batch, columns: Sequence[ColumnElement[Any]]
-) -> list[RowMapping]:
-    """The batch's Acknowledged issues of the live scope (and old unscoped links)."""
+) -> list[Mapping[str, Any]]:
+    """The batch's Acknowledged issues of the live scope (and old unscoped links), as rows
+    keyed by column name."""
     query = select(*columns).where(
         issues.c.id >= batch.first_id,
         issues.c.status == Status.ACKNOWLEDGED.value,
@@ -151,7 +152,8 @@ def issues_of(
     )
     if batch.last_id is not None:
         query = query.where(issues.c.id < batch.last_id)
-    return list(conn.execute(query.order_by(issues.c.id)).mappings())
+    # RowMapping is a Mapping keyed by column names here (mypy sees wider keys).
+    return cast(list[Mapping[str, Any]], list(conn.execute(query.order_by(issues.c.id)).mappings()))
 
 
 def done(conn: Connection, batch: Batch, owner: str) -> None:

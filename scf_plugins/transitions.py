@@ -48,7 +48,7 @@ def backoff(kind: str, attempts: int, retry_after: float | None = None) -> timed
     return min(cap, delay)
 
 
-def _values(issue_row: dict[str, object], settings: Settings, **extra: object) -> dict[str, object]:
+def _values(issue_row: Mapping[str, Any], settings: Settings, **extra: object) -> dict[str, object]:
     return {
         "issue_id": issue_row["id"],
         "remote_id": issue_row.get("remote_id") or "",
@@ -212,7 +212,7 @@ def record_failure(
 def _leave_acknowledged(
     conn: Connection,
     settings: Settings,
-    row: dict[str, object],
+    row: Mapping[str, Any],
     status: str | None,
     now: datetime,
     kind: str,
@@ -248,7 +248,7 @@ def close(
     conn: Connection,
     settings: Settings,
     integration: Integration,
-    row: dict[str, object],
+    row: Mapping[str, Any],
     status: str | None,
     now: datetime,
 ) -> bool:
@@ -270,7 +270,7 @@ def cancel(
     conn: Connection,
     settings: Settings,
     integration: Integration,
-    row: dict[str, object],
+    row: Mapping[str, Any],
     status: str | None,
     now: datetime,
 ) -> bool:
@@ -407,7 +407,7 @@ def _unlink(
 def _post_status_message(
     conn: Connection,
     settings: Settings,
-    row: dict[str, object],
+    row: Mapping[str, Any],
     status: str | None,
     kind: str,
     by_status: Mapping[str, str],
@@ -455,7 +455,7 @@ def announce(
     conn: Connection,
     settings: Settings,
     integration: Integration,
-    row: dict[str, Any],
+    row: Mapping[str, Any],
     field: str,
     value: str,
     now: datetime,
@@ -483,7 +483,7 @@ def announce(
 def pull_comment(
     conn: Connection,
     integration: Integration,
-    row: dict[str, Any],
+    row: Mapping[str, Any],
     comment: RemoteComment,
     now: datetime,
     seen: Seen,
