@@ -41,9 +41,14 @@ def new_marker(store_id: str, issue_id: int, generation: int) -> str:
     return marker
 
 
+def legacy_marker(issue_id: int) -> str:
+    """The marker of links made before markers carried a store id (schema 1)."""
+    return f"{MARKER_PREFIX}{issue_id}"
+
+
 def marker_of(row: Any) -> str:
     """The issue's current marker (links made before store ids have ``scf-<id>``)."""
-    return str(row["marker"] or f"{MARKER_PREFIX}{row['id']}")
+    return str(row["marker"] or legacy_marker(row["id"]))
 
 
 def endpoint_key(url: str) -> str:

@@ -24,7 +24,7 @@ from .models import Integration, RemoteComment, RemoteState, RemoteUpdate, Track
 from .outcomes import PassReport, describe, error_kind
 from .rounds import Batch
 from .sanitize import VALUE_LIMIT, clean, clean_or_none
-from .schema import fit, issues
+from .schema import fit, issues, length
 
 if TYPE_CHECKING:
     from .sync import Engine
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Row = Mapping[str, Any]  # an issue as polling reads it (POLL_COLUMNS)
-STATUS_LIMIT = 200  # the issues.remote_status column
+STATUS_LIMIT = length(issues.c.remote_status)
 RETRY_BATCH = timedelta(seconds=30)  # a batch whose poll failed waits this long
 # What applying an update reads of an issue (messages name its summary and request type).
 POLL_COLUMNS = tuple(

@@ -51,6 +51,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
 
 
+def length(column: Column[Any]) -> int:
+    """The column's length (the limit that text from outside is cut to before it is stored)."""
+    return int(column.type.length)  # type: ignore[attr-defined]
+
+
 def fit(column: Column[Any], value: str | None) -> str | None:
     """``value`` cut to the column's length: remote systems send what they like, and
     PostgreSQL (unlike SQLite) refuses a string longer than its column."""

@@ -19,7 +19,7 @@ from .links import Scope
 from .models import AddressCheck, Integration, Issue, Status, Submission
 from .outcomes import PassReport, describe, error_kind, uncertain
 from .sanitize import clean
-from .schema import fit, issues
+from .schema import issues, length
 from .store import issue_from_row
 
 if TYPE_CHECKING:
@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-MAX_REMOTE_ID = 200  # the store's remote_id column
+MAX_REMOTE_ID = length(issues.c.remote_id)
+STATUS_LIMIT = length(issues.c.remote_status)
 BREAKER_AFTER = 5  # consecutive transient failures before an integration is skipped this pass
 
 
@@ -239,7 +240,7 @@ def _link(
     left to its next poll, which finds another issue's marker there and flags it)."""
     from sqlalchemy.exc import IntegrityError  # SQLAlchemy is loaded by now; keep start-up lean
 
-    status = clean(submission.status, 200) if isinstance(submission.status, str) else None
+    status = clean(submission.status, STATUS_LIMIT) if isinstance(submission.status, str) else None
     try:
         with engine.store.transaction() as conn:
             if transitions.acknowledge(
@@ -249,7 +250,7 @@ def _link(
                 issue,
                 engine.owner,
                 submission.remote_id,
-                fit(issues.c.remote_status, status),
+                status,
                 now,
                 check,
             ):

@@ -105,7 +105,8 @@ class Engine:
         """Until when the integration's server asked to be left alone, or None."""
         until = self._paused.get(integration.name)
         if until is not None and until <= self.clock():
-            del self._paused[integration.name]
+            # pop, not del: the submitter and the poller threads may both get here
+            self._paused.pop(integration.name, None)
             return None
         return until
 

@@ -18,13 +18,13 @@ from sqlalchemy import Connection, RowMapping, bindparam, select
 
 from . import messages
 from .config import Settings
-from .links import Scope, new_marker
+from .links import Scope, legacy_marker, new_marker
 from .models import AddressCheck, Integration, Issue, RemoteComment, Status
 from .sanitize import COMMENT_LIMIT, clean
-from .schema import announced, comments, fit, issues, store_id
+from .schema import announced, comments, fit, issues, length, store_id
 from .store import insert_comment, next_generation
 
-AUTHOR_LIMIT = 200  # the comments.author column
+AUTHOR_LIMIT = length(comments.c.author)
 
 BACKOFF = {
     # kind: (first delay, cap)
@@ -135,7 +135,7 @@ def acknowledge(
     """
     stored_check = check or issue.address_check
     scope = Scope.live(integration)
-    legacy = issue.marker == f"scf-{issue.id}"
+    legacy = issue.marker == legacy_marker(issue.id)
     updated = conn.execute(
         _ACKNOWLEDGE_LEGACY if legacy else _ACKNOWLEDGE,
         {
