@@ -12,7 +12,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
@@ -87,7 +87,7 @@ def poll(engine: Engine, integration: Integration, report: PassReport) -> None:
                 if claimed is None:
                     return
                 batch, rows = claimed
-                tracked = [Tracked(int(r["id"]), str(r["remote_id"]), marker_of(r)) for r in rows]
+                tracked = [Tracked(r["id"], r["remote_id"], marker_of(r)) for r in rows]
                 future = pool.submit(engine.host.poll, integration, tracked)
                 in_flight.append((batch, rows, future))
 
@@ -136,11 +136,14 @@ def _apply_updates(
         with engine.store.transaction() as conn:
             rounds.back_off(conn, [batch], engine.owner, engine.clock() + RETRY_BATCH)
         return
+    now = engine.clock()
     try:
         with engine.store.transaction() as conn:
             seen = _lazy_seen(conn, list(by_id))
             for row, update, problem in plan:
-                _apply_one(engine, conn, integration, row, update, problem, seen, report)
+                if problem is None and _unchanged(row, update):
+                    continue  # the usual case: nothing to write, nothing to check further
+                _apply_one(engine, conn, integration, row, update, problem, seen, report, now)
             _batch_done(engine, conn, integration, batch)
         return
     except Exception as exc:
@@ -154,7 +157,7 @@ def _apply_updates(
         try:
             with engine.store.transaction() as conn:
                 seen = _lazy_seen(conn, [row["id"]])
-                _apply_one(engine, conn, integration, row, update, problem, seen, report)
+                _apply_one(engine, conn, integration, row, update, problem, seen, report, now)
         except Exception as exc:
             engine.failed(report, f"issue {row['id']} ({integration.name})", exc)
             with engine.store.transaction() as conn:
@@ -180,20 +183,65 @@ def _match(integration: Integration, by_id: Mapping[int, Row], updates: Any) -> 
     """Pair each update with its issue, or with the reason it cannot be applied."""
     if not isinstance(updates, list):
         raise TypeError(f"poll returned {type(updates).__name__}, not a list of updates")
-    found: dict[int, list[RemoteUpdate]] = {}
+    found: dict[int, RemoteUpdate] = {}
+    repeated: dict[int, int] = {}
     for update in updates:
-        if isinstance(update, RemoteUpdate) and update.issue_id in by_id:
-            found.setdefault(update.issue_id, []).append(update)
-    plan: Plan = []
-    for issue_id, got in found.items():
-        row = by_id[issue_id]
-        if len(got) > 1:
-            plan.append((row, None, f"{integration.name} sent {len(got)} records for remote "
-                         f"request {row['remote_id']}; none was applied"))  # fmt: skip
+        if type(update) is not RemoteUpdate and not isinstance(update, RemoteUpdate):
             continue
-        problem = _malformed(got[0])
-        plan.append((row, got[0] if problem else _cleaned(got[0]), problem))
+        issue_id = update.issue_id
+        if issue_id not in by_id:
+            continue
+        if issue_id in found:
+            repeated[issue_id] = repeated.get(issue_id, 1) + 1
+        else:
+            found[issue_id] = update
+    plan: Plan = []
+    for issue_id, update in found.items():
+        row = by_id[issue_id]
+        if issue_id in repeated:
+            plan.append((row, None, f"{integration.name} sent {repeated[issue_id]} records for "
+                         f"remote request {row['remote_id']}; none was applied"))  # fmt: skip
+        elif _plain(update):
+            plan.append((row, update, None))
+        else:
+            problem = _malformed(update)
+            plan.append((row, update if problem else _cleaned(update), problem))
     return plan
+
+
+def _plain(update: RemoteUpdate) -> bool:
+    """True for the usual update, which needs no checking or cleaning: a known readable state,
+    a short printable status and a text marker, no fields or comments. Checked inline because
+    it runs once per polled issue."""
+    status = update.status
+    marker = update.marker
+    return (
+        (update.state is RemoteState.OPEN or update.state is RemoteState.CLOSED
+         or update.state is RemoteState.CANCELED or update.state is RemoteState.MISSING)
+        and (status is None
+             or (type(status) is str and len(status) <= STATUS_LIMIT and status.isprintable()))
+        and (marker is None or type(marker) is str)
+        and not update.fields
+        and not update.comments
+    )  # fmt: skip
+
+
+def _unchanged(row: Row, update: RemoteUpdate | None) -> bool:
+    """True when a checked update changes nothing for its issue: the same link and marker, an
+    open request with the status already stored, nothing new, nothing to clear."""
+    return (
+        update is not None
+        and update.state is RemoteState.OPEN
+        and not update.remote_closed
+        and not update.fields
+        and not update.comments
+        and update.status == row["remote_status"]
+        and row["last_error"] is None
+        and row["attention_kind"] is None
+        and row["link_endpoint"] is not None
+        and update.remote_id == row["remote_id"]
+        and (update.marker is None or update.marker == marker_of(row))
+    )
 
 
 def _cleaned(update: RemoteUpdate) -> RemoteUpdate:
@@ -201,7 +249,7 @@ def _cleaned(update: RemoteUpdate) -> RemoteUpdate:
     status = clean_or_none(update.status, STATUS_LIMIT)
     fields = tuple((name, clean(value, VALUE_LIMIT)) for name, value in update.fields)
     if status == update.status and fields == update.fields:
-        return update  # the usual case: nothing to copy
+        return update  # nothing to copy
     return dataclasses.replace(update, status=status, fields=fields)
 
 
@@ -256,8 +304,8 @@ def _apply_one(
     problem: str | None,
     seen: Callable[[], transitions.Seen],
     report: PassReport,
+    now: datetime,
 ) -> None:
-    now = engine.clock()
     if problem is None and update is not None:
         problem = _link_problem(integration, row, update)
         if problem:
@@ -321,7 +369,7 @@ def _apply_one(
 
 def _link_problem(integration: Integration, row: Row, update: RemoteUpdate) -> str | None:
     """Why ``update`` does not belong to the issue's current link, or None when it does."""
-    if update.remote_id != str(row["remote_id"]):
+    if update.remote_id != row["remote_id"]:
         return (
             f"{integration.name} answered for remote request {update.remote_id!r}, but the "
             f"issue is linked to {row['remote_id']}; nothing was applied"

@@ -153,7 +153,7 @@ def issues_of(
     if batch.last_id is not None:
         query = query.where(issues.c.id < batch.last_id)
     # RowMapping is a Mapping keyed by column names here (mypy sees wider keys).
-    return cast(list[Mapping[str, Any]], list(conn.execute(query.order_by(issues.c.id)).mappings()))
+    return cast(list[Mapping[str, Any]], conn.execute(query.order_by(issues.c.id)).mappings().all())
 
 
 def done(conn: Connection, batch: Batch, owner: str) -> None:

@@ -25,6 +25,7 @@ from scf_plugins import (
 )
 from scf_plugins.http import Answer, HttpClient, HttpPolicy
 
+from .records import Decoder
 from .versions import version_tuple
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,9 @@ class EndpointMissing(DefiniteError):
 
 class Unauthorized(TransientError):
     """Status 2: the token is no longer good (renewed once by the client)."""
+
+
+_MARKUP = re.compile(rb"\s*<")  # an answer starting with markup is an HTML page, not JSON
 
 
 def site_root(url: str) -> str:
@@ -152,14 +156,23 @@ class CityworksClient:
 
     # -- calls -------------------------------------------------------------------------------
 
-    def call(self, path: str, data: dict[str, Any], *, idempotent: bool = True) -> Any:
+    def call(
+        self,
+        path: str,
+        data: dict[str, Any],
+        *,
+        idempotent: bool = True,
+        decode: Decoder | None = None,
+    ) -> Any:
         """Call ``Services/<path>`` and return the envelope's ``Value``.
 
         :param idempotent: False for calls that change the remote (Create, Comment/Add): a
             lost answer is then an :class:`AmbiguousError`, never retried blindly.
+        :param decode: a faster reader of this call's answer (see :mod:`.records`); an answer
+            it cannot read is read the general way.
         :raises DefiniteError: Status 1 or 3 (with Cityworks' DisplayText).
         """
-        return self.call_envelope(path, data, idempotent=idempotent).get("Value")
+        return self.call_envelope(path, data, idempotent=idempotent, decode=decode).get("Value")
 
     def call_envelope(
         self,
@@ -168,15 +181,16 @@ class CityworksClient:
         *,
         idempotent: bool = True,
         accept_codes: set[int] | None = None,
+        decode: Decoder | None = None,
     ) -> dict[str, Any]:
         """Like :meth:`call` but returns the whole envelope; Status 1 with a code in
         ``accept_codes`` is returned rather than raised (for "not found" answers)."""
         token = self.token()
-        body = self._post(path, data, token=token, idempotent=idempotent)
+        body = self._post(path, data, token=token, idempotent=idempotent, decode=decode)
         if status_of(body) == 2:
             log.info("token refused; logging in again", extra={"integration": self.name})
             token = self._renew(token)
-            body = self._post(path, data, token=token, idempotent=idempotent)
+            body = self._post(path, data, token=token, idempotent=idempotent, decode=decode)
             if status_of(body) == 2:
                 raise DefiniteError(
                     f"Cityworks refused a fresh token for {path} ({_messages(body)}); check that "
@@ -196,7 +210,13 @@ class CityworksClient:
         raise DefiniteError(f"Cityworks refused {path}: {_messages(body)}")
 
     def _post(
-        self, path: str, data: dict[str, Any], *, token: str | None, idempotent: bool
+        self,
+        path: str,
+        data: dict[str, Any],
+        *,
+        token: str | None,
+        idempotent: bool,
+        decode: Decoder | None = None,
     ) -> dict[str, Any]:
         url = f"{self.site}/Services/{path}"
         form = {"data": json.dumps(data, separators=(",", ":"), default=str)}
@@ -208,9 +228,11 @@ class CityworksClient:
         answer = self.http.request(
             "POST", url, what=path, idempotent=idempotent, data=form, headers=headers
         )
-        return self._parse(path, answer, idempotent)
+        return self._parse(path, answer, idempotent, decode)
 
-    def _parse(self, path: str, answer: Answer, idempotent: bool) -> dict[str, Any]:
+    def _parse(
+        self, path: str, answer: Answer, idempotent: bool, decode: Decoder | None = None
+    ) -> dict[str, Any]:
         if answer.status == 404:
             raise EndpointMissing(
                 f"{path}: the site answered 404; check that the url ends in "
@@ -223,8 +245,8 @@ class CityworksClient:
                 f'authentication set auth = "windows"'
             )
         kind: type[RemoteError] = TransientError if idempotent else AmbiguousError
-        text = answer.text
-        if "html" in answer.content_type or text.lstrip().startswith("<"):
+        if "html" in answer.content_type or _MARKUP.match(answer.content):
+            text = answer.text
             login = "Object moved" in text or "login" in text.lower()
             what = "a login redirect" if login else "an IIS/ASP.NET error page"
             raise kind(
@@ -233,7 +255,9 @@ class CityworksClient:
                 f'whether the site needs auth = "windows"'
             )
         try:
-            body = answer.json()
+            body = _fast(decode, answer.content) if decode else None
+            if body is None:
+                body = answer.json()
         except ValueError as exc:
             raise kind(
                 f"{path}: Cityworks sent a body that is not JSON ({len(answer.content)} bytes, "
@@ -242,6 +266,14 @@ class CityworksClient:
         if not isinstance(body, dict) or "Status" not in body:
             raise kind(f"{path}: Cityworks sent JSON without the Status envelope; check the url")
         return body
+
+
+def _fast(decode: Decoder, content: bytes) -> dict[str, Any] | None:
+    """The answer as ``decode`` reads it, or None when it cannot (read it the general way)."""
+    try:
+        return decode(content)
+    except ValueError:
+        return None
 
 
 def status_of(body: dict[str, Any]) -> int | None:

@@ -43,6 +43,11 @@ _REQUEST_ID = re.compile(r"[1-9][0-9]{0,17}")
 def request_id(value: Any) -> int | None:
     """A Cityworks ``RequestId`` (a positive whole number, as a number or ASCII digits), or
     None for anything else: ``"²"``, ``1.5``, ``-3``, ``True`` or ``"12 "`` are not ids."""
+    # Exact type checks first: this runs twice per polled request (bool is not an int here).
+    if type(value) is int:
+        return value if 0 < value < 10**18 else None
+    if type(value) is str:
+        return int(value) if _REQUEST_ID.fullmatch(value) else None
     if isinstance(value, int) and not isinstance(value, bool):
         return value if 0 < value < 10**18 else None
     if isinstance(value, str) and _REQUEST_ID.fullmatch(value):

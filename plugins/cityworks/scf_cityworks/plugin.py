@@ -25,7 +25,7 @@ from scf_plugins import (
     hookimpl,
 )
 
-from . import mapping
+from . import mapping, records
 from .versions import version_tuple
 
 if TYPE_CHECKING:
@@ -221,10 +221,14 @@ def poll(integration: Integration, tracked: list[Tracked]) -> list[RemoteUpdate]
     for batch in _chunks(tracked, integration.poll_batch_size):
         ids = {t.remote_id: mapping.request_id(t.remote_id) for t in batch}
         asked = sorted({i for i in ids.values() if i is not None})
-        records: dict[int, list[dict[str, Any]]] = {}
+        by_rid: dict[int, list[dict[str, Any]]] = {}
         comments_by_id: dict[str, list[dict[str, Any]]] = {}
         if asked:
-            answer = site.client.call("Ams/ServiceRequest/ByIds", {"RequestIds": asked})
+            answer = site.client.call(
+                "Ams/ServiceRequest/ByIds",
+                {"RequestIds": asked},
+                decode=records.decoder(integration.watched_fields),
+            )
             wanted = set(asked)
             for request in mapping.as_list(answer):
                 rid = (
@@ -233,17 +237,17 @@ def poll(integration: Integration, tracked: list[Tracked]) -> list[RemoteUpdate]
                     else None
                 )
                 if rid in wanted:  # a stray or unreadable record is ignored
-                    records.setdefault(rid, []).append(request)
-            if records:
+                    by_rid.setdefault(rid, []).append(request)
+            if by_rid:
                 raw = site.client.call(
                     "Ams/Comment/ByActivitySids",
-                    {"ActivitySids": sorted(records), "ActivityType": COMMENT_TYPE_REQUEST},
+                    {"ActivitySids": sorted(by_rid), "ActivityType": COMMENT_TYPE_REQUEST},
                 )
                 if isinstance(raw, dict):
                     comments_by_id = {str(k): v for k, v in raw.items() if isinstance(v, list)}
         for t in batch:
             rid = ids[t.remote_id]
-            found = records.get(rid, []) if rid is not None else []
+            found = by_rid.get(rid, []) if rid is not None else []
             if rid is None:
                 problem = f"{t.remote_id!r} is not a Cityworks request id (a positive number)"
             elif len(found) > 1:

@@ -1,0 +1,82 @@
+"""The fast reading of ``ByIds`` answers: the same envelope as the general reading, only the
+fields polling needs, and every answer it cannot read handed back to the general reading."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scf_cityworks import records
+
+RECORD = {
+    "RequestId": 7,
+    "Status": "OPEN",
+    "OtherSystemId": "scf-1a2b3c4d-1-1",
+    "IsClosed": False,
+    "DispatchTo": "Crew 4",
+    "Description": "Pothole",
+    **{f"Text{i}": "x" * 20 for i in range(1, 21)},
+}
+
+
+def test_reads_the_envelope_and_only_the_polled_and_watched_fields() -> None:
+    body = {"Status": 0, "Message": None, "Value": [RECORD], "WarningMessages": []}
+    read = records.decoder(("DispatchTo",))(json.dumps(body).encode())
+    assert read == {
+        "Status": 0,
+        "Message": None,
+        "WarningMessages": [],
+        "Value": [
+            {
+                "RequestId": 7,
+                "Status": "OPEN",
+                "OtherSystemId": "scf-1a2b3c4d-1-1",
+                "IsClosed": False,
+                "DispatchTo": "Crew 4",
+            }
+        ],
+    }
+
+
+def test_absent_fields_read_as_none_and_an_absent_envelope_key_stays_absent() -> None:
+    read = records.decoder()(b'{"Status": 0, "Value": [{"RequestId": "12"}]}')
+    assert read == {
+        "Status": 0,
+        "Value": [{"RequestId": "12", "Status": None, "OtherSystemId": None, "IsClosed": None}],
+    }
+    assert "Status" not in records.decoder()(b'{"Value": null}')
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b'{"Status": 0, "Value": ["not a record"]}',
+        b'{"Status": 0, "Value": {"RequestId": 1}}',
+        b'{"Status": 0, "Value": [1, 2]}',
+        b"[]",
+        b"<html>",
+        b'{"Status": 0, "Value": [',
+    ],
+)
+def test_what_it_cannot_read_raises_value_error(content: bytes) -> None:
+    with pytest.raises(ValueError):
+        records.decoder()(content)
+
+
+values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
+    max_leaves=5,
+)
+
+
+@given(st.lists(st.dictionaries(st.sampled_from([*records.POLLED_FIELDS, "Other"]), values)))
+def test_agrees_with_the_general_reading_wherever_it_reads(items: list[dict[str, Any]]) -> None:
+    content = json.dumps({"Status": 0, "Value": items}).encode()
+    read = records.decoder()(content)
+    general = json.loads(content)["Value"]
+    for fast, full in zip(read["Value"], general, strict=True):
+        assert fast == {name: full.get(name) for name in records.POLLED_FIELDS}
