@@ -43,6 +43,26 @@ _GEOCODER_KEYS = {"plugin", "url", "user", "min_score", "on_reject", "timeout_se
                   "max_response_mb", "verify_tls", "ca_bundle"}  # fmt: skip
 _ORG_KEYS = {"name", "bot_name", "database", "archive_after_days", "private_keywords"}
 _MESSAGE_KEYS = {"acknowledged", "closed", "canceled", "address_rejected"}
+_SERVER_KEYS = {"public_url", "jurisdiction_id", "requests_per_minute", "max_body_kb",
+                "max_page_size", "contact", "key_service", "agency_responsible"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Server:
+    """The optional ``[server]`` section: how ``scf serve`` presents itself, and its limits.
+
+    ``public_url`` is the address clients use (discovery names it, and image links start
+    with it); ``jurisdiction_id``, when set, must match a client's one where it sends one.
+    """
+
+    public_url: str | None = None
+    jurisdiction_id: str | None = None
+    requests_per_minute: int = 600  # per API key, for POSTs; 0 turns the limit off
+    max_body_kb: int = 256  # a POST body larger than this is refused with 413
+    max_page_size: int = 1000  # GET requests never returns more rows than this
+    contact: str = ""
+    key_service: str = ""
+    agency_responsible: str | None = None  # default: the organization's name
 
 
 @dataclass(frozen=True)
@@ -65,6 +85,7 @@ class Settings:
     organization: Organization
     integrations: Mapping[str, Integration] = field(default_factory=frozen_mapping)
     geocoders: Mapping[str, Geocoder] = field(default_factory=frozen_mapping)
+    server: Server = field(default_factory=Server)
 
     def owner_of(self, code: str) -> str | None:
         """The integration that serves request type ``code`` by configuration, if any.
@@ -238,7 +259,7 @@ class _Parser:
                     "remove this key and run `scf credentials set NAME --env ENV` "
                     "or set SCF_<NAME>_<ENV>_PASSWORD",
                 )
-        self.unknown(raw, "(top level)", {"organization", "integrations", "geocoders"})
+        self.unknown(raw, "(top level)", {"organization", "integrations", "geocoders", "server"})
         org = self.organization(raw.get("organization"))
         geocoders = {}
         for name, table in self.tables(raw, "geocoders").items():
@@ -249,7 +270,42 @@ class _Parser:
             if integration is not None:
                 integrations[name] = integration
         self.check_routing(integrations)
-        return Settings(self.path, org, frozen_mapping(integrations), frozen_mapping(geocoders))
+        server = self.server(raw.get("server", {}))
+        return Settings(
+            self.path, org, frozen_mapping(integrations), frozen_mapping(geocoders), server
+        )
+
+    def server(self, table: Any) -> Server:
+        if not isinstance(table, dict):
+            self.problem("server", "must be a table; write it as [server]")
+            return Server()
+        self.unknown(table, "server", _SERVER_KEYS)
+        url = self.get(table, "public_url", "server", str, None, "use an http(s) URL")
+        if url is not None:
+            url = self.no_userinfo(url, "server.public_url").strip().rstrip("/")
+            if url and not re.match(r"(?i)^https?://[^\s/?#]+(/[^\s?#]*)?$", url):
+                self.problem(
+                    "server.public_url",
+                    "use the http(s) URL clients reach, without a query, e.g. "
+                    '"https://311.example.gov"',
+                )
+        jurisdiction = self.get(
+            table, "jurisdiction_id", "server", str, None, 'use a string, e.g. "example.gov"'
+        )
+        return Server(
+            public_url=url or None,
+            jurisdiction_id=(jurisdiction or "").strip() or None,
+            requests_per_minute=int(
+                self.number(table, "requests_per_minute", "server", 600, 0, 1e6)
+            ),
+            max_body_kb=int(self.number(table, "max_body_kb", "server", 256, 1, 100_000)),
+            max_page_size=int(self.number(table, "max_page_size", "server", 1000, 1, 100_000)),
+            contact=self.get(table, "contact", "server", str, "", "use a string"),
+            key_service=self.get(table, "key_service", "server", str, "", "use a string"),
+            agency_responsible=self.get(
+                table, "agency_responsible", "server", str, None, "use a string"
+            ),
+        )
 
     def tables(self, raw: Mapping[str, Any], key: str) -> dict[str, dict[str, Any]]:
         section = raw.get(key, {})

@@ -122,6 +122,20 @@ def validate_address(geocoder: Geocoder, issue: Issue) -> AddressCheck | None:
 
 
 @hookspec(firstresult=True)
+def place_address(geocoder: Geocoder, address: str) -> AddressCheck | None:
+    """Find where an address is, for a report that gives an address and no point (an
+    Open311 ``address_string``).
+
+    :param geocoder: the geocoder's settings (``min_score``, options).
+    :param address: the address as the resident wrote it.
+    :returns: an :class:`AddressCheck` whose ``lat``/``lng`` (WGS84) place the address when
+        ``accepted``; None when this geocoder cannot place addresses (the report is then
+        refused, naming the point it needs).
+    :raises TransientError: when the geocoder cannot be reached.
+    """
+
+
+@hookspec(firstresult=True)
 def capabilities(integration: Integration) -> Capabilities:
     """Say what the integration's remote system does, so the host can adapt.
 

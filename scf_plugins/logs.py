@@ -17,7 +17,7 @@ from .timeutil import iso, utcnow
 
 STRUCTURED_FIELDS = (
     "integration", "geocoder", "method", "duration_ms", "outcome", "issue_id", "remote_id",
-    "transition", "event", "calls", "error_kind", "status",
+    "transition", "event", "calls", "error_kind", "status", "path", "api_key",
 )  # fmt: skip
 
 

@@ -342,3 +342,5 @@ class NewIssue:
     reporter_email: str | None = None
     image_url: str | None = None
     answers: tuple[Answer, ...] = ()
+    reporter_phone: str | None = None
+    reported_via: str | None = None  # the Open311 API key's name, for reports sent over HTTP

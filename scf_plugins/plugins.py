@@ -195,6 +195,13 @@ class PluginHost:
         )
         return result
 
+    def place_address(self, geocoder: Geocoder, address: str) -> AddressCheck | None:
+        """Where the geocoder places ``address`` (see the hook spec); None when it cannot."""
+        from .models import AddressCheck
+
+        result = self._caller("place_address", geocoder.plugin)(geocoder=geocoder, address=address)
+        return result if isinstance(result, AddressCheck) else None
+
     def probe_geocoder(self, geocoder: Geocoder) -> str:
         """One harmless read of the geocoder, for ``scf doctor``."""
         return str(self._first("probe_geocoder", geocoder.plugin, geocoder=geocoder))

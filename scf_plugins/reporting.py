@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import TypeVar
 
 from .catalog import active_questions
 from .errors import UserError
@@ -22,11 +24,14 @@ LIMITS = {
     "address": 300,
     "name": 200,
     "email": 254,
+    "phone": 50,
     "image_url": 2000,
     "answer": 2000,
 }
 MAX_ANSWERS = 100
+T = TypeVar("T")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 ().\-/]*(?:\s*(?:x|ext\.?)\s*[0-9]+)?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,8 @@ class Report:
     email: str | None = None
     image_url: str | None = None
     answers: tuple[tuple[str, str], ...] = ()
+    phone: str | None = None
+    reported_via: str | None = None
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -86,7 +93,7 @@ def _coordinate(label: str, value: float, low: float, high: float) -> float:
     return float(value)
 
 
-def _answer_value(question: Question, raw: str) -> str:
+def _answer_value(question: Question, raw: str, labels: Labels) -> str:
     value = _text(
         f"the answer to question {question.id} ({question.text})",
         raw,
@@ -101,7 +108,7 @@ def _answer_value(question: Question, raw: str) -> str:
                 return option
         raise UserError(
             f"answer {value!r} to question {question.id} ({question.text}) is not an option; "
-            f"use one of: {', '.join(question.options)}"
+            f"use one of: {', '.join(labels.options(question))}"
         )
     if question.type == "date":
         try:
@@ -129,58 +136,89 @@ def parse_answer_args(pairs: Sequence[str]) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def build_issue(report: Report, rt: RequestType, integration: str | None) -> NewIssue:
-    """Validate ``report`` against request type ``rt``; return what to store."""
-    summary = _text("--summary", report.summary, LIMITS["summary"], required=True)
-    assert summary is not None
-    description = (
-        _text("--description", report.description, LIMITS["description"], multiline=True) or ""
+@dataclass(frozen=True)
+class Labels:
+    """How problems name the fields: ``scf report``'s options, or a form's field names."""
+
+    summary: str = "--summary"
+    description: str = "--description"
+    address: str = "--address"
+    name: str = "--name"
+    email: str = "--email"
+    phone: str = "--phone"
+    image_url: str = "--image-url"
+    lat: str = "--lat"
+    lng: str = "--lng"
+    answer: str = "--answer {qid}=VALUE"  # how to answer question ``qid``
+    answer_field: str = "--answer {qid}"  # the field a problem with that answer names
+
+    def options(self, question: Question) -> list[str]:
+        """The accepted answers of a choice question, as problems list them."""
+        return list(question.options)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a report: the field it concerns, and what to do."""
+
+    field: str
+    text: str
+
+
+class ReportError(UserError):
+    """A report that cannot be accepted; ``problems`` lists each thing wrong with it (the
+    message joins them in one line)."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(p.text for p in self.problems))
+
+
+class _Problems:
+    """Collects problems, so a client hears of every one at once."""
+
+    def __init__(self) -> None:
+        self.found: list[Problem] = []
+
+    def check(self, field: str, check: Callable[[], T]) -> T | None:
+        try:
+            return check()
+        except UserError as exc:
+            self.found.append(Problem(field, str(exc)))
+            return None
+
+
+def build_issue(
+    report: Report, rt: RequestType, integration: str | None, labels: Labels = Labels()
+) -> NewIssue:
+    """Validate ``report`` against request type ``rt``; return what to store.
+
+    :raises ReportError: naming every problem found, each with its field.
+    """
+    problems = _Problems()
+    summary = problems.check(
+        labels.summary,
+        lambda: _text(labels.summary, report.summary, LIMITS["summary"], required=True),
     )
-    address = _text("--address", report.address, LIMITS["address"])
-    name = _text("--name", report.name, LIMITS["name"])
-    email = _text("--email", report.email, LIMITS["email"])
-    if email and not _EMAIL.match(email):
-        raise UserError(f"--email {email!r} is not an email address; use name@example.org")
-    image_url = _text("--image-url", report.image_url, LIMITS["image_url"])
-    if image_url and not re.match(r"https?://[^\s/]+\S*$", image_url):
-        raise UserError("--image-url must be an http(s) URL")
-    lat = _coordinate("--lat", report.lat, -90, 90)
-    lng = _coordinate("--lng", report.lng, -180, 180)
-
-    if len(report.answers) > MAX_ANSWERS:
-        raise UserError(f"{len(report.answers)} answers given; the limit is {MAX_ANSWERS}")
-    by_id = {q.id: q for q in rt.questions}
-    given: dict[str, str] = {}
-    for qid, raw in report.answers:
-        question = by_id.get(qid)
-        if question is None:
-            known = ", ".join(q.id for q in rt.questions) or "none"
-            raise UserError(
-                f"request type {rt.code} has no question {qid!r}; its questions: {known}"
-            )
-        if qid in given:
-            raise UserError(f"question {qid} is answered twice; give one --answer {qid}=…")
-        given[qid] = _answer_value(question, raw)
-
-    active = active_questions(rt, given)
-    active_ids = {q.id for q in active}
-    for qid in given:
-        if qid not in active_ids and given[qid]:
-            condition = " or ".join(f"{p} is {o!r}" for p, o in by_id[qid].asked_when)
-            raise UserError(f"question {qid} ({by_id[qid].text}) is asked only when {condition}")
-    stored = []
-    for question in active:
-        value = given.get(question.id, "")
-        if not value:
-            if question.required:
-                raise UserError(
-                    f"question {question.id} ({question.text}) needs an answer: "
-                    f"--answer {question.id}=VALUE"
-                )
-            continue
-        stored.append(
-            Answer(question.id, question.text, value, question.private, question.ref_for(value))
-        )
+    description = problems.check(
+        labels.description,
+        lambda: _text(
+            labels.description, report.description, LIMITS["description"], multiline=True
+        ),
+    )
+    address = problems.check(
+        labels.address, lambda: _text(labels.address, report.address, LIMITS["address"])
+    )
+    name = problems.check(labels.name, lambda: _text(labels.name, report.name, LIMITS["name"]))
+    email = problems.check(labels.email, lambda: _email(labels.email, report.email))
+    phone = problems.check(labels.phone, lambda: _phone(labels.phone, report.phone))
+    image_url = problems.check(labels.image_url, lambda: _url(labels.image_url, report.image_url))
+    lat = problems.check(labels.lat, lambda: _coordinate(labels.lat, report.lat, -90, 90))
+    lng = problems.check(labels.lng, lambda: _coordinate(labels.lng, report.lng, -180, 180))
+    stored = _answers(report, rt, labels, problems)
+    if problems.found:
+        raise ReportError(problems.found)
+    assert summary is not None and lat is not None and lng is not None
     return NewIssue(
         request_type=rt.code,
         integration=integration,
@@ -188,10 +226,94 @@ def build_issue(report: Report, rt: RequestType, integration: str | None) -> New
         summary=summary,
         lat=lat,
         lng=lng,
-        description=description,
+        description=description or "",
         address=address,
         reporter_name=name,
         reporter_email=email,
         image_url=image_url,
         answers=tuple(stored),
+        reporter_phone=phone,
+        reported_via=report.reported_via,
     )
+
+
+def _email(label: str, value: str | None) -> str | None:
+    email = _text(label, value, LIMITS["email"])
+    if email and not _EMAIL.match(email):
+        raise UserError(f"{label} {email!r} is not an email address; use name@example.org")
+    return email
+
+
+def _phone(label: str, value: str | None) -> str | None:
+    phone = _text(label, value, LIMITS["phone"])
+    if phone and not _PHONE.match(phone):
+        raise UserError(f"{label} {phone!r} is not a phone number; use digits, spaces, + ( ) -")
+    return phone
+
+
+def _url(label: str, value: str | None) -> str | None:
+    url = _text(label, value, LIMITS["image_url"])
+    if url and not re.match(r"https?://[^\s/]+\S*$", url):
+        raise UserError(f"{label} must be an http(s) URL")
+    return url
+
+
+def _answers(report: Report, rt: RequestType, labels: Labels, problems: _Problems) -> list[Answer]:
+    """The answers to store, in presentation order; each problem is added to ``problems``."""
+    if len(report.answers) > MAX_ANSWERS:
+        problems.found.append(
+            Problem("answers", f"{len(report.answers)} answers given; the limit is {MAX_ANSWERS}")
+        )
+        return []
+    by_id = {q.id: q for q in rt.questions}
+    given: dict[str, str] = {}
+    for qid, raw in report.answers:
+        field = labels.answer_field.format(qid=qid)
+        question = by_id.get(qid)
+        if question is None:
+            known = ", ".join(q.id for q in rt.questions) or "none"
+            problems.found.append(
+                Problem(
+                    field,
+                    f"request type {rt.code} has no question {qid!r}; its questions: {known}",
+                )
+            )
+            continue
+        if qid in given:
+            problems.found.append(
+                Problem(field, f"question {qid} is answered twice; give one answer")
+            )
+            continue
+        value = problems.check(field, functools.partial(_answer_value, question, raw, labels))
+        if value is not None:
+            given[qid] = value
+
+    active = active_questions(rt, given)
+    active_ids = {q.id for q in active}
+    for qid in given:
+        if qid not in active_ids and given[qid]:
+            condition = " or ".join(f"{p} is {o!r}" for p, o in by_id[qid].asked_when)
+            problems.found.append(
+                Problem(
+                    labels.answer_field.format(qid=qid),
+                    f"question {qid} ({by_id[qid].text}) is asked only when {condition}",
+                )
+            )
+    stored = []
+    answered = {qid for qid, _ in report.answers}
+    for question in active:
+        value = given.get(question.id, "")
+        if not value:
+            if question.required and question.id not in answered - given.keys():
+                problems.found.append(
+                    Problem(
+                        labels.answer_field.format(qid=question.id),
+                        f"question {question.id} ({question.text}) needs an answer: "
+                        f"{labels.answer.format(qid=question.id)}",
+                    )
+                )
+            continue
+        stored.append(
+            Answer(question.id, question.text, value, question.private, question.ref_for(value))
+        )
+    return stored

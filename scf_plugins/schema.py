@@ -127,6 +127,12 @@ issues = Table(
     # closed status nobody mapped); never cleared by a retry, only by what fixes it.
     Column("attention", Text),
     Column("attention_kind", String(20)),
+    # Intake (schema 4): the reporter's phone (private, like the email), and the name of the
+    # Open311 API key whose client sent the report (NULL: reported on the command line).
+    Column("reporter_phone", String(50)),
+    Column("reported_via", String(100)),
+    Index("ix_issues_created_at", "created_at"),
+    Index("ix_issues_reported_via", "reported_via", "created_at"),
     Index("ix_issues_status_integration", "status", "integration"),
     Index("ix_issues_remote_id", "remote_id"),
     # One remote request, one issue: a second link to the same request is refused.
@@ -206,6 +212,17 @@ poll_batches = Table(
 )
 
 
+# Open311 API keys (schema 4): only a hash of each key is kept; a revoked key stays listed.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+
 def _v1(conn: Connection) -> None:
     raise AssertionError("a new database is built from the metadata, not migrated")
 
@@ -233,9 +250,18 @@ def _v3(conn: Connection) -> None:
     metadata.create_all(conn, tables=[poll_rounds, poll_batches])
 
 
+def _v4(conn: Connection) -> None:
+    """Open311 intake: API keys, the reporter's phone, which key reported an issue."""
+    conn.exec_driver_sql("ALTER TABLE issues ADD COLUMN reporter_phone VARCHAR(50)")
+    conn.exec_driver_sql("ALTER TABLE issues ADD COLUMN reported_via VARCHAR(100)")
+    conn.exec_driver_sql("CREATE INDEX ix_issues_created_at ON issues (created_at)")
+    conn.exec_driver_sql("CREATE INDEX ix_issues_reported_via ON issues (reported_via, created_at)")
+    metadata.create_all(conn, tables=[api_keys])
+
+
 # MIGRATIONS[i] takes the database from version i to version i + 1. A new database is built
 # whole from ``metadata`` and starts at the latest version.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
 STORE_ID_KEY = "store_id"
 
 

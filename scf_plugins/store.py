@@ -59,6 +59,8 @@ class IssueRecord:
     link_endpoint: str | None = None
     lease_owner: str | None = None
     lease_until: datetime | None = None
+    reporter_phone: str | None = None
+    reported_via: str | None = None
 
 
 def request_type_to_json(rt: RequestType) -> str:
@@ -247,6 +249,8 @@ class Store:
                     address=new.address,
                     reporter_name=new.reporter_name,
                     reporter_email=new.reporter_email,
+                    reporter_phone=new.reporter_phone,
+                    reported_via=new.reported_via,
                     image_url=new.image_url,
                     type_ref=new.type_ref,
                     created_at=now,
@@ -306,6 +310,8 @@ class Store:
                 link_endpoint=row["link_endpoint"],
                 lease_owner=row["lease_owner"],
                 lease_until=row["lease_until"],
+                reporter_phone=row["reporter_phone"],
+                reported_via=row["reported_via"],
             )
 
     def list(

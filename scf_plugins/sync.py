@@ -69,6 +69,7 @@ class Engine:
     _paused: dict[str, datetime] = field(default_factory=dict, repr=False)
     _took_over: bool = field(default=False, repr=False)
     _wake: threading.Event = field(default_factory=threading.Event, repr=False)
+    last_pass_at: datetime | None = None  # when the latest pass (of any steps) ended
 
     def workers(self, prefix: str, count: int) -> ThreadPoolExecutor:
         """Threads for remote calls, bound to the stop event: :meth:`request_stop` abandons
@@ -199,7 +200,9 @@ class Engine:
         """One pass over every integration (by default the whole pass: submit, poll, push
         comments, then archive); never raises for a remote failure."""
         with self.heartbeat():
-            return self._run_pass(steps, archive)
+            report = self._run_pass(steps, archive)
+        self.last_pass_at = self.clock()
+        return report
 
     def run_continuously(
         self,

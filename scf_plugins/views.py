@@ -64,6 +64,7 @@ def issue_json(record: IssueRecord, *, public: bool = False) -> dict[str, Any]:
         "reporter": {
             "name": issue.reporter_name,
             "email": None if public else issue.reporter_email,
+            "phone": None if public else record.reporter_phone,
         },
         "answers": answers,
         "comments": [
@@ -88,6 +89,7 @@ def issue_json(record: IssueRecord, *, public: bool = False) -> dict[str, Any]:
             "claimed_by": claimed and record.lease_owner,
             "claimed_until": iso(record.lease_until) if claimed else None,
         }
+        data["reported_via"] = record.reported_via
         data["link"] = {
             "marker": issue.marker,
             "environment": record.link_environment,

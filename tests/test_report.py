@@ -116,7 +116,7 @@ def test_public_view_hides_private_answers_and_the_email(run) -> None:  # type: 
     private = json.loads(run("issues", "show", str(issue_id), "--json").stdout)
     public = json.loads(run("issues", "show", str(issue_id), "--public", "--json").stdout)
     assert private["reporter"]["email"] == "jane@example.org"
-    assert public["reporter"] == {"name": "Jane Doe", "email": None}
+    assert public["reporter"] == {"name": "Jane Doe", "email": None, "phone": None}
     assert {a["question_id"] for a in private["answers"]} == {"1", "2", "4", "5"}
     assert {a["question_id"] for a in public["answers"]} == {"1", "4", "5"}
     assert "jane@example.org" not in run("issues", "show", str(issue_id), "--public").output

@@ -50,9 +50,10 @@ def test_a_schema_1_database_keeps_its_links_and_gets_a_store_id(tmp_path: Path)
     store = Store.open(url(tmp_path))
     issue_id = store.create_issue(NewIssue("POTHOLE", "cw", "101", "Hole", 1.0, 2.0))
     with store.transaction() as conn:  # back to what schema 1 looked like
-        conn.execute(text("DROP INDEX uq_issues_link"))
+        for index in ("uq_issues_link", "ix_issues_created_at", "ix_issues_reported_via"):
+            conn.execute(text(f"DROP INDEX {index}"))
         for column in ("marker", "generation", "link_environment", "link_endpoint",
-                       "attention", "attention_kind"):  # fmt: skip
+                       "attention", "attention_kind", "reporter_phone", "reported_via"):  # fmt: skip
             conn.execute(text(f"ALTER TABLE issues DROP COLUMN {column}"))
         conn.execute(text("UPDATE issues SET status = 'acknowledged', remote_id = '77'"))
         conn.execute(text("UPDATE scf_meta SET value = '1' WHERE key = 'schema_version'"))

@@ -80,6 +80,7 @@ def request_types_cmd(app: App, refresh: bool, as_json: bool) -> None:
 @click.option("--address")
 @click.option("--name")
 @click.option("--email")
+@click.option("--phone")
 @click.option("--image-url")
 @click.option(
     "--answer",
@@ -100,6 +101,7 @@ def report_cmd(
     address: str | None,
     name: str | None,
     email: str | None,
+    phone: str | None,
     image_url: str | None,
     answers: tuple[str, ...],
     as_json: bool,
@@ -116,6 +118,7 @@ def report_cmd(
         address=address,
         name=name,
         email=email,
+        phone=phone,
         image_url=image_url,
         answers=parsed,
     )

@@ -106,35 +106,43 @@ def judge(
     )
 
 
+def _find(geocoder: Geocoder, address: str, bias: tuple[float, float] | None) -> AddressCheck:
+    from .client import wkid_of
+
+    client = client_for(geocoder)
+    params: dict[str, Any] = {
+        client.single_line_field(): address,
+        "outFields": "*",
+        "outSR": 4326,
+        "maxLocations": int(geocoder.options.get("max_locations", 5)),
+    }
+    if bias is not None:
+        lat, lng = bias
+        params["location"] = json.dumps({"x": lng, "y": lat, "spatialReference": {"wkid": 4326}})
+    body = client.call("findAddressCandidates", params)
+    candidates = body.get("candidates")
+    if not isinstance(candidates, list):
+        raise DefiniteError(
+            f"geocoder {geocoder.name}: findAddressCandidates sent no candidates list"
+        )
+    return judge(candidates, wkid_of(body.get("spatialReference")) or 4326, geocoder, address)
+
+
+@hookimpl
+def place_address(geocoder: Geocoder, address: str) -> AddressCheck | None:
+    """``findAddressCandidates`` for an address alone (no point to bias the search)."""
+    return _find(geocoder, address.strip(), None)
+
+
 @hookimpl
 def validate_address(geocoder: Geocoder, issue: Issue) -> AddressCheck | None:
     """Check the issue's address (or find one for its point) with the GeocodeServer."""
-    from .client import NoMatch, wkid_of
+    from .client import NoMatch
 
     client = client_for(geocoder)
     if issue.address and issue.address.strip():
-        params: dict[str, Any] = {
-            client.single_line_field(): issue.address.strip(),
-            "outFields": "*",
-            "outSR": 4326,
-            "maxLocations": int(geocoder.options.get("max_locations", 5)),
-        }
-        if geocoder.options.get("location_bias", True):
-            params["location"] = json.dumps(
-                {"x": issue.lng, "y": issue.lat, "spatialReference": {"wkid": 4326}}
-            )
-        body = client.call("findAddressCandidates", params)
-        candidates = body.get("candidates")
-        if not isinstance(candidates, list):
-            raise DefiniteError(
-                f"geocoder {geocoder.name}: findAddressCandidates sent no candidates list"
-            )
-        return judge(
-            candidates,
-            wkid_of(body.get("spatialReference")) or 4326,
-            geocoder,
-            issue.address.strip(),
-        )
+        bias = (issue.lat, issue.lng) if geocoder.options.get("location_bias", True) else None
+        return _find(geocoder, issue.address.strip(), bias)
     query = f"{issue.lat:.6f},{issue.lng:.6f}"
     try:
         body = client.call(

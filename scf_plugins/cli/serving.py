@@ -1,0 +1,122 @@
+"""``scf serve`` (the Open311 door, with the engine beside it) and ``scf api-keys``."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import Any
+
+import click
+
+from ..app import App
+from ..outcomes import PassReport
+from ..views import dumps, table
+from .root import cli, echo, pass_app
+
+
+@cli.command("serve")
+@click.option("--host", "address", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8311, show_default=True)
+@click.option("--no-sync", is_flag=True, help="Serve only; another process runs `scf sync`.")
+@pass_app
+def serve_cmd(app: App, address: str, port: int, no_sync: bool) -> None:
+    """Serve Open311 GeoReport v2 at /open311 and health at /healthz; unless --no-sync, run
+    the sync engine in the same process, submitting each report the moment it arrives.
+
+    SIGINT or SIGTERM: stop accepting, finish the requests in flight and the current sync
+    step, exit 0.
+    """
+    from ..server.running import build
+
+    settings = app.settings
+    app.store.request_types()  # the database opens (and upgrades) before anything listens
+
+    def show(kind: str, report: PassReport) -> None:
+        echo(f"pass ({kind}): {report.summary()}")
+
+    serving = build(
+        settings, app.host, app.store, address=address, port=port, sync=not no_sync,
+        on_report=show,
+    )  # fmt: skip
+
+    def stop(signum: int, _frame: Any) -> None:
+        # Before uvicorn listens, and again after it has drained (it re-raises what it got).
+        serving.server.should_exit = True
+        if serving.engine is not None:
+            serving.engine.stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop)
+    where = f"http://{address}:{port}" if port else f"http://{address} (a free port)"
+    echo(
+        f"serving Open311 at {where}/open311/v2 "
+        f"({'sync runs here' if serving.engine else 'no sync: run `scf sync` beside it'})",
+        err=True,
+    )
+    serving.run()
+    echo("stopped", err=True)
+    sys.exit(0)
+
+
+@cli.group("api-keys")
+def api_keys_group() -> None:
+    """Open311 API keys: the clients that may POST reports."""
+
+
+@api_keys_group.command("create")
+@click.argument("name")
+@pass_app
+def api_keys_create(app: App, name: str) -> None:
+    """Make a key for client NAME; the key is printed once, as the last line."""
+    from .. import apikeys
+
+    key = apikeys.create(app.store, name)
+    echo(f"API key {name!r} created; give it to the client now, it is not shown again:")
+    click.echo(key)  # the one place a secret is printed: asked for, and the last line
+
+
+@api_keys_group.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_app
+def api_keys_list(app: App, as_json: bool) -> None:
+    """The keys by name (never the keys themselves), revoked ones included."""
+    from .. import apikeys
+    from ..timeutil import iso
+
+    keys = apikeys.listed(app.store)
+    rows = [
+        {
+            "name": k.name,
+            "created_at": iso(k.created_at),
+            "revoked_at": iso(k.revoked_at),
+            "last_used_at": iso(k.last_used_at),
+            "active": k.revoked_at is None,
+        }
+        for k in keys
+    ]
+    if as_json:
+        echo(dumps(rows))
+        return
+    if not rows:
+        echo("no API keys; make one with `scf api-keys create NAME`")
+        return
+    echo(
+        table(
+            ["name", "created", "revoked", "last report"],
+            [
+                [r["name"], r["created_at"], r["revoked_at"] or "", r["last_used_at"] or ""]
+                for r in rows
+            ],
+        )
+    )
+
+
+@api_keys_group.command("revoke")
+@click.argument("name")
+@pass_app
+def api_keys_revoke(app: App, name: str) -> None:
+    """Revoke key NAME at once; its client's next POST is refused (403)."""
+    from .. import apikeys
+
+    apikeys.revoke(app.store, name)
+    echo(f"API key {name!r} revoked")

@@ -1,0 +1,107 @@
+"""``scf serve``: the HTTP server (uvicorn) and, unless ``--no-sync``, the engine beside it.
+
+SIGINT or SIGTERM: uvicorn stops accepting and finishes the requests in flight (up to
+``GRACE`` seconds); then the engine is asked to stop, finishes its current step (its remote
+calls are not abandoned) and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..outcomes import PassReport
+from .web import create_app
+
+if TYPE_CHECKING:
+    import uvicorn
+
+    from ..config import Settings
+    from ..plugins import PluginHost
+    from ..store import Store
+    from ..sync import Engine
+
+log = logging.getLogger(__name__)
+GRACE = 30  # seconds requests in flight may take to finish at shutdown
+ENGINE_GRACE = 120.0  # seconds the engine's current step may take to finish
+
+
+@dataclass
+class Serving:
+    """One ``scf serve``: the server, and the engine running beside it (None: ``--no-sync``)."""
+
+    server: uvicorn.Server
+    engine: Engine | None
+    thread: threading.Thread | None = None
+    on_report: Callable[[str, PassReport], None] | None = field(default=None, repr=False)
+
+    def passed(self, kind: str, report: PassReport) -> None:
+        """Hand a pass that did something on (to the terminal)."""
+        if self.on_report:
+            self.on_report(kind, report)
+
+    def run(self) -> None:
+        """Serve until a signal; then stop the engine after its current step."""
+        if self.engine is not None:
+            engine = self.engine
+            self.thread = threading.Thread(
+                target=engine.run_continuously, args=(self.passed,), name="sync", daemon=True
+            )
+            self.thread.start()
+        try:
+            self.server.run()
+        finally:
+            self.stop_engine()
+
+    def stop_engine(self) -> None:
+        """Ask the engine to stop and wait for its current step."""
+        if self.engine is None or self.thread is None:
+            return
+        self.engine.stop.set()
+        self.engine.wake()
+        self.thread.join(ENGINE_GRACE)
+        if self.thread.is_alive():
+            log.warning("the sync step did not finish within %g s; leaving it", ENGINE_GRACE)
+
+
+def build(
+    settings: Settings,
+    host: PluginHost,
+    store: Store,
+    *,
+    address: str = "127.0.0.1",
+    port: int = 8311,
+    sync: bool = True,
+    on_report: Callable[[str, PassReport], None] | None = None,
+) -> Serving:
+    """A ready :class:`Serving` (nothing listens until :meth:`Serving.run`)."""
+    import uvicorn
+
+    from ..sync import Engine
+
+    engine = Engine(settings, host, store, continuous=True) if sync else None
+    serving = Serving(server=None, engine=engine, on_report=on_report)  # type: ignore[arg-type]
+    app = create_app(
+        settings,
+        host,
+        store,
+        wake=engine.wake if engine else None,
+        last_pass=(lambda: engine.last_pass_at) if engine else None,
+    )
+    config = uvicorn.Config(
+        app,
+        host=address,
+        port=port,
+        access_log=False,  # our own access log: the key's name, never the query
+        log_config=None,
+        server_header=False,
+        timeout_graceful_shutdown=GRACE,
+        limit_concurrency=1000,
+        timeout_keep_alive=5,
+        lifespan="off",
+    )
+    serving.server = uvicorn.Server(config)
+    return serving

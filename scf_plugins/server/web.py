@@ -1,0 +1,295 @@
+"""The HTTP side of ``scf serve``: routing, body and rate limits, the access log, health.
+
+Every client is untrusted: a body over the cap is refused before it is read whole, a form
+that is not UTF-8 is a 400, an unknown suffix a 404, and an unexpected failure a 500 whose
+body says nothing of the inside. Database work runs in Starlette's thread pool; the event
+loop only parses and writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+import orjson
+from sqlalchemy import select
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .. import apikeys
+from ..outcomes import describe
+from ..timeutil import iso, utcnow
+from . import formats
+from .limits import RateLimit
+from .open311 import Form, Open311, Reply, failure
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from ..config import Settings
+    from ..plugins import PluginHost
+    from ..store import Store
+
+log = logging.getLogger(__name__)
+access = logging.getLogger("scf_plugins.server.access")
+
+_RESOURCE = re.compile(
+    r"^(?P<name>services|requests|tokens|servicerequestupdates)"
+    r"(?:/(?P<arg>[^/]+?))?\.(?P<fmt>[A-Za-z0-9]+)$"
+)
+MAX_PAIRS = 500  # form or query fields one request may send
+
+
+@dataclass
+class Context:
+    """What the routes share: the resources, the limits, and the engine's news."""
+
+    open311: Open311
+    settings: Settings
+    store: Store
+    limit: RateLimit
+    wake: Callable[[], None] | None = None  # wakes the in-process submitter
+    last_pass: Callable[[], datetime | None] | None = None
+
+
+def create_app(
+    settings: Settings,
+    host: PluginHost,
+    store: Store,
+    *,
+    wake: Callable[[], None] | None = None,
+    last_pass: Callable[[], datetime | None] | None = None,
+) -> ASGIApp:
+    """The ASGI app of ``scf serve``: Open311 at ``/open311``, ``/healthz``, the access log."""
+    ctx = Context(
+        Open311(settings, host, store),
+        settings,
+        store,
+        RateLimit(settings.server.requests_per_minute),
+        wake,
+        last_pass,
+    )
+
+    async def discovery(request: Request) -> Response:
+        fmt = request.path_params["fmt"]
+        if fmt not in formats.FORMATS:
+            return _bad_extension()
+        reply = await run_in_threadpool(ctx.open311.discovery, _base_url(ctx, request))
+        return _respond(fmt, reply)
+
+    async def georeport(request: Request) -> Response:
+        match = _RESOURCE.match(request.path_params["resource"])
+        if match is None or match["fmt"] not in formats.FORMATS:
+            return _bad_extension()
+        fmt, name, arg = match["fmt"], match["name"], match["arg"]
+        try:
+            if request.method == "POST":
+                if name != "requests" or arg is not None:
+                    return _respond(fmt, failure(405, "only POST requests is accepted here"))
+                return await _post_request(ctx, request, fmt)
+            query = _form(request.url.query.encode("latin-1"))
+            if isinstance(query, Reply):
+                return _respond(fmt, query)
+            wrong = _jurisdiction(ctx, query)
+            if wrong:
+                return _respond(fmt, wrong)
+            reply = await run_in_threadpool(_get, ctx, name, arg, query)
+            return _respond(fmt, reply)
+        except Exception as exc:  # the client learns nothing of the inside
+            log.warning("open311 %s %s failed: %s", request.method, name, describe(exc))
+            return _respond(fmt, failure(500, "the server failed; try again later"))
+
+    async def healthz(request: Request) -> Response:
+        body, status = await run_in_threadpool(_health, ctx)
+        return Response(orjson.dumps(body), status, media_type=formats.JSON_TYPE)
+
+    app = Starlette(
+        routes=[
+            Route("/open311/discovery.{fmt}", discovery, methods=["GET"]),
+            Route("/open311/v2/{resource:path}", georeport, methods=["GET", "POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ]
+    )
+    return AccessLog(app)
+
+
+def _get(ctx: Context, name: str, arg: str | None, query: Form) -> Reply:
+    resources = ctx.open311
+    if name == "services":
+        return resources.definition(arg) if arg else resources.services()
+    if name == "requests":
+        return resources.request(arg) if arg else resources.requests(query)
+    if name == "tokens":
+        return resources.token(arg or "")
+    if arg is None:
+        return resources.updates(query)
+    return failure(404, "no such resource")
+
+
+async def _post_request(ctx: Context, request: Request, fmt: str) -> Response:
+    """POST requests: size cap, then key, rate, jurisdiction, then the intake."""
+    body = await _body(request, ctx.settings.server.max_body_kb * 1024)
+    if body is None:
+        return _respond(
+            fmt,
+            failure(413, f"the body is larger than {ctx.settings.server.max_body_kb} KB"),
+        )
+    kind = request.headers.get("content-type", "application/x-www-form-urlencoded")
+    if not kind.lower().startswith("application/x-www-form-urlencoded"):
+        return _respond(
+            fmt,
+            failure(400, "send the report as application/x-www-form-urlencoded (UTF-8)"),
+        )
+    form = _form(body)
+    if isinstance(form, Reply):
+        return _respond(fmt, form)
+    key_name = await run_in_threadpool(apikeys.owner, ctx.store, form.get("api_key"))
+    if key_name is None:
+        return _respond(fmt, failure(403, "api_key is missing or not valid"))
+    request.state.api_key = key_name
+    wait = ctx.limit.take(key_name)
+    if wait:
+        return _respond(
+            fmt,
+            failure(
+                429,
+                f"too many requests for this api_key; try again in {wait} s",
+                headers={"Retry-After": str(wait)},
+            ),
+        )
+    wrong = _jurisdiction(ctx, form)
+    if wrong:
+        return _respond(fmt, wrong)
+    reply, issue_id = await run_in_threadpool(ctx.open311.create, form, key_name)
+    if issue_id is not None and ctx.wake is not None:
+        ctx.wake()  # submitted now, not at the next check
+    return _respond(fmt, reply)
+
+
+async def _body(request: Request, cap: int) -> bytes | None:
+    """The request body, or None when it is (or says it is) larger than ``cap``."""
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > cap):
+        return None
+    chunks = bytearray()
+    async for chunk in request.stream():
+        chunks += chunk
+        if len(chunks) > cap:
+            return None
+    return bytes(chunks)
+
+
+def _form(raw: bytes) -> Form | Reply:
+    """Form or query fields, repeated and blank ones kept; not UTF-8 is a 400."""
+    try:
+        pairs = parse_qsl(
+            raw.decode("utf-8"),
+            keep_blank_values=True,
+            strict_parsing=False,
+            encoding="utf-8",
+            errors="strict",
+            max_num_fields=MAX_PAIRS,
+        )
+    except UnicodeError:
+        return failure(400, "the fields are not UTF-8 (percent-encoded); send UTF-8")
+    except ValueError:
+        return failure(400, f"too many fields; at most {MAX_PAIRS}")
+    return Form(pairs)
+
+
+def _jurisdiction(ctx: Context, form: Form) -> Reply | None:
+    """A single-jurisdiction server: another ``jurisdiction_id`` than its own is a 404;
+    none (or an empty one) is fine."""
+    given = form.get("jurisdiction_id")
+    own = ctx.settings.server.jurisdiction_id
+    if given and own and given != own:
+        return failure(404, f"jurisdiction_id {given[:60]!r} not found; this is {own}")
+    return None
+
+
+def _health(ctx: Context) -> tuple[dict[str, Any], int]:
+    body: dict[str, Any] = {"status": "ok", "database": "ok"}
+    try:
+        with ctx.store.read() as conn:
+            conn.execute(select(1)).scalar()
+    except Exception as exc:  # any failure of the store is what this reports
+        body.update(status="failing", database=describe(exc))
+    last = ctx.last_pass() if ctx.last_pass else None
+    body["sync"] = ctx.last_pass is not None
+    body["last_pass_at"] = iso(last)
+    body["last_pass_age_seconds"] = (
+        round((utcnow() - last).total_seconds(), 1) if last is not None else None
+    )
+    return body, 200 if body["status"] == "ok" else 503
+
+
+def _respond(fmt: str, reply: Reply) -> Response:
+    return Response(
+        formats.render(fmt, reply.root, reply.data),
+        reply.status,
+        headers=dict(reply.headers),
+        media_type=formats.content_type(fmt),
+    )
+
+
+def _bad_extension() -> Response:
+    return Response(
+        "Bad extension. We support .xml and .json\n", 404, media_type="text/plain; charset=utf-8"
+    )
+
+
+def _base_url(ctx: Context, request: Request) -> str:
+    """Where clients reach this server: ``public_url``, else what the request was sent to."""
+    configured = ctx.settings.server.public_url
+    if configured:
+        return configured
+    return str(request.base_url).rstrip("/")
+
+
+class AccessLog:
+    """One log line per request: method, path (never the query: it may hold an api_key),
+    status, duration, and the API key's name (never the key)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve the request and log it once it is answered."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            state = scope.get("state") or {}
+            access.info(
+                "%s %s %s",
+                scope["method"],
+                scope["path"][:200],
+                status,
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"][:200],
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "api_key": state.get("api_key"),
+                },
+            )
