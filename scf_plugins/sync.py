@@ -70,6 +70,7 @@ class Engine:
     _took_over: bool = field(default=False, repr=False)
     _wake: threading.Event = field(default_factory=threading.Event, repr=False)
     last_pass_at: datetime | None = None  # when the latest pass (of any steps) ended
+    _skipped_said: set[str] = field(default_factory=set, repr=False)
 
     def workers(self, prefix: str, count: int) -> ThreadPoolExecutor:
         """Threads for remote calls, bound to the stop event: :meth:`request_stop` abandons
@@ -253,11 +254,15 @@ class Engine:
         for integration in self.settings.integrations.values():
             problems = self.settings_problems(integration)
             if problems:
-                self.failed(
-                    report,
-                    f"{integration.name} skipped",
-                    ConfigError(f"{'; '.join(problems)}; fix it (`scf config check` lists it)"),
-                )
+                # Said once per process: the problems are checked once, and a long-running
+                # worker would otherwise repeat the same line twice a second.
+                if integration.name not in self._skipped_said:
+                    self._skipped_said.add(integration.name)
+                    self.failed(
+                        report,
+                        f"{integration.name} skipped",
+                        ConfigError(f"{'; '.join(problems)}; fix it (`scf config check` lists it)"),
+                    )
                 continue
             for step in steps:
                 until = self.paused(integration)

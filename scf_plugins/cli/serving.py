@@ -34,9 +34,11 @@ def serve_cmd(app: App, address: str, port: int, no_sync: bool) -> None:
     def show(kind: str, report: PassReport) -> None:
         echo(f"pass ({kind}): {report.summary()}")
 
+    mode = "sync runs here" if not no_sync else "no sync: run `scf sync` beside it"
     serving = build(
         settings, app.host, app.store, address=address, port=port, sync=not no_sync,
         on_report=show,
+        announce=lambda url: echo(f"serving Open311 at {url}/open311/v2 ({mode})", err=True),
     )  # fmt: skip
 
     def stop(signum: int, _frame: Any) -> None:
@@ -47,12 +49,6 @@ def serve_cmd(app: App, address: str, port: int, no_sync: bool) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stop)
-    where = f"http://{address}:{port}" if port else f"http://{address} (a free port)"
-    echo(
-        f"serving Open311 at {where}/open311/v2 "
-        f"({'sync runs here' if serving.engine else 'no sync: run `scf sync` beside it'})",
-        err=True,
-    )
     serving.run()
     echo("stopped", err=True)
     sys.exit(0)

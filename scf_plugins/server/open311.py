@@ -356,7 +356,7 @@ class Open311:
                 .offset(offset)
             ).all()
             notes = _latest_notes(conn, [r.id for r in rows])
-        out = []
+        out: list[dict[str, Any]] = []
         for r in rows:
             closed = r.status in _CLOSED
             updated = (r.closed_at if closed and r.closed_at else r.updated_at) or r.created_at
@@ -381,6 +381,10 @@ class Open311:
                     "media_url": r.image_url or "",
                 }
             )
+            # Optional fields without a value are left out (as mySociety's adapter does).
+            for optional in ("status_notes", "service_notice", "expected_datetime"):
+                if out[-1][optional] is None:
+                    del out[-1][optional]
         return out
 
     def token(self, token: str) -> Reply:

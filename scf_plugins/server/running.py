@@ -8,6 +8,7 @@ calls are not abandoned) and the process exits 0.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -67,6 +68,25 @@ class Serving:
             log.warning("the sync step did not finish within %g s; leaving it", ENGINE_GRACE)
 
 
+def bound_url(server: uvicorn.Server) -> str:
+    """The ``http://host:port`` a started server listens on (its real port when 0 was asked)."""
+    host, port = server.servers[0].sockets[0].getsockname()[:2]
+    return f"http://{host}:{port}"
+
+
+def announcing_server(config: uvicorn.Config, announce: Callable[[str], None]) -> uvicorn.Server:
+    """A uvicorn server that calls ``announce`` with its URL once it listens."""
+    import uvicorn
+
+    class Announcing(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                announce(bound_url(self))
+
+    return Announcing(config)
+
+
 def build(
     settings: Settings,
     host: PluginHost,
@@ -76,6 +96,7 @@ def build(
     port: int = 8311,
     sync: bool = True,
     on_report: Callable[[str, PassReport], None] | None = None,
+    announce: Callable[[str], None] = lambda url: None,
 ) -> Serving:
     """A ready :class:`Serving` (nothing listens until :meth:`Serving.run`)."""
     import uvicorn
@@ -103,5 +124,5 @@ def build(
         timeout_keep_alive=5,
         lifespan="off",
     )
-    serving.server = uvicorn.Server(config)
+    serving.server = announcing_server(config, announce)
     return serving

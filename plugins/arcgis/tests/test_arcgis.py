@@ -80,6 +80,20 @@ def test_web_mercator_candidates_are_read_with_latest_wkid(
     assert "Single Line Input" in sent(requests_mock.request_history[1])
 
 
+def test_place_address_searches_without_a_point_to_bias_it(requests_mock, make_geocoder) -> None:  # type: ignore[no-untyped-def]
+    """An Open311 report with only an address_string: the candidate places it."""
+    requests_mock.post(URL, json=ROOT)
+    requests_mock.post(f"{URL}/findAddressCandidates", json=LAX_WGS84)
+    check = plugin.place_address(geocoder=make_geocoder(), address=" LAX ")
+    assert check is not None and check.accepted
+    assert (check.lng, check.lat) == pytest.approx((-118.40897, 33.94251))
+    params = sent(requests_mock.request_history[1])
+    assert params["SingleLine"] == "LAX" and "location" not in params
+    requests_mock.post(f"{URL}/findAddressCandidates", json={"candidates": []})
+    missed = plugin.place_address(geocoder=make_geocoder(), address="Nowhere")
+    assert missed is not None and not missed.accepted and missed.reason == "no candidates"
+
+
 def test_wkid_rules() -> None:
     assert wkid_of({"wkid": 102100, "latestWkid": 3857}) == 3857
     assert wkid_of({"wkid": 102100}) == 3857
