@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from . import catalog
+from . import apikeys, catalog
 from .config import load_config
 from .errors import UserError
 from .outcomes import PassReport
@@ -157,14 +157,23 @@ def _story(host: PluginHost, echo: Callable[[str], None], folder: Path, cw: Any,
         lng=-72.9290,
         name="Sam Lee",
     )
-    light = report(
-        "STREETLIGHT",
-        {"521": "NH-4471", "522": "Out", "523": "ana@example.org"},
-        summary="Streetlight out on Elm St",
-        lat=41.3083,
-        lng=-72.9279,
-        name="Ana Ruiz",
-        email="ana@example.org",
+    door_server = _open311_door(settings, host, store)
+    light = _report_over_open311(
+        echo,
+        door_server.url,
+        apikeys.create(store, "demo-app"),
+        {
+            "service_code": "STREETLIGHT",
+            "lat": "41.3083",
+            "long": "-72.9279",
+            "description": "Streetlight out on Elm St\nThe pole by the bus stop.",
+            "first_name": "Ana",
+            "last_name": "Ruiz",
+            "email": "ana@example.org",
+            "attribute[521]": "NH-4471",
+            "attribute[522]": "Out",
+            "attribute[523]": "ana@example.org",
+        },
     )
 
     errors = 0
@@ -231,6 +240,9 @@ def _story(host: PluginHost, echo: Callable[[str], None], folder: Path, cw: Any,
     staff("close", remote[light], status="COMPLETE")
     sync("close what the crews finished")
 
+    _read_over_open311(echo, door_server.url, light)
+    door_server.stop()
+
     now = now + timedelta(days=settings.organization.archive_after_days + 1)
     sync(f"{settings.organization.archive_after_days + 1:g} days later")
 
@@ -271,3 +283,46 @@ def _story(host: PluginHost, echo: Callable[[str], None], folder: Path, cw: Any,
     )
     store.close()
     return errors
+
+
+def _open311_door(settings: Any, host: PluginHost, store: Store) -> Any:
+    """The Open311 door of ``scf serve``, in this process on a free loopback port."""
+    from .server.running import Background
+    from .server.web import create_app
+
+    return Background(create_app(settings, host, store))
+
+
+def _report_over_open311(
+    echo: Callable[[str], None], url: str, key: str, fields: dict[str, str]
+) -> int:
+    """POST a report as a resident's app would (FixMyStreet sends XML); returns its id."""
+    import requests
+    import xmltodict
+
+    answer = requests.post(
+        f"{url}/open311/v2/requests.xml", data={"api_key": key, **fields}, timeout=30
+    )
+    parsed = xmltodict.parse(answer.content, force_list=("request", "error"))
+    if answer.status_code != 200:
+        problems = "; ".join(e["description"] for e in parsed["errors"]["error"])
+        raise UserError(f"the demo's Open311 report was refused: {problems}")
+    issue_id = int(parsed["service_requests"]["request"][0]["service_request_id"])
+    echo(
+        f"  reported issue {issue_id}: {fields['service_code']} - "
+        f"{fields['description'].splitlines()[0]} (over Open311: POST {url}/open311/v2/"
+        f"requests.xml)"
+    )
+    return issue_id
+
+
+def _read_over_open311(echo: Callable[[str], None], url: str, issue_id: int) -> None:
+    """Show a request's status as an Open311 client reads it."""
+    import requests
+
+    got = requests.get(f"{url}/open311/v2/requests/{issue_id}.json", timeout=30).json()[0]
+    echo(
+        f"\nAn Open311 client reads issue {issue_id} back (GET /open311/v2/requests/"
+        f"{issue_id}.json): status {got['status']}, "
+        f"status_notes {got.get('status_notes', '')!r}"
+    )

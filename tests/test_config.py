@@ -132,6 +132,31 @@ def problems_of(write_config, text: str) -> list[str]:  # type: ignore[no-untype
             "(top level).organisation",
             "unknown key",
         ),
+        (
+            lambda s: s + '\n[server]\npublic_url = "311.example.gov"\n',
+            "server.public_url",
+            "use the http(s) URL clients reach",
+        ),
+        (
+            lambda s: s + '\n[server]\npublic_url = "https://admin:pw@311.example.gov"\n',
+            "server.public_url",
+            "has a login or password in it",
+        ),
+        (
+            lambda s: s + "\n[server]\nrequests_per_minute = -1\n",
+            "server.requests_per_minute",
+            "out of range",
+        ),
+        (
+            lambda s: s + "\n[server]\nmax_body_kb = 0\n",
+            "server.max_body_kb",
+            "out of range",
+        ),
+        (
+            lambda s: s + "\n[server]\nport = 8311\n",
+            "server.port",
+            "unknown key",
+        ),
     ],
 )
 def test_each_config_mistake_names_file_key_and_fix(write_config, edit, key, fix) -> None:  # type: ignore[no-untyped-def]
@@ -197,3 +222,18 @@ def test_config_check_shows_routing(run) -> None:  # type: ignore[no-untyped-def
     result = run("config", "check")
     assert result.exit_code == 0, result.output
     assert "alpha" in result.output and "POTHOLE" in result.output
+
+
+def test_the_server_section_is_optional_and_typed(write_config) -> None:  # type: ignore[no-untyped-def]
+    from scf_plugins.config import load_config
+
+    plain = load_config(write_config(GOOD), resolve_secrets=False)
+    assert plain.server.public_url is None and plain.server.requests_per_minute == 600
+    text = GOOD + (
+        '\n[server]\npublic_url = "https://311.example.gov/"\njurisdiction_id = " example.gov "'
+        "\nrequests_per_minute = 0\nmax_body_kb = 64\n"
+    )
+    server = load_config(write_config(text), resolve_secrets=False).server
+    assert server.public_url == "https://311.example.gov"
+    assert server.jurisdiction_id == "example.gov"
+    assert (server.requests_per_minute, server.max_body_kb) == (0, 64)

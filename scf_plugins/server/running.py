@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..outcomes import PassReport
 from .web import create_app
@@ -126,3 +127,29 @@ def build(
     )
     serving.server = announcing_server(config, announce)
     return serving
+
+
+class Background:
+    """An ASGI app served on a free loopback port in a thread (``.url``) until :meth:`stop`:
+    ``scf demo``'s door, and the tests' and benchmarks' server."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1") -> None:
+        import uvicorn
+
+        config = uvicorn.Config(
+            app, host=host, port=0, log_config=None, access_log=False, lifespan="off"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="http", daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the HTTP server did not start")
+            time.sleep(0.01)
+        self.url = bound_url(self.server)
+
+    def stop(self) -> None:
+        """Stop serving (requests in flight finish) and wait for the thread."""
+        self.server.should_exit = True
+        self.thread.join(GRACE)
