@@ -323,11 +323,12 @@ def main() -> int:
     parser.add_argument("--database", help="PostgreSQL URL for the scale-out phases")
     parser.add_argument(
         "--phase",
-        choices=["poll", "submit", "memory", "startup", "workers", "pollers", "latency"],
+        choices=["poll", "submit", "memory", "startup", "workers", "pollers", "latency", "serve"],
     )
     args = parser.parse_args()
     if args.phase:
         import scale
+        import serving
 
         result = {
             "poll": lambda: phase_poll(args.n, 0.010, args.baseline_sample),
@@ -337,6 +338,7 @@ def main() -> int:
             "workers": lambda: scale.phase_workers(args.database, args.workers),
             "pollers": lambda: scale.phase_pollers(args.database, args.pollers),
             "latency": lambda: scale.phase_latency(args.tracked, 50),
+            "serve": lambda: serving.phase_serve(args.tracked),
         }[args.phase]()
         print(json.dumps(result))
         return 0
@@ -357,6 +359,7 @@ def main() -> int:
     memory = _child([*common, "--phase", "memory"])
     startup = _child([*common, "--phase", "startup"])
     latency = _child(["--tracked", str(args.tracked), "--phase", "latency"])
+    serve = _child(["--tracked", str(args.tracked), "--phase", "serve"])
     from postgres import throwaway
 
     with throwaway() as database:
@@ -403,8 +406,30 @@ def main() -> int:
         f"{'':>8}   p50 {latency['p50']:.2f} s, p95 {latency['p95']:.2f} s "
         f"({latency['count']} reports at random gaps, 20 ms/call, tracked issues polled)"
     )
+    print(
+        f"{'scf serve: POSTs, 8 clients back to back':<38} {'':>8} {'':>7} "
+        f"{'':>8}   {serve['rate']:.0f} POSTs/s sustained (engine running, polls under way)"
+    )
+    print(
+        f"{'scf serve: POSTs at 100/s offered':<38} {serve['fixed_count']:>8,} {'':>7} "
+        f"{'':>8}   p99 {serve['fixed_p99'] * 1000:.0f} ms (from each one's scheduled time)"
+    )
+    print(
+        f"{'scf serve: GET requests, 50 ids':<38} {'':>8} {'':>7} "
+        f"{'':>8}   p99 {serve['get50_p99'] * 1000:.1f} ms"
+    )
+    print(
+        f"{'scf serve: report-to-create':<38} {args.tracked:>8,} {'':>7} "
+        f"{'':>8}   p50 {serve['p50']:.2f} s, p95 {serve['p95']:.2f} s "
+        f"({serve['count']} reports POSTed at random gaps, 20 ms/call, tracked issues polled)"
+    )
     targets = scale_rows(args, workers, pollers)
     targets += [
+        ("scf serve sustains >= 200 POSTs/s", serve["rate"] >= 200),
+        ("scf serve POST p99 < 100 ms at 100 POSTs/s", serve["fixed_p99"] < 0.100),
+        ("scf serve GET of 50 ids p99 < 50 ms", serve["get50_p99"] < 0.050),
+        ("scf serve report-to-create p95 < 1 s while polls run", serve["p95"] < 1.0),
+        ("scf serve exits 0 on SIGTERM after the load", serve["exit"] == 0),
         ("report-to-create p95 < 1 s while polls run", latency["p95"] < 1.0),
         ("poll CPU <= 25 µs per issue at 100,000", memory["cpu"] / args.memory <= 25e-6),
         ("poll wall <= 2x the concurrent floor at 100,000", memory["wall"] <= 2 * memory["floor"]),

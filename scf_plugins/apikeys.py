@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from .errors import UserError
@@ -95,17 +95,19 @@ def revoke(store: Store, name: str) -> None:
         conn.execute(api_keys.update().where(api_keys.c.name == name).values(revoked_at=utcnow()))
 
 
+# Built once: it runs for every POST (a revoked key is refused at once, so nothing is cached).
+_LIVE_KEY = select(api_keys.c.name, api_keys.c.key_hash).where(
+    api_keys.c.key_hash == bindparam("b_hash"), api_keys.c.revoked_at.is_(None)
+)
+
+
 def owner(store: Store, key: str | None) -> str | None:
     """The name of the live key ``key``, or None (missing, unknown or revoked)."""
     if not key or len(key) > 200:
         return None
     wanted = digest(key)
     with store.read() as conn:
-        row = conn.execute(
-            select(api_keys.c.name, api_keys.c.key_hash).where(
-                api_keys.c.key_hash == wanted, api_keys.c.revoked_at.is_(None)
-            )
-        ).first()
+        row = conn.execute(_LIVE_KEY, {"b_hash": wanted}).first()
     # The lookup is by hash, so timing says nothing about the key; compare anyway.
     if row is None or not hmac.compare_digest(str(row.key_hash), wanted):
         return None

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -38,6 +40,7 @@ CUT = " […]"  # ends a description that was too long to keep whole
 _W3C = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
 _OPEN = (Status.OPEN.value, Status.ACKNOWLEDGED.value)
 _CLOSED = (Status.CLOSED.value, Status.ARCHIVED.value)
+TYPES_FRESH = 5.0  # seconds the request types are used before they are read again
 PUBLIC_KINDS = ("system", "remote")  # the messages a resident may read as updates
 
 FORM_LABELS = Labels(
@@ -110,6 +113,21 @@ class Open311:
         self.settings = settings
         self.host = host
         self.store = store
+        self._types: tuple[float, dict[str, RequestType]] = (0.0, {})
+        self._types_lock = threading.Lock()
+
+    def request_types(self) -> dict[str, RequestType]:
+        """The cached request types by code, read again from the store every few seconds
+        (every POST needs its type; a refresh by another process shows within
+        ``TYPES_FRESH`` seconds)."""
+        at, types = self._types
+        now = time.monotonic()
+        if now - at < TYPES_FRESH:
+            return types
+        with self._types_lock:
+            if now - self._types[0] >= TYPES_FRESH:
+                self._types = (now, {rt.code: rt for rt in self.store.request_types()})
+            return self._types[1]
 
     # -- services --------------------------------------------------------------------------
 
@@ -117,7 +135,7 @@ class Open311:
         """The routed request types, by code: those an integration of this config serves."""
         offered = [
             rt
-            for rt in self.store.request_types()
+            for rt in self.request_types().values()
             if rt.integration in self.settings.integrations
             and self.settings.owner_of(rt.code) == rt.integration
         ]
@@ -125,7 +143,7 @@ class Open311:
 
     def service(self, code: str) -> RequestType | None:
         """The routed request type ``code``, or None."""
-        rt = self.store.request_type(code)
+        rt = self.request_types().get(code)
         if rt is None or self.settings.owner_of(rt.code) != rt.integration:
             return None
         return rt
@@ -332,7 +350,7 @@ class Open311:
         return Reply(200, "service_requests", found)
 
     def _records(self, condition: Any, limit: int, offset: int) -> list[dict[str, Any]]:
-        names = {rt.code: rt.name for rt in self.store.request_types()}
+        names = {code: rt.name for code, rt in self.request_types().items()}
         agency = self.settings.server.agency_responsible or self.settings.organization.name
         with self.store.read() as conn:
             rows = conn.execute(
