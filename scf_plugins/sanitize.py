@@ -13,7 +13,9 @@ from typing import Any
 
 CUT = " …[cut]"
 # C0 controls but tab and newline, DEL, and C1 controls (0x9b is a one-byte CSI).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Control characters, and what no UTF-8 store or XML document can hold (lone surrogates from
+# a JSON escape, U+FFFE and U+FFFF).
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 # For terminals: those, newline and tab too, and direction overrides and isolates (the
 # "Trojan source" characters; direction marks are harmless).
 _UNSAFE_FOR_TERMINAL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")

@@ -161,3 +161,12 @@ def test_json_output_keeps_the_data_escaped(run: Any) -> None:
     )
     out = run("issues", "show", "1", "--json").stdout
     assert "\u202e" not in out and json.loads(out)["summary"] == "rtl \u202e here"
+
+
+def test_stored_remote_text_loses_what_no_store_or_xml_can_hold() -> None:
+    """A lone surrogate (from a JSON escape), U+FFFE/U+FFFF and control characters are
+    removed from remote text before it is stored; line breaks stay."""
+    from scf_plugins.sanitize import clean
+
+    assert clean("a\ud800b\udfffc\ufffe\uffffd\x0be\nf", 100) == "abcde\nf"
+    assert clean("plain text", 100) == "plain text"

@@ -636,3 +636,72 @@ def test_healthz_without_an_engine(door: Door) -> None:
         "last_pass_at": None,
         "last_pass_age_seconds": None,
     }
+
+
+# -- hostile clients and odd data ------------------------------------------------------------
+
+
+def test_a_slow_client_holds_up_nobody(door: Door) -> None:
+    """A connection trickling its headers (slowloris) does not stop others being served."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(door.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as slow:
+        slow.sendall(b"GET /open311/v2/services.json HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        for _ in range(3):
+            assert door.get("/open311/v2/services.json").status_code == 200
+            slow.sendall(b"a")
+
+
+def test_a_declared_huge_body_is_refused_before_it_is_sent(door: Door) -> None:
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(door.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=10) as conn:
+        conn.sendall(
+            b"POST /open311/v2/requests.json HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\n"
+            b"Content-Length: 50000000\r\n\r\nservice_code=POTHOLE"
+        )
+        answer = conn.recv(65536)
+    assert answer.startswith(b"HTTP/1.1 413")
+
+
+def test_too_many_ids_or_query_fields_are_400(door: Door) -> None:
+    ids = ",".join(str(i) for i in range(1, 1002))
+    response = door.get("/open311/v2/requests.json", service_request_id=ids)
+    assert response.status_code == 400 and "at most 1000" in response.json()[0]["description"]
+    flood = "&".join(f"x{i}=1" for i in range(600))
+    response = requests.get(f"{door.url}/open311/v2/requests.xml?{flood}", timeout=10)
+    assert response.status_code == 400
+    assert "too many fields" in errors_of(response, "xml")[0]["description"]
+
+
+def test_text_no_xml_or_utf8_can_hold_never_breaks_a_get(door: Door) -> None:
+    """A message stored before the store cleaned such text (a lone surrogate, U+FFFF, a
+    control character) is left out of XML and escaped in JSON; the GET still answers."""
+    from sqlalchemy import text
+
+    issue_id = _report(door)
+    with door.store.transaction() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO comments (issue_id, author, text, kind, created_at, "
+                "push_attempted, attempts) VALUES (:i, 'x', :t, 'system', :c, 0, 0)"
+            ),
+            {"i": issue_id, "t": "odd \x0b text \uffff here", "c": datetime.now(UTC)},
+        )
+    for fmt in ("json", "xml"):
+        response = door.get(f"/open311/v2/requests/{issue_id}.{fmt}")
+        assert response.status_code == 200
+    [record] = xml(door.get(f"/open311/v2/requests/{issue_id}.xml"))["service_requests"]["request"]
+    assert record["status_notes"] == "odd  text  here"
+
+
+def test_render_escapes_what_utf8_cannot_carry() -> None:
+    from scf_plugins.server.formats import render
+
+    assert json.loads(render("json", "x", [{"a": "b\ud800c"}])) == [{"a": "b\ud800c"}]
+    assert b"<a>bc</a>" in render("xml", "x", [{"a": "b\ud800c"}])
