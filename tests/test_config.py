@@ -237,3 +237,17 @@ def test_the_server_section_is_optional_and_typed(write_config) -> None:  # type
     assert server.public_url == "https://311.example.gov"
     assert server.jurisdiction_id == "example.gov"
     assert (server.requests_per_minute, server.max_body_kb) == (0, 64)
+
+
+def test_config_check_shows_the_server_and_warns_about_plain_http(
+    run, write_config, basic_config
+) -> None:  # type: ignore[no-untyped-def]
+    path = write_config(basic_config + '\n[server]\npublic_url = "http://311.example.gov"\n')
+    result = run("config", "check", config=path)
+    assert result.exit_code == 0, result.output
+    assert (
+        "scf serve: http://311.example.gov; jurisdiction any; 600 POSTs a minute" in result.stdout
+    )
+    assert "plain http" in result.stderr and "https" in result.stderr
+    data = json.loads(run("config", "check", "--json", config=path).stdout)
+    assert data["server"]["public_url"] == "http://311.example.gov"

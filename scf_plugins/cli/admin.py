@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import Callable
@@ -92,6 +93,13 @@ def config_check(app: App, as_json: bool) -> None:
                 app, f"geocoders.{geocoder.name}", partial(app.host.check_geocoder, geocoder)
             )
         warnings += [line for _, line in advice.timezone_lines(settings, app.host)]
+        server = settings.server
+        if server.public_url and server.public_url.lower().startswith("http://"):
+            warnings.append(
+                f"server.public_url {server.public_url} is plain http: clients' API keys and "
+                f"reporters' details would cross the network unencrypted; serve it over https "
+                f"(a TLS proxy in front of scf serve)"
+            )
         if not problems:
             from ..store import readable_by_others
 
@@ -107,10 +115,17 @@ def config_check(app: App, as_json: bool) -> None:
                 entry["cached"] = [
                     rt.code for rt in cached if rt.integration == entry["integration"]
                 ]
+    serving = dataclasses.asdict(settings.server) if settings is not None else None
     if as_json:
         echo(
             dumps(
-                {"ok": not problems, "problems": problems, "warnings": warnings, "routing": routing}
+                {
+                    "ok": not problems,
+                    "problems": problems,
+                    "warnings": warnings,
+                    "routing": routing,
+                    "server": serving,
+                }
             )
         )
     else:
@@ -133,6 +148,15 @@ def config_check(app: App, as_json: bool) -> None:
                         for r in routing
                     ],
                 )
+            )
+            assert serving is not None
+            where = (
+                serving["public_url"] or "public_url not set (clients get the address they used)"
+            )
+            echo(
+                f"scf serve: {where}; jurisdiction {serving['jurisdiction_id'] or 'any'}; "
+                f"{serving['requests_per_minute'] or 'unlimited'} POSTs a minute per key; "
+                f"bodies up to {serving['max_body_kb']} KB"
             )
     if problems:
         sys.exit(1)

@@ -212,8 +212,11 @@ def issues_show(app: App, issue_id: int, public: bool, as_json: bool) -> None:
     echo(f"  request type  {data['request_type']} -> {data['integration'] or 'no integration'}")
     echo(f"  location      {data['lat']}, {data['lng']}  {data['address'] or ''}".rstrip())
     reporter = data["reporter"]
-    if reporter["name"] or reporter["email"]:
-        echo(f"  reporter      {reporter['name'] or ''} {reporter['email'] or ''}".rstrip())
+    if reporter["name"] or reporter["email"] or reporter.get("phone"):
+        who = " ".join(v for v in (reporter["name"], reporter["email"], reporter.get("phone")) if v)
+        echo(f"  reporter      {who}")
+    if data.get("reported_via"):
+        echo(f"  reported via  Open311, API key {data['reported_via']!r}")
     if data["description"]:
         echo(f"  description   {data['description']}")
     check = data["address_check"]
