@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from . import leases, transitions
 from .links import Scope
@@ -39,6 +40,14 @@ def _claim(engine: Engine, integration: Integration) -> list[tuple[Comment, Issu
                 comments.c.pushed_at.is_(None),
                 comments.c.issue_id.in_(acknowledged),
                 (comments.c.next_attempt_at.is_(None)) | (comments.c.next_attempt_at <= now),
+                # A push that may still be in flight (its sender killed) is looked up only
+                # once it cannot be (see submitting._settled).
+                or_(
+                    comments.c.push_attempted.is_(False),
+                    comments.c.push_attempted_at.is_(None),
+                    comments.c.push_attempted_at
+                    <= now - timedelta(seconds=integration.timeout_seconds),
+                ),
             ],
             owner=engine.owner,
             now=now,
@@ -48,7 +57,11 @@ def _claim(engine: Engine, integration: Integration) -> list[tuple[Comment, Issu
         if not rows:
             return []
         ids = [row["id"] for row in rows]
-        conn.execute(comments.update().where(comments.c.id.in_(ids)).values(push_attempted=True))
+        conn.execute(
+            comments.update()
+            .where(comments.c.id.in_(ids))
+            .values(push_attempted=True, push_attempted_at=now)
+        )
         issue_ids = sorted({r["issue_id"] for r in rows})
         issue_rows = {
             r["id"]: r

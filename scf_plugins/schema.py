@@ -131,6 +131,9 @@ issues = Table(
     # Open311 API key whose client sent the report (NULL: reported on the command line).
     Column("reporter_phone", String(50)),
     Column("reported_via", String(100)),
+    # When the intent to create was last written: a create that may be in flight is looked up
+    # only once it can no longer be (the integration's call timeout after this).
+    Column("submit_attempted_at", UTCDateTime),
     Index("ix_issues_created_at", "created_at"),
     Index("ix_issues_reported_via", "reported_via", "created_at"),
     Index("ix_issues_status_integration", "status", "integration"),
@@ -167,6 +170,7 @@ comments = Table(
     Column("remote_key", String(500)),
     Column("pushed_at", UTCDateTime),
     Column("push_attempted", Boolean, nullable=False, default=False),
+    Column("push_attempted_at", UTCDateTime),  # as issues.submit_attempted_at (schema 4)
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime),
     Column("last_error", Text),
@@ -250,10 +254,18 @@ def _v3(conn: Connection) -> None:
     metadata.create_all(conn, tables=[poll_rounds, poll_batches])
 
 
+def _timestamp(conn: Connection) -> str:
+    """The column type :class:`UTCDateTime` has on this database."""
+    return str(UTCDateTime().compile(dialect=conn.dialect))
+
+
 def _v4(conn: Connection) -> None:
-    """Open311 intake: API keys, the reporter's phone, which key reported an issue."""
+    """Open311 intake (API keys, the reporter's phone, which key reported an issue), and when
+    each create or comment was last attempted."""
     conn.exec_driver_sql("ALTER TABLE issues ADD COLUMN reporter_phone VARCHAR(50)")
     conn.exec_driver_sql("ALTER TABLE issues ADD COLUMN reported_via VARCHAR(100)")
+    conn.exec_driver_sql(f"ALTER TABLE issues ADD COLUMN submit_attempted_at {_timestamp(conn)}")
+    conn.exec_driver_sql(f"ALTER TABLE comments ADD COLUMN push_attempted_at {_timestamp(conn)}")
     conn.exec_driver_sql("CREATE INDEX ix_issues_created_at ON issues (created_at)")
     conn.exec_driver_sql("CREATE INDEX ix_issues_reported_via ON issues (reported_via, created_at)")
     metadata.create_all(conn, tables=[api_keys])

@@ -11,7 +11,10 @@ import dataclasses
 import logging
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, wait
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, or_
 
 from . import leases, messages, transitions
 from .errors import AmbiguousError, DefiniteError
@@ -50,6 +53,7 @@ def _claim(engine: Engine, integration: Integration, busy: set[int]) -> list[Iss
                 issues.c.held.is_(False),
                 (issues.c.next_attempt_at.is_(None)) | (issues.c.next_attempt_at <= now),
                 issues.c.id.not_in(busy),
+                _settled(integration, now),
             ],
             owner=engine.owner,
             now=now,
@@ -64,9 +68,25 @@ def _claim(engine: Engine, integration: Integration, busy: set[int]) -> list[Iss
         conn.execute(
             issues.update()
             .where(issues.c.id.in_(ids), issues.c.lease_owner == engine.owner)
-            .values(submit_attempted=True)
+            .values(submit_attempted=True, submit_attempted_at=now)
         )
     return [issue_from_row(row, answers[row["id"]]) for row in rows]
+
+
+def _settled(integration: Integration, now: datetime) -> ColumnElement[bool]:
+    """Issues whose last create, if any, can no longer be in flight.
+
+    A worker killed mid-create leaves its claims to be taken over at once, but the remote
+    system may still be carrying out the create it sent: looking for it then would find
+    nothing and create it twice. So an attempted issue waits out the call's timeout (by then
+    its sender had given up) before it is looked up and tried again.
+    """
+    cutoff = now - timedelta(seconds=integration.timeout_seconds)
+    return or_(
+        issues.c.submit_attempted.is_(False),
+        issues.c.submit_attempted_at.is_(None),
+        issues.c.submit_attempted_at <= cutoff,
+    )
 
 
 def _submit_one(

@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 SCF = str(Path(sys.executable).parent / "scf")
@@ -41,7 +42,8 @@ def add_work(w, issues: list[int], round_: int) -> None:  # type: ignore[no-unty
 
 
 def test_sigkill_at_many_moments_then_restart(world) -> None:  # type: ignore[no-untyped-def]
-    w = world(latency=0.03)
+    # A short call timeout: a killed worker's creates are looked up once it has passed.
+    w = world(latency=0.03, extra="timeout_seconds = 1")
     issues: list[int] = []
     killed = 0
     for round_, delay in enumerate(KILL_AFTER):
@@ -53,7 +55,7 @@ def test_sigkill_at_many_moments_then_restart(world) -> None:  # type: ignore[no
             killed += 1
         proc.communicate(timeout=60)
     assert killed >= 3, "the kills must land while passes are running"
-    time.sleep(0.6)  # the dead processes' leases expire
+    time.sleep(1.2)  # the dead processes' leases expire, and their calls' timeout passes
     for _ in range(3):
         proc = sync(w)
         _, err = proc.communicate(timeout=120)
@@ -128,7 +130,15 @@ def test_a_killed_workers_claims_are_taken_over_at_once_on_the_same_machine(worl
     assert claimed["claimed_by"] and claimed["claimed_by"].split(":")[2] == str(proc.pid)
     assert "claimed       by" in w.cli("issues", "show", str(ids[0])).output
     w.emulator.state.latency = 0.0
-    report = w.sync()  # a new worker on this machine: the dead one's work is done now
+    # A new worker on this machine takes the dead one's claims at once, but the creates it
+    # sent are still being carried out remotely (0.3 s each here): looking for them now
+    # would find nothing and create them twice. It waits out the call timeout for those.
+    report = w.sync()
+    assert report.acknowledged == 0 and report.errors == 0
+    assert "claimed       by" not in w.cli("issues", "show", str(ids[0])).output
+    time.sleep(0.6)  # the dead worker's creates land remotely meanwhile
+    w.clock[0] = datetime.now(UTC) + timedelta(seconds=31)  # past timeout_seconds (30)
+    report = w.sync()
     assert report.acknowledged == 12
     markers = [r["OtherSystemId"] for r in w.emulator.state.requests.values()]
     assert len(markers) == len(set(markers)) == 12

@@ -53,8 +53,10 @@ def test_a_schema_1_database_keeps_its_links_and_gets_a_store_id(tmp_path: Path)
         for index in ("uq_issues_link", "ix_issues_created_at", "ix_issues_reported_via"):
             conn.execute(text(f"DROP INDEX {index}"))
         for column in ("marker", "generation", "link_environment", "link_endpoint",
-                       "attention", "attention_kind", "reporter_phone", "reported_via"):  # fmt: skip
+                       "attention", "attention_kind", "reporter_phone", "reported_via",
+                       "submit_attempted_at"):  # fmt: skip
             conn.execute(text(f"ALTER TABLE issues DROP COLUMN {column}"))
+        conn.execute(text("ALTER TABLE comments DROP COLUMN push_attempted_at"))
         conn.execute(text("UPDATE issues SET status = 'acknowledged', remote_id = '77'"))
         conn.execute(text("UPDATE scf_meta SET value = '1' WHERE key = 'schema_version'"))
         conn.execute(text("DELETE FROM scf_meta WHERE key = 'store_id'"))
