@@ -113,6 +113,8 @@ def push_comments(engine: Engine, integration: Integration, report: PassReport) 
                                     kind, attempts + 1, getattr(exc, "retry_after", None)
                                 ),
                                 push_attempted=comment.push_attempted or uncertain(exc),
+                                # This process saw the push end: nothing of it is in flight.
+                                push_attempted_at=None,
                                 lease_owner=None,
                                 lease_until=None,
                             )

@@ -160,7 +160,7 @@ def _release(engine: Engine, unsent: list[Issue]) -> None:
             conn.execute(
                 issues.update()
                 .where(issues.c.id == issue.id, issues.c.lease_owner == engine.owner)
-                .values(submit_attempted=issue.submit_attempted)
+                .values(submit_attempted=issue.submit_attempted, submit_attempted_at=None)
             )
         leases.release(conn, issues, [i.id for i in unsent], engine.owner)
 

@@ -197,6 +197,9 @@ def record_failure(
         "lease_owner": None,
         "lease_until": None,
         "held": held,
+        # This process saw the attempt end: no create of it is in flight any more (only a
+        # worker that died mid-call leaves the time set, see submitting._settled).
+        "submit_attempted_at": None,
     }
     if submit_attempted is not None:
         values["submit_attempted"] = submit_attempted
