@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
 
-from . import leases, transitions
+from . import circuits, leases, transitions
 from .links import Scope
 from .models import Comment, Integration, Issue, Status
 from .outcomes import PassReport, describe, error_kind, uncertain
@@ -73,7 +73,7 @@ def _claim(engine: Engine, integration: Integration) -> list[tuple[Comment, Issu
 def push_comments(engine: Engine, integration: Integration, report: PassReport) -> None:
     """Step 3 for one integration."""
     with engine.workers(f"comments-{integration.name}", integration.max_concurrency) as pool:
-        while not engine.stop.is_set():
+        while not engine.stop.is_set() and not engine.tripped(integration):
             batch = _claim(engine, integration)
             if not batch:
                 return
@@ -92,6 +92,21 @@ def push_comments(engine: Engine, integration: Integration, report: PassReport) 
                     remote_id = future.result()
                 except Exception as exc:  # a plugin bug costs this comment a retry
                     failures += 1
+                    if circuits.integration_wide(exc):
+                        # Down as a whole: nothing was sent; the comment is not charged.
+                        engine.trip(integration, exc, report)
+                        with engine.store.transaction() as conn:
+                            conn.execute(
+                                comments.update()
+                                .where(comments.c.id == comment.id)
+                                .values(
+                                    push_attempted=comment.push_attempted,
+                                    push_attempted_at=None,
+                                    lease_owner=None,
+                                    lease_until=None,
+                                )
+                            )
+                        continue
                     engine.failed(report, f"comment {comment.id} of issue {issue.id}", exc)
                     engine.pause(integration, exc)
                     kind = error_kind(exc)

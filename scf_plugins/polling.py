@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from . import rounds, transitions
+from . import circuits, rounds, transitions
 from .errors import RemoteError
 from .links import Scope, marker_of
 from .models import Integration, RemoteComment, RemoteState, RemoteUpdate, Tracked
@@ -98,17 +98,22 @@ def poll(engine: Engine, integration: Integration, report: PassReport) -> None:
             try:
                 updates = future.result()
             except Exception as exc:  # a plugin bug costs this batch a retry, not the pass
-                engine.failed(report, f"poll {integration.name}", exc)
+                wide = circuits.integration_wide(exc)
+                if wide:  # down as a whole: one line, and the batches wait for it, not a timer
+                    engine.trip(integration, exc, report)
+                else:
+                    engine.failed(report, f"poll {integration.name}", exc)
                 engine.pause(integration, exc)
                 failed = [batch]
-                down = isinstance(exc, RemoteError) and error_kind(exc) == "transient"
+                down = wide or (isinstance(exc, RemoteError) and error_kind(exc) == "transient")
                 if down:  # drop what is in flight; it is tried again a little later
                     for more, _, pending in in_flight:
                         pending.cancel()
                         failed.append(more)
                     in_flight.clear()
+                retry_at = engine.clock() + (timedelta(0) if wide else RETRY_BATCH)
                 with engine.store.transaction() as conn:
-                    rounds.back_off(conn, failed, engine.owner, engine.clock() + RETRY_BATCH)
+                    rounds.back_off(conn, failed, engine.owner, retry_at)
                 if down:
                     return
                 fill()

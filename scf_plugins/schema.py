@@ -227,6 +227,18 @@ api_keys = Table(
 )
 
 
+# Open circuits (schema 4): an integration that is down as a whole, shared by every worker.
+circuits = Table(
+    "circuits",
+    metadata,
+    Column("integration", String(100), primary_key=True),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("probe_at", UTCDateTime, nullable=False),
+    Column("probes", Integer, nullable=False, default=0),
+)
+
+
 def _v1(conn: Connection) -> None:
     raise AssertionError("a new database is built from the metadata, not migrated")
 
@@ -268,7 +280,7 @@ def _v4(conn: Connection) -> None:
     conn.exec_driver_sql(f"ALTER TABLE comments ADD COLUMN push_attempted_at {_timestamp(conn)}")
     conn.exec_driver_sql("CREATE INDEX ix_issues_created_at ON issues (created_at)")
     conn.exec_driver_sql("CREATE INDEX ix_issues_reported_via ON issues (reported_via, created_at)")
-    metadata.create_all(conn, tables=[api_keys])
+    metadata.create_all(conn, tables=[api_keys, circuits])
 
 
 # MIGRATIONS[i] takes the database from version i to version i + 1. A new database is built

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, or_
 
-from . import leases, messages, transitions
+from . import circuits, leases, messages, transitions
 from .errors import AmbiguousError, DefiniteError
 from .links import Scope
 from .models import AddressCheck, Integration, Issue, Status, Submission
@@ -119,6 +119,7 @@ def submit(engine: Engine, integration: Integration, report: PassReport) -> None
             while True:
                 stopping = (
                     engine.stop.is_set()
+                    or engine.tripped(integration)
                     or failures_in_a_row >= BREAKER_AFTER
                     or engine.paused(integration) is not None
                 )
@@ -181,6 +182,11 @@ def _apply(
             raise AmbiguousError(f"{problem}; it is looked up by its marker before any retry")
         return _link(engine, integration, issue, submission, check, now, report)
     except Exception as exc:  # a plugin bug must cost one issue a retry, not the pass
+        if circuits.integration_wide(exc):
+            # Down as a whole: nothing was sent, and the issue is not to blame.
+            engine.trip(integration, exc, report)
+            _release(engine, [issue])
+            return "down"
         kind = error_kind(exc)
         engine.failed(report, f"issue {issue.id} ({integration.name})", exc)
         engine.pause(integration, exc)

@@ -28,7 +28,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import advice, commenting, deadlines, leases, polling, schema, submitting, transitions
+from . import (
+    advice,
+    circuits,
+    commenting,
+    deadlines,
+    leases,
+    polling,
+    schema,
+    submitting,
+    transitions,
+)
 from .config import Settings
 from .errors import ConfigError, ScfError
 from .models import Integration
@@ -71,6 +81,7 @@ class Engine:
     _wake: threading.Event = field(default_factory=threading.Event, repr=False)
     last_pass_at: datetime | None = None  # when the latest pass (of any steps) ended
     _skipped_said: set[str] = field(default_factory=set, repr=False)
+    _tripped: set[str] = field(default_factory=set, repr=False)
 
     def workers(self, prefix: str, count: int) -> ThreadPoolExecutor:
         """Threads for remote calls, bound to the stop event: :meth:`request_stop` abandons
@@ -111,6 +122,44 @@ class Engine:
             self._paused.pop(integration.name, None)
             return None
         return until
+
+    def trip(self, integration: Integration, exc: BaseException, report: PassReport) -> None:
+        """The integration is down as a whole (see :mod:`.circuits`): open its circuit, stop
+        its steps for this pass, and count it once, not once per waiting issue."""
+        first = integration.name not in self._tripped
+        self._tripped.add(integration.name)
+        with self.store.transaction() as conn:
+            circuits.trip(conn, integration.name, exc, self.clock())
+        if first:
+            report.errors += 1
+            report.problems.append(f"{integration.name} is down: {describe(exc)}")
+
+    def tripped(self, integration: Integration) -> bool:
+        """Whether the integration went down during this pass (its steps stop)."""
+        return integration.name in self._tripped
+
+    def _circuit_allows(self, integration: Integration, report: PassReport) -> bool:
+        """Whether to run the integration's steps now: its circuit is closed, or a probe is
+        due and goes through (one cheap call; then everything waiting is sent at once)."""
+        self._tripped.discard(integration.name)
+        with self.store.read() as conn:
+            circuit = circuits.read(conn, integration.name)
+        if circuit is None:
+            return True
+        now = self.clock()
+        if circuit.probe_at > now:
+            return False  # down, and said so when it went down: nothing more per pass
+        try:
+            if self.host.list_statuses(integration) is None:
+                self.host.list_request_types(integration)
+        except Exception as exc:
+            if circuits.integration_wide(exc):
+                self.trip(integration, exc, report)
+                return False
+            # It answered (with a refusal of its own): it is up; the steps say the rest.
+        with self.store.transaction() as conn:
+            circuits.close(conn, integration.name, now)
+        return True
 
     def say(self, text: str) -> None:
         """Show progress on a terminal, when there is one."""
@@ -264,7 +313,11 @@ class Engine:
                         ConfigError(f"{'; '.join(problems)}; fix it (`scf config check` lists it)"),
                     )
                 continue
+            if not self._circuit_allows(integration, report):
+                continue
             for step in steps:
+                if self.tripped(integration):
+                    break
                 until = self.paused(integration)
                 if until is not None:
                     report.problems.append(

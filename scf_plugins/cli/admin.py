@@ -175,16 +175,35 @@ def credentials_group() -> None:
     metavar="ENV",
     help="The integration's environment (test, production); omit for a geocoder.",
 )
-def credentials_set(name: str, environment: str | None) -> None:
-    """Prompt (hidden, twice) for NAME's password and store it owner-only."""
-    if not sys.stdin.isatty() and os.environ.get("SCF_ALLOW_PIPED_PASSWORD") != "1":
-        raise UserError("run this in a terminal: the password is read from a hidden prompt")
-    password = click.prompt(
-        f"Password for {name}" + (f" ({environment})" if environment else ""),
-        hide_input=True,
-        confirmation_prompt=True,
-        err=True,
-    )
+@click.option(
+    "--stdin",
+    "from_stdin",
+    is_flag=True,
+    help="Read the password from standard input (its first line), for automation.",
+)
+@pass_app
+def credentials_set(app: App, name: str, environment: str | None, from_stdin: bool) -> None:
+    """Prompt (hidden, twice) for NAME's password and store it owner-only.
+
+    An open circuit of NAME (it was down, perhaps for this very password) is closed, so the
+    next pass tries it at once.
+    """
+    for line in _unknown_credential(app, name, environment):
+        echo(f"warning: {line}", err=True)
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        if not sys.stdin.isatty() and os.environ.get("SCF_ALLOW_PIPED_PASSWORD") != "1":
+            raise UserError(
+                "run this in a terminal: the password is read from a hidden prompt "
+                "(or pass --stdin to read it from standard input)"
+            )
+        password = click.prompt(
+            f"Password for {name}" + (f" ({environment})" if environment else ""),
+            hide_input=True,
+            confirmation_prompt=True,
+            err=True,
+        )
     if not password:
         raise UserError("an empty password was not stored")
     path = credentials.store(name, environment, password)
@@ -192,6 +211,55 @@ def credentials_set(name: str, environment: str | None) -> None:
         f"stored the password for {name}{' (' + environment + ')' if environment else ''} "
         f"in {path} (owner-only); {credentials.env_var_name(name, environment)} overrides it"
     )
+    _close_circuit(app, name)
+
+
+def _unknown_credential(app: App, name: str, environment: str | None) -> list[str]:
+    """Warnings when the config has no integration or geocoder NAME, or no such environment
+    of it (a typo would store a password nothing reads)."""
+    import tomllib
+
+    try:
+        raw = tomllib.loads(app.config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeError, tomllib.TOMLDecodeError):
+        return []  # no config to compare with (yet): nothing to warn about
+    integrations: dict[str, Any] = raw.get("integrations") or {}
+    geocoders: dict[str, Any] = raw.get("geocoders") or {}
+    if not isinstance(integrations, dict) or not isinstance(geocoders, dict):
+        return []  # config check says what is wrong with the file
+    where = app.config_path
+    if name in integrations:
+        table = integrations[name] if isinstance(integrations[name], dict) else {}
+        envs = sorted(k for k, v in table.items() if isinstance(v, dict) and "url" in v)
+        if environment is None:
+            return [f"{where} has integration {name} with environments {', '.join(envs) or 'none'}"
+                    f"; give --env (its passwords are per environment)"]  # fmt: skip
+        if environment not in envs:
+            return [f"{where} has no [integrations.{name}.{environment}]; its environments: "
+                    f"{', '.join(envs) or 'none'}"]  # fmt: skip
+        return []
+    if name in geocoders:
+        return [] if environment is None else [
+            f"{name} is a geocoder in {where}; its password has no environment: drop --env"
+        ]  # fmt: skip
+    known = ", ".join(sorted([*integrations, *geocoders])) or "none"
+    return [f"{where} has no integration or geocoder named {name!r} (it has: {known})"]
+
+
+def _close_circuit(app: App, name: str) -> None:
+    """Close NAME's circuit, if the config and the store can be opened (else nothing to do)."""
+    from .. import circuits
+    from ..errors import ScfError
+    from ..timeutil import utcnow
+
+    try:
+        store = app.store
+        with store.transaction() as conn:
+            closed = circuits.close(conn, name, utcnow(), "its password was changed")
+    except ScfError:
+        return
+    if closed:
+        echo(f"{name} was marked down; the next pass tries it at once")
 
 
 @cli.command("doctor")

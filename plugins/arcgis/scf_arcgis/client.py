@@ -16,6 +16,7 @@ from scf_plugins import (
     ConfigError,
     DefiniteError,
     Geocoder,
+    LoginRefused,
     TransientError,
     register_secret,
 )
@@ -183,7 +184,7 @@ class GeocodeClient:
                         if self.geocoder.user
                         else "set user, and its password: the service is secured"
                     )
-                    raise DefiniteError(
+                    raise LoginRefused(
                         f"geocoder {self.geocoder.name}: the service refused "
                         f"access ({refused.code}); {fix}"
                     ) from None

@@ -19,6 +19,7 @@ from scf_plugins import (
     ConfigError,
     DefiniteError,
     Integration,
+    LoginRefused,
     RemoteError,
     TransientError,
     register_secret,
@@ -129,7 +130,7 @@ class CityworksClient:
             idempotent=True,
         )
         if status_of(body) != 0:
-            raise DefiniteError(
+            raise LoginRefused(
                 f"Cityworks refused the login of user {self.integration.user!r} "
                 f"({_messages(body)}); check the user and its password "
                 f"(`scf credentials set {self.name} --env {self.integration.environment}`)"
