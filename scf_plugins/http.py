@@ -37,13 +37,13 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
-from . import deadlines
+from . import deadlines, telemetry
 from .errors import AmbiguousError, DefiniteError, RemoteError, TransientError
 from .redaction import redact
 
@@ -161,6 +161,7 @@ class HttpClient:
         idempotent: bool,
         data: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        judge: Callable[[Answer], str | None] | None = None,
         **kwargs: Any,
     ) -> Answer:
         """Make one call under the policy and read its answer whole.
@@ -170,6 +171,9 @@ class HttpClient:
             ambiguous, never safe to retry blindly.
         :param data: form fields, sent ``application/x-www-form-urlencoded``.
         :param headers: extra headers for this call.
+        :param judge: reads the answer's outcome for the call's log record and metrics when
+            HTTP 200 is not the whole story (a login refused inside a 200 answer: return
+            ``"refused"``); None keeps ``"ok"``.
         :param kwargs: ``params`` (the query) and ``files`` (multipart), as ``requests``
             takes them.
         :returns: the answer, for any status but 3xx, 429 and 5xx.
@@ -195,12 +199,16 @@ class HttpClient:
                     content = self._read(response, what, idempotent)
                 except requests.exceptions.RequestException as exc:
                     raise self._classify(exc, what, idempotent, ends) from None
-            return Answer(status, content, dict(response.headers))
+            answer = Answer(status, content, dict(response.headers))
+            if judge is not None:
+                outcome = judge(answer) or outcome
+            return answer
         except RemoteError as exc:
             outcome = getattr(exc, "outcome", "error")
             raise
         finally:
             self.calls += 1
+            telemetry.record_call(self.name, what, outcome, time.perf_counter() - started)
             if log.isEnabledFor(logging.INFO):  # the hot path skips building the record
                 log.info(
                     "%s %s",

@@ -18,6 +18,8 @@ from .timeutil import iso, utcnow
 STRUCTURED_FIELDS = (
     "integration", "geocoder", "method", "duration_ms", "outcome", "issue_id", "remote_id",
     "transition", "event", "calls", "error_kind", "status", "path", "api_key",
+    "submitted", "acknowledged", "closed", "cancelled", "activity", "comments_in",
+    "comments_out", "archived", "held", "errors", "polled", "seconds",
 )  # fmt: skip
 
 

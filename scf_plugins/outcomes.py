@@ -36,6 +36,16 @@ class PassReport:
             or self.held or self.errors or self.polled
         )  # fmt: skip
 
+    def fields(self) -> dict[str, int | float]:
+        """The counts, as structured log fields."""
+        return {
+            "submitted": self.submitted, "acknowledged": self.acknowledged,
+            "closed": self.closed, "cancelled": self.cancelled, "activity": self.activity,
+            "comments_in": self.comments_in, "comments_out": self.comments_out,
+            "archived": self.archived, "held": self.held, "errors": self.errors,
+            "polled": self.polled, "seconds": round(self.seconds, 3),
+        }  # fmt: skip
+
     def summary(self) -> str:
         """One line for a log or a terminal."""
         return (

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 
-from . import circuits, rounds, transitions
+from . import circuits, rounds, telemetry, transitions
 from .errors import RemoteError
 from .links import Scope, marker_of
 from .models import Integration, RemoteComment, RemoteState, RemoteUpdate, Tracked
@@ -406,6 +406,7 @@ def _warn(
 
 
 def _log_transition(integration: Integration, row: Row, transition: str) -> None:
+    telemetry.record_transition(integration.name, transition)
     log.info(
         "issue %s %s",
         row["id"],

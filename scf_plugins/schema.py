@@ -239,6 +239,24 @@ circuits = Table(
 )
 
 
+# How each integration and geocoder last fared (schema 4), for `scf status` in another process:
+# written by the engine after each pass (the latest pass of any worker wins).
+health = Table(
+    "health",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("kind", String(20), nullable=False),  # integration or geocoder
+    Column("last_pass_at", UTCDateTime),
+    Column("last_pass_seconds", Float),
+    Column("last_pass_errors", Integer),
+    Column("last_error", Text),
+    Column("last_error_at", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("latency_p50_ms", Float),
+    Column("latency_p95_ms", Float),
+)
+
+
 def _v1(conn: Connection) -> None:
     raise AssertionError("a new database is built from the metadata, not migrated")
 
@@ -280,7 +298,7 @@ def _v4(conn: Connection) -> None:
     conn.exec_driver_sql(f"ALTER TABLE comments ADD COLUMN push_attempted_at {_timestamp(conn)}")
     conn.exec_driver_sql("CREATE INDEX ix_issues_created_at ON issues (created_at)")
     conn.exec_driver_sql("CREATE INDEX ix_issues_reported_via ON issues (reported_via, created_at)")
-    metadata.create_all(conn, tables=[api_keys, circuits])
+    metadata.create_all(conn, tables=[api_keys, circuits, health])
 
 
 # MIGRATIONS[i] takes the database from version i to version i + 1. A new database is built

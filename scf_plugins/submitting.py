@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, or_
 
-from . import circuits, leases, messages, transitions
+from . import circuits, leases, messages, telemetry, transitions
 from .errors import AmbiguousError, DefiniteError
 from .links import Scope
 from .models import AddressCheck, Integration, Issue, Status, Submission
@@ -282,6 +282,7 @@ def _link(
             ):
                 report.acknowledged += 1
                 report.submitted += int(submission.created is not False)
+                telemetry.record_transition(integration.name, "acknowledged")
                 log.info(
                     "issue %s acknowledged as %s",
                     issue.id,

@@ -36,7 +36,9 @@ from . import (
     leases,
     polling,
     schema,
+    status,
     submitting,
+    telemetry,
     transitions,
 )
 from .config import Settings
@@ -198,7 +200,10 @@ class Engine:
         """Step 4: Closed -> Archived after ``archive_after_days``."""
         after = timedelta(days=self.settings.organization.archive_after_days)
         with self.store.transaction() as conn:
-            report.archived += transitions.archive(conn, self.clock(), after)
+            archived = transitions.archive(conn, self.clock(), after)
+        report.archived += archived
+        if archived:
+            telemetry.record_transition("*", "archived")
 
     # -- the pass ----------------------------------------------------------------------------
 
@@ -315,6 +320,11 @@ class Engine:
                 continue
             if not self._circuit_allows(integration, report):
                 continue
+            began, errors_before, problems_before = (
+                time.perf_counter(),
+                report.errors,
+                len(report.problems),
+            )
             for step in steps:
                 if self.tripped(integration):
                     break
@@ -331,11 +341,31 @@ class Engine:
                     step(self, integration, report)
                 except Exception as exc:  # one broken integration never blocks the others
                     self.failed(report, f"{integration.name} {step.__name__}", exc)
+            new_problems = report.problems[problems_before:]
+            self._note(
+                integration.name,
+                "integration",
+                seconds=time.perf_counter() - began,
+                errors=report.errors - errors_before,
+                last_error=new_problems[-1] if new_problems else None,
+            )
+        for geocoder in self.settings.geocoders.values():
+            self._note(geocoder.name, "geocoder")
         if archive and not self.stop.is_set():
             self.archive(report)
         report.seconds = time.perf_counter() - started
-        log.info("pass: %s", report.summary(), extra={"event": "pass"})
+        kind = "whole" if len(steps) == len(ALL_STEPS) else steps[0].__name__
+        telemetry.record_pass(kind, report.seconds, report.errors)
+        log.info("pass: %s", report.summary(), extra={"event": "pass", **report.fields()})
         return report
+
+    def _note(self, name: str, kind: str, **fields: Any) -> None:
+        """Keep how ``name`` fared for ``scf status`` (never fails the pass)."""
+        try:
+            with self.store.transaction() as conn:
+                status.note(conn, name, kind, now=self.clock(), **fields)
+        except Exception as exc:  # a status row is not worth a failed pass
+            log.warning("could not record the status of %s: %s", name, describe(exc))
 
 
 def run_pass(settings: Settings, host: PluginHost, store: Store, **options: Any) -> PassReport:

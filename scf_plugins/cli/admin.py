@@ -291,3 +291,28 @@ def doctor_cmd(app: App, environment: str | None, as_json: bool) -> None:
                 echo(f"     note: {note}")
     if not findings or not all(f.ok for f in findings):
         sys.exit(1)
+
+
+@cli.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (a stable shape).")
+@click.option(
+    "--prometheus",
+    is_flag=True,
+    help="Print the figures in the Prometheus text format (for a node-exporter textfile).",
+)
+@pass_app
+def status_cmd(app: App, as_json: bool, prometheus: bool) -> None:
+    """Each integration and geocoder: issues by status, what waits and what fails, the last
+    pass, the last successful call. Exits 1 when anything is failing (for cron and
+    monitoring)."""
+    from .. import status
+    from ..timeutil import utcnow
+
+    now = utcnow()
+    if prometheus:
+        click.echo(status.prometheus_text(app.settings, app.store, now).decode(), nl=False)
+        data = status.gather(app.settings, app.store, now)
+    else:
+        data = status.gather(app.settings, app.store, now)
+        echo(dumps(data) if as_json else status.text(data, now))
+    sys.exit(1 if status.failing(data) else 0)

@@ -25,7 +25,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .. import apikeys
+from .. import apikeys, telemetry
+from .. import status as status_view
 from ..outcomes import describe
 from ..timeutil import iso, utcnow
 from . import formats
@@ -112,11 +113,18 @@ def create_app(
         body, status = await run_in_threadpool(_health, ctx)
         return Response(orjson.dumps(body), status, media_type=formats.JSON_TYPE)
 
+    gauges = status_view.collector(settings, store)
+
+    async def metrics(request: Request) -> Response:
+        text = await run_in_threadpool(_metrics_text, gauges)
+        return Response(text, 200, media_type="text/plain; version=0.0.4; charset=utf-8")
+
     app = Starlette(
         routes=[
             Route("/open311/discovery.{fmt}", discovery, methods=["GET"]),
             Route("/open311/v2/{resource:path}", georeport, methods=["GET", "POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
         ]
     )
     return AccessLog(app)
@@ -216,6 +224,15 @@ def _jurisdiction(ctx: Context, form: Form) -> Reply | None:
     return None
 
 
+def _metrics_text(gauges: Any) -> bytes:
+    """This process's counters, and the store's gauges read now."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    scrape = CollectorRegistry()
+    scrape.register(gauges)
+    return generate_latest(telemetry.registry()) + generate_latest(scrape)
+
+
 def _health(ctx: Context) -> tuple[dict[str, Any], int]:
     body: dict[str, Any] = {"status": "ok", "database": "ok"}
     try:
@@ -280,6 +297,7 @@ class AccessLog:
             await self.app(scope, receive, sending)
         finally:
             state = scope.get("state") or {}
+            telemetry.record_request(_route(scope["path"]), status)
             access.info(
                 "%s %s %s",
                 scope["method"],
@@ -293,3 +311,15 @@ class AccessLog:
                     "api_key": state.get("api_key"),
                 },
             )
+
+
+def _route(path: str) -> str:
+    """A path as a metrics label: its resource, never an id (labels must stay few)."""
+    if path.startswith("/open311/v2/"):
+        match = _RESOURCE.match(path.removeprefix("/open311/v2/"))
+        if match is None:
+            return "open311-unknown"
+        return f"open311/{match['name']}{'/{id}' if match['arg'] else ''}"
+    if path.startswith("/open311/discovery"):
+        return "open311/discovery"
+    return path if path in ("/healthz", "/metrics") else "other"

@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from scf_plugins import (
@@ -128,6 +129,7 @@ class CityworksClient:
             {"LoginName": self.integration.user, "Password": password.reveal()},
             token=None,
             idempotent=True,
+            judge=_login_outcome,
         )
         if status_of(body) != 0:
             raise LoginRefused(
@@ -218,6 +220,7 @@ class CityworksClient:
         token: str | None,
         idempotent: bool,
         decode: Decoder | None = None,
+        judge: Callable[[Answer], str | None] | None = None,
     ) -> dict[str, Any]:
         url = f"{self.site}/Services/{path}"
         form = {"data": json.dumps(data, separators=(",", ":"), default=str)}
@@ -227,7 +230,7 @@ class CityworksClient:
         elif token:
             form["token"] = token
         answer = self.http.request(
-            "POST", url, what=path, idempotent=idempotent, data=form, headers=headers
+            "POST", url, what=path, idempotent=idempotent, data=form, headers=headers, judge=judge
         )
         return self._parse(path, answer, idempotent, decode)
 
@@ -267,6 +270,16 @@ class CityworksClient:
         if not isinstance(body, dict) or "Status" not in body:
             raise kind(f"{path}: Cityworks sent JSON without the Status envelope; check the url")
         return body
+
+
+def _login_outcome(answer: Answer) -> str | None:
+    """``refused`` for a login answered with an envelope Status other than 0 (the log record
+    and metrics then say so; HTTP itself said 200)."""
+    try:
+        body = answer.json()
+    except ValueError:
+        return None
+    return "refused" if isinstance(body, dict) and status_of(body) not in (0, None) else None
 
 
 def _fast(decode: Decoder, content: bytes) -> dict[str, Any] | None:
