@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import credentials
+from .area import ServiceArea, from_config
 from .errors import ConfigError
 from .messages import template_problem
 from .models import ActivityRule, Geocoder, Integration, Messages, Secret, frozen_mapping
@@ -41,7 +42,8 @@ _INTEGRATION_KEYS = {
 _ENDPOINT_KEYS = {"url", "user", "verify_tls", "ca_bundle"}
 _GEOCODER_KEYS = {"plugin", "url", "user", "min_score", "on_reject", "timeout_seconds",
                   "max_response_mb", "verify_tls", "ca_bundle"}  # fmt: skip
-_ORG_KEYS = {"name", "bot_name", "database", "archive_after_days", "private_keywords"}
+_ORG_KEYS = {"name", "bot_name", "database", "archive_after_days", "private_keywords",
+             "service_area"}  # fmt: skip
 _MESSAGE_KEYS = {"acknowledged", "closed", "canceled", "address_rejected"}
 _SERVER_KEYS = {"public_url", "jurisdiction_id", "requests_per_minute", "max_body_kb",
                 "max_page_size", "contact", "key_service", "agency_responsible"}  # fmt: skip
@@ -75,6 +77,7 @@ class Organization:
     archive_after_days: float = 14.0
     private_keywords: tuple[str, ...] = DEFAULT_PRIVATE_KEYWORDS
     address_rejected_message: str | None = None
+    service_area: ServiceArea | None = None  # where a report's point may be
 
 
 @dataclass(frozen=True)
@@ -348,7 +351,14 @@ class _Parser:
         rejected = self.template(
             messages, "address_rejected", "organization.messages", "address_rejected"
         )
+        area = None
+        if "service_area" in table:
+            try:
+                area = from_config(table["service_area"], self.path.parent)
+            except ValueError as exc:
+                self.problem("organization.service_area", str(exc))
         return Organization(
+            service_area=area,
             name=name.strip() or "Organization",
             bot_name=bot.strip() or name,
             database=database,

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TypeVar
 
+from .area import ServiceArea
 from .catalog import active_questions
 from .errors import UserError
 from .models import Answer, NewIssue, Question, RequestType
@@ -189,10 +190,16 @@ class _Problems:
 
 
 def build_issue(
-    report: Report, rt: RequestType, integration: str | None, labels: Labels = Labels()
+    report: Report,
+    rt: RequestType,
+    integration: str | None,
+    labels: Labels = Labels(),
+    *,
+    area: ServiceArea | None = None,
 ) -> NewIssue:
     """Validate ``report`` against request type ``rt``; return what to store.
 
+    :param area: the organization's service area; a point outside it is refused.
     :raises ReportError: naming every problem found, each with its field.
     """
     problems = _Problems()
@@ -215,6 +222,10 @@ def build_issue(
     image_url = problems.check(labels.image_url, lambda: _url(labels.image_url, report.image_url))
     lat = problems.check(labels.lat, lambda: _coordinate(labels.lat, report.lat, -90, 90))
     lng = problems.check(labels.lng, lambda: _coordinate(labels.lng, report.lng, -180, 180))
+    if area is not None and lat is not None and lng is not None:
+        outside = area.problem(lat, lng)
+        if outside:
+            problems.found.append(Problem(labels.lat, f"{labels.lat}/{labels.lng}: {outside}"))
     stored = _answers(report, rt, labels, problems)
     if problems.found:
         raise ReportError(problems.found)

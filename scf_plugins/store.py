@@ -337,6 +337,14 @@ class Store:
         with self.read() as conn:
             return list(conn.execute(query).mappings())
 
+    def rows(self, issue_ids: Sequence[int]) -> Sequence[RowMapping]:
+        """Issue rows by id, newest first."""
+        if not issue_ids:
+            return []
+        with self.read() as conn:
+            query = select(issues).where(issues.c.id.in_(list(issue_ids)))
+            return list(conn.execute(query.order_by(issues.c.id.desc())).mappings())
+
     def add_comment(
         self, issue_id: int, author: str, text: str, kind: CommentKind = "comment"
     ) -> int:
@@ -365,28 +373,111 @@ class Store:
                 ).rowcount
             )
 
-    def retry(self, issue_ids: Sequence[int]) -> int:
+    def retry(self, issue_ids: Sequence[int]) -> tuple[int, int]:
         """Clear the back-off of Open, unlinked, routed issues (not held ones: they wait for
-        an address); a remote-id conflict flag goes too, since retrying is how staff say it is
-        resolved. Returns how many were changed."""
+        an address), and of the issues' local comments not yet pushed; a remote-id conflict
+        flag goes too, since retrying is how staff say it is resolved. Returns how many
+        issues and comments were changed."""
+        ids = list(issue_ids)
+        now = utcnow()
         with self.transaction() as conn:
-            count = conn.execute(
-                issues.update()
-                .where(
-                    issues.c.id.in_(list(issue_ids)),
-                    issues.c.status == Status.OPEN.value,
-                    issues.c.remote_id.is_(None),
-                    issues.c.integration.is_not(None),
-                    issues.c.held.is_(False),
+            count = 0
+            pushed = 0
+            for start in range(0, len(ids), 500):  # bounded IN lists
+                chunk = ids[start : start + 500]
+                count += conn.execute(
+                    issues.update()
+                    .where(
+                        issues.c.id.in_(chunk),
+                        issues.c.status == Status.OPEN.value,
+                        issues.c.remote_id.is_(None),
+                        issues.c.integration.is_not(None),
+                        issues.c.held.is_(False),
+                    )
+                    .values(attempts=0, next_attempt_at=None, updated_at=now)
+                ).rowcount
+                conn.execute(
+                    issues.update()
+                    .where(issues.c.id.in_(chunk), issues.c.attention_kind == "conflict")
+                    .values(attention=None, attention_kind=None)
                 )
-                .values(attempts=0, next_attempt_at=None, updated_at=utcnow())
-            ).rowcount
+                pushed += conn.execute(
+                    comments.update()
+                    .where(
+                        comments.c.issue_id.in_(chunk),
+                        comments.c.kind == "comment",
+                        comments.c.pushed_at.is_(None),
+                        comments.c.next_attempt_at.is_not(None),
+                    )
+                    .values(attempts=0, next_attempt_at=None)
+                ).rowcount
+        return int(count), int(pushed)
+
+    def select_ids(
+        self, which: str, integration: str | None = None, stuck_after: int = 5
+    ) -> Sequence[int]:
+        """The ids of the issues ``which`` names: ``failing`` (the last attempt failed),
+        ``stuck`` (failing ``stuck_after`` times, or waiting for a person), ``held`` or
+        ``unrouted`` (Open with no integration, as a remote cancel leaves them)."""
+        live = issues.c.status.in_((Status.OPEN.value, Status.ACKNOWLEDGED.value))
+        conditions: Any = {
+            "failing": [live, issues.c.last_error_kind.is_not(None),
+                        issues.c.last_error_kind != "held"],
+            "stuck": [live, ((issues.c.attempts >= stuck_after) & issues.c.last_error.is_not(None))
+                      | issues.c.attention.is_not(None)],
+            "held": [issues.c.status == Status.OPEN.value, issues.c.held.is_(True)],
+            "unrouted": [issues.c.status == Status.OPEN.value, issues.c.integration.is_(None)],
+        }[which]  # fmt: skip
+        query = select(issues.c.id).where(*conditions).order_by(issues.c.id.desc())
+        if integration is not None:
+            query = query.where(issues.c.integration == integration)
+        with self.read() as conn:
+            return [int(i) for i in conn.execute(query).scalars()]
+
+    def edit(self, issue_id: int, new: NewIssue) -> str | None:
+        """Correct an issue not yet sent: its text, point, address and answers become
+        ``new``'s, its sync state starts afresh (the address is checked again). Returns why
+        it cannot be edited, or None when it was."""
+        now = utcnow()
+        with self.transaction() as conn:
+            row = conn.execute(
+                select(issues.c.status, issues.c.remote_id, issues.c.submit_attempted,
+                       issues.c.lease_owner, issues.c.lease_until)
+                .where(issues.c.id == issue_id)
+            ).first()  # fmt: skip
+            if row is None:
+                return f"there is no issue {issue_id}; see `scf issues list`"
+            if row.status != Status.OPEN.value or row.remote_id is not None:
+                return (
+                    (
+                        f"issue {issue_id} is {row.status} and linked to remote request "
+                        f"{row.remote_id}: only an issue not yet sent can be edited; correct it in "
+                        f"the remote system, or `scf issues resubmit {issue_id}`"
+                    )
+                    if row.remote_id
+                    else f"issue {issue_id} is {row.status}; it cannot be edited"
+                )
+            if row.submit_attempted:
+                return (
+                    f"issue {issue_id} may already have reached the remote system (its last "
+                    f"create's answer was lost); the next pass looks it up: edit it after that "
+                    f"if it is still not linked, or `scf issues withdraw {issue_id}`"
+                )
+            if row.lease_owner and row.lease_until and row.lease_until > now:
+                return f"issue {issue_id} is being sent right now; try again in a minute"
             conn.execute(
                 issues.update()
-                .where(issues.c.id.in_(list(issue_ids)), issues.c.attention_kind == "conflict")
-                .values(attention=None, attention_kind=None)
-            )
-        return int(count)
+                .where(issues.c.id == issue_id)
+                .values(
+                    summary=new.summary, description=new.description, lat=new.lat,
+                    lng=new.lng, address=new.address, image_url=new.image_url,
+                    address_check=None, held=False, attempts=0, next_attempt_at=None,
+                    last_error=None, last_error_kind=None, updated_at=now,
+                )
+            )  # fmt: skip
+            conn.execute(answers.delete().where(answers.c.issue_id == issue_id))
+            insert_answers(conn, issue_id, new.answers)
+        return None
 
     def recategorize(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..app import App
+from ..area import ServiceArea
 from ..errors import UserError
 from ..models import RequestType
 from ..reporting import Report, build_issue, parse_answer_args, text_problem
@@ -122,7 +123,7 @@ def report_cmd(
         image_url=image_url,
         answers=parsed,
     )
-    new = build_issue(report, rt, app.settings.owner_of(code))
+    new = build_issue(report, rt, app.settings.owner_of(code), area=_area(app))
     issue_id = app.store.create_issue(new)
     echo(dumps({"id": issue_id}) if as_json else f"reported issue {issue_id}")
 
@@ -135,10 +136,23 @@ def issues_group() -> None:
 @issues_group.command("list")
 @click.option(
     "--status",
-    type=click.Choice(["open", "acknowledged", "closed", "archived", "stuck", "attention"]),
+    type=click.Choice(
+        [
+            "open",
+            "acknowledged",
+            "closed",
+            "archived",
+            "stuck",
+            "attention",
+            "failing",
+            "held",
+            "unrouted",
+        ]
+    ),
     help="Only issues in this status; 'stuck': issues that keep failing to sync or wait for "
     "a person; 'attention': only those waiting for a person (a link that does not verify, a "
-    "remote request linked twice, a closed status nobody mapped).",
+    "remote request linked twice, a closed status nobody mapped); 'failing': the last attempt "
+    "failed; 'held': waiting for an address; 'unrouted': cancelled remotely, no type fits yet.",
 )
 @click.option("--limit", type=click.IntRange(1, 100_000), default=1000, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -149,6 +163,8 @@ def issues_list(app: App, status: str | None, limit: int, as_json: bool) -> None
         rows = app.store.list(stuck_after=STUCK_AFTER, limit=limit)
     elif status == "attention":
         rows = app.store.list(attention=True, limit=limit)
+    elif status in ("failing", "held", "unrouted"):
+        rows = list(app.store.rows(app.store.select_ids(status)[:limit]))
     else:
         rows = app.store.list(status, limit=limit)
     data = [
@@ -371,12 +387,98 @@ def issues_resubmit(app: App, issue_id: int, reason: str) -> None:
 
 
 @issues_group.command("retry")
-@click.argument("issue_ids", type=int, nargs=-1, required=True)
+@click.argument("issue_ids", type=int, nargs=-1)
+@click.option("--failing", is_flag=True, help="Every issue whose last attempt failed.")
+@click.option("--stuck", is_flag=True, help="Every issue failing for a while (see list --status).")
+@click.option("--integration", help="Only issues of this integration (with --failing/--stuck).")
 @pass_app
-def issues_retry(app: App, issue_ids: tuple[int, ...]) -> None:
-    """Clear the back-off of Open issues, so the next pass tries to submit them again (a
-    create that may have happened is still looked up first)."""
-    count = app.store.retry(list(issue_ids))
-    if not count:
-        raise UserError("none of these issues is Open and waiting to be submitted again")
-    echo(f"{count} issue(s) will be tried again on the next pass")
+def issues_retry(
+    app: App, issue_ids: tuple[int, ...], failing: bool, stuck: bool, integration: str | None
+) -> None:
+    """Clear the back-off of Open issues and of their comments not yet pushed, so the next
+    pass (at once under `scf serve` or `scf sync`) tries them again; a create or comment that
+    may have gone through is still looked up first."""
+    chosen = [name for name, on in (("--failing", failing), ("--stuck", stuck)) if on]
+    if bool(issue_ids) + len(chosen) != 1:
+        raise UserError("give issue ids, or --failing, or --stuck (one of them)")
+    if integration is not None and integration not in app.settings.integrations:
+        known = ", ".join(app.settings.integrations) or "none"
+        raise UserError(f"there is no integration {integration!r}; the integrations: {known}")
+    if integration is not None and issue_ids:
+        raise UserError("--integration goes with --failing or --stuck, not with issue ids")
+    ids = list(issue_ids) or list(
+        app.store.select_ids(chosen[0].removeprefix("--"), integration, STUCK_AFTER)
+    )
+    if not ids:
+        raise UserError(f"no issue is {chosen[0].removeprefix('--')}; nothing to retry")
+    count, pushed = app.store.retry(ids)
+    if not count and not pushed:
+        raise UserError(
+            "none of these issues is Open and waiting to be sent, nor has a comment waiting "
+            "(linked issues are polled each round anyway)"
+        )
+    echo(
+        f"{count} issue(s) and {pushed} comment(s) will be tried again on the next pass"
+        + (f" ({len(ids) - count} others are not waiting to be sent)" if len(ids) > count else "")
+    )
+
+
+@issues_group.command("edit")
+@click.argument("issue_id", type=int)
+@click.option("--summary")
+@click.option("--description")
+@click.option("--lat", type=float)
+@click.option("--lng", type=float)
+@click.option("--address", help="A corrected address; '' removes it.")
+@click.option(
+    "--answer",
+    "answers",
+    multiple=True,
+    metavar="QID=VALUE",
+    help="Replace the answer to QID (an empty VALUE removes an optional one); repeat for each.",
+)
+@pass_app
+def issues_edit(
+    app: App,
+    issue_id: int,
+    summary: str | None,
+    description: str | None,
+    lat: float | None,
+    lng: float | None,
+    address: str | None,
+    answers: tuple[str, ...],
+) -> None:
+    """Correct an issue not yet sent (swapped coordinates, a wrong answer), with the same
+    checks as `scf report`; it is sent on the next pass."""
+    record = app.store.get(issue_id)
+    if record is None:
+        raise UserError(f"there is no issue {issue_id}; see `scf issues list`")
+    if all(v is None for v in (summary, description, lat, lng, address)) and not answers:
+        raise UserError("nothing to change; give --lat, --lng, --address, --answer, …")
+    issue = record.issue
+    rt = _request_type(app, issue.request_type)
+    given = dict(parse_answer_args(answers))
+    kept = [(a.question_id, a.answer) for a in issue.answers if a.question_id not in given]
+    report = Report(
+        request_type=issue.request_type,
+        summary=issue.summary if summary is None else summary,
+        lat=issue.lat if lat is None else lat,
+        lng=issue.lng if lng is None else lng,
+        description=issue.description if description is None else description,
+        address=issue.address if address is None else (address or None),
+        name=issue.reporter_name,
+        email=issue.reporter_email,
+        image_url=issue.image_url,
+        answers=tuple(kept + [(q, v) for q, v in given.items() if v]),
+        phone=record.reporter_phone,
+        reported_via=record.reported_via,
+    )
+    new = build_issue(report, rt, app.settings.owner_of(issue.request_type), area=_area(app))
+    refused = app.store.edit(issue_id, new)
+    if refused:
+        raise UserError(refused)
+    echo(f"issue {issue_id} corrected; it is sent on the next pass")
+
+
+def _area(app: App) -> ServiceArea | None:
+    return app.settings.organization.service_area

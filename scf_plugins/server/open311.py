@@ -217,7 +217,13 @@ class Open311:
             reported_via=api_key,
         )
         try:
-            new = build_issue(report, rt, self.settings.owner_of(rt.code), FORM_LABELS)
+            new = build_issue(
+                report,
+                rt,
+                self.settings.owner_of(rt.code),
+                FORM_LABELS,
+                area=self.settings.organization.service_area if lat is not None else None,
+            )
         except ReportError as exc:
             problems.extend(p.text for p in exc.problems)
             return failure(400, *problems), None
@@ -228,6 +234,10 @@ class Open311:
                 placed = self._place(rt, form.get("address_string") or "")
             except UserError as exc:
                 return failure(400, str(exc)), None
+            area = self.settings.organization.service_area
+            outside = area.problem(*placed) if area is not None else None
+            if outside:
+                return failure(400, f"address_string: {outside}"), None
             new = dataclasses.replace(new, lat=placed[0], lng=placed[1])
         issue_id = self.store.create_issue(new)
         notice = (
