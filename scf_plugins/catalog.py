@@ -58,7 +58,12 @@ def refresh(settings: Settings, host: PluginHost, store: Store) -> RefreshResult
             offered = host.list_request_types(integration)
         except RemoteError as exc:
             failed[integration.name] = str(exc)
-            log.warning("request types of %s not refreshed: %s", integration.name, exc)
+            log.warning(
+                "request types of %s not refreshed: %s",
+                integration.name,
+                exc,
+                extra={"integration": integration.name},
+            )
             continue
         mine = [
             prepare(rt, integration, settings.organization.private_keywords)

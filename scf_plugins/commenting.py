@@ -107,7 +107,13 @@ def push_comments(engine: Engine, integration: Integration, report: PassReport) 
                                 )
                             )
                         continue
-                    engine.failed(report, f"comment {comment.id} of issue {issue.id}", exc)
+                    engine.failed(
+                        report,
+                        f"comment {comment.id} of issue {issue.id}",
+                        exc,
+                        integration=integration.name,
+                        issue_id=issue.id,
+                    )
                     engine.pause(integration, exc)
                     kind = error_kind(exc)
                     with engine.store.transaction() as conn:

@@ -456,6 +456,7 @@ class _Parser:
                 "TLS certificate verification is OFF for integration %s (%s.verify_tls)",
                 name,
                 ewhere,
+                extra={"integration": name},
             )
         srid = self.get(table, "srid", where, int, 4326, "use an integer EPSG or ESRI code")
         msg_table = self.get(table, "messages", where, dict, {}, "use a table")
@@ -597,7 +598,11 @@ class _Parser:
         user = self.get(table, "user", where, str, None, "use the login name")
         verify = self.tls(table, where, True)
         if verify is False:
-            log.warning("TLS certificate verification is OFF for geocoder %s", name)
+            log.warning(
+                "TLS certificate verification is OFF for geocoder %s",
+                name,
+                extra={"geocoder": name},
+            )
         options = {k: v for k, v in table.items() if k not in _GEOCODER_KEYS}
         return Geocoder(
             name=name,

@@ -102,7 +102,9 @@ def poll(engine: Engine, integration: Integration, report: PassReport) -> None:
                 if wide:  # down as a whole: one line, and the batches wait for it, not a timer
                     engine.trip(integration, exc, report)
                 else:
-                    engine.failed(report, f"poll {integration.name}", exc)
+                    engine.failed(
+                        report, f"poll {integration.name}", exc, integration=integration.name
+                    )
                 engine.pause(integration, exc)
                 failed = [batch]
                 down = wide or (isinstance(exc, RemoteError) and error_kind(exc) == "transient")
@@ -137,7 +139,7 @@ def _apply_updates(
     try:
         plan = _match(integration, by_id, updates)
     except Exception as exc:  # not a list of updates at all: the whole batch is unreadable
-        engine.failed(report, f"poll {integration.name}", exc)
+        engine.failed(report, f"poll {integration.name}", exc, integration=integration.name)
         with engine.store.transaction() as conn:
             rounds.back_off(conn, [batch], engine.owner, engine.clock() + RETRY_BATCH)
         return
@@ -164,7 +166,13 @@ def _apply_updates(
                 seen = _lazy_seen(conn, [row["id"]])
                 _apply_one(engine, conn, integration, row, update, problem, seen, report, now)
         except Exception as exc:
-            engine.failed(report, f"issue {row['id']} ({integration.name})", exc)
+            engine.failed(
+                report,
+                f"issue {row['id']} ({integration.name})",
+                exc,
+                integration=integration.name,
+                issue_id=row["id"],
+            )
             with engine.store.transaction() as conn:
                 _record_error(conn, row, f"its remote record could not be applied: {describe(exc)}")
     with engine.store.transaction() as conn:

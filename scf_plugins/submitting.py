@@ -188,7 +188,13 @@ def _apply(
             _release(engine, [issue])
             return "down"
         kind = error_kind(exc)
-        engine.failed(report, f"issue {issue.id} ({integration.name})", exc)
+        engine.failed(
+            report,
+            f"issue {issue.id} ({integration.name})",
+            exc,
+            integration=integration.name,
+            issue_id=issue.id,
+        )
         engine.pause(integration, exc)
         with engine.store.transaction() as conn:
             transitions.record_failure(
@@ -306,7 +312,13 @@ def _link(
         f"{who}; not linked twice. Look at both issues in the remote system, then `scf links "
         f"withdraw`/`resubmit` the wrong one and `scf issues retry {issue.id}`"
     )
-    engine.failed(report, f"issue {issue.id} ({integration.name})", DefiniteError(text))
+    engine.failed(
+        report,
+        f"issue {issue.id} ({integration.name})",
+        DefiniteError(text),
+        integration=integration.name,
+        issue_id=issue.id,
+    )
     with engine.store.transaction() as conn:
         transitions.flag(conn, issue.id, "conflict", text, now)
         transitions.record_failure(

@@ -168,12 +168,26 @@ class Engine:
         if self.progress:
             self.progress(text)
 
-    def failed(self, report: PassReport, where: str, exc: BaseException) -> None:
-        """Count and log an error met during the pass (one redacted line)."""
+    def failed(
+        self,
+        report: PassReport,
+        where: str,
+        exc: BaseException,
+        *,
+        integration: str | None = None,
+        issue_id: int | None = None,
+    ) -> None:
+        """Count and log an error met during the pass (one redacted line, with the
+        integration and issue as fields for ``--log-format json``)."""
         report.errors += 1
         text = describe(exc)
         report.problems.append(f"{where}: {text}")
-        log.warning("%s: %s", where, text, extra={"error_kind": error_kind(exc)})
+        fields: dict[str, Any] = {"error_kind": error_kind(exc)}
+        if integration is not None:
+            fields["integration"] = integration
+        if issue_id is not None:
+            fields["issue_id"] = issue_id
+        log.warning("%s: %s", where, text, extra=fields)
 
     def settings_problems(self, integration: Integration) -> list[str]:
         """The plugins' own checks of an integration (and its geocoder), run once per engine.
@@ -316,6 +330,7 @@ class Engine:
                         report,
                         f"{integration.name} skipped",
                         ConfigError(f"{'; '.join(problems)}; fix it (`scf config check` lists it)"),
+                        integration=integration.name,
                     )
                 continue
             if not self._circuit_allows(integration, report):
@@ -340,7 +355,12 @@ class Engine:
                 try:
                     step(self, integration, report)
                 except Exception as exc:  # one broken integration never blocks the others
-                    self.failed(report, f"{integration.name} {step.__name__}", exc)
+                    self.failed(
+                        report,
+                        f"{integration.name} {step.__name__}",
+                        exc,
+                        integration=integration.name,
+                    )
             new_problems = report.problems[problems_before:]
             self._note(
                 integration.name,

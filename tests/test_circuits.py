@@ -103,3 +103,32 @@ def test_what_counts_as_the_integration_being_down() -> None:
     assert not integration_wide(tagged(TransientError("500"), "http-500"))
     assert not integration_wide(tagged(AmbiguousError("dropped"), "connection"))
     assert not integration_wide(DefiniteError("bad data"))
+
+
+def test_json_logs_name_the_integration_and_issue_and_the_pass_counts(
+    world: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    w = world()
+    issue_id = w.report()
+    w.emulator.state.inject("html", count=1, match="servicerequest/create")
+    caplog.set_level(logging.INFO)
+    w.sync()
+    [warning] = [
+        r for r in caplog.records if r.levelno == logging.WARNING and r.name == "scf_plugins.sync"
+    ]
+    assert warning.integration == "cityworks" and warning.issue_id == issue_id  # type: ignore[attr-defined]
+    [line] = [r for r in caplog.records if getattr(r, "event", None) == "pass"]
+    assert line.errors == 1 and line.acknowledged == 0  # type: ignore[attr-defined]
+
+
+def test_a_refused_login_is_logged_as_refused(
+    world: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    w = world()
+    w.report()
+    monkeypatch.setenv("SCF_CITYWORKS_TEST_PASSWORD", "wrong-password-4")
+    caplog.set_level(logging.INFO, logger="scf_plugins.http")
+    w.sync()
+    [login] = [r for r in caplog.records
+               if getattr(r, "method", "") == "General/Authentication/Authenticate"]  # fmt: skip
+    assert login.outcome == "refused"  # type: ignore[attr-defined]
