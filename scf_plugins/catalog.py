@@ -55,7 +55,7 @@ def refresh(settings: Settings, host: PluginHost, store: Store) -> RefreshResult
     failed: dict[str, str] = {}
     for integration in settings.integrations.values():
         try:
-            offered = host.list_request_types(integration)
+            loaded[integration.name] = _load(settings, host, store, integration)
         except RemoteError as exc:
             failed[integration.name] = str(exc)
             log.warning(
@@ -64,15 +64,35 @@ def refresh(settings: Settings, host: PluginHost, store: Store) -> RefreshResult
                 exc,
                 extra={"integration": integration.name},
             )
-            continue
-        mine = [
-            prepare(rt, integration, settings.organization.private_keywords)
-            for rt in offered
-            if settings.offers(integration, rt.code)
-        ]
-        store.replace_request_types(integration.name, mine)
-        loaded[integration.name] = len(mine)
     return RefreshResult(loaded=loaded, failed=failed)
+
+
+def refresh_one(
+    settings: Settings, host: PluginHost, store: Store, integration: Integration
+) -> int | None:
+    """Reload one integration's request types; how many it offers, or None when it could
+    not be reached (its cached types stay; one line is logged)."""
+    try:
+        return _load(settings, host, store, integration)
+    except RemoteError as exc:
+        log.warning(
+            "request types of %s not refreshed: %s",
+            integration.name,
+            exc,
+            extra={"integration": integration.name},
+        )
+        return None
+
+
+def _load(settings: Settings, host: PluginHost, store: Store, integration: Integration) -> int:
+    offered = host.list_request_types(integration)
+    mine = [
+        prepare(rt, integration, settings.organization.private_keywords)
+        for rt in offered
+        if settings.offers(integration, rt.code)
+    ]
+    store.replace_request_types(integration.name, mine)
+    return len(mine)
 
 
 def active_questions(rt: RequestType, answers: dict[str, str]) -> list[Question]:

@@ -35,7 +35,7 @@ _SECRET_KEY = re.compile(
 _INTEGRATION_KEYS = {
     "plugin", "environment", "version", "srid", "closed_statuses", "cancel_statuses",
     "request_types", "address_validation", "image_url_field", "timezone", "poll_batch_size",
-    "poll_interval_seconds",
+    "poll_interval_seconds", "request_types_refresh_hours",
     "max_concurrency", "timeout_seconds", "max_response_mb", "verify_tls", "ca_bundle",
     "messages", "activity", "custom_fields",
 }  # fmt: skip
@@ -550,6 +550,9 @@ class _Parser:
             timezone_configured="timezone" in table,
             poll_batch_size=int(self.number(table, "poll_batch_size", where, 500, 1, 5000)),
             poll_interval_seconds=self.number(table, "poll_interval_seconds", where, 60, 1, 86400),
+            request_types_refresh_hours=self.number(
+                table, "request_types_refresh_hours", where, 24, 0, 24 * 365
+            ),
             max_concurrency=int(self.number(table, "max_concurrency", where, 4, 1, 64)),
             timeout_seconds=self.number(table, "timeout_seconds", where, 30, 0.1, 600),
             max_response_mb=self.number(table, "max_response_mb", where, 32, 0.1, 1024),

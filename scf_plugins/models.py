@@ -113,6 +113,7 @@ class Integration:
     timezone_configured: bool = False  # False: the config names no zone, so UTC is assumed
     poll_batch_size: int = 500
     poll_interval_seconds: float = 60.0
+    request_types_refresh_hours: float = 24.0  # how often the sync loop reloads them; 0: never
     max_concurrency: int = 4
     timeout_seconds: float = 30.0
     max_response_mb: float = 32.0

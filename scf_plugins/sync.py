@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from . import (
@@ -302,6 +302,7 @@ class Engine:
         thread.start()
         try:
             while not self.stop.is_set():
+                self.refresh_types_if_due()
                 report = self.run_pass(POLL_STEPS)
                 if report.busy:
                     on_report("poll", report)
@@ -309,6 +310,41 @@ class Engine:
         finally:
             self._wake.set()
             thread.join()
+
+    def refresh_types_if_due(self) -> None:
+        """Reload each integration's request types when they are older than its
+        ``request_types_refresh_hours`` (shared: whichever worker sees it due first does it).
+        A type that disappeared keeps its open issues; new reports of it are refused."""
+        from sqlalchemy import func, select
+
+        from . import catalog
+
+        now = self.clock()
+        with self.store.read() as conn:
+            fetched = dict(
+                conn.execute(
+                    select(
+                        schema.request_types.c.integration,
+                        func.max(schema.request_types.c.fetched_at),
+                    ).group_by(schema.request_types.c.integration)
+                ).all()
+            )
+        for integration in self.settings.integrations.values():
+            hours = integration.request_types_refresh_hours
+            last = fetched.get(integration.name)
+            if not hours or last is None:
+                continue  # never, or never loaded: `scf request-types` (or a report) loads them
+            last = last if last.tzinfo else last.replace(tzinfo=UTC)
+            if now - last < timedelta(hours=hours) or self.settings_problems(integration):
+                continue
+            result = catalog.refresh_one(self.settings, self.host, self.store, integration)
+            if result is not None:
+                log.info(
+                    "request types of %s refreshed: %d",
+                    integration.name,
+                    result,
+                    extra={"integration": integration.name, "event": "types-refreshed"},
+                )
 
     def wake(self) -> None:
         """Submit now: a report was just stored (``scf serve``)."""

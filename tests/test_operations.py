@@ -137,3 +137,23 @@ def test_service_area_from_geojson_with_a_hole(tmp_path: Path) -> None:
     (tmp_path / "empty.geojson").write_text('{"type": "Point", "coordinates": [0, 0]}')
     with pytest.raises(ValueError, match="no Polygon"):
         from_config("empty.geojson", tmp_path)
+
+
+def test_request_types_are_refreshed_on_schedule_and_a_gone_type_keeps_its_issues(
+    world: Any,
+) -> None:
+    w = world(extra="request_types_refresh_hours = 24")
+    kept = w.report()  # loads the types; POTHOLE is offered
+    engine = w.engine()
+    engine.refresh_types_if_due()  # fresh: nothing to do
+    w.emulator.state.problem(101)["Active"] = False  # POTHOLE withdrawn remotely
+    engine.refresh_types_if_due()
+    assert w.store().request_type("POTHOLE") is not None  # not due yet
+    w.later(hours=25)
+    w.engine().refresh_types_if_due()
+    assert w.store().request_type("POTHOLE") is None
+    refused = w.cli("report", "--type", "POTHOLE", "--summary", "x", "--lat", "41.3",
+                    "--lng", "-72.9")  # fmt: skip
+    assert refused.exit_code == 1 and "unknown request type 'POTHOLE'" in refused.output
+    assert len(refused.output.strip().splitlines()) == 1
+    assert w.show(kept)["status"] == "open"  # the open issue stays, and is still submitted
