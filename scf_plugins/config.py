@@ -6,6 +6,7 @@ the first one (and says how many more there are); ``scf config check`` lists the
 
 from __future__ import annotations
 
+import difflib
 import logging
 import math
 import os
@@ -32,7 +33,7 @@ DEFAULT_PRIVATE_KEYWORDS = ("email", "e-mail")
 _SECRET_KEY = re.compile(
     r"(?i)^(password|passwd|pwd|secret|token|api_?key|access_token)$|_(password|secret|token)$"
 )
-_INTEGRATION_KEYS = {
+INTEGRATION_KEYS = {
     "plugin", "environment", "version", "srid", "closed_statuses", "cancel_statuses",
     "request_types", "address_validation", "image_url_field", "timezone", "poll_batch_size",
     "poll_interval_seconds", "request_types_refresh_hours",
@@ -246,8 +247,10 @@ class _Parser:
     def unknown(self, table: Mapping[str, Any], where: str, known: set[str]) -> None:
         for key in table:
             if key not in known:
+                close = difflib.get_close_matches(key, sorted(known), n=1)
+                hint = f"did you mean {close[0]!r}? " if close else ""
                 self.problem(
-                    f"{where}.{key}", f"unknown key; use one of {', '.join(sorted(known))}"
+                    f"{where}.{key}", f"unknown key; {hint}use one of {', '.join(sorted(known))}"
                 )
 
     # -- sections ----------------------------------------------------------------------------
@@ -526,7 +529,7 @@ class _Parser:
         options = {
             k: v
             for k, v in table.items()
-            if k not in _INTEGRATION_KEYS and k not in endpoints and k != "environment"
+            if k not in INTEGRATION_KEYS and k not in endpoints and k != "environment"
         }
         return Integration(
             name=name,

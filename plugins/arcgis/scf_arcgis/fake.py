@@ -224,15 +224,18 @@ class FakeGeocodeServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, locator: FakeLocator | None = None) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(
+        self, locator: FakeLocator | None = None, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        super().__init__((host, port), _Handler)
         self.locator = locator or FakeLocator()
         self._thread: threading.Thread | None = None
 
     @property
     def root(self) -> str:
         """``http://127.0.0.1:PORT/arcgis``."""
-        return f"http://127.0.0.1:{self.server_address[1]}/arcgis"
+        host, port = self.server_address[:2]
+        return f"http://{host!s}:{port}/arcgis"
 
     @property
     def url(self) -> str:

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from scf_plugins import AddressCheck, DefiniteError, Geocoder, Issue, hookimpl
 
 if TYPE_CHECKING:
+    import click
+
     from .client import GeocodeClient
 
 DEFAULT_ALLOWED_TYPES = ("PointAddress", "StreetAddress", "Subaddress")
@@ -209,3 +211,13 @@ def check_geocoder(geocoder: Geocoder) -> list[str]:
     if not isinstance(distance, int | float) or not 0 < distance <= 10000:
         problems.append("reverse_distance: use metres from 1 to 10000")
     return problems
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    """``scf emulator arcgis``: serve the fake GeocodeServer for trying a config."""
+    from .commands import emulator_command
+
+    group = cli.commands.get("emulator")
+    if group is not None and hasattr(group, "add_command"):
+        group.add_command(emulator_command, "arcgis")

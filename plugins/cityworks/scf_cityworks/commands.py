@@ -1,4 +1,5 @@
-"""``scf emulator cityworks``: serve the Cityworks emulator in the foreground."""
+"""``scf emulator cityworks``: serve the Cityworks emulator in the foreground, and play city
+staff on a running one (``scf emulator cityworks staff close 1234``)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import click
 from .emulator import Emulator, EmulatorState
 
 
-@click.command("cityworks")
+@click.group("cityworks", invoke_without_command=True)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8899, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
@@ -32,14 +33,24 @@ from .emulator import Emulator, EmulatorState
     help="The server's zone, for its naive local dates.",
 )
 @click.option("--latency", default=0.0, type=click.FloatRange(0, 60), help="Seconds per call.")
+@click.pass_context
 def emulator_command(
-    host: str, port: int, user: str, cw_version: str, timezone: str, latency: float
+    ctx: click.Context,
+    host: str,
+    port: int,
+    user: str,
+    cw_version: str,
+    timezone: str,
+    latency: float,
 ) -> None:
     """Serve the Cityworks emulator (password: $SCF_EMULATOR_PASSWORD, default "emulator").
 
     Its state lives in memory and is gone when it stops; request and comment numbers start
     from the clock, so a restarted emulator does not hand out numbers it gave before.
+    `scf emulator cityworks staff …` plays city staff on a running one.
     """
+    if ctx.invoked_subcommand is not None:
+        return
     password = os.environ.get("SCF_EMULATOR_PASSWORD", "emulator")
     state = EmulatorState(
         users={user: password},
@@ -49,7 +60,13 @@ def emulator_command(
         and int(cw_version.split(".")[0]) >= 23,
         latency=latency,
     )
-    emulator = Emulator(state, host=host, port=port)
+    try:
+        emulator = Emulator(state, host=host, port=port)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port "
+            f"(0: any free one)"
+        ) from None
     stop = threading.Event()
 
     def _stop(*_: Any) -> None:
@@ -75,3 +92,110 @@ def emulator_command(
         pass
     finally:
         emulator.stop()
+
+
+AT = click.option(
+    "--at",
+    default="http://127.0.0.1:8899",
+    show_default=True,
+    help="The running emulator (its root, as it printed).",
+)
+
+
+def _control(at: str, action: str, body: dict[str, Any]) -> Any:
+    """POST one control request to the emulator; one clear line for what goes wrong."""
+    import requests
+
+    root = at.rstrip("/").split("/Cityworks")[0]
+    if not root.startswith(("http://", "https://")):
+        raise click.ClickException(f"--at {at!r} is not an http URL; use the emulator's root")
+    try:
+        answer = requests.post(f"{root}/__emulator/{action}", json=body, timeout=30)
+    except requests.RequestException as exc:
+        raise click.ClickException(
+            f"no emulator answers at {root} ({type(exc).__name__}); start one with "
+            f"`scf emulator cityworks`, or give --at"
+        ) from None
+    try:
+        data = answer.json()
+    except ValueError:
+        raise click.ClickException(f"{root} did not answer like the emulator") from None
+    if answer.status_code != 200:
+        said = data.get("error") if isinstance(data, dict) else None
+        raise click.ClickException(f"the emulator refused it: {said or answer.status_code}")
+    return data
+
+
+@emulator_command.group("staff")
+def staff() -> None:
+    """Play city staff on a request of a running emulator (what the next poll picks up)."""
+
+
+def _staff(at: str, action: str, request_id: int, **fields: Any) -> None:
+    body = {"action": action, "request_id": request_id}
+    body.update({k: v for k, v in fields.items() if v is not None})
+    record = _control(at, "staff", body)
+    status = record.get("Status") if isinstance(record, dict) else None
+    click.echo(f"request {request_id}: {action} done" + (f" (status {status})" if status else ""))
+
+
+@staff.command("close")
+@click.argument("request_id", type=int)
+@click.option("--status", help="The closed status to set (default CLOSED).")
+@AT
+def staff_close(request_id: int, status: str | None, at: str) -> None:
+    """Close REQUEST_ID."""
+    _staff(at, "close", request_id, status=status)
+
+
+@staff.command("cancel")
+@click.argument("request_id", type=int)
+@click.option("--status", help="The cancel status to set (default CANCEL).")
+@click.option("--reason", help="The cancel reason (the issue keeps it for staff).")
+@AT
+def staff_cancel(request_id: int, status: str | None, reason: str | None, at: str) -> None:
+    """Cancel REQUEST_ID."""
+    _staff(at, "cancel", request_id, status=status, reason=reason)
+
+
+@staff.command("reopen")
+@click.argument("request_id", type=int)
+@AT
+def staff_reopen(request_id: int, at: str) -> None:
+    """Reopen REQUEST_ID."""
+    _staff(at, "reopen", request_id)
+
+
+@staff.command("comment")
+@click.argument("request_id", type=int)
+@click.argument("text")
+@click.option("--author", help="Who writes it (default a staff member).")
+@AT
+def staff_comment(request_id: int, text: str, author: str | None, at: str) -> None:
+    """Comment on REQUEST_ID; a comment starting "To SCF:" goes to the resident."""
+    _staff(at, "comment", request_id, text=text, author=author)
+
+
+@staff.command("set")
+@click.argument("request_id", type=int)
+@click.argument("field")
+@click.argument("value")
+@AT
+def staff_set(request_id: int, field: str, value: str, at: str) -> None:
+    """Set FIELD of REQUEST_ID (Status, DispatchTo, …)."""
+    if field == "Status":
+        _staff(at, "status", request_id, status=value)
+    else:
+        _staff(at, "set_field", request_id, field=field, value=value)
+
+
+@emulator_command.command("fault")
+@click.argument("kind")
+@click.option("--count", type=click.IntRange(1, 10_000), default=1, show_default=True)
+@click.option("--match", default="", help="Only calls whose path contains this (any case).")
+@AT
+def fault(kind: str, count: int, match: str, at: str) -> None:
+    """Make the next COUNT matching calls fail with KIND (503, html, malformed, reset,
+    drop_after_commit, slow, expire_token, not_found, garble, duplicate)."""
+    _control(at, "fault", {"kind": kind, "count": count, "match": match})
+    click.echo(f"the next {count} call(s){' to ' + match if match else ''} fail with {kind}")

@@ -31,7 +31,19 @@ from scf_plugins.models import QuestionType
 log = logging.getLogger(__name__)
 
 CHOICE_FORMATS = {"THISTEXT", "YES", "NO"}
-TO_SCF = re.compile(r"^\s*to\s+scf\s*:\s*", re.IGNORECASE)
+DEFAULT_PULL_PREFIX = "To SCF:"  # staff start a comment with it to send it to the resident
+
+
+@functools.lru_cache(maxsize=16)
+def pull_pattern(prefix: str = DEFAULT_PULL_PREFIX) -> re.Pattern[str]:
+    """The start of a remote comment meant for the resident: ``prefix`` in any case, with any
+    spacing between its words and around its colon ("to scf :" matches "To SCF:")."""
+    words = prefix.strip().removesuffix(":").split()
+    colon = r"\s*:\s*" if prefix.strip().endswith(":") else r"\s+"
+    return re.compile(r"^\s*" + r"\s+".join(map(re.escape, words)) + colon, re.IGNORECASE)
+
+
+TO_SCF = pull_pattern()
 DEFAULT_CALLER_FIRST_NAME = "SeeClickFix 311 CRM"
 ISSUE_FIELDS = ("id", "marker", "summary", "description", "address", "request_type",
                 "reporter_name", "reporter_email", "image_url", "lat", "lng")  # fmt: skip
@@ -320,13 +332,14 @@ def update_from(
         if (value := _field_value(request.get(name)))
     )
     pulled = []
+    pulled_by = pull_pattern(str(integration.options.get("pull_prefix", DEFAULT_PULL_PREFIX)))
     for c in comments:
         if not isinstance(c, Mapping):
             continue
         text = c.get("Comments")
-        if not isinstance(text, str) or not TO_SCF.match(text):
+        if not isinstance(text, str) or not pulled_by.match(text):
             continue
-        body = TO_SCF.sub("", text, count=1).strip()
+        body = pulled_by.sub("", text, count=1).strip()
         if body and c.get("CommentId") is not None:
             pulled.append(
                 RemoteComment(

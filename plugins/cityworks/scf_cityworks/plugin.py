@@ -6,6 +6,7 @@ integration and reused across calls and sync passes.
 
 from __future__ import annotations
 
+import difflib
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -24,6 +25,7 @@ from scf_plugins import (
     Tracked,
     hookimpl,
 )
+from scf_plugins.config import INTEGRATION_KEYS as HOST_KEYS
 
 from . import mapping, records
 from .versions import version_tuple
@@ -39,7 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 KNOWN_OPTIONS = {"caller_first_name", "initiated_by_app", "optional_questions", "auth",
-                 "comment_prefix"}  # fmt: skip
+                 "comment_prefix", "pull_prefix"}  # fmt: skip
 DEFAULT_COMMENT_PREFIX = "[311] {author}: "
 COMMENT_TYPE_REQUEST = 1
 
@@ -338,9 +340,15 @@ def check_integration(integration: Integration) -> list[str]:
         problems.append(f"srid: {exc}")
     for key in integration.options:
         if key not in KNOWN_OPTIONS:
+            close = difflib.get_close_matches(key, sorted(KNOWN_OPTIONS | HOST_KEYS), n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
             problems.append(
-                f"{key}: unknown key; the cityworks plugin knows {', '.join(sorted(KNOWN_OPTIONS))}"
+                f"{key}: unknown key; {hint}the cityworks plugin knows "
+                f"{', '.join(sorted(KNOWN_OPTIONS))}"
             )
+    pull = integration.options.get("pull_prefix", mapping.DEFAULT_PULL_PREFIX)
+    if not isinstance(pull, str) or not pull.strip() or len(pull) > 40:
+        problems.append('pull_prefix: use a short text staff start a comment with, e.g. "To SCF:"')
     auth = integration.options.get("auth", "forms")
     if auth not in ("forms", "windows"):
         problems.append(f'auth: {auth!r} is not valid; use "forms" or "windows"')

@@ -464,7 +464,13 @@ class _Handler(BaseHTTPRequestHandler):
                 result = state.staff(body.pop("action"), int(body.pop("request_id")), **body)
             else:
                 raise ValueError(f"unknown control action {action!r}")
-        except (KeyError, TypeError, ValueError, CwFault) as exc:
+        except KeyError as exc:  # a field the action needs is missing: say which
+            self._send(400, json.dumps({"error": f"the JSON body needs {exc.args[0]!r}"}))
+            return
+        except TypeError as exc:  # fields the action does not take
+            self._send(400, json.dumps({"error": f"{action}: {exc}"}))
+            return
+        except (ValueError, CwFault) as exc:
             self._send(400, json.dumps({"error": str(exc)}))
             return
         self._send(200, json.dumps(result))

@@ -117,6 +117,10 @@ def clock_id() -> int:
     return int((time.time() - _EPOCH) * 10)
 
 
+FAULT_KINDS = ("503", "html", "malformed", "reset", "drop_after_commit", "slow", "expire_token",
+               "not_found", "garble", "duplicate")  # fmt: skip
+
+
 @dataclass
 class Fault:
     """An injected fault: ``kind`` for the next ``count`` calls whose path contains ``match``."""
@@ -176,6 +180,8 @@ class EmulatorState:
         answer with an unreadable ``RequestId`` and a ``Status`` that is not text),
         ``duplicate`` (do the call, then send a list answer's first record twice).
         """
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault {kind!r}; use one of: {', '.join(FAULT_KINDS)}")
         with self.lock:
             self.faults.append(Fault(kind, count, match.lower()))
 
