@@ -56,14 +56,8 @@ def refresh(settings: Settings, host: PluginHost, store: Store) -> RefreshResult
     for integration in settings.integrations.values():
         try:
             loaded[integration.name] = _load(settings, host, store, integration)
-        except RemoteError as exc:
+        except RemoteError as exc:  # the caller says so (once)
             failed[integration.name] = str(exc)
-            log.warning(
-                "request types of %s not refreshed: %s",
-                integration.name,
-                exc,
-                extra={"integration": integration.name},
-            )
     return RefreshResult(loaded=loaded, failed=failed)
 
 

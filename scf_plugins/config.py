@@ -44,7 +44,7 @@ _ENDPOINT_KEYS = {"url", "user", "verify_tls", "ca_bundle"}
 _GEOCODER_KEYS = {"plugin", "url", "user", "min_score", "on_reject", "timeout_seconds",
                   "max_response_mb", "verify_tls", "ca_bundle"}  # fmt: skip
 _ORG_KEYS = {"name", "bot_name", "database", "archive_after_days", "private_keywords",
-             "service_area"}  # fmt: skip
+             "service_area", "timezone"}  # fmt: skip
 _MESSAGE_KEYS = {"acknowledged", "closed", "canceled", "address_rejected"}
 _SERVER_KEYS = {"public_url", "jurisdiction_id", "requests_per_minute", "max_body_kb",
                 "max_page_size", "contact", "key_service", "agency_responsible"}  # fmt: skip
@@ -79,6 +79,12 @@ class Organization:
     private_keywords: tuple[str, ...] = DEFAULT_PRIVATE_KEYWORDS
     address_rejected_message: str | None = None
     service_area: ServiceArea | None = None  # where a report's point may be
+    timezone: str | None = None  # for people: times `scf issues show` prints
+
+    @property
+    def zone(self) -> str:
+        """The zone times are shown in (UTC unless ``[organization] timezone`` is set)."""
+        return self.timezone or "UTC"
 
 
 @dataclass(frozen=True)
@@ -360,7 +366,15 @@ class _Parser:
                 area = from_config(table["service_area"], self.path.parent)
             except ValueError as exc:
                 self.problem("organization.service_area", str(exc))
+        zone = self.get(table, "timezone", "organization", str, None, "use an IANA name")
+        if zone is not None and not _valid_zone(zone):
+            self.problem(
+                "organization.timezone",
+                f'unknown time zone {zone!r}; use an IANA name such as "America/New_York"',
+            )
+            zone = None
         return Organization(
+            timezone=zone,
             service_area=area,
             name=name.strip() or "Organization",
             bot_name=bot.strip() or name,

@@ -333,6 +333,14 @@ class HttpClient:
     def _classify(self, exc: Exception, what: str, idempotent: bool, ends: float) -> RemoteError:
         import requests
 
+        if isinstance(exc, requests.exceptions.SSLError) and _plain_http(exc):
+            return _tagged(
+                DefiniteError(
+                    f"{what}: {self.system} answers plain HTTP, not TLS, on this https URL; "
+                    f"use http:// in the url (or the server's https port)"
+                ),
+                "tls",
+            )
         if isinstance(exc, requests.exceptions.SSLError):
             return _tagged(
                 DefiniteError(
@@ -406,6 +414,16 @@ def form_body(fields: Mapping[str, Any]) -> str:
 def _tagged(error: RemoteError, outcome: str) -> RemoteError:
     error.outcome = outcome  # type: ignore[attr-defined]
     return error
+
+
+def _plain_http(exc: Exception) -> bool:
+    """Whether a TLS failure is a plain-HTTP server answering a TLS handshake."""
+    text = str(exc).lower()
+    return any(
+        sign in text
+        for sign in ("wrong version number", "http request", "record layer failure",
+                     "packet length too long", "unknown protocol")
+    )  # fmt: skip
 
 
 def _printable(text: str) -> str:

@@ -314,6 +314,8 @@ class RemoteUpdate:
     "closed" flag (Cityworks ``IsClosed``), so a closed request whose status neither status
     list names is flagged for staff instead of staying open in silence. ``error`` says why a
     record could not be read (``state`` is then UNREADABLE); it is recorded on that issue only.
+    ``reason`` is the remote system's own reason for a cancel (or close), kept on the issue
+    for staff and offered to the message templates as ``{reason}``.
     """
 
     issue_id: int
@@ -325,6 +327,7 @@ class RemoteUpdate:
     marker: str | None = None
     remote_closed: bool = False
     error: str | None = None
+    reason: str | None = None  # why it was closed or cancelled remotely (Cityworks CancelReason)
 
 
 @dataclass(frozen=True)

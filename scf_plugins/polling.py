@@ -354,7 +354,10 @@ def _apply_one(
             report.closed += 1
             _log_transition(integration, row, "closed")
     elif update.state is RemoteState.CANCELED:
-        if transitions.cancel(conn, engine.settings, integration, row, update.status, now):
+        reason = (
+            clean_or_none(update.reason, VALUE_LIMIT) if isinstance(update.reason, str) else None
+        )
+        if transitions.cancel(conn, engine.settings, integration, row, update.status, now, reason):
             report.cancelled += 1
             _log_transition(integration, row, "cancelled")
     else:

@@ -15,3 +15,14 @@ def iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def local_time(stamp: str | None, zone: str) -> str:
+    """An ISO 8601 UTC stamp (as the JSON has it) for people: minutes, in ``zone``, with its
+    abbreviation (``2026-12-02 01:12 EST``); "" for None."""
+    if not stamp:
+        return ""
+    from zoneinfo import ZoneInfo
+
+    moment = datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(ZoneInfo(zone))
+    return moment.strftime("%Y-%m-%d %H:%M %Z")

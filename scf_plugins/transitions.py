@@ -222,6 +222,7 @@ def _leave_acknowledged(
     by_status: Mapping[str, str],
     configured: str | None,
     values: dict[str, object],
+    reason: str = "",
 ) -> bool:
     """Move an Acknowledged issue on (``values``), with its ``kind`` message; once only."""
     updated = conn.execute(
@@ -243,7 +244,7 @@ def _leave_acknowledged(
     ).rowcount
     if updated != 1:
         return False
-    _post_status_message(conn, settings, row, status, kind, by_status, configured, now)
+    _post_status_message(conn, settings, row, status, kind, by_status, configured, now, reason)
     return True
 
 
@@ -276,12 +277,17 @@ def cancel(
     row: Mapping[str, Any],
     status: str | None,
     now: datetime,
+    reason: str | None = None,
 ) -> bool:
     """Acknowledged -> Open: the cancel message, the remote link removed, routing cleared.
 
     The issue is left for staff: handled locally, or given another request type (which routes
-    it again). Clearing ``integration`` is what keeps the next pass from resubmitting it.
+    it again). Clearing ``integration`` is what keeps the next pass from resubmitting it. The
+    remote system's reason (``{reason}`` in the message) is kept on the issue for staff.
     """
+    note = f"cancelled in {integration.name} (request {row['remote_id']})" + (
+        f": {reason}" if reason else ""
+    )
     return _leave_acknowledged(
         conn,
         settings,
@@ -299,9 +305,10 @@ def cancel(
             "integration": None,
             "acknowledged_at": None,
             "submit_attempted": False,
-            "attention": None,
-            "attention_kind": None,
+            "attention": note[:2000],
+            "attention_kind": "canceled",
         },
+        reason or "",
     )
 
 
@@ -416,11 +423,12 @@ def _post_status_message(
     by_status: Mapping[str, str],
     configured: str | None,
     now: datetime,
+    reason: str = "",
 ) -> None:
     """The message for a closing or cancelling remote status: per status, configured, default."""
     table = {k.upper(): v for k, v in by_status.items()}
     template = table.get((status or "").upper()) or configured or messages.DEFAULTS[kind]
-    values = _values({**row, "remote_status": status}, settings)
+    values = _values({**row, "remote_status": status}, settings, reason=reason)
     post(conn, settings, int(str(row["id"])), messages.render(template, kind, **values), now)
 
 

@@ -85,3 +85,72 @@ def test_a_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
             assert done.returncode == 1, done
             assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
             assert "Traceback" not in done.stderr
+
+
+def test_a_version_that_is_not_a_version_says_so(world: Any) -> None:
+    w = world()
+    w.path.write_text(w.path.read_text().replace('version = "15.8"', 'version = "latest"'))
+    result = w.cli("config", "check")
+    assert result.exit_code == 1 and "version: 'latest' is not a version" in result.output
+
+
+def test_https_against_a_plain_http_server_says_so(world: Any) -> None:
+    w = world()
+    w.path.write_text(w.path.read_text().replace('url = "http://', 'url = "https://'))
+    result = w.cli("doctor")
+    assert "answers plain HTTP, not TLS, on this https URL; use http://" in result.output
+    assert "ca_bundle" not in result.output
+
+
+def test_a_failed_refresh_exits_1_and_says_so_once(world: Any) -> None:
+    w = world()
+    assert w.cli("request-types", "--refresh").exit_code == 0
+    w.emulator.stop()
+    result = w.cli("request-types", "--refresh")
+    assert result.exit_code == 1
+    assert result.output.count("not refreshed") == 1 and "POTHOLE" in result.output
+
+
+def test_type_codes_match_ignoring_case_and_comments_say_where_they_go(world: Any) -> None:
+    w = world()
+    issue_id = w.report("pothole", "501=Yes", "502=Smaller than a dinner plate", "503=r@x.org")
+    assert w.show(issue_id)["request_type"] == "POTHOLE"
+    said = w.cli("comment", str(issue_id), "Still there")
+    assert "once the issue is linked" in said.output
+    w.sync()
+    assert "on the next pass" in w.cli("comment", str(issue_id), "Bigger now").output
+    w.emulator.state.staff("close", w.remote_id(issue_id))
+    w.sync()
+    closed = w.cli("comment", str(issue_id), "Thanks")
+    assert closed.exit_code == 0 and "it stays here: the issue is closed" in closed.output
+
+
+def test_the_cancel_reason_is_kept_for_staff_and_offered_to_the_message(world: Any) -> None:
+    w = world()
+    text = w.path.read_text().replace(
+        "canceled_by_status = { ", 'canceled_by_status = { CANCEL = "Cancelled: {reason}", '
+    )
+    w.path.write_text(text)
+    issue_id = w.report()
+    w.sync()
+    w.emulator.state.staff("cancel", w.remote_id(issue_id), reason="Private property")
+    assert w.sync().cancelled == 1
+    shown = w.show(issue_id)
+    assert shown["sync"]["attention_kind"] == "canceled"
+    assert "Private property" in shown["sync"]["attention"]
+    assert shown["comments"][-1]["text"] == "Cancelled: Private property"
+
+
+def test_issues_show_prints_times_in_the_organizations_zone(world: Any) -> None:
+    w = world()
+    w.path.write_text(
+        w.path.read_text().replace(
+            'bot_name = "Testville 311"',
+            'bot_name = "Testville 311"\ntimezone = "America/New_York"',
+        )
+    )
+    issue_id = w.report()
+    text = w.cli("issues", "show", str(issue_id)).output
+    import re
+
+    assert re.search(r"reported      \d{4}-\d\d-\d\d \d\d:\d\d E[SD]T", text), text

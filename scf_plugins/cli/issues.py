@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from ..app import App
@@ -9,13 +11,16 @@ from ..area import ServiceArea
 from ..errors import UserError
 from ..models import RequestType
 from ..reporting import Report, build_issue, parse_answer_args, text_problem
+from ..timeutil import local_time
 from ..views import dumps, issue_json, request_type_json, table
 from .root import checked_reason, cli, echo, pass_app
 
 STUCK_AFTER = 5  # failed attempts before an issue is listed as stuck
 
 
-def _load_types(app: App, refresh: bool) -> None:
+def _load_types(app: App, refresh: bool) -> bool:
+    """Load the request types when asked or when none are cached; False when an
+    integration's could not be loaded (each said once, on stderr)."""
     from .. import catalog
 
     cached = app.store.request_types()
@@ -25,12 +30,17 @@ def _load_types(app: App, refresh: bool) -> None:
             echo(f"warning: request types of {name} not refreshed: {error}", err=True)
         if result.failed and not result.loaded and not cached:
             raise UserError("no request types could be loaded; run `scf doctor` to see why")
+        return not result.failed
+    return True
 
 
 def _request_type(app: App, code: str) -> RequestType:
     """The cached request type ``code`` (loading the cache first if it is empty)."""
     _load_types(app, refresh=False)
     rt = app.store.request_type(code)
+    if rt is None:  # codes are matched ignoring case, when that names one type
+        same = [t for t in app.store.request_types() if t.code.casefold() == code.casefold()]
+        rt = same[0] if len(same) == 1 else None
     if rt is None:
         known = ", ".join(t.code for t in app.store.request_types()) or "none"
         raise UserError(
@@ -45,12 +55,13 @@ def _request_type(app: App, code: str) -> RequestType:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_app
 def request_types_cmd(app: App, refresh: bool, as_json: bool) -> None:
-    """The request types and their questions, in order."""
-    _load_types(app, refresh)
+    """The request types and their questions, in order; with --refresh, exits 1 when an
+    integration's could not be reloaded (its cached ones are shown)."""
+    complete = _load_types(app, refresh)
     types = app.store.request_types()
     if as_json:
         echo(dumps([request_type_json(rt) for rt in types]))
-        return
+        sys.exit(0 if complete else 1)
     for rt in types:
         echo(f"{rt.code}  {rt.name}  [{rt.integration}]")
         for q in rt.questions:
@@ -70,6 +81,7 @@ def request_types_cmd(app: App, refresh: bool, as_json: bool) -> None:
             )
             options = f": {' | '.join(q.options)}" if q.options else ""
             echo(f"    {q.id:>6}  {q.text} [{flags}]{when}{options}")
+    sys.exit(0 if complete else 1)
 
 
 @cli.command("report")
@@ -110,6 +122,7 @@ def report_cmd(
     """Report an issue; required answers are enforced; prints the new issue's id."""
     parsed = parse_answer_args(answers)
     rt = _request_type(app, code)
+    code = rt.code  # as the remote system spells it (it matched ignoring case)
     report = Report(
         request_type=code,
         summary=summary,
@@ -216,7 +229,13 @@ def issues_show(app: App, issue_id: int, public: bool, as_json: bool) -> None:
     if as_json:
         echo(dumps(data))
         return
+    zone = app.settings.organization.zone
+
+    def when(stamp: str | None) -> str:
+        return local_time(stamp, zone)
+
     echo(f"Issue {data['id']}: {data['summary']}")
+    echo(f"  reported      {when(data['created_at'])}")
     echo(
         f"  status        {data['status']}"
         + (
@@ -255,7 +274,8 @@ def issues_show(app: App, issue_id: int, public: bool, as_json: bool) -> None:
         from ..leases import describe_owner
 
         echo(
-            f"  claimed       by {describe_owner(sync['claimed_by'])} until {sync['claimed_until']}"
+            f"  claimed       by {describe_owner(sync['claimed_by'])} until "
+            f"{when(sync['claimed_until'])}"
         )
     if sync and sync["attention"]:
         echo(f"  ATTENTION     [{sync['attention_kind']}] {sync['attention']}")
@@ -264,12 +284,12 @@ def issues_show(app: App, issue_id: int, public: bool, as_json: bool) -> None:
     if sync and sync["last_error"]:
         echo(
             f"  last error    [{sync['last_error_kind']}] {sync['last_error']} "
-            f"(attempt {sync['attempts']}, next {sync['next_attempt_at'] or '-'})"
+            f"(attempt {sync['attempts']}, next {when(sync['next_attempt_at']) or '-'})"
         )
     for a in data["answers"]:
         echo(f"  Q {a['question']}: {a['answer']}" + (" (private)" if a["private"] else ""))
     for c in data["comments"]:
-        echo(f"  [{c['created_at']}] {c['kind']:<7} {c['author']}: {c['text']}")
+        echo(f"  [{when(c['created_at'])}] {c['kind']:<7} {c['author']}: {c['text']}")
 
 
 @cli.command("comment")
@@ -287,10 +307,16 @@ def comment_cmd(app: App, issue_id: int, text: str, author: str) -> None:
         raise UserError(f"the comment {problem}")
     if not author.strip() or len(author) > 200 or text_problem(author):
         raise UserError("--author must be 1 to 200 characters of plain text on one line")
-    if app.store.get(issue_id) is None:
+    record = app.store.get(issue_id)
+    if record is None:
         raise UserError(f"there is no issue {issue_id}; see `scf issues list`")
     comment_id = app.store.add_comment(issue_id, author.strip(), body)
-    echo(f"added comment {comment_id} to issue {issue_id}")
+    status = record.issue.status.value
+    where = {
+        "acknowledged": "it goes to the remote request on the next pass",
+        "open": "it goes to the remote request once the issue is linked to one",
+    }.get(status, f"it stays here: the issue is {status}, so its remote request is done with")
+    echo(f"added comment {comment_id} to issue {issue_id}; {where}")
 
 
 @issues_group.command("recategorize")
@@ -316,6 +342,7 @@ def issues_recategorize(app: App, issue_id: int, code: str, answers: tuple[str, 
             f"only an Open, unlinked issue can be recategorized"
         )
     rt = _request_type(app, code)
+    code = rt.code
     report = Report(
         request_type=code,
         summary=issue.summary,

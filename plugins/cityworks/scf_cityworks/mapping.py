@@ -359,4 +359,5 @@ def update_from(
         comments=tuple(pulled),
         marker="" if marker is None else str(marker),
         remote_closed=request.get("IsClosed") is True or str(request.get("IsClosed")) == "true",
+        reason=_field_value(request.get("CancelReason")) or None,
     )

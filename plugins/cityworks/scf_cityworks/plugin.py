@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import logging
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -326,8 +327,13 @@ def check_integration(integration: Integration) -> list[str]:
     """Version/SRID rule, the SRID itself, the plugin's own options, custom field templates."""
     problems = []
     version = version_tuple(integration.version)
-    if not version:
+    if not (integration.version or "").strip():
         problems.append('version: missing; set the Cityworks version, e.g. version = "15.8"')
+    elif not re.fullmatch(r"\d+(\.\d+){0,3}", integration.version.strip()) or not version:
+        problems.append(
+            f"version: {integration.version!r} is not a version; write it as the site's "
+            f'About page does, e.g. version = "15.8" or "23.4"'
+        )
     elif version >= (15, 8) and integration.srid not in (3857, 102100):
         problems.append(
             f"srid: Cityworks {integration.version} stores Web Mercator; set srid = 3857"

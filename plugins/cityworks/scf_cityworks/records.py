@@ -20,7 +20,7 @@ from typing import Any
 import msgspec
 
 # What polling reads of a request, besides the fields activity rules watch.
-POLLED_FIELDS = ("RequestId", "Status", "OtherSystemId", "IsClosed")
+POLLED_FIELDS = ("RequestId", "Status", "OtherSystemId", "IsClosed", "CancelReason")
 # What the client reads of the envelope (status, errors and warnings).
 ENVELOPE_FIELDS = ("Status", "Message", "ErrorMessages", "WarningMessages")
 

@@ -35,6 +35,7 @@ def test_reads_the_envelope_and_only_the_polled_and_watched_fields() -> None:
                 "Status": "OPEN",
                 "OtherSystemId": "scf-1a2b3c4d-1-1",
                 "IsClosed": False,
+                "CancelReason": None,
                 "DispatchTo": "Crew 4",
             }
         ],
@@ -45,7 +46,15 @@ def test_absent_fields_read_as_none_and_an_absent_envelope_key_stays_absent() ->
     read = records.decoder()(b'{"Status": 0, "Value": [{"RequestId": "12"}]}')
     assert read == {
         "Status": 0,
-        "Value": [{"RequestId": "12", "Status": None, "OtherSystemId": None, "IsClosed": None}],
+        "Value": [
+            {
+                "RequestId": "12",
+                "Status": None,
+                "OtherSystemId": None,
+                "IsClosed": None,
+                "CancelReason": None,
+            }
+        ],
     }
     assert "Status" not in records.decoder()(b'{"Value": null}')
 
