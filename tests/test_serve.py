@@ -705,3 +705,11 @@ def test_render_escapes_what_utf8_cannot_carry() -> None:
 
     assert json.loads(render("json", "x", [{"a": "b\ud800c"}])) == [{"a": "b\ud800c"}]
     assert b"<a>bc</a>" in render("xml", "x", [{"a": "b\ud800c"}])
+
+
+def test_ids_that_are_not_plain_digits_match_nothing(door: Door) -> None:
+    """'²' is a digit to Python but no issue id: nothing matches, and nothing fails."""
+    for path in ("requests", "servicerequestupdates"):
+        response = door.get(f"/open311/v2/{path}.json", service_request_id="²,1e3, 7 ")
+        assert response.status_code == 200 and response.json() == []
+    assert door.get("/open311/v2/requests/².json").status_code == 404

@@ -324,8 +324,7 @@ class Open311:
         if ids:
             if len(ids) > MAX_IDS:
                 return failure(400, f"service_request_id lists {len(ids)} ids; at most {MAX_IDS}")
-            numbers = [int(i) for i in ids if i.isascii() and i.isdigit() and len(i) < 19]
-            conditions.append(issues.c.id.in_(numbers))
+            conditions.append(issues.c.id.in_(_numbers(ids)))
             limit, offset = MAX_IDS, 0
         else:
             problems: list[str] = []
@@ -352,7 +351,7 @@ class Open311:
 
     def request(self, request_id: str) -> Reply:
         """GET requests/{id}: the list wrapper with one request, or 404."""
-        if not (request_id.isascii() and request_id.isdigit() and len(request_id) < 19):
+        if not _numbers([request_id]):
             return failure(404, f"service request {request_id[:40]!r} not found")
         found = self._records(issues.c.id == int(request_id), 1, 0)
         if not found:
@@ -439,9 +438,7 @@ class Open311:
         ]
         ids = query.words("service_request_id")
         if ids:
-            conditions.append(
-                comments.c.issue_id.in_([int(i) for i in ids if i.isdigit() and len(i) < 19])
-            )
+            conditions.append(comments.c.issue_id.in_(_numbers(ids[:MAX_IDS])))
         with self.store.read() as conn:
             rows = conn.execute(
                 select(
@@ -584,6 +581,11 @@ def _status_at(status: str, closed_at: datetime | None, when: datetime) -> str:
     if status in _CLOSED and closed_at is not None and when >= closed_at - timedelta(seconds=1):
         return "closed"
     return "open"
+
+
+def _numbers(words: list[str]) -> list[int]:
+    """The words that are issue ids (ASCII digits that fit a database integer)."""
+    return [int(w) for w in words if w.isascii() and w.isdigit() and len(w) < 19]
 
 
 def w3c(value: datetime) -> str:

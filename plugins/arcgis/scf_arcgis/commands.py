@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import signal
-import threading
-from typing import Any
-
 import click
+
+from scf_plugins import standins
 
 from .fake import DEFAULT_PLACES, FakeGeocodeServer
 
@@ -17,19 +15,7 @@ from .fake import DEFAULT_PLACES, FakeGeocodeServer
 def emulator_command(host: str, port: int) -> None:
     """Serve a fake ArcGIS GeocodeServer with a small New Haven address book (the addresses
     are printed); anything else gets no candidates, so an issue can be held and released."""
-    try:
-        server = FakeGeocodeServer(host=host, port=port)
-    except OSError as exc:
-        raise click.ClickException(
-            f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port "
-            f"(0: any free one)"
-        ) from None
-    stop = threading.Event()
-
-    def _stop(*_: Any) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
+    server = standins.bind(lambda: FakeGeocodeServer(host=host, port=port), host, port)
     with server:
         click.echo(f"ArcGIS GeocodeServer (fake) at {server.url}")
         click.echo("Use it in scf.toml:")
@@ -39,8 +25,4 @@ def emulator_command(host: str, port: int) -> None:
             f'  address_validation = "county_gis"'
         )
         click.echo("It knows: " + "; ".join(p.address for p in DEFAULT_PLACES) + ". Ctrl-C stops.")
-        try:
-            while not stop.wait(0.5):
-                pass
-        except KeyboardInterrupt:
-            pass
+        standins.wait_until_stopped()

@@ -4,11 +4,11 @@ staff on a running one (``scf emulator cityworks staff close 1234``)."""
 from __future__ import annotations
 
 import os
-import signal
-import threading
 from typing import Any
 
 import click
+
+from scf_plugins import standins
 
 from .emulator import Emulator, EmulatorState
 
@@ -60,19 +60,7 @@ def emulator_command(
         and int(cw_version.split(".")[0]) >= 23,
         latency=latency,
     )
-    try:
-        emulator = Emulator(state, host=host, port=port)
-    except OSError as exc:
-        raise click.ClickException(
-            f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port "
-            f"(0: any free one)"
-        ) from None
-    stop = threading.Event()
-
-    def _stop(*_: Any) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
+    emulator = standins.bind(lambda: Emulator(state, host=host, port=port), host, port)
     emulator.start()
     click.echo(f"Cityworks emulator at {emulator.url}")
     click.echo(f"Cityworks {cw_version}, server time zone {timezone}; state is kept in memory only")
@@ -86,10 +74,7 @@ def emulator_command(
         f"POST {emulator.root}/__emulator/staff|fault|expire_tokens|latency. Ctrl-C stops."
     )
     try:
-        while not stop.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+        standins.wait_until_stopped()
     finally:
         emulator.stop()
 
