@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 LEASED = (schema.issues, schema.comments, schema.poll_batches)  # the tables work is claimed in
 SUBMIT_EVERY = 0.5  # seconds: how soon a report stored by another process is submitted
 POLL_CHECK_EVERY = 2.0  # seconds: how often a worker asks whether a poll round is due
+NOTE_IDLE_EVERY = 30.0  # seconds: how often an idle worker refreshes its status rows
 
 Step = Callable[["Engine", Integration, PassReport], None]
 SUBMIT_STEPS: tuple[Step, ...] = (submitting.submit, commenting.push_comments)
@@ -84,6 +85,7 @@ class Engine:
     last_pass_at: datetime | None = None  # when the latest pass (of any steps) ended
     _skipped_said: set[str] = field(default_factory=set, repr=False)
     _tripped: set[str] = field(default_factory=set, repr=False)
+    _noted: dict[str, float] = field(default_factory=dict, repr=False)
 
     def workers(self, prefix: str, count: int) -> ThreadPoolExecutor:
         """Threads for remote calls, bound to the stop event: :meth:`request_stop` abandons
@@ -401,12 +403,13 @@ class Engine:
             self._note(
                 integration.name,
                 "integration",
+                busy=report.errors > errors_before or report.busy,
                 seconds=time.perf_counter() - began,
                 errors=report.errors - errors_before,
                 last_error=new_problems[-1] if new_problems else None,
             )
         for geocoder in self.settings.geocoders.values():
-            self._note(geocoder.name, "geocoder")
+            self._note(geocoder.name, "geocoder", busy=report.busy)
         if archive and not self.stop.is_set():
             self.archive(report)
         report.seconds = time.perf_counter() - started
@@ -415,8 +418,14 @@ class Engine:
         log.info("pass: %s", report.summary(), extra={"event": "pass", **report.fields()})
         return report
 
-    def _note(self, name: str, kind: str, **fields: Any) -> None:
-        """Keep how ``name`` fared for ``scf status`` (never fails the pass)."""
+    def _note(self, name: str, kind: str, *, busy: bool = True, **fields: Any) -> None:
+        """Keep how ``name`` fared for ``scf status`` (never fails the pass). An idle pass is
+        written at most every ``NOTE_IDLE_EVERY``: a serving worker checks for new reports
+        twice a second, and each note is a write."""
+        now = time.monotonic()
+        if not busy and now - self._noted.get(name, -NOTE_IDLE_EVERY) < NOTE_IDLE_EVERY:
+            return
+        self._noted[name] = now
         try:
             with self.store.transaction() as conn:
                 status.note(conn, name, kind, now=self.clock(), **fields)
