@@ -154,3 +154,28 @@ def test_issues_show_prints_times_in_the_organizations_zone(world: Any) -> None:
     import re
 
     assert re.search(r"reported      \d{4}-\d\d-\d\d \d\d:\d\d E[SD]T", text), text
+
+
+def test_scf_serve_on_a_busy_port_is_one_clear_line(world: Any) -> None:
+    w = world()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        done = subprocess.run(
+            [SCF, "--config", str(w.path), "serve", "--port", port],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_report_names_every_missing_answer_at_once(world: Any) -> None:
+    w = world()
+    w.cli("request-types", "--refresh")
+    result = w.cli("report", "--type", "POTHOLE", "--summary", "x", "--lat", "41.3",
+                   "--lng", "-72.9")  # fmt: skip
+    assert result.exit_code == 1
+    assert all(f"question {q}" in result.output for q in ("501", "502", "503"))

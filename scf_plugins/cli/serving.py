@@ -30,6 +30,7 @@ def serve_cmd(app: App, address: str, port: int, no_sync: bool) -> None:
 
     settings = app.settings
     app.store.request_types()  # the database opens (and upgrades) before anything listens
+    _check_port(address, port)
 
     def show(kind: str, report: PassReport) -> None:
         echo(f"pass ({kind}): {report.summary()}")
@@ -52,6 +53,22 @@ def serve_cmd(app: App, address: str, port: int, no_sync: bool) -> None:
     serving.run()
     echo("stopped", err=True)
     sys.exit(0)
+
+
+def _check_port(address: str, port: int) -> None:
+    """One clear line, before the engine starts, when the address cannot be listened on."""
+    import socket
+
+    from ..errors import UserError
+
+    try:
+        with socket.create_server((address, port)):
+            pass
+    except OSError as exc:
+        raise UserError(
+            f"cannot listen on {address}:{port} ({exc.strerror or exc}); pick another --port, "
+            f"or stop what uses it"
+        ) from None
 
 
 @cli.group("api-keys")
