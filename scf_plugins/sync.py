@@ -55,6 +55,8 @@ LEASED = (schema.issues, schema.comments, schema.poll_batches)  # the tables wor
 SUBMIT_EVERY = 0.5  # seconds: how soon a report stored by another process is submitted
 POLL_CHECK_EVERY = 2.0  # seconds: how often a worker asks whether a poll round is due
 NOTE_IDLE_EVERY = 30.0  # seconds: how often an idle worker refreshes its status rows
+NOTE_BUSY_EVERY = 5.0  # seconds: how often a busy one does
+CIRCUIT_FRESH = 1.0  # seconds a read of the circuits table is used before it is read again
 
 Step = Callable[["Engine", Integration, PassReport], None]
 SUBMIT_STEPS: tuple[Step, ...] = (submitting.submit, commenting.push_comments)
@@ -86,6 +88,7 @@ class Engine:
     _skipped_said: set[str] = field(default_factory=set, repr=False)
     _tripped: set[str] = field(default_factory=set, repr=False)
     _noted: dict[str, float] = field(default_factory=dict, repr=False)
+    _circuit_seen: dict[str, float] = field(default_factory=dict, repr=False)
 
     def workers(self, prefix: str, count: int) -> ThreadPoolExecutor:
         """Threads for remote calls, bound to the stop event: :meth:`request_stop` abandons
@@ -132,6 +135,7 @@ class Engine:
         its steps for this pass, and count it once, not once per waiting issue."""
         first = integration.name not in self._tripped
         self._tripped.add(integration.name)
+        self._circuit_seen.pop(integration.name, None)
         with self.store.transaction() as conn:
             circuits.trip(conn, integration.name, exc, self.clock())
         if first:
@@ -146,9 +150,13 @@ class Engine:
         """Whether to run the integration's steps now: its circuit is closed, or a probe is
         due and goes through (one cheap call; then everything waiting is sent at once)."""
         self._tripped.discard(integration.name)
+        checked = self._circuit_seen.get(integration.name)
+        if checked is not None and time.monotonic() - checked < CIRCUIT_FRESH:
+            return True  # closed a moment ago (a trip here clears this); no query per pass
         with self.store.read() as conn:
             circuit = circuits.read(conn, integration.name)
         if circuit is None:
+            self._circuit_seen[integration.name] = time.monotonic()
             return True
         now = self.clock()
         if circuit.probe_at > now:
@@ -420,11 +428,13 @@ class Engine:
 
     def _note(self, name: str, kind: str, *, busy: bool = True, **fields: Any) -> None:
         """Keep how ``name`` fared for ``scf status`` (never fails the pass). An idle pass is
-        written at most every ``NOTE_IDLE_EVERY``: a serving worker checks for new reports
-        twice a second, and each note is a write."""
+        written at most every ``NOTE_IDLE_EVERY``, a busy one every ``NOTE_BUSY_EVERY``, one
+        with errors always: a serving worker runs a pass for nearly every report, and each
+        note is a write."""
         now = time.monotonic()
-        if not busy and now - self._noted.get(name, -NOTE_IDLE_EVERY) < NOTE_IDLE_EVERY:
-            return
+        every = NOTE_BUSY_EVERY if busy else NOTE_IDLE_EVERY
+        if not fields.get("errors") and now - self._noted.get(name, -every) < every:
+            return  # said recently enough (errors are always said)
         self._noted[name] = now
         try:
             with self.store.transaction() as conn:
