@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -616,7 +617,13 @@ def test_the_access_log_names_the_key_never_the_key_or_the_query(
     with caplog.at_level(logging.INFO, logger="scf_plugins.server.access"):
         door.post("json", **GOOD)
         door.get("/open311/v2/servicerequestupdates.json", api_key=door.key)
-    lines = [r for r in caplog.records if r.name == "scf_plugins.server.access"]
+        # The line is written once the answer is sent, on the server's thread: wait for it.
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            lines = [r for r in caplog.records if r.name == "scf_plugins.server.access"]
+            if len(lines) >= 2:
+                break
+            time.sleep(0.01)
     assert [(r.method, r.path, r.status) for r in lines] == [  # type: ignore[attr-defined]
         ("POST", "/open311/v2/requests.json", 200),
         ("GET", "/open311/v2/servicerequestupdates.json", 200),
