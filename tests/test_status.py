@@ -83,7 +83,11 @@ def test_prometheus_text_and_the_metrics_endpoint(world: Any) -> None:
     try:
         requests.get(f"{served.url}/open311/v2/services.json", timeout=10)
         requests.get(f"{served.url}/open311/v2/requests/1.xml", timeout=10)
-        body = requests.get(f"{served.url}/metrics", timeout=10)
+        # Each request is counted once its answer is sent: ask until the last one shows.
+        for _ in range(50):
+            body = requests.get(f"{served.url}/metrics", timeout=10)
+            if 'route="open311/requests/{id}"' in body.text:
+                break
     finally:
         served.stop()
     assert body.status_code == 200 and body.headers["content-type"].startswith("text/plain")
