@@ -38,6 +38,7 @@ def _claim(engine: Engine, integration: Integration) -> list[tuple[Comment, Issu
             [
                 comments.c.kind == "comment",
                 comments.c.pushed_at.is_(None),
+                comments.c.kept_here.is_(None),
                 comments.c.issue_id.in_(acknowledged),
                 (comments.c.next_attempt_at.is_(None)) | (comments.c.next_attempt_at <= now),
                 # A push that may still be in flight (its sender killed) is looked up only
@@ -70,8 +71,31 @@ def _claim(engine: Engine, integration: Integration) -> list[tuple[Comment, Issu
     return [(comment_from_row(r), issue_from_row(issue_rows[r["issue_id"]])) for r in rows]
 
 
+def keep_here(engine: Engine, integration: Integration) -> int:
+    """Mark the local comments of an integration that takes none (``push_comments`` False)
+    as kept here, once: not sent, not counted, never retried. Returns how many."""
+    reason = f"kept here: {integration.plugin} has no comment API"
+    with engine.store.transaction() as conn:
+        mine = select(issues.c.id).where(issues.c.integration == integration.name)
+        return int(
+            conn.execute(
+                comments.update()
+                .where(
+                    comments.c.kind == "comment",
+                    comments.c.pushed_at.is_(None),
+                    comments.c.kept_here.is_(None),
+                    comments.c.issue_id.in_(mine),
+                )
+                .values(kept_here=reason)
+            ).rowcount
+        )
+
+
 def push_comments(engine: Engine, integration: Integration, report: PassReport) -> None:
     """Step 3 for one integration."""
+    if not engine.host.capabilities(integration).push_comments:
+        keep_here(engine, integration)
+        return
     with engine.workers(f"comments-{integration.name}", integration.max_concurrency) as pool:
         while not engine.stop.is_set() and not engine.tripped(integration):
             batch = _claim(engine, integration)

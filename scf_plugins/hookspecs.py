@@ -139,9 +139,14 @@ def place_address(geocoder: Geocoder, address: str) -> AddressCheck | None:
 def capabilities(integration: Integration) -> Capabilities:
     """Say what the integration's remote system does, so the host can adapt.
 
+    A remote system without a comment API declares ``push_comments=False``: local comments
+    then stay here (shown as kept here), are never counted as sent and never retried, and
+    ``push_comment`` is never called. The contract suite skips the tests of what is declared
+    unsupported.
+
     :param integration: the integration's settings (a capability may depend on them).
     :returns: a :class:`Capabilities`; a plugin that does not implement this hook gets the
-        defaults.
+        defaults (comments both ways, dates with a zone).
     """
 
 

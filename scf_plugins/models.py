@@ -258,6 +258,7 @@ class Comment:
     created_at: datetime | None = None
     remote_id: str | None = None
     push_attempted: bool = False
+    kept_here: str | None = None  # why a local comment was not sent (no comment API there)
 
 
 @dataclass(frozen=True)
@@ -266,9 +267,15 @@ class Capabilities:
 
     ``naive_local_dates``: the remote system writes dates without a zone, in its own local
     time, so the integration needs ``timezone`` (``scf config check`` warns without one).
+    ``push_comments``: it takes local comments (``push_comment``); when False, comments stay
+    here, shown as kept here, never counted as sent nor retried. ``pull_comments``: its
+    ``poll`` can report remote comments. The contract suite skips the tests of what a plugin
+    declares it does not do.
     """
 
     naive_local_dates: bool = False
+    push_comments: bool = True
+    pull_comments: bool = True
 
 
 @dataclass(frozen=True)

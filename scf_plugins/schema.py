@@ -171,6 +171,8 @@ comments = Table(
     Column("pushed_at", UTCDateTime),
     Column("push_attempted", Boolean, nullable=False, default=False),
     Column("push_attempted_at", UTCDateTime),  # as issues.submit_attempted_at (schema 4)
+    # Why a local comment stays here (schema 4): the remote system has no comment API.
+    Column("kept_here", String(300)),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime),
     Column("last_error", Text),
@@ -296,6 +298,7 @@ def _v4(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE issues ADD COLUMN reported_via VARCHAR(100)")
     conn.exec_driver_sql(f"ALTER TABLE issues ADD COLUMN submit_attempted_at {_timestamp(conn)}")
     conn.exec_driver_sql(f"ALTER TABLE comments ADD COLUMN push_attempted_at {_timestamp(conn)}")
+    conn.exec_driver_sql("ALTER TABLE comments ADD COLUMN kept_here VARCHAR(300)")
     conn.exec_driver_sql("CREATE INDEX ix_issues_created_at ON issues (created_at)")
     conn.exec_driver_sql("CREATE INDEX ix_issues_reported_via ON issues (reported_via, created_at)")
     metadata.create_all(conn, tables=[api_keys, circuits, health])

@@ -136,6 +136,7 @@ def comment_from_row(row: RowMapping) -> Comment:
         created_at=row["created_at"],
         remote_id=row["remote_id"],
         push_attempted=bool(row["push_attempted"]),
+        kept_here=row["kept_here"],
     )
 
 

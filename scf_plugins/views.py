@@ -68,7 +68,13 @@ def issue_json(record: IssueRecord, *, public: bool = False) -> dict[str, Any]:
         },
         "answers": answers,
         "comments": [
-            {"author": c.author, "text": c.text, "kind": c.kind, "created_at": iso(c.created_at)}
+            {
+                "author": c.author,
+                "text": c.text,
+                "kind": c.kind,
+                "created_at": iso(c.created_at),
+                "kept_here": c.kept_here,
+            }
             for c in record.comments
         ],
         "created_at": iso(issue.created_at),

@@ -157,3 +157,35 @@ def test_request_types_are_refreshed_on_schedule_and_a_gone_type_keeps_its_issue
     assert refused.exit_code == 1 and "unknown request type 'POTHOLE'" in refused.output
     assert len(refused.output.strip().splitlines()) == 1
     assert w.show(kept)["status"] == "open"  # the open issue stays, and is still submitted
+
+
+def test_comments_stay_here_where_the_remote_system_has_no_comment_api(
+    run: Any, fake_host: Any
+) -> None:
+    from scf_plugins import Capabilities, hookimpl
+    from scf_plugins.testing.fake import FakeRemote
+
+    class NoComments(FakeRemote):
+        @hookimpl
+        def capabilities(self, integration: Any) -> Capabilities:
+            return Capabilities(push_comments=False, pull_comments=False)
+
+    host, _ = fake_host
+    host.unregister("fake-a")
+    plugin = NoComments("fake-a")
+    host.register(plugin, "fake-a")
+    made = run("report", "--type", "POTHOLE", "--summary", "x", "--lat", "41.3", "--lng", "-72.9",
+               "--answer", "1=No", "--answer", "2=a@b.org", "--json")  # fmt: skip
+    issue_id = json.loads(made.stdout)["id"]
+    assert run("sync", "--once").exit_code == 0
+    said = run("comment", str(issue_id), "Still there")
+    assert said.exit_code == 0 and "it stays here: fake-a has no comment API" in said.output
+    for _ in range(2):
+        result = run("sync", "--once")
+        assert result.exit_code == 0 and "out 0" in result.output
+    assert not [c for c in plugin.calls if c[0] == "push_comment"]
+    [comment] = [c for c in json.loads(run("issues", "show", str(issue_id), "--json").stdout)
+                 ["comments"] if c["kind"] == "comment"]  # fmt: skip
+    assert comment["kept_here"] == "kept here: fake-a has no comment API"
+    shown = run("issues", "show", str(issue_id)).output
+    assert "(kept here: fake-a has no comment API)" in shown

@@ -57,6 +57,7 @@ def test_a_schema_1_database_keeps_its_links_and_gets_a_store_id(tmp_path: Path)
                        "submit_attempted_at"):  # fmt: skip
             conn.execute(text(f"ALTER TABLE issues DROP COLUMN {column}"))
         conn.execute(text("ALTER TABLE comments DROP COLUMN push_attempted_at"))
+        conn.execute(text("ALTER TABLE comments DROP COLUMN kept_here"))
         conn.execute(text("UPDATE issues SET status = 'acknowledged', remote_id = '77'"))
         conn.execute(text("UPDATE scf_meta SET value = '1' WHERE key = 'schema_version'"))
         conn.execute(text("DELETE FROM scf_meta WHERE key = 'store_id'"))

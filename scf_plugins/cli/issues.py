@@ -289,7 +289,8 @@ def issues_show(app: App, issue_id: int, public: bool, as_json: bool) -> None:
     for a in data["answers"]:
         echo(f"  Q {a['question']}: {a['answer']}" + (" (private)" if a["private"] else ""))
     for c in data["comments"]:
-        echo(f"  [{when(c['created_at'])}] {c['kind']:<7} {c['author']}: {c['text']}")
+        kept = f"  ({c['kept_here']})" if c.get("kept_here") else ""
+        echo(f"  [{when(c['created_at'])}] {c['kind']:<7} {c['author']}: {c['text']}{kept}")
 
 
 @cli.command("comment")
@@ -312,6 +313,13 @@ def comment_cmd(app: App, issue_id: int, text: str, author: str) -> None:
         raise UserError(f"there is no issue {issue_id}; see `scf issues list`")
     comment_id = app.store.add_comment(issue_id, author.strip(), body)
     status = record.issue.status.value
+    integration = app.settings.integrations.get(record.integration or "")
+    if integration is not None and not app.host.capabilities(integration).push_comments:
+        echo(
+            f"added comment {comment_id} to issue {issue_id}; it stays here: "
+            f"{integration.plugin} has no comment API"
+        )
+        return
     where = {
         "acknowledged": "it goes to the remote request on the next pass",
         "open": "it goes to the remote request once the issue is linked to one",

@@ -251,6 +251,8 @@ class RemoteSystemContract:
         request_type: RequestType,
     ) -> None:
         """Only comments that start with ``To SCF:`` (any case, leading spaces) come back."""
+        if not host.capabilities(contract_integration).pull_comments:
+            pytest.skip("the plugin declares it pulls no comments (capabilities)")
         issue = self.submitted(host, contract_integration, request_type)
         contract_staff.comment(str(issue.remote_id), "  to scf:  The crew comes Tuesday")
         contract_staff.comment(str(issue.remote_id), "Internal: bring the cold patch")
@@ -268,6 +270,8 @@ class RemoteSystemContract:
         request_type: RequestType,
     ) -> None:
         """The returned id is the remote comment's; a retry after doubt adds nothing."""
+        if not host.capabilities(contract_integration).push_comments:
+            pytest.skip("the plugin declares it takes no comments (capabilities)")
         issue = self.submitted(host, contract_integration, request_type)
         comment = Comment(id=1, issue_id=issue.id, author="Resident", text="To SCF: bigger now")
         remote_id = host.push_comment(contract_integration, issue, comment)
