@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from . import advice
 from .config import Settings
 from .errors import ScfError
-from .models import Geocoder, Integration
+from .models import Geocoder, Integration, problems_and_warnings
 from .plugins import PluginHost
 from .redaction import redact
 
@@ -90,15 +90,26 @@ def check_integration(host: PluginHost, integration: Integration) -> Finding:
             f"{len(types)} public request types"
         )
 
+    try:  # the plugin's warnings are shown whatever the network says
+        said = problems_and_warnings(host.check_integration(integration))[1]
+    except ScfError:
+        said = []
+
+    def checks() -> list[str]:
+        return problems_and_warnings(host.check_integration(integration))[0]
+
     finding = _run(
         f"integration {integration.name} ({integration.environment})",
         integration.url,
         min(10.0, integration.timeout_seconds),
-        lambda: host.check_integration(integration),
+        checks,
         read,
     )
     if finding.ok:
-        finding = dataclasses.replace(finding, notes=tuple(status_notes(host, integration)))
+        notes = [*said, *status_notes(host, integration)]
+        finding = dataclasses.replace(finding, notes=tuple(notes))
+    elif said:
+        finding = dataclasses.replace(finding, notes=(*finding.notes, *said))
     return finding
 
 

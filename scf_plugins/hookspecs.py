@@ -168,6 +168,8 @@ def check_integration(integration: Integration) -> list[str]:
 
     :param integration: the integration's settings, including the plugin's own ``options``.
     :returns: one line per problem, each naming the key and the fix (empty when all is well).
+        A problem disables the integration (the engine skips it, and says why); a line made
+        a :class:`CheckWarning` is only shown (``scf config check``, ``scf doctor``).
     """
 
 

@@ -261,6 +261,20 @@ class Comment:
     kept_here: str | None = None  # why a local comment was not sent (no comment API there)
 
 
+class CheckWarning(str):
+    """A line of ``check_integration`` or ``check_geocoder`` that is a warning, not a problem:
+    ``scf config check`` and ``scf doctor`` show it, but the integration keeps working
+    (``return [CheckWarning("timeout_seconds: 300 is long; …")]``)."""
+
+    __slots__ = ()
+
+
+def problems_and_warnings(lines: list[str]) -> tuple[list[str], list[str]]:
+    """Split a check's lines into problems (the integration is skipped) and warnings."""
+    problems = [line for line in lines if not isinstance(line, CheckWarning)]
+    return problems, [str(line) for line in lines if isinstance(line, CheckWarning)]
+
+
 @dataclass(frozen=True)
 class Capabilities:
     """What a plugin's remote system does, so the host can adapt (``capabilities`` hook).

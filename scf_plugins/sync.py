@@ -43,7 +43,7 @@ from . import (
 )
 from .config import Settings
 from .errors import ConfigError, ScfError
-from .models import Integration
+from .models import Integration, problems_and_warnings
 from .outcomes import PassReport, describe, error_kind
 from .plugins import PluginHost
 from .store import Store
@@ -207,12 +207,11 @@ class Engine:
         """
         if integration.name not in self._settings_problems:
             try:
-                problems = self.host.check_integration(integration)
+                problems, _ = problems_and_warnings(self.host.check_integration(integration))
                 geocoder = self.settings.geocoder_for(integration)
                 if geocoder is not None:
-                    problems += [
-                        f"geocoder {geocoder.name}: {p}" for p in self.host.check_geocoder(geocoder)
-                    ]
+                    found, _ = problems_and_warnings(self.host.check_geocoder(geocoder))
+                    problems += [f"geocoder {geocoder.name}: {p}" for p in found]
             except ScfError as exc:
                 problems = [str(exc)]
             self._settings_problems[integration.name] = problems

@@ -189,3 +189,31 @@ def test_comments_stay_here_where_the_remote_system_has_no_comment_api(
     assert comment["kept_here"] == "kept here: fake-a has no comment API"
     shown = run("issues", "show", str(issue_id)).output
     assert "(kept here: fake-a has no comment API)" in shown
+
+
+def test_a_plugin_warning_is_shown_but_does_not_disable_the_integration(
+    run: Any, fake_host: Any
+) -> None:
+    from scf_plugins import CheckWarning, hookimpl
+    from scf_plugins.testing.fake import FakeRemote
+
+    class Warns(FakeRemote):
+        @hookimpl
+        def check_integration(self, integration: Any) -> list[str]:
+            return [CheckWarning("max_concurrency: 4 may be more than this site allows")]
+
+    host, _ = fake_host
+    host.unregister("fake-a")
+    host.register(Warns("fake-a"), "fake-a")
+    checked = run("config", "check")
+    assert checked.exit_code == 0, checked.output
+    assert "warning:" in checked.stderr and "may be more than this site allows" in checked.stderr
+    made = run("report", "--type", "POTHOLE", "--summary", "x", "--lat", "41.3", "--lng", "-72.9",
+               "--answer", "1=No", "--answer", "2=a@b.org", "--json")  # fmt: skip
+    issue_id = json.loads(made.stdout)["id"]
+    assert "acknowledged 1" in run("sync", "--once").output
+    assert json.loads(run("issues", "show", str(issue_id), "--json").stdout)["status"] == (
+        "acknowledged"
+    )
+    doctor = run("doctor")
+    assert "may be more than this site allows" in doctor.output

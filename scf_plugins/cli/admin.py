@@ -15,6 +15,7 @@ from .. import advice, credentials
 from ..app import App
 from ..config import check_config
 from ..errors import ScfError, UserError
+from ..models import problems_and_warnings
 from ..views import dumps, table
 from .root import cli, echo, pass_app
 
@@ -57,12 +58,17 @@ def config_group() -> None:
     """Check the org config."""
 
 
-def _plugin_problems(app: App, key: str, check: Callable[[], list[str]]) -> list[str]:
-    """A plugin's own checks of one config section, as config-check lines."""
+def _plugin_problems(
+    app: App, key: str, check: Callable[[], list[str]], warnings: list[str]
+) -> list[str]:
+    """A plugin's own checks of one config section, as config-check lines (its warnings are
+    added to ``warnings``)."""
     try:
-        return [f"{app.config_path}: {key}: {p}" for p in check()]
+        problems, said = problems_and_warnings(check())
     except ScfError as exc:
         return [f"{app.config_path}: {key}.plugin: {exc}"]
+    warnings += [f"{app.config_path}: {key}: {w}" for w in said]
+    return [f"{app.config_path}: {key}: {p}" for p in problems]
 
 
 @config_group.command("check")
@@ -79,6 +85,7 @@ def config_check(app: App, as_json: bool) -> None:
                 app,
                 f"integrations.{integration.name}",
                 partial(app.host.check_integration, integration),
+                warnings,
             )
             routing.append(
                 {
@@ -90,7 +97,10 @@ def config_check(app: App, as_json: bool) -> None:
             )
         for geocoder in settings.geocoders.values():
             problems += _plugin_problems(
-                app, f"geocoders.{geocoder.name}", partial(app.host.check_geocoder, geocoder)
+                app,
+                f"geocoders.{geocoder.name}",
+                partial(app.host.check_geocoder, geocoder),
+                warnings,
             )
         warnings += [line for _, line in advice.timezone_lines(settings, app.host)]
         server = settings.server
