@@ -199,7 +199,7 @@ def _match(integration: Integration, by_id: Mapping[int, Row], updates: Any) -> 
     found: dict[int, RemoteUpdate] = {}
     repeated: dict[int, int] = {}
     for update in updates:
-        if type(update) is not RemoteUpdate and not isinstance(update, RemoteUpdate):
+        if not isinstance(update, RemoteUpdate):
             continue
         issue_id = update.issue_id
         if issue_id not in by_id:

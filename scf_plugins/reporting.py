@@ -311,11 +311,12 @@ def _answers(report: Report, rt: RequestType, labels: Labels, problems: _Problem
                 )
             )
     stored = []
-    answered = {qid for qid, _ in report.answers}
+    # Answers given but refused above already have their problem: not "needs an answer" too.
+    refused = {qid for qid, _ in report.answers} - given.keys()
     for question in active:
         value = given.get(question.id, "")
         if not value:
-            if question.required and question.id not in answered - given.keys():
+            if question.required and question.id not in refused:
                 problems.found.append(
                     Problem(
                         labels.answer_field.format(qid=question.id),

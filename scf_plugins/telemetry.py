@@ -108,14 +108,12 @@ class _Collector:
             call_hist = {k: (list(c), t[0]) for k, (c, t) in _call_hist.items()}
             pass_hist = {k: (list(c), t[0]) for k, (c, t) in _pass_hist.items()}
             pass_errors = _pass_errors[0]
-        family = CounterMetricFamily(
+        yield _counter(
             "scf_remote_calls",
             "Remote calls, by remote system (integration or geocoder), method and outcome.",
-            labels=["system", "method", "outcome"],
+            ["system", "method", "outcome"],
+            calls,
         )
-        for call, count in calls.items():
-            family.add_metric(list(call), count)
-        yield family
         yield _histogram(
             HistogramMetricFamily(
                 "scf_remote_call_duration_seconds",
@@ -125,14 +123,12 @@ class _Collector:
             call_hist,
             CALL_BUCKETS,
         )
-        family = CounterMetricFamily(
+        yield _counter(
             "scf_transitions",
             "Issue transitions (acknowledged, closed, cancelled, archived), by integration.",
-            labels=["integration", "transition"],
+            ["integration", "transition"],
+            transitions,
         )
-        for transition, count in transitions.items():
-            family.add_metric(list(transition), count)
-        yield family
         yield _histogram(
             HistogramMetricFamily(
                 "scf_pass_duration_seconds",
@@ -143,14 +139,21 @@ class _Collector:
             PASS_BUCKETS,
         )
         yield CounterMetricFamily("scf_pass_errors", "Errors met by sync passes.", pass_errors)
-        family = CounterMetricFamily(
+        yield _counter(
             "scf_open311_requests",
             "Requests to scf serve, by route and HTTP status.",
-            labels=["route", "status"],
+            ["route", "status"],
+            requests,
         )
-        for request, count in requests.items():
-            family.add_metric(list(request), count)
-        yield family
+
+
+def _counter(name: str, text: str, labels: list[str], counts: dict[Any, int]) -> Any:
+    from prometheus_client.core import CounterMetricFamily
+
+    family = CounterMetricFamily(name, text, labels=labels)
+    for values, count in counts.items():
+        family.add_metric(list(values), count)
+    return family
 
 
 def _histogram(
