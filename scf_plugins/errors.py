@@ -7,6 +7,9 @@ the kind of :class:`RemoteError` a plugin raised.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 
 class ScfError(Exception):
     """Base of every error raised on purpose by the host or a plugin."""
@@ -55,9 +58,20 @@ class AmbiguousError(RemoteError):
     """The call may have been carried out (a create whose answer was lost).
 
     The engine retries only through an idempotent path (``submit`` reconciles first).
+    ``plugin_state`` (as on ``Submission``) is kept on the issue for that retry: what the
+    plugin needs to look for the request (when it was sent, a token it was given).
     """
 
     kind = "ambiguous"
+
+    def __init__(
+        self,
+        *args: object,
+        retry_after: float | None = None,
+        plugin_state: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(*args, retry_after=retry_after)
+        self.plugin_state = plugin_state
 
 
 class LoginRefused(DefiniteError):

@@ -33,8 +33,10 @@ if TYPE_CHECKING:
         Geocoder,
         Integration,
         Issue,
+        Pending,
         RemoteUpdate,
         RequestType,
+        Resolution,
         Submission,
         Tracked,
     )
@@ -73,7 +75,34 @@ def submit(integration: Integration, issue: Issue) -> Submission:
         look it up first by ``issue.marker``, and only by it, and return it with
         ``created=False`` instead of creating another.
     :raises AmbiguousError: when the create may have happened but its answer was lost or
-        could not be read.
+        could not be read. Give it ``plugin_state`` to keep what the retry's look-up needs
+        (when the create was sent, say): the next call gets it as ``issue.plugin_state``.
+
+    A remote system that creates requests later (an Open311 ``batch`` service) returns
+    ``Submission(token=...)`` without a ``remote_id``: the issue waits, visibly pending, and
+    the host asks :func:`resolve_pending` for the id. Return ``plugin_state`` (a small JSON
+    object) to have it handed back on every later call for this issue.
+    """
+
+
+@hookspec(firstresult=True)
+def resolve_pending(integration: Integration, pending: list[Pending]) -> list[Resolution]:
+    """Find the remote ids of creates that ``submit`` left pending under a token.
+
+    Called in the submit step, for a batch of pending issues (at most
+    ``integration.poll_batch_size``), each asked again later (from a few seconds up to five
+    minutes apart) until it resolves. Needed only by a plugin whose ``submit`` returns
+    tokens.
+
+    :param integration: the integration's settings.
+    :param pending: the issues waiting, each with its ``token``, ``marker`` and
+        ``plugin_state``.
+    :returns: one :class:`Resolution` per pending issue: ``remote_id`` once the request
+        exists (the issue is acknowledged, its message naming that id), None while it does not
+        yet, or ``lost`` when it never will (the issue is then submitted again, after a
+        look-up by its marker). An issue left out is asked again later.
+    :raises RemoteError: when the remote system could not be asked; every issue of the batch
+        is asked again later.
     """
 
 
@@ -159,6 +188,20 @@ def list_statuses(integration: Integration) -> list[str]:
         ``closed_statuses`` nor ``cancel_statuses`` lists, and configured ones the remote does
         not have. A plugin whose remote system cannot list them leaves this hook out.
     :raises RemoteError: what failed, as for any other call.
+    """
+
+
+@hookspec(firstresult=True)
+def check_connection(integration: Integration) -> str:
+    """Prove, for ``scf doctor``, that the endpoint answers and takes the credentials.
+
+    Make the fewest harmless calls that show both (log in; or a read that needs the key);
+    never create anything.
+
+    :param integration: the integration's settings, with its password or key.
+    :returns: one line saying what was found (a version, a user, how many services).
+    :raises LoginRefused: when the credentials are refused (doctor says how to set them).
+    :raises RemoteError: when the endpoint cannot be reached or answers nonsense.
     """
 
 

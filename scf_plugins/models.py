@@ -14,7 +14,9 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Literal
 
-QuestionType = Literal["text", "choice", "date"]
+QuestionType = Literal["text", "choice", "date", "number", "multichoice", "datetime", "info"]
+# The types that take one of ``Question.options`` (``multichoice``: several, one answer each).
+CHOICE_TYPES = frozenset({"choice", "multichoice"})
 CommentKind = Literal["comment", "system", "remote"]
 
 
@@ -150,10 +152,16 @@ class Geocoder:
 class Question:
     """A secondary question of a request type.
 
-    ``answer_refs`` maps each accepted answer (an option's text, or ``""`` for free text and
-    dates) to the remote system's id for it. ``asked_when`` lists ``(question_id, option)``
-    pairs: when non-empty, the question is asked (and required) only if one of those options
-    was chosen; empty means always asked.
+    Types: ``text``; ``choice`` (one of ``options``); ``multichoice`` (one or more of
+    ``options``: the issue keeps one :class:`Answer` per option chosen); ``date``
+    (``YYYY-MM-DD``); ``datetime`` (ISO 8601, kept as given); ``number`` (within ``minimum``
+    and ``maximum`` when set); ``info`` (text shown to the resident, never answered).
+
+    ``answer_refs`` maps each accepted answer (an option's text, or ``""`` for the types
+    without options) to the remote system's id for it. ``asked_when`` lists
+    ``(question_id, option)`` pairs: when non-empty, the question is asked (and required) only
+    if one of those options was chosen; empty means always asked. ``meta`` is the plugin's
+    own: the host stores it with the question and never reads it (a datatype, a field name).
     """
 
     id: str
@@ -164,10 +172,13 @@ class Question:
     options: tuple[str, ...] = ()
     answer_refs: tuple[tuple[str, str], ...] = ()
     asked_when: tuple[tuple[str, str], ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    meta: Mapping[str, Any] = field(default_factory=frozen_mapping)
 
     def ref_for(self, answer: str) -> str | None:
-        """The remote id of ``answer`` (an option's text, or any text for text/date questions)."""
-        key = answer if self.type == "choice" else ""
+        """The remote id of ``answer`` (an option's text, or any text for the other types)."""
+        key = answer if self.type in CHOICE_TYPES else ""
         return dict(self.answer_refs).get(key)
 
 
@@ -219,6 +230,8 @@ class Issue:
     submit may have reached the remote system, so ``submit`` must look before it creates.
     ``marker`` is the link the remote request carries back to this issue (Cityworks
     ``OtherSystemId``): unique per store and per submission, at most 30 characters.
+    ``plugin_state`` is what the plugin last returned for this issue (``Submission``,
+    ``Resolution`` or ``AmbiguousError``'s ``plugin_state``), kept by the host; empty at first.
     """
 
     id: int
@@ -239,6 +252,7 @@ class Issue:
     submit_attempted: bool = False
     created_at: datetime | None = None
     marker: str = ""
+    plugin_state: Mapping[str, Any] = field(default_factory=frozen_mapping)
 
     def __post_init__(self) -> None:
         # An issue built without a marker (tests, older callers) gets the pre-store-id form.
@@ -283,22 +297,64 @@ class Capabilities:
     time, so the integration needs ``timezone`` (``scf config check`` warns without one).
     ``push_comments``: it takes local comments (``push_comment``); when False, comments stay
     here, shown as kept here, never counted as sent nor retried. ``pull_comments``: its
-    ``poll`` can report remote comments. The contract suite skips the tests of what a plugin
+    ``poll`` can report remote comments. ``cancellation``: it can tell a cancelled request from
+    a closed one (when False, ``scf config check`` warns about ``cancel_statuses`` and the
+    contract's cancel test is skipped). The contract suite skips the tests of what a plugin
     declares it does not do.
     """
 
     naive_local_dates: bool = False
     push_comments: bool = True
     pull_comments: bool = True
+    cancellation: bool = True
+
+
+PLUGIN_STATE_LIMIT = 4000  # characters of JSON: a token and a few times, not a cache
 
 
 @dataclass(frozen=True)
 class Submission:
-    """The answer to ``submit``: the remote id, and whether this call created it."""
+    """The answer to ``submit``: the remote id, and whether this call created it.
 
-    remote_id: str
+    A remote system that creates requests later (an Open311 ``batch`` service) answers with a
+    ``token`` and no ``remote_id``: the issue then waits as *pending* until
+    ``resolve_pending`` finds the id. ``plugin_state`` (a JSON object of at most
+    ``PLUGIN_STATE_LIMIT`` characters) is kept on the issue and handed back on later calls.
+    """
+
+    remote_id: str = ""
     created: bool = True
     status: str | None = None
+    token: str | None = None
+    plugin_state: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An issue whose create was accepted under a token, waiting for its remote id."""
+
+    issue_id: int
+    token: str
+    marker: str
+    plugin_state: Mapping[str, Any] = field(default_factory=frozen_mapping)
+    since: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What ``resolve_pending`` found for one :class:`Pending` issue.
+
+    ``remote_id`` set: the request exists (the issue is acknowledged, naming it). None: not
+    yet (asked again later). ``lost`` set: the remote system will never create it (the token
+    is unknown or was refused); the issue goes back to be submitted, after a look-up by its
+    marker, and ``lost`` says why.
+    """
+
+    issue_id: int
+    remote_id: str | None = None
+    status: str | None = None
+    lost: str | None = None
+    plugin_state: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -309,6 +365,7 @@ class Tracked:
     issue_id: int
     remote_id: str
     marker: str = ""
+    plugin_state: Mapping[str, Any] = field(default_factory=frozen_mapping)
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,10 @@ if TYPE_CHECKING:
         Geocoder,
         Integration,
         Issue,
+        Pending,
         RemoteUpdate,
         RequestType,
+        Resolution,
         Submission,
         Tracked,
     )
@@ -141,6 +143,10 @@ class PluginHost:
             self._callers[key] = self.pm.subset_hook_caller(hook, remove_plugins=others)
         return self._callers[key]
 
+    def implements(self, hook: str, plugin: str) -> bool:
+        """Whether the plugin registered as ``plugin`` implements ``hook``."""
+        return self.pm.has_plugin(plugin) and bool(self._caller(hook, plugin).get_hookimpls())
+
     def _missing(self, plugin: str) -> str:
         if plugin in self.failures:
             return f"plugin {plugin!r} is installed but failed to load ({self.failures[plugin]})"
@@ -176,6 +182,19 @@ class PluginHost:
             "poll", integration.plugin, integration=integration, tracked=tracked
         )
         return result
+
+    def resolve_pending(self, integration: Integration, pending: list[Pending]) -> list[Resolution]:
+        """The remote ids of creates left pending under a token (see the hook spec)."""
+        result: list[Resolution] = self._first(
+            "resolve_pending", integration.plugin, integration=integration, pending=pending
+        )
+        return result
+
+    def check_connection(self, integration: Integration) -> str | None:
+        """One line proving the endpoint takes the credentials, or None when the plugin has
+        no such check (see the hook spec)."""
+        result = self._caller("check_connection", integration.plugin)(integration=integration)
+        return None if result is None else str(result)
 
     def push_comment(self, integration: Integration, issue: Issue, comment: Comment) -> str:
         """Add a local comment to the remote request; returns the remote comment id."""

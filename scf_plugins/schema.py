@@ -134,6 +134,11 @@ issues = Table(
     # When the intent to create was last written: a create that may be in flight is looked up
     # only once it can no longer be (the integration's call timeout after this).
     Column("submit_attempted_at", UTCDateTime),
+    # Plugin kit v2 (schema 5): a create accepted under a token waits for its remote id
+    # (``pending_token``, since when), and what the plugin keeps on the issue (JSON).
+    Column("pending_token", String(200)),
+    Column("pending_since", UTCDateTime),
+    Column("plugin_state", Text),
     Index("ix_issues_created_at", "created_at"),
     Index("ix_issues_reported_via", "reported_via", "created_at"),
     Index("ix_issues_status_integration", "status", "integration"),
@@ -304,9 +309,16 @@ def _v4(conn: Connection) -> None:
     metadata.create_all(conn, tables=[api_keys, circuits, health])
 
 
+def _v5(conn: Connection) -> None:
+    """Plugin kit v2: pending creates and the plugin's own state per issue."""
+    conn.exec_driver_sql("ALTER TABLE issues ADD COLUMN pending_token VARCHAR(200)")
+    conn.exec_driver_sql(f"ALTER TABLE issues ADD COLUMN pending_since {_timestamp(conn)}")
+    conn.exec_driver_sql("ALTER TABLE issues ADD COLUMN plugin_state TEXT")
+
+
 # MIGRATIONS[i] takes the database from version i to version i + 1. A new database is built
 # whole from ``metadata`` and starts at the latest version.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
 STORE_ID_KEY = "store_id"
 
 

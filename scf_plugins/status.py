@@ -73,6 +73,7 @@ def gather(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
         failing = _failing(conn)
         stuck = _by_integration(conn, _stuck())
         held = _by_integration(conn, issues.c.held.is_(True))
+        pending = _pending(conn)
         rows = {r.name: r for r in conn.execute(select(health))}
         open_circuits = circuits.read_all(conn)
         unrouted = conn.execute(
@@ -102,6 +103,8 @@ def gather(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
                 "held": held.get(name, 0),
                 "linked_elsewhere": foreign.get(name, 0),
                 "oldest_waiting_seconds": _age(now, oldest),
+                "pending": pending.get(name, (0, None))[0],
+                "oldest_pending_seconds": _age(now, pending.get(name, (0, None))[1]),
                 "last_pass_at": iso(row.last_pass_at) if row else None,
                 "last_pass_seconds": row.last_pass_seconds if row else None,
                 "last_pass_errors": row.last_pass_errors if row else None,
@@ -160,6 +163,11 @@ def text(data: dict[str, Any], now: datetime) -> str:
             f"  waiting       {i['waiting']}"
             + (f" (oldest {_duration(oldest)})" if oldest is not None else "")
         )
+        if i["pending"]:
+            lines.append(
+                f"  pending       {i['pending']} accepted under a token, no request number yet "
+                f"(oldest {_duration(i['oldest_pending_seconds'] or 0)})"
+            )
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(i["failing_by_kind"].items()))
         lines.append(f"  failing       {i['failing']}" + (f" ({kinds})" if kinds else ""))
         lines.append(f"  stuck         {i['stuck']}    held {i['held']}    "
@@ -205,6 +213,10 @@ def metrics(data: dict[str, Any]) -> Iterator[Metric]:
         "scf_oldest_waiting_seconds", "Age of the oldest issue waiting to be submitted.",
         labels=["integration"],
     )  # fmt: skip
+    pending = GaugeMetricFamily(
+        "scf_issues_pending", "Creates accepted under a token, their remote id not known yet.",
+        labels=["integration"],
+    )  # fmt: skip
     down = GaugeMetricFamily(
         "scf_integration_down", "1 while the integration's circuit is open (it is down).",
         labels=["integration"],
@@ -216,8 +228,9 @@ def metrics(data: dict[str, Any]) -> Iterator[Metric]:
         for kind, count in i["failing_by_kind"].items():
             failing_now.add_metric([i["name"], kind], count)
         oldest.add_metric([i["name"]], i["oldest_waiting_seconds"] or 0)
+        pending.add_metric([i["name"]], i["pending"])
         down.add_metric([i["name"]], 1 if i["down"] else 0)
-    yield from (issue_counts, waiting, failing_now, oldest, down)
+    yield from (issue_counts, waiting, failing_now, oldest, pending, down)
 
 
 def prometheus_text(settings: Settings, store: Store, now: datetime) -> bytes:
@@ -255,6 +268,7 @@ def _waiting_condition() -> Any:
         issues.c.status == Status.OPEN.value,
         issues.c.integration.is_not(None),
         issues.c.remote_id.is_(None),
+        issues.c.pending_token.is_(None),
         issues.c.held.is_(False),
     )
 
@@ -279,6 +293,15 @@ def _waiting(conn: Connection) -> dict[str, tuple[int, datetime | None]]:
     rows = conn.execute(
         select(issues.c.integration, func.count(), func.min(issues.c.created_at))
         .where(_waiting_condition())
+        .group_by(issues.c.integration)
+    )
+    return {str(r[0]): (int(r[1]), _aware(r[2])) for r in rows}
+
+
+def _pending(conn: Connection) -> dict[str, tuple[int, datetime | None]]:
+    rows = conn.execute(
+        select(issues.c.integration, func.count(), func.min(issues.c.pending_since))
+        .where(issues.c.status == Status.OPEN.value, issues.c.pending_token.is_not(None))
         .group_by(issues.c.integration)
     )
     return {str(r[0]): (int(r[1]), _aware(r[2])) for r in rows}

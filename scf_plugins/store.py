@@ -11,9 +11,9 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ from .models import (
     Question,
     RequestType,
     Status,
+    frozen_mapping,
 )
 from .schema import announced, answers, comments, issues, request_types
 from .timeutil import utcnow
@@ -61,11 +62,18 @@ class IssueRecord:
     lease_until: datetime | None = None
     reporter_phone: str | None = None
     reported_via: str | None = None
+    pending_token: str | None = None
+    pending_since: datetime | None = None
 
 
 def request_type_to_json(rt: RequestType) -> str:
     """Serialise a request type for the cache."""
-    return json.dumps(asdict(rt), sort_keys=True)
+    # asdict deep-copies, which a read-only mapping refuses: each meta goes in as a dict.
+    bare = replace(rt, questions=tuple(replace(q, meta={}) for q in rt.questions))
+    data = asdict(bare)
+    for q, question in zip(data["questions"], rt.questions, strict=True):
+        q["meta"] = dict(question.meta)
+    return json.dumps(data, sort_keys=True, default=str)
 
 
 def request_type_from_json(text: str) -> RequestType:
@@ -81,6 +89,9 @@ def request_type_from_json(text: str) -> RequestType:
             options=tuple(q["options"]),
             answer_refs=tuple((k, v) for k, v in q["answer_refs"]),
             asked_when=tuple((k, v) for k, v in q["asked_when"]),
+            minimum=q.get("minimum"),  # the cache of an older scf has none of these three
+            maximum=q.get("maximum"),
+            meta=frozen_mapping(q.get("meta")),
         )
         for q in data["questions"]
     )
@@ -121,7 +132,13 @@ def issue_from_row(row: RowMapping, issue_answers: Sequence[Answer] = ()) -> Iss
         submit_attempted=bool(row["submit_attempted"]),
         created_at=row["created_at"],
         marker=marker_of(row),
+        plugin_state=plugin_state_of(row["plugin_state"]),
     )
+
+
+def plugin_state_of(text: str | None) -> Mapping[str, Any]:
+    """A stored plugin state, read-only (empty when there is none)."""
+    return frozen_mapping(json.loads(text)) if text else frozen_mapping()
 
 
 def comment_from_row(row: RowMapping) -> Comment:
@@ -313,6 +330,8 @@ class Store:
                 lease_until=row["lease_until"],
                 reporter_phone=row["reporter_phone"],
                 reported_via=row["reported_via"],
+                pending_token=row["pending_token"],
+                pending_since=row["pending_since"],
             )
 
     def list(

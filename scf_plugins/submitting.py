@@ -8,8 +8,10 @@ commit, is looked up (``submit`` reconciles) before anything is created again.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 from collections import deque
+from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -19,7 +21,7 @@ from sqlalchemy import ColumnElement, or_
 from . import circuits, leases, messages, telemetry, transitions
 from .errors import AmbiguousError, DefiniteError
 from .links import Scope
-from .models import AddressCheck, Integration, Issue, Status, Submission
+from .models import PLUGIN_STATE_LIMIT, AddressCheck, Integration, Issue, Status, Submission
 from .outcomes import PassReport, describe, error_kind, uncertain
 from .sanitize import clean
 from .schema import issues, length
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 
 
 MAX_REMOTE_ID = length(issues.c.remote_id)
+MAX_TOKEN = length(issues.c.pending_token)
 STATUS_LIMIT = length(issues.c.remote_status)
 BREAKER_AFTER = 5  # consecutive transient failures before an integration is skipped this pass
 
@@ -50,6 +53,7 @@ def _claim(engine: Engine, integration: Integration, busy: set[int]) -> list[Iss
                 issues.c.status == Status.OPEN.value,
                 issues.c.integration == integration.name,
                 issues.c.remote_id.is_(None),
+                issues.c.pending_token.is_(None),
                 issues.c.held.is_(False),
                 (issues.c.next_attempt_at.is_(None)) | (issues.c.next_attempt_at <= now),
                 issues.c.id.not_in(busy),
@@ -180,7 +184,10 @@ def _apply(
         if problem:
             # The remote call returned, so the request may exist: look it up before a retry.
             raise AmbiguousError(f"{problem}; it is looked up by its marker before any retry")
-        return _link(engine, integration, issue, submission, check, now, report)
+        if not submission.remote_id:
+            _await(engine, integration, issue, submission, now, report)
+            return None
+        return link(engine, integration, issue, submission, check, now, report)
     except Exception as exc:  # a plugin bug must cost one issue a retry, not the pass
         if circuits.integration_wide(exc):
             # Down as a whole: nothing was sent, and the issue is not to blame.
@@ -206,22 +213,104 @@ def _apply(
                 now,
                 submit_attempted=issue.submit_attempted or uncertain(exc),
                 retry_after=getattr(exc, "retry_after", None),
+                plugin_state=_state_of(exc, engine, report, issue),
             )
         return kind
 
 
 def submission_problem(submission: object) -> str | None:
-    """Why a plugin's answer to ``submit`` cannot be linked, or None."""
+    """Why a plugin's answer to ``submit`` cannot be linked (or kept pending), or None."""
     if not isinstance(submission, Submission):
         return f"the plugin's submit returned {type(submission).__name__}, not a Submission"
-    rid = submission.remote_id
-    if not isinstance(rid, str) or not rid:
-        return "the plugin returned no remote id"
-    if len(rid) > MAX_REMOTE_ID:
-        return f"the plugin returned a remote id longer than {MAX_REMOTE_ID} characters"
-    if not rid.isprintable() or any(c.isspace() for c in rid):
-        return f"the plugin returned a remote id with spaces or control characters ({rid!r})"
+    if submission.remote_id == "" and submission.token is not None:
+        return id_problem(submission.token, "token", MAX_TOKEN) or state_problem(
+            submission.plugin_state
+        )
+    return id_problem(submission.remote_id, "remote id", MAX_REMOTE_ID) or state_problem(
+        submission.plugin_state
+    )
+
+
+def id_problem(value: object, what: str, limit: int) -> str | None:
+    """Why a remote id or token from a plugin cannot be stored, or None."""
+    if not isinstance(value, str) or not value:
+        return f"the plugin returned no {what}"
+    if len(value) > limit:
+        return f"the plugin returned a {what} longer than {limit} characters"
+    if not value.isprintable() or any(c.isspace() for c in value):
+        return f"the plugin returned a {what} with spaces or control characters ({value!r})"
     return None
+
+
+def state_problem(state: object) -> str | None:
+    """Why a plugin state cannot be kept (not a JSON object, or too big), or None."""
+    try:
+        plugin_state_json(state)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def plugin_state_json(state: object) -> str | None:
+    """A plugin's state as the JSON the store keeps (None: none given, keep what is stored).
+
+    :raises ValueError: when it is not a JSON object of at most ``PLUGIN_STATE_LIMIT``
+        characters.
+    """
+    if state is None:
+        return None
+    if not isinstance(state, Mapping):
+        raise ValueError(f"the plugin returned a plugin_state that is a {type(state).__name__}")
+    try:
+        text = json.dumps(dict(state), sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"the plugin returned a plugin_state that is not JSON ({exc})") from None
+    if len(text) > PLUGIN_STATE_LIMIT:
+        raise ValueError(
+            f"the plugin returned a plugin_state of {len(text)} characters; "
+            f"the limit is {PLUGIN_STATE_LIMIT}"
+        )
+    return text
+
+
+def _state_of(exc: BaseException, engine: Engine, report: PassReport, issue: Issue) -> str | None:
+    """The plugin state an :class:`AmbiguousError` carries, as JSON (None: none, or unusable:
+    said once in the pass report, and the issue keeps what it had)."""
+    try:
+        return plugin_state_json(getattr(exc, "plugin_state", None))
+    except ValueError as problem:
+        report.problems.append(f"issue {issue.id}: {problem}")
+        return None
+
+
+def _await(
+    engine: Engine,
+    integration: Integration,
+    issue: Issue,
+    submission: Submission,
+    now: datetime,
+    report: PassReport,
+) -> None:
+    """The create was accepted under a token: the issue waits, pending, for its remote id."""
+    token = str(submission.token)
+    with engine.store.transaction() as conn:
+        waiting = transitions.await_resolution(
+            conn,
+            issue.id,
+            engine.owner,
+            token,
+            now,
+            plugin_state=plugin_state_json(submission.plugin_state),
+        )
+    if waiting:
+        report.submitted += 1
+        report.pending += 1
+        log.info(
+            "issue %s pending as token %s",
+            issue.id,
+            token,
+            extra={"integration": integration.name, "issue_id": issue.id, "token": token},
+        )
 
 
 def _hold(
@@ -258,7 +347,7 @@ def _hold(
         )
 
 
-def _link(
+def link(
     engine: Engine,
     integration: Integration,
     issue: Issue,
@@ -285,6 +374,7 @@ def _link(
                 status,
                 now,
                 check,
+                plugin_state_json(submission.plugin_state),
             ):
                 report.acknowledged += 1
                 report.submitted += int(submission.created is not False)

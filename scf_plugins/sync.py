@@ -35,6 +35,7 @@ from . import (
     deadlines,
     leases,
     polling,
+    resolving,
     schema,
     status,
     submitting,
@@ -59,9 +60,14 @@ NOTE_BUSY_EVERY = 5.0  # seconds: how often a busy one does
 CIRCUIT_FRESH = 1.0  # seconds a read of the circuits table is used before it is read again
 
 Step = Callable[["Engine", Integration, PassReport], None]
-SUBMIT_STEPS: tuple[Step, ...] = (submitting.submit, commenting.push_comments)
+SUBMIT_STEPS: tuple[Step, ...] = (submitting.submit, resolving.resolve, commenting.push_comments)
 POLL_STEPS: tuple[Step, ...] = (polling.poll,)
-ALL_STEPS: tuple[Step, ...] = (submitting.submit, polling.poll, commenting.push_comments)
+ALL_STEPS: tuple[Step, ...] = (
+    submitting.submit,
+    resolving.resolve,
+    polling.poll,
+    commenting.push_comments,
+)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, bindparam, select
+from sqlalchemy import Connection, RowMapping, Text, bindparam, func, select
 
 from . import messages
 from .config import Settings
@@ -95,6 +95,9 @@ _ACKNOWLEDGE_ANY = (
         address_check=bindparam("b_check"),
         attention=None,
         attention_kind=None,
+        pending_token=None,
+        pending_since=None,
+        plugin_state=func.coalesce(bindparam("b_state", type_=Text), issues.c.plugin_state),
     )
 )
 _ACKNOWLEDGE = _ACKNOWLEDGE_ANY.where(issues.c.marker == bindparam("b_marker"))
@@ -127,11 +130,13 @@ def acknowledge(
     remote_status: str | None,
     now: datetime,
     check: AddressCheck | None,
+    plugin_state: str | None = None,
 ) -> bool:
     """Open -> Acknowledged, with the acknowledgement message naming the remote id.
 
     The link is scoped to the integration's live environment and endpoint, and made only if
-    the issue still has the marker it was submitted with.
+    the issue still has the marker it was submitted with. A pending token is done with;
+    ``plugin_state`` (JSON; None keeps what is stored) replaces the plugin's state.
     """
     stored_check = check or issue.address_check
     scope = Scope.live(integration)
@@ -148,6 +153,7 @@ def acknowledge(
             "b_remote_status": remote_status,
             "b_now": now,
             "b_check": json.dumps(asdict(stored_check)) if stored_check else None,
+            "b_state": plugin_state,
         },
     ).rowcount
     if updated != 1:
@@ -182,10 +188,12 @@ def record_failure(
     check: AddressCheck | None = None,
     held: bool = False,
     retry_after: float | None = None,
+    plugin_state: str | None = None,
 ) -> None:
     """Keep the error on the issue, schedule the next attempt, and release the lease.
 
-    ``retry_after`` (seconds the server asked for) lengthens the back-off, within its cap.
+    ``retry_after`` (seconds the server asked for) lengthens the back-off, within its cap;
+    ``plugin_state`` (JSON), when given, replaces the plugin's state for the retry.
     """
     attempts = conn.execute(select(issues.c.attempts).where(issues.c.id == issue_id)).scalar() or 0
     values: dict[str, object] = {
@@ -205,11 +213,71 @@ def record_failure(
         values["submit_attempted"] = submit_attempted
     if check is not None:
         values["address_check"] = json.dumps(asdict(check))
+    if plugin_state is not None:
+        values["plugin_state"] = plugin_state
     conn.execute(
         issues.update()
         .where(issues.c.id == issue_id, issues.c.lease_owner == owner)
         .values(**values)
     )
+
+
+PENDING_FIRST = timedelta(seconds=5)  # a batch service takes seconds to minutes to create
+PENDING_CAP = timedelta(minutes=5)
+
+
+def await_resolution(
+    conn: Connection,
+    issue_id: int,
+    owner: str,
+    token: str,
+    now: datetime,
+    *,
+    since: datetime | None = None,
+    plugin_state: str | None = None,
+) -> bool:
+    """Keep an Open issue pending under ``token`` (its create was accepted, its remote id
+    comes later) and release it; ``resolve_pending`` is asked again after a delay that grows
+    with the time it has been pending (``since``: None for a token just given)."""
+    waited = now - since if since is not None else timedelta(0)
+    delay = min(PENDING_CAP, max(PENDING_FIRST, waited / 4))
+    values: dict[str, object] = {
+        "pending_token": token,
+        "pending_since": since or now,
+        "attempts": 0,
+        "next_attempt_at": now + delay,
+        "last_error": None,
+        "last_error_kind": None,
+        "updated_at": now,
+        "lease_owner": None,
+        "lease_until": None,
+        "submit_attempted_at": None,  # the create's call is over: nothing is in flight
+    }
+    if plugin_state is not None:
+        values["plugin_state"] = plugin_state
+    return (
+        conn.execute(
+            issues.update()
+            .where(
+                issues.c.id == issue_id,
+                issues.c.lease_owner == owner,
+                issues.c.status == Status.OPEN.value,
+            )
+            .values(**values)
+        ).rowcount
+        == 1
+    )
+
+
+def drop_token(conn: Connection, issue_id: int, owner: str, reason: str, now: datetime) -> None:
+    """A pending create the remote system will never make: back to be submitted (after a
+    look-up by marker, since ``submit_attempted`` stays set), with ``reason`` kept."""
+    conn.execute(
+        issues.update()
+        .where(issues.c.id == issue_id, issues.c.lease_owner == owner)
+        .values(pending_token=None, pending_since=None, submit_attempted=True)
+    )
+    record_failure(conn, issue_id, owner, "ambiguous", reason, now, submit_attempted=True)
 
 
 def _leave_acknowledged(
@@ -339,6 +407,9 @@ def unflag(conn: Connection, issue_id: int, kinds: tuple[str, ...]) -> None:
 
 _UNLINKED = {
     "remote_id": None,
+    "pending_token": None,
+    "pending_since": None,
+    "plugin_state": None,
     "link_environment": None,
     "link_endpoint": None,
     "attempts": 0,

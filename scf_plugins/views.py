@@ -29,6 +29,8 @@ def request_type_json(rt: RequestType) -> dict[str, Any]:
                 "private": q.private,
                 "options": list(q.options),
                 "asked_when": [{"question_id": qid, "answer": opt} for qid, opt in q.asked_when],
+                "minimum": q.minimum,
+                "maximum": q.maximum,
             }
             for q in rt.questions
         ],
@@ -94,6 +96,11 @@ def issue_json(record: IssueRecord, *, public: bool = False) -> dict[str, Any]:
             "attention_kind": record.attention_kind,
             "claimed_by": claimed and record.lease_owner,
             "claimed_until": iso(record.lease_until) if claimed else None,
+            "pending": (
+                {"token": record.pending_token, "since": iso(record.pending_since)}
+                if record.pending_token
+                else None
+            ),
         }
         data["reported_via"] = record.reported_via
         data["link"] = {

@@ -54,7 +54,8 @@ def test_a_schema_1_database_keeps_its_links_and_gets_a_store_id(tmp_path: Path)
             conn.execute(text(f"DROP INDEX {index}"))
         for column in ("marker", "generation", "link_environment", "link_endpoint",
                        "attention", "attention_kind", "reporter_phone", "reported_via",
-                       "submit_attempted_at"):  # fmt: skip
+                       "submit_attempted_at", "pending_token", "pending_since",
+                       "plugin_state"):  # fmt: skip
             conn.execute(text(f"ALTER TABLE issues DROP COLUMN {column}"))
         conn.execute(text("ALTER TABLE comments DROP COLUMN push_attempted_at"))
         conn.execute(text("ALTER TABLE comments DROP COLUMN kept_here"))

@@ -277,6 +277,12 @@ def issues_show(app: App, issue_id: int, public: bool, as_json: bool) -> None:
             f"  claimed       by {describe_owner(sync['claimed_by'])} until "
             f"{when(sync['claimed_until'])}"
         )
+    if sync and sync["pending"]:
+        echo(
+            f"  pending       accepted as token {sync['pending']['token']} at "
+            f"{when(sync['pending']['since'])}; its request number is not known yet "
+            f"(asked again {when(sync['next_attempt_at']) or 'soon'})"
+        )
     if sync and sync["attention"]:
         echo(f"  ATTENTION     [{sync['attention_kind']}] {sync['attention']}")
     if sync and sync["held"]:

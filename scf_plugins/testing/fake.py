@@ -12,15 +12,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scf_plugins import (
+    AmbiguousError,
     Comment,
     DefiniteError,
     Integration,
     Issue,
+    Pending,
     Question,
     RemoteComment,
     RemoteState,
     RemoteUpdate,
     RequestType,
+    Resolution,
     Submission,
     Tracked,
     hookimpl,
@@ -54,6 +57,11 @@ class FakeRemote:
     calls: list[tuple[str, str]] = field(default_factory=list)
     remote: dict[str, dict[str, Any]] = field(default_factory=dict)
     next_id: int = 1000
+    # A batch remote: creates are accepted under a token and made when staff process them.
+    batch: bool = False
+    tokens: dict[str, str | None] = field(default_factory=dict)
+    queued: dict[str, Issue] = field(default_factory=dict)
+    drop_next_answer: bool = False  # the next create is made but its answer is lost
 
     def _new_id(self) -> str:
         self.next_id += 1
@@ -75,6 +83,22 @@ class FakeRemote:
             for rid, request in self.remote.items():
                 if request["marker"] == issue.marker:
                     return Submission(remote_id=rid, created=False, status=request["status"])
+            token = issue.plugin_state.get("token")
+            if token in self.queued:  # accepted before, not made yet: still pending
+                return Submission(token=token, created=False, plugin_state=issue.plugin_state)
+        if self.batch:
+            token = f"tok-{self._new_id()}"
+            self.tokens[token] = None
+            self.queued[token] = issue
+            return Submission(token=token, plugin_state={"token": token})
+        rid = self.make(issue)
+        if self.drop_next_answer:
+            self.drop_next_answer = False
+            raise AmbiguousError("the create's answer was lost on the way back")
+        return Submission(remote_id=rid, status="OPEN")
+
+    def make(self, issue: Issue) -> str:
+        """Create the remote request of ``issue``; returns its id."""
         rid = self._new_id()
         self.remote[rid] = {
             "marker": issue.marker,
@@ -83,7 +107,19 @@ class FakeRemote:
             "fields": {},
             "comments": [],
         }
-        return Submission(remote_id=rid, status="OPEN")
+        return rid
+
+    @hookimpl
+    def resolve_pending(self, integration: Integration, pending: list[Pending]) -> list[Resolution]:
+        """The ids of the creates staff processed; an unknown token is lost."""
+        self.calls.append(("resolve_pending", integration.name))
+        out = []
+        for p in pending:
+            if p.token not in self.tokens:
+                out.append(Resolution(p.issue_id, lost=f"token {p.token} is unknown"))
+            else:
+                out.append(Resolution(p.issue_id, remote_id=self.tokens[p.token]))
+        return out
 
     @hookimpl
     def poll(self, integration: Integration, tracked: list[Tracked]) -> list[RemoteUpdate]:
@@ -174,3 +210,26 @@ class FakeStaff:
     def comment_texts(self, remote_id: str) -> list[str]:
         """Every comment's text."""
         return [text for _, text, _ in self.remote.remote[remote_id]["comments"]]
+
+    def set_status(self, remote_id: str, status: str) -> None:
+        """Give the request any status (one neither status list names)."""
+        self.remote.remote[remote_id]["status"] = status
+
+    def drop_next_answer(self) -> None:
+        """Make the next create, but lose its answer."""
+        self.remote.drop_next_answer = True
+
+    def calls(self) -> int:
+        """How many calls the remote system has received."""
+        return len(self.remote.calls)
+
+    def process_batch(self) -> None:
+        """Make every create accepted under a token (a batch service's back office)."""
+        for token, issue in list(self.remote.queued.items()):
+            self.remote.tokens[token] = self.remote.make(issue)
+            del self.remote.queued[token]
+
+    def forget_token(self, token: str) -> None:
+        """Lose a token (the batch failed): it becomes unknown."""
+        self.remote.tokens.pop(token, None)
+        self.remote.queued.pop(token, None)

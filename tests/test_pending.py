@@ -1,0 +1,166 @@
+"""Pending creates (a token now, the remote id later) and the plugin's own state per issue."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+
+from scf_plugins import AmbiguousError, Integration, Issue, Submission, hookimpl
+from scf_plugins.config import load_config
+from scf_plugins.plugins import PluginHost
+from scf_plugins.store import Store
+from scf_plugins.sync import Engine
+from scf_plugins.testing.fake import FakeRemote, FakeStaff
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def later(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def batch(
+    fake_host: tuple[PluginHost, FakeRemote],
+    run: Callable[..., Result],
+    write_config: Callable[[str], Path],
+    basic_config: str,
+) -> tuple[Engine, FakeRemote, Clock, Callable[..., Result]]:
+    host, plugin = fake_host
+    plugin.batch = True
+    clock = Clock()
+    settings = load_config(write_config(basic_config))
+    engine = Engine(settings, host, Store.open(settings.organization.database), clock=clock)
+    return engine, plugin, clock, run
+
+
+def report(run: Callable[..., Result]) -> int:
+    result = run("report", "--type", "GRAFFITI", "--summary", "Tag", "--lat", "1", "--lng", "2",
+                 "--json")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return int(json.loads(result.stdout)["id"])
+
+
+def show(run: Callable[..., Result], issue_id: int) -> dict[str, Any]:
+    result = run("issues", "show", str(issue_id), "--json")
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def test_a_token_is_pending_until_resolved_then_the_message_names_the_real_id(batch) -> None:  # type: ignore[no-untyped-def]
+    engine, plugin, clock, run = batch
+    issue_id = report(run)
+    first = engine.run_pass()
+    assert (first.submitted, first.pending, first.acknowledged) == (1, 1, 0)
+    shown = show(run, issue_id)
+    assert shown["status"] == "open" and shown["remote_id"] is None
+    token = shown["sync"]["pending"]["token"]
+    assert token.startswith("tok-") and not shown["comments"]
+    text = run("issues", "show", str(issue_id)).stdout
+    assert f"accepted as token {token}" in text
+    status = json.loads(run("status", "--json").stdout)["integrations"][0]
+    assert (status["pending"], status["waiting"]) == (1, 0)
+
+    # Not processed yet: asked, still pending, never submitted again.
+    clock.later(6)
+    assert engine.run_pass().acknowledged == 0
+    assert show(run, issue_id)["sync"]["pending"]["token"] == token
+    assert [c for c in plugin.calls if c[0] == "submit"] == [("submit", "alpha")]
+
+    FakeStaff(plugin).process_batch()
+    clock.later(1)
+    assert engine.run_pass().acknowledged == 0  # not asked again before its delay
+    clock.later(10)
+    assert engine.run_pass().acknowledged == 1
+    shown = show(run, issue_id)
+    rid = plugin.tokens[token]
+    assert shown["status"] == "acknowledged" and shown["remote_id"] == rid
+    assert shown["sync"]["pending"] is None
+    [ack] = shown["comments"]
+    assert rid in ack["text"] and token not in ack["text"]
+    assert [c for c in plugin.calls if c[0] == "submit"] == [("submit", "alpha")]
+    assert len(plugin.remote) == 1
+
+
+def test_a_lost_token_sends_the_issue_again_after_a_look_up(batch) -> None:  # type: ignore[no-untyped-def]
+    engine, plugin, clock, run = batch
+    issue_id = report(run)
+    engine.run_pass()
+    token = show(run, issue_id)["sync"]["pending"]["token"]
+    FakeStaff(plugin).forget_token(token)
+    clock.later(6)
+    lost = engine.run_pass()
+    assert lost.acknowledged == 0
+    shown = show(run, issue_id)
+    assert shown["sync"]["pending"] is None
+    assert "was lost" in shown["sync"]["last_error"]
+    clock.later(60)
+    plugin.batch = False
+    assert engine.run_pass().acknowledged == 1
+    assert show(run, issue_id)["status"] == "acknowledged"
+
+
+def test_the_plugin_state_of_an_uncertain_create_reaches_its_retry(
+    fake_host, run, write_config, basic_config
+) -> None:  # type: ignore[no-untyped-def]
+    host, _ = fake_host
+    seen: list[dict[str, Any]] = []
+
+    class Remembers(FakeRemote):
+        @hookimpl
+        def submit(self, integration: Integration, issue: Issue) -> Submission:
+            seen.append(dict(issue.plugin_state))
+            if not issue.submit_attempted:
+                raise AmbiguousError("lost", plugin_state={"sent_at": "2026-03-02T09:00:00Z"})
+            return Submission(remote_id="77", created=False, plugin_state={"seen": 2})
+
+    host.unregister("fake-a")
+    host.register(Remembers("fake-a"), "fake-a")
+    clock = Clock()
+    settings = load_config(write_config(basic_config))
+    store = Store.open(settings.organization.database)
+    engine = Engine(settings, host, store, clock=clock)
+    issue_id = report(run)
+    engine.run_pass()
+    clock.later(120)
+    assert engine.run_pass().acknowledged == 1
+    assert seen == [{}, {"sent_at": "2026-03-02T09:00:00Z"}]
+    record = store.get(issue_id)
+    assert record is not None and dict(record.issue.plugin_state) == {"seen": 2}
+
+
+@pytest.mark.parametrize(
+    "state", [["a list"], {"big": "x" * 5000}, {"not json": object()}], ids=str
+)
+def test_a_plugin_state_the_store_cannot_keep_is_a_plugin_error_not_a_crash(
+    fake_host, run, write_config, basic_config, state
+) -> None:  # type: ignore[no-untyped-def]
+    host, _ = fake_host
+
+    class Bad(FakeRemote):
+        @hookimpl
+        def submit(self, integration: Integration, issue: Issue) -> Submission:
+            return Submission(remote_id="78", plugin_state=state)
+
+    host.unregister("fake-a")
+    host.register(Bad("fake-a"), "fake-a")
+    settings = load_config(write_config(basic_config))
+    engine = Engine(settings, host, Store.open(settings.organization.database), clock=Clock())
+    issue_id = report(run)
+    outcome = engine.run_pass()
+    assert outcome.acknowledged == 0 and outcome.errors == 1
+    assert "plugin_state" in show(run, issue_id)["sync"]["last_error"]
