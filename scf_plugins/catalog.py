@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -89,13 +90,19 @@ def _load(settings: Settings, host: PluginHost, store: Store, integration: Integ
     return len(mine)
 
 
-def active_questions(rt: RequestType, answers: dict[str, str]) -> list[Question]:
-    """The questions asked, given the answers so far (branching follows the chosen options)."""
+def active_questions(rt: RequestType, answers: Mapping[str, str | Sequence[str]]) -> list[Question]:
+    """The questions asked, given the answers so far (branching follows the chosen options;
+    a multi-choice answer is the list of options chosen)."""
     active: list[Question] = []
     asked: set[str] = set()
+
+    def chose(qid: str, option: str) -> bool:
+        value = answers.get(qid)
+        return value == option if isinstance(value, str) else option in (value or ())
+
     for question in rt.questions:
         if not question.asked_when or any(
-            qid in asked and answers.get(qid) == option for qid, option in question.asked_when
+            qid in asked and chose(qid, option) for qid, option in question.asked_when
         ):
             active.append(question)
             asked.add(question.id)

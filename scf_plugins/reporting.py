@@ -11,13 +11,13 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import TypeVar
 
 from .area import ServiceArea
 from .catalog import active_questions
 from .errors import UserError
-from .models import Answer, NewIssue, Question, RequestType
+from .models import CHOICE_TYPES, Answer, NewIssue, Question, RequestType
 
 LIMITS = {
     "summary": 200,
@@ -103,7 +103,15 @@ def _answer_value(question: Question, raw: str, labels: Labels) -> str:
     )
     if value is None:
         return ""
-    if question.type == "choice":
+    if question.type == "info":
+        raise UserError(
+            f"question {question.id} ({question.text}) is information only; it takes no answer"
+        )
+    if question.type == "number":
+        return _number(question, value)
+    if question.type == "datetime":
+        return _datetime(question, value)
+    if question.type in CHOICE_TYPES:
         for option in question.options:
             if option.casefold() == value.casefold():
                 return option
@@ -122,6 +130,39 @@ def _answer_value(question: Question, raw: str, labels: Labels) -> str:
                 f"use YYYY-MM-DD"
             ) from None
     return value
+
+
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,3})?")
+
+
+def _number(question: Question, value: str) -> str:
+    """A number answer, within the question's bounds; kept as written."""
+    where = f"answer {value[:40]!r} to question {question.id} ({question.text})"
+    if not _NUMBER.fullmatch(value):
+        raise UserError(f"{where} is not a number; use digits, e.g. 3 or 2.5")
+    number = float(value)
+    if question.minimum is not None and number < question.minimum:
+        raise UserError(f"{where} is below the least accepted, {question.minimum:g}")
+    if question.maximum is not None and number > question.maximum:
+        raise UserError(f"{where} is above the most accepted, {question.maximum:g}")
+    return value
+
+
+def _datetime(question: Question, value: str) -> str:
+    """A date-time answer in ISO 8601 (a zone optional: a form's ``datetime-local`` has
+    none); kept as written, with ``T`` between date and time."""
+    text = value.replace(" ", "T", 1)
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"
+                            r"(Z|[+-]\d{2}:?\d{2})?", text):  # fmt: skip
+            raise ValueError
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise UserError(
+            f"answer {value[:40]!r} to question {question.id} ({question.text}) is not a "
+            f"date-time; use ISO 8601, e.g. 2026-05-01T13:45 or 2026-05-01T13:45:00-04:00"
+        ) from None
+    return text
 
 
 def parse_answer_args(pairs: Sequence[str]) -> tuple[tuple[str, str], ...]:
@@ -278,6 +319,7 @@ def _answers(report: Report, rt: RequestType, labels: Labels, problems: _Problem
         return []
     by_id = {q.id: q for q in rt.questions}
     given: dict[str, str] = {}
+    chosen: dict[str, list[str]] = {}  # multi-choice answers, one option per --answer
     for qid, raw in report.answers:
         field = labels.answer_field.format(qid=qid)
         question = by_id.get(qid)
@@ -290,16 +332,23 @@ def _answers(report: Report, rt: RequestType, labels: Labels, problems: _Problem
                 )
             )
             continue
-        if qid in given:
+        if qid in given and question.type != "multichoice":
             problems.found.append(
                 Problem(field, f"question {qid} is answered twice; give one answer")
             )
             continue
         value = problems.check(field, functools.partial(_answer_value, question, raw, labels))
-        if value is not None:
+        if value is None:
+            continue
+        if question.type == "multichoice":
+            picked = chosen.setdefault(qid, [])
+            if value and value not in picked:
+                picked.append(value)
+            given[qid] = value if picked else ""
+        else:
             given[qid] = value
 
-    active = active_questions(rt, given)
+    active = active_questions(rt, {**given, **chosen})
     active_ids = {q.id for q in active}
     for qid in given:
         if qid not in active_ids and given[qid]:
@@ -325,7 +374,9 @@ def _answers(report: Report, rt: RequestType, labels: Labels, problems: _Problem
                     )
                 )
             continue
-        stored.append(
-            Answer(question.id, question.text, value, question.private, question.ref_for(value))
-        )
+        options = chosen.get(question.id)  # a multi-choice: each option chosen, in their order
+        for each in sorted(options, key=question.options.index) if options else [value]:
+            stored.append(
+                Answer(question.id, question.text, each, question.private, question.ref_for(each))
+            )
     return stored

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, func, select
 
 from ..errors import RemoteError, UserError
-from ..models import Question, RequestType, Status
+from ..models import CHOICE_TYPES, Question, RequestType, Status
 from ..reporting import LIMITS, Labels, Report, ReportError, build_issue
 from ..schema import comments, issues, request_types
 from ..timeutil import utcnow
@@ -306,12 +306,12 @@ class Open311:
             if question is None:
                 continue
             given = [v for v in values if v.strip()]
-            if not given:
-                continue  # a blank optional list: not answered
-            if len(given) > 1:
+            if not given or question.type == "info":
+                continue  # a blank optional list (not answered), or text only shown
+            if len(given) > 1 and question.type != "multichoice":
                 problems.append(f"attribute[{code}] takes one value; {len(given)} were sent")
                 continue
-            out.append((code, _answer_text(question, given[0].strip())))
+            out.extend((code, _answer_text(question, value.strip())) for value in given)
         return tuple(out)
 
     # -- requests: GET -------------------------------------------------------------------------
@@ -509,10 +509,16 @@ def choice_keys(question: Question) -> list[tuple[str, str]]:
 
 def _attribute(question: Question, order: int, rt: RequestType) -> dict[str, Any]:
     by_id = {q.id: q for q in rt.questions}
-    hint = ""
-    datatype = {"choice": "singlevaluelist", "date": "datetime"}.get(question.type, "text")
-    if question.type == "date":
-        hint = "A date: YYYY-MM-DD (a date-time is accepted; its date is kept)."
+    datatype = DATATYPES[question.type]
+    hint = HINTS.get(question.type, "")
+    if question.type == "number":
+        low, high = question.minimum, question.maximum
+        hint = (
+            "A number"
+            + (f", at least {low:g}" if low is not None else "")
+            + (f", at most {high:g}" if high is not None else "")
+            + "."
+        )
     if question.asked_when:
         asked = " or ".join(
             f"{by_id[qid].text if qid in by_id else qid} is {option!r}"
@@ -520,23 +526,40 @@ def _attribute(question: Question, order: int, rt: RequestType) -> dict[str, Any
         )
         hint = f"{hint} Answer only when {asked}; required then.".strip()
     data: dict[str, Any] = {
-        "variable": True,
+        "variable": question.type != "info",
         "code": question.id,
         "datatype": datatype,
-        "required": question.required and not question.asked_when,
+        "required": question.required and not question.asked_when and question.type != "info",
         "datatype_description": hint,
         "order": order,
         "description": question.text,
     }
-    if question.type == "choice":
+    if question.type in CHOICE_TYPES:
         data["values"] = [{"key": key, "name": name} for key, name in choice_keys(question)]
     return data
+
+
+# How each question type is offered as an Open311 attribute (``info``: ``variable: false``).
+DATATYPES = {
+    "text": "text",
+    "choice": "singlevaluelist",
+    "multichoice": "multivaluelist",
+    "date": "datetime",
+    "datetime": "datetime",
+    "number": "number",
+    "info": "string",
+}
+HINTS = {
+    "date": "A date: YYYY-MM-DD (a date-time is accepted; its date is kept).",
+    "datetime": "A date and time in ISO 8601, e.g. 2026-05-01T13:45.",
+    "multichoice": "One or more keys: repeat the attribute for each.",
+}
 
 
 def _answer_text(question: Question, value: str) -> str:
     """A form value as ``scf report`` takes the answer: a choice's text for its key, a date
     for a date-time."""
-    if question.type == "choice":
+    if question.type in CHOICE_TYPES:
         for key, option in choice_keys(question):
             if value == key:
                 return option

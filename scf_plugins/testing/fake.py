@@ -45,6 +45,41 @@ POTHOLE = RequestType(
     ),
 )  # fmt: skip
 GRAFFITI = RequestType(code="GRAFFITI", name="Graffiti", integration="", ref="102")
+# Every question type the host knows, for the tests of intake and of the Open311 door.
+SIGNS = RequestType(
+    code="SIGNS",
+    name="Damaged signs",
+    integration="",
+    ref="103",
+    questions=(
+        Question("20", "Please do not touch a fallen sign.", "info"),
+        Question(
+            "21",
+            "How many signs?",
+            "number",
+            minimum=1,
+            maximum=50,
+            answer_refs=(("", "31"),),
+            meta={"datatype": "number"},
+        ),
+        Question(
+            "22",
+            "Which kinds?",
+            "multichoice",
+            options=("Stop", "Yield", "Street name"),
+            answer_refs=(("Stop", "32"), ("Yield", "33"), ("Street name", "34")),
+        ),
+        Question("23", "When did it fall?", "datetime", required=False, answer_refs=(("", "35"),)),
+        Question(
+            "24",
+            "Is a stop sign down at a crossing?",
+            "choice",
+            options=("Yes", "No"),
+            answer_refs=(("Yes", "36"), ("No", "37")),
+            asked_when=(("22", "Stop"),),
+        ),
+    ),
+)
 TO_SCF = re.compile(r"^\s*to\s+scf\s*:\s*", re.IGNORECASE)
 
 
@@ -53,7 +88,7 @@ class FakeRemote:
     """A remote-system plugin kept in memory; records every call it receives."""
 
     name: str
-    types: list[RequestType] = field(default_factory=lambda: [POTHOLE, GRAFFITI])
+    types: list[RequestType] = field(default_factory=lambda: [POTHOLE, GRAFFITI, SIGNS])
     calls: list[tuple[str, str]] = field(default_factory=list)
     remote: dict[str, dict[str, Any]] = field(default_factory=dict)
     next_id: int = 1000

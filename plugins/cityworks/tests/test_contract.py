@@ -36,6 +36,15 @@ class EmulatorStaff:
     def comment_texts(self, remote_id: str) -> list[str]:
         return [c["Comments"] for c in self.state.comments.get(int(remote_id), [])]
 
+    def set_status(self, remote_id: str, status: str) -> None:
+        self.state.staff("status", int(remote_id), status=status.upper())
+
+    def drop_next_answer(self) -> None:
+        self.state.inject("drop_after_commit", match="servicerequest/create")
+
+    def calls(self) -> int:
+        return sum(self.state.counts.values())
+
 
 class TestCityworksContract(RemoteSystemContract):
     @pytest.fixture
