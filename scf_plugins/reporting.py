@@ -365,7 +365,7 @@ def _answers(report: Report, rt: RequestType, labels: Labels, problems: _Problem
     for question in active:
         value = given.get(question.id, "")
         if not value:
-            if question.required and question.id not in refused:
+            if question.required and question.type != "info" and question.id not in refused:
                 problems.found.append(
                     Problem(
                         labels.answer_field.format(qid=question.id),

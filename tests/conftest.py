@@ -14,10 +14,17 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
+from scf_plugins.apikeys import create
 from scf_plugins.app import App
+from scf_plugins.catalog import refresh
 from scf_plugins.cli import cli
+from scf_plugins.config import load_config
 from scf_plugins.plugins import PluginHost, build_manager
+from scf_plugins.server.web import create_app
+from scf_plugins.store import Store
 from scf_plugins.testing.fake import FakeRemote
+
+from .served import GEOCODER, SERVER, Door, FakeGeocoder, Served
 
 
 @pytest.fixture
@@ -222,3 +229,37 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[
     for server in servers:
         server.stop()
     forget_sites()
+
+
+@pytest.fixture
+def make_door(
+    fake_host: Any, write_config: Callable[[str], Path], basic_config: str, monkeypatch: Any
+) -> Iterator[Callable[..., Door]]:
+    monkeypatch.setenv("SCF_SECRETS_FILE", str(write_config("").parent / "secrets.json"))
+    served: list[Served] = []
+
+    def make(rpm: int = 600, geocoder: bool = False) -> Door:
+        host, _ = fake_host
+        text = basic_config + SERVER.format(rpm=rpm)
+        if geocoder:
+            host.register(FakeGeocoder(), "fake-geo")
+            text = text.replace('user = "scf-int"', 'user = "scf-int"\n') + GEOCODER
+            text = text.replace(
+                'request_types = ["*"]', 'request_types = ["*"]\naddress_validation = "city"'
+            )
+        settings = load_config(write_config(text))
+        store = Store.open(settings.organization.database)
+        refresh(settings, host, store)
+        key = create(store, "fixmystreet")
+        server = Served(create_app(settings, host, store))
+        served.append(server)
+        return Door(server.url, key, store, settings)
+
+    yield make
+    for server in served:
+        server.stop()
+
+
+@pytest.fixture
+def door(make_door: Callable[..., Door]) -> Door:
+    return make_door()

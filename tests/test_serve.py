@@ -10,10 +10,8 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,16 +19,11 @@ import requests
 import xmltodict
 from sqlalchemy import update
 
-from scf_plugins import AddressCheck, hookimpl
-from scf_plugins.apikeys import create, revoke
-from scf_plugins.catalog import refresh
-from scf_plugins.config import load_config
+from scf_plugins.apikeys import revoke
 from scf_plugins.schema import issues
-from scf_plugins.server.web import create_app
-from scf_plugins.store import Store
 from scf_plugins.transitions import post as post_message
 
-from .served import Served
+from .served import Door
 
 LISTS = (
     "service",
@@ -42,17 +35,6 @@ LISTS = (
     "endpoint",
     "format",
 )
-SERVER = """
-[server]
-jurisdiction_id = "testville.gov"
-requests_per_minute = {rpm}
-max_body_kb = 16
-"""
-GEOCODER = """
-[geocoders.city]
-plugin = "fake-geo"
-url = "http://127.0.0.1:9/geocode"
-"""
 GOOD = {
     "service_code": "POTHOLE",
     "lat": "41.3083",
@@ -61,41 +43,6 @@ GOOD = {
     "attribute[1]": "12",
     "attribute[2]": "private-answer@example.org",
 }
-
-
-class FakeGeocoder:
-    """Places "1 Main St" and nothing else."""
-
-    @hookimpl
-    def place_address(self, geocoder: Any, address: str) -> AddressCheck | None:
-        """Accept one known address."""
-        if address.lower().startswith("1 main st"):
-            return AddressCheck(address, True, "1 MAIN ST, TESTVILLE", 97.0, 41.31, -72.92)
-        return AddressCheck(address, False, reason="no candidates")
-
-
-@dataclass
-class Door:
-    """A served door with its store, settings and one live API key."""
-
-    url: str
-    key: str
-    store: Store
-    settings: Any
-
-    def get(self, path: str, **params: Any) -> requests.Response:
-        return requests.get(f"{self.url}{path}", params=params, timeout=10)
-
-    def post(self, fmt: str = "json", key: str | None = None, **fields: Any) -> requests.Response:
-        data = {"api_key": self.key if key is None else key, **fields}
-        return requests.post(f"{self.url}/open311/v2/requests.{fmt}", data=data, timeout=10)
-
-    def post_pairs(self, fmt: str, pairs: list[tuple[str, str]]) -> requests.Response:
-        return requests.post(
-            f"{self.url}/open311/v2/requests.{fmt}",
-            data=[("api_key", self.key), *pairs],
-            timeout=10,
-        )
 
 
 def xml(response: requests.Response) -> Any:
@@ -120,40 +67,6 @@ def errors_of(response: requests.Response, fmt: str) -> list[dict[str, Any]]:
     return list(items)
 
 
-@pytest.fixture
-def make_door(
-    fake_host: Any, write_config: Callable[[str], Path], basic_config: str, monkeypatch: Any
-) -> Iterator[Callable[..., Door]]:
-    monkeypatch.setenv("SCF_SECRETS_FILE", str(write_config("").parent / "secrets.json"))
-    served: list[Served] = []
-
-    def make(rpm: int = 600, geocoder: bool = False) -> Door:
-        host, _ = fake_host
-        text = basic_config + SERVER.format(rpm=rpm)
-        if geocoder:
-            host.register(FakeGeocoder(), "fake-geo")
-            text = text.replace('user = "scf-int"', 'user = "scf-int"\n') + GEOCODER
-            text = text.replace(
-                'request_types = ["*"]', 'request_types = ["*"]\naddress_validation = "city"'
-            )
-        settings = load_config(write_config(text))
-        store = Store.open(settings.organization.database)
-        refresh(settings, host, store)
-        key = create(store, "fixmystreet")
-        server = Served(create_app(settings, host, store))
-        served.append(server)
-        return Door(server.url, key, store, settings)
-
-    yield make
-    for server in served:
-        server.stop()
-
-
-@pytest.fixture
-def door(make_door: Callable[..., Door]) -> Door:
-    return make_door()
-
-
 # -- discovery and services -----------------------------------------------------------------
 
 
@@ -176,13 +89,14 @@ def test_1_2_services_xml(door: Door) -> None:
     response = door.get("/open311/v2/services.xml")
     assert response.status_code == 200
     services = xml(response)["services"]["service"]
-    assert [s["service_code"] for s in services] == ["GRAFFITI", "POTHOLE"]
+    assert [s["service_code"] for s in services] == ["GRAFFITI", "POTHOLE", "SIGNS"]
     for s in services:
         assert {"service_code", "service_name", "description", "metadata", "type"} <= set(s)
         assert s["type"] == "realtime"
     assert {s["service_code"]: s["metadata"] for s in services} == {
         "GRAFFITI": "false",
         "POTHOLE": "true",
+        "SIGNS": "true",
     }
 
 

@@ -31,6 +31,8 @@ from scf_plugins.models import QuestionType
 log = logging.getLogger(__name__)
 
 CHOICE_FORMATS = {"THISTEXT", "YES", "NO"}
+# The one-answer formats a 311 form can ask, and the question type each becomes.
+SIMPLE_FORMATS: dict[str, QuestionType] = {"FREETEXT": "text", "DATE": "date", "NUMERIC": "number"}
 DEFAULT_PULL_PREFIX = "To SCF:"  # staff start a comment with it to send it to the resident
 
 
@@ -132,8 +134,8 @@ def questions_from_qa(
                 options=options,
                 answer_refs=refs,
             )
-        elif formats in ({"FREETEXT"}, {"DATE"}) and len(rows) == 1:
-            qtype: QuestionType = "text" if formats == {"FREETEXT"} else "date"
+        elif len(formats) == 1 and formats <= SIMPLE_FORMATS.keys() and len(rows) == 1:
+            qtype = SIMPLE_FORMATS[next(iter(formats))]
             question = Question(
                 id=qid,
                 text=text,

@@ -61,18 +61,21 @@ def test_formats_sequence_privacy_and_unsupported(caplog: pytest.LogCaptureFixtu
         {"QuestionId": 2, "Question": "Seen on", "QuestionSequence": 2},
         {"QuestionId": 4, "Question": "How many?", "QuestionSequence": 4},
         {"QuestionId": 5, "Question": "Orphan", "QuestionSequence": 5},
+        {"QuestionId": 6, "Question": "Score", "QuestionSequence": 6},
     ], "Answers": [
         answer(1, 12, "", "NO", seq=2), answer(1, 11, "", "YES"), answer(2, 21, "", "DATE"),
-        answer(3, 31, "", "FREETEXT"), answer(4, 41, "", "NUMERIC"),
+        answer(3, 31, "", "FREETEXT"), answer(4, 41, "", "NUMERIC"), answer(6, 61, "", "CALCULATED"),
     ]}  # fmt: skip
     with caplog.at_level(logging.WARNING):
         questions = mapping.questions_from_qa(qa, "PH", optional=["2"])
-    assert [(q.id, q.type) for q in questions] == [("1", "choice"), ("2", "date"), ("3", "text")]
+    assert [(q.id, q.type) for q in questions] == [
+        ("1", "choice"), ("2", "date"), ("3", "text"), ("4", "number")
+    ]  # fmt: skip
     assert questions[0].options == ("Yes", "No") and questions[0].ref_for("No") == "12"
     assert not questions[1].required and questions[0].required
     assert questions[2].private and not questions[0].private
     assert questions[2].ref_for("anything typed") == "31"
-    assert "PH question 4 (How many?) has answer format NUMERIC" in caplog.text
+    assert "PH question 6 (Score) has answer format CALCULATED" in caplog.text
     assert "PH question 5 (Orphan) has no answers" in caplog.text
 
 

@@ -43,7 +43,8 @@ def test_list_request_types_public_active_in_sequence(cw: Integration, emulator:
         "Larger than a dinner plate",
     )
     assert pothole.questions[2].private and pothole.questions[2].type == "text"
-    assert [q.id for q in types["SIGNDAMAGE"].questions] == ["531"]  # NUMERIC left out
+    signs = types["SIGNDAMAGE"].questions
+    assert [(q.id, q.type) for q in signs] == [("531", "choice"), ("532", "number")]
     graffiti = {q.id: q for q in types["GRAFFITI"].questions}
     assert graffiti["513"].asked_when == (("512", "Private property"),)
     assert graffiti["514"].type == "date"
