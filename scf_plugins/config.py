@@ -259,6 +259,22 @@ class _Parser:
                     f"{where}.{key}", f"unknown key; {hint}use one of {', '.join(sorted(known))}"
                 )
 
+    def endpoint_keys(self, table: Mapping[str, Any], where: str) -> None:
+        """An environment's table: its endpoint keys, and the plugin's options for that
+        environment. A host key there, or a near miss of an endpoint key, is a problem."""
+        for key in table:
+            if key in _ENDPOINT_KEYS:
+                continue
+            close = difflib.get_close_matches(key, sorted(_ENDPOINT_KEYS), n=1, cutoff=0.75)
+            if key in INTEGRATION_KEYS:
+                self.problem(
+                    f"{where}.{key}",
+                    f"is a setting of the whole integration; move it up to "
+                    f"[{where.rsplit('.', 1)[0]}]",
+                )
+            elif close:
+                self.problem(f"{where}.{key}", f"unknown key; did you mean {close[0]!r}?")
+
     # -- sections ----------------------------------------------------------------------------
 
     def parse(self, raw: dict[str, Any]) -> Settings:
@@ -456,7 +472,7 @@ class _Parser:
             )
             endpoint = {}
         for env_name, env_table in endpoints.items():
-            self.unknown(env_table, f"{where}.{env_name}", _ENDPOINT_KEYS)
+            self.endpoint_keys(env_table, f"{where}.{env_name}")
         ewhere = f"{where}.{environment}"
         url = self.get(endpoint, "url", ewhere, str, "", "use the site's http(s) URL")
         if endpoint and not re.match(r"https?://[^/\s]+", url):
@@ -545,6 +561,8 @@ class _Parser:
             for k, v in table.items()
             if k not in INTEGRATION_KEYS and k not in endpoints and k != "environment"
         }
+        # The plugin's options may differ per environment: the active one's table wins.
+        options.update((k, v) for k, v in endpoint.items() if k not in _ENDPOINT_KEYS)
         return Integration(
             name=name,
             plugin=plugin,

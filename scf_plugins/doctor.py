@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from . import advice
 from .config import Settings
-from .errors import ScfError
+from .errors import LoginRefused, ScfError
 from .models import Geocoder, Integration, problems_and_warnings
 from .plugins import PluginHost
 from .redaction import redact
@@ -84,11 +84,17 @@ def check_integration(host: PluginHost, integration: Integration) -> Finding:
     """Reach, log in to and read the request types of one integration, then its statuses."""
 
     def read() -> str:
+        try:
+            # The plugin's own proof that the endpoint takes the credentials, when it has one
+            # (a remote system whose reads need no key would pass the read below with a bad one).
+            connected = host.check_connection(integration)
+        except LoginRefused as exc:
+            fix = f"scf credentials set {integration.name} --env {integration.environment}"
+            text = redact(str(exc))
+            raise LoginRefused(text if fix in text else f"{text}; set them with `{fix}`") from None
         types = host.list_request_types(integration)
-        return (
-            f"{integration.url}: logged in as {integration.user!r}, "
-            f"{len(types)} public request types"
-        )
+        said = connected or f"logged in as {integration.user!r}"
+        return f"{integration.url}: {said}, {len(types)} public request types"
 
     try:  # the plugin's warnings are shown whatever the network says
         said = problems_and_warnings(host.check_integration(integration))[1]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -251,3 +252,32 @@ def test_config_check_shows_the_server_and_warns_about_plain_http(
     assert "plain http" in result.stderr and "https" in result.stderr
     data = json.loads(run("config", "check", "--json", config=path).stdout)
     assert data["server"]["public_url"] == "http://311.example.gov"
+
+
+def test_plugin_options_may_differ_per_environment(write_config) -> None:  # type: ignore[no-untyped-def]
+    text = GOOD.replace(
+        'user = "scf-int"\n\n[integrations.cityworks.production]',
+        'user = "scf-int"\njurisdiction_id = "test.example.gov"\n\n'
+        "[integrations.cityworks.production]",
+    ).replace(
+        'image_url_field = "Text1"', 'image_url_field = "Text1"\njurisdiction_id = "example.gov"'
+    )
+    path = write_config(text)
+    test = load_config(path, resolve_secrets=False).integrations["cityworks"]
+    assert test.options["jurisdiction_id"] == "test.example.gov"
+    production = load_config(path, resolve_secrets=False, environment="production")
+    assert production.integrations["cityworks"].options["jurisdiction_id"] == "example.gov"
+
+
+@pytest.mark.parametrize(("key", "expected"), [
+    ('usr = "scf-int"', 'integrations.cityworks.test.usr: unknown key; did you mean \'user\'?'),
+    ("timeout_seconds = 5", "is a setting of the whole integration; move it up to "
+                            "[integrations.cityworks]"),
+])  # fmt: skip
+def test_an_environment_table_refuses_host_keys_and_near_misses(
+    write_config, key: str, expected: str
+) -> None:  # type: ignore[no-untyped-def]
+    text = GOOD.replace('user = "scf-int"\n\n[integrations.cityworks.production]',
+                        f'user = "scf-int"\n{key}\n\n[integrations.cityworks.production]')  # fmt: skip
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        load_config(write_config(text), resolve_secrets=False)

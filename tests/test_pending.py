@@ -80,6 +80,7 @@ def test_a_token_is_pending_until_resolved_then_the_message_names_the_real_id(ba
     assert engine.run_pass().acknowledged == 0
     assert show(run, issue_id)["sync"]["pending"]["token"] == token
     assert [c for c in plugin.calls if c[0] == "submit"] == [("submit", "alpha")]
+    assert ("resolve_pending", "alpha") in plugin.calls
 
     FakeStaff(plugin).process_batch()
     clock.later(1)

@@ -312,6 +312,13 @@ def capabilities(integration: Integration) -> Capabilities:
 
 
 @hookimpl
+def check_connection(integration: Integration) -> str:
+    """Log in afresh (a cached token would hide a password changed since)."""
+    site_for(integration).client.authenticate()
+    return f"logged in as {integration.user!r}"
+
+
+@hookimpl
 def list_statuses(integration: Integration) -> list[str]:
     """``ServiceRequest/Statuses``: the site's status codes."""
     codes = site_for(integration).client.call("Ams/ServiceRequest/Statuses", {})
