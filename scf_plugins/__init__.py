@@ -15,6 +15,8 @@ from .errors import (
     UserError,
 )
 from .hookspecs import hookimpl
+from .http import Answer as HttpAnswer
+from .http import HttpClient, HttpPolicy
 from .models import (
     ActivityRule,
     AddressCheck,
@@ -53,6 +55,9 @@ __all__ = [
     "ConfigError",
     "DefiniteError",
     "Geocoder",
+    "HttpAnswer",
+    "HttpClient",
+    "HttpPolicy",
     "Integration",
     "Issue",
     "LoginRefused",

@@ -34,3 +34,31 @@ def test_check_connection_is_routed_and_none_without_the_hook() -> None:
     assert host.check_connection(dataclasses.replace(base, plugin="without")) is None
     assert host.implements("check_connection", "with")
     assert not host.implements("check_connection", "without")
+
+
+def test_make_integration_and_the_loopback_server_serve_a_plugin_test(loopback) -> None:  # type: ignore[no-untyped-def]
+    """The kit's loopback server answers as routed, misbehaves on cue and records requests;
+    the host's HTTP client keeps its policy against it."""
+    from scf_plugins import AmbiguousError, HttpClient, HttpPolicy, TransientError
+    from scf_plugins.testing import Reply, make_integration
+
+    integration = make_integration("mine", loopback.url, options={"jurisdiction_id": "x.gov"})
+    assert integration.options["jurisdiction_id"] == "x.gov" and integration.password
+    loopback.route("GET", r"/services\.json", Reply(200, b'[{"service_code": "1"}]'))
+    loopback.route("GET", r"/busy\.json", Reply(503, b"busy", {"Retry-After": "7"}))
+    loopback.route("POST", r"/requests\.json", Reply(drop=True))
+    client = HttpClient("mine", loopback.url, True, HttpPolicy.of(integration), system="Mine")
+    try:
+        assert client.request("GET", f"{loopback.url}/services.json", what="services",
+                              idempotent=True).json() == [{"service_code": "1"}]  # fmt: skip
+        with pytest.raises(TransientError) as busy:
+            client.request("GET", f"{loopback.url}/busy.json", what="busy", idempotent=True)
+        assert busy.value.retry_after == 7
+        with pytest.raises(AmbiguousError):
+            client.request("POST", f"{loopback.url}/requests.json", what="create",
+                           idempotent=False, data={"a": "1", "b": "2"})  # fmt: skip
+    finally:
+        client.close()
+    assert [r.path for r in loopback.requests] == ["/services.json", "/busy.json",
+                                                   "/requests.json"]  # fmt: skip
+    assert loopback.requests[2].form() == [("a", "1"), ("b", "2")]

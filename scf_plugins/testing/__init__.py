@@ -1,1 +1,63 @@
-"""Helpers for testing the host and plugins: an in-memory remote, and the plugin contract suite."""
+"""What a plugin author tests with: the contract suite, a scripted loopback server, and
+integrations built for tests.
+
+- :class:`RemoteSystemContract` and :class:`Staff` (:mod:`.contract`): the tests every
+  remote-system plugin must pass, and what the suite needs city staff to do;
+- :class:`LoopbackServer`, :class:`Reply`, :class:`Seen` and the ``loopback`` fixture
+  (:mod:`.loopback`): a server on 127.0.0.1 that misbehaves on cue;
+- :func:`make_integration`: an :class:`~scf_plugins.Integration` with test defaults;
+- :class:`FakeRemote` and :class:`FakeStaff` (:mod:`.fake`): an in-memory remote system.
+
+Import it from tests only: it imports pytest.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..models import ActivityRule, Integration, Secret, frozen_mapping
+from .contract import RemoteSystemContract, Staff
+from .fake import FakeRemote, FakeStaff
+from .loopback import LoopbackServer, Reply, Seen, loopback
+
+# A made-up secret, for tests only: the contract checks it never shows in an error or log.
+TEST_PASSWORD = "Kit-Test-Pass-4417"  # noqa: S105
+
+
+def make_integration(plugin: str, url: str = "http://127.0.0.1:9", **overrides: Any) -> Integration:
+    """An :class:`~scf_plugins.Integration` for ``plugin`` at ``url`` with test defaults: a
+    password (``TEST_PASSWORD``), closed and cancel statuses, one activity rule on
+    ``DispatchTo``, a short timeout. Any field may be overridden; ``options`` may be a dict.
+
+    :param plugin: the name the plugin is registered under.
+    :param url: the remote system's base URL (a :class:`LoopbackServer`'s ``url``).
+    """
+    fields: dict[str, Any] = {
+        "name": plugin,
+        "plugin": plugin,
+        "environment": "test",
+        "url": url,
+        "user": "scf-test",
+        "password": Secret(TEST_PASSWORD),
+        "closed_statuses": ("CLOSED",),
+        "cancel_statuses": ("CANCEL",),
+        "activity": (ActivityRule("DispatchTo", "Assigned to {value}."),),
+        "timeout_seconds": 5.0,
+    }
+    fields.update(overrides)
+    fields["options"] = frozen_mapping(fields.get("options"))
+    return Integration(**fields)
+
+
+__all__ = [
+    "TEST_PASSWORD",
+    "FakeRemote",
+    "FakeStaff",
+    "LoopbackServer",
+    "RemoteSystemContract",
+    "Reply",
+    "Seen",
+    "Staff",
+    "loopback",
+    "make_integration",
+]
