@@ -1,4 +1,4 @@
-# `make test` and `make demo` set everything up themselves: a .venv with the host and both
+# `make test` and `make demo` set everything up themselves: a .venv with the host and its
 # plugins installed editable. Nothing needs to be installed by hand first.
 PYTHON ?= python3
 VENV   := .venv
@@ -9,10 +9,11 @@ export PROJ_NETWORK := OFF
 
 .PHONY: install test test-postgres lint typecheck unit demo bench clean
 
-$(STAMP): pyproject.toml plugins/cityworks/pyproject.toml plugins/arcgis/pyproject.toml
+$(STAMP): pyproject.toml plugins/cityworks/pyproject.toml plugins/arcgis/pyproject.toml \
+		plugins/open311/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
-		-e '.[test]' -e plugins/cityworks -e plugins/arcgis
+		-e '.[test]' -e plugins/cityworks -e plugins/arcgis -e plugins/open311
 	@touch $(STAMP)
 
 install: $(STAMP)

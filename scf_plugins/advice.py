@@ -28,24 +28,13 @@ def foreign_link_lines(settings: Settings, store: Store) -> list[Advice]:
 
 
 def capability_lines(settings: Settings, host: PluginHost) -> list[Advice]:
-    """Integrations whose remote system writes naive local dates but whose zone is not set,
-    and those given ``cancel_statuses`` that their remote system cannot report."""
+    """Integrations whose remote system writes naive local dates but whose zone is not set."""
     lines = []
     for integration in settings.integrations.values():
         try:
             capabilities = host.capabilities(integration)
         except ScfError:
             continue  # a missing plugin is reported by the checks themselves
-        if integration.cancel_statuses and not capabilities.cancellation:
-            lines.append(
-                (
-                    integration.name,
-                    f"integrations.{integration.name}.cancel_statuses: the {integration.plugin} "
-                    f"plugin says its remote system cannot report a cancellation as this "
-                    f"integration is set up, so they are never matched; see the plugin's "
-                    f"documentation",
-                )
-            )
         if capabilities.naive_local_dates and not integration.timezone_configured:
             lines.append(
                 (

@@ -37,7 +37,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -55,6 +55,7 @@ log = logging.getLogger("scf_plugins.http")
 MB = 1024 * 1024
 DEFAULT_MAX_BYTES = 32 * MB
 UNAVAILABLE = {429, 502, 503, 504}
+Form = Mapping[str, Any] | Sequence[tuple[str, Any]]  # form fields; pairs may repeat a key
 
 
 @dataclass(frozen=True)
@@ -159,7 +160,7 @@ class HttpClient:
         *,
         what: str,
         idempotent: bool,
-        data: Mapping[str, Any] | None = None,
+        data: Form | None = None,
         headers: Mapping[str, str] | None = None,
         judge: Callable[[Answer], str | None] | None = None,
         **kwargs: Any,
@@ -169,7 +170,8 @@ class HttpClient:
         :param what: the operation, for logs and messages (e.g. ``Ams/ServiceRequest/Create``).
         :param idempotent: False when the call changes the remote system: a lost answer is then
             ambiguous, never safe to retry blindly.
-        :param data: form fields, sent ``application/x-www-form-urlencoded``.
+        :param data: form fields, sent ``application/x-www-form-urlencoded``: a mapping, or
+            a sequence of pairs where a key repeats (``attribute[c]=a&attribute[c]=b``).
         :param headers: extra headers for this call.
         :param judge: reads the answer's outcome for the call's log record and metrics when
             HTTP 200 is not the whole story (a login refused inside a 200 answer: return
@@ -227,7 +229,7 @@ class HttpClient:
         self,
         method: str,
         url: str,
-        data: Mapping[str, Any] | None,
+        data: Form | None,
         headers: Mapping[str, str] | None,
         extra: dict[str, Any],
     ) -> requests.PreparedRequest:
@@ -244,7 +246,7 @@ class HttpClient:
             body = form_body(data)
             merged["Content-Type"] = "application/x-www-form-urlencoded"
         elif data is not None:
-            body = dict(data)  # multipart fields beside the files
+            body = dict(data.items() if isinstance(data, Mapping) else data)  # beside files
         params = extra.pop("params", None)
         if extra:
             raise TypeError(f"HttpClient.request takes no {', '.join(sorted(extra))}")
@@ -400,12 +402,14 @@ _FORM = {c: f"%{c:02X}" for c in range(128) if not (chr(c).isalnum() or chr(c) i
 _FORM[ord(" ")] = "+"
 
 
-def form_body(fields: Mapping[str, Any]) -> str:
-    """``fields`` as an ``application/x-www-form-urlencoded`` body, as ``urlencode`` writes
-    it (values that are not text are written with ``str``)."""
+def form_body(fields: Form) -> str:
+    """``fields`` (a mapping, or pairs with repeated keys) as an
+    ``application/x-www-form-urlencoded`` body, as ``urlencode`` writes it (values that are
+    not text are written with ``str``)."""
     from urllib.parse import urlencode
 
-    pairs = [(str(k), v if isinstance(v, str) else str(v)) for k, v in fields.items()]
+    items = fields.items() if isinstance(fields, Mapping) else fields
+    pairs = [(str(k), v if isinstance(v, str) else str(v)) for k, v in items]
     if all(k.isascii() and v.isascii() for k, v in pairs):
         return "&".join(f"{k.translate(_FORM)}={v.translate(_FORM)}" for k, v in pairs)
     return urlencode(pairs)

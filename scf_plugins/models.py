@@ -297,10 +297,9 @@ class Capabilities:
     time, so the integration needs ``timezone`` (``scf config check`` warns without one).
     ``push_comments``: it takes local comments (``push_comment``); when False, comments stay
     here, shown as kept here, never counted as sent nor retried. ``pull_comments``: its
-    ``poll`` can report remote comments. ``cancellation``: it can tell a cancelled request from
-    a closed one (when False, ``scf config check`` warns about ``cancel_statuses`` and the
-    contract's cancel test is skipped). The contract suite skips the tests of what a plugin
-    declares it does not do.
+    ``poll`` can report remote comments. ``cancellation``: it can tell a cancelled request
+    from a closed one (when False, the contract's cancel test expects the request to stay
+    open). The contract suite skips the tests of what a plugin declares it does not do.
     """
 
     naive_local_dates: bool = False

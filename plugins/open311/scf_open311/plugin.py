@@ -1,0 +1,422 @@
+"""The ``open311`` plugin: an Open311 GeoReport v2 server as a remote system.
+
+Options (under ``[integrations.NAME]``, or per environment under ``[integrations.NAME.ENV]``):
+
+- ``format``: ``"json"`` (the default) or ``"xml"`` for a server that only offers XML;
+- ``jurisdiction_id``: sent on every call when set;
+- ``updates``: ``"mysociety"`` when the server has mySociety's ``servicerequestupdates``
+  (comments both ways); otherwise the plugin declares it has no comment API;
+- ``ids_per_request``: request ids per ``GET requests`` when polling (default 50);
+- ``cancel_notes``: phrases of ``status_notes`` that make a closed request a cancelled one
+  (e.g. ``["duplicate", "cancelled"]``); none by default, so every closed request is closed;
+- ``lookup_window_minutes``: how far back an uncertain create is looked for (default 60);
+- ``updates_window_hours``: how far back each poll reads updates (default 24);
+- ``token_lost_after_minutes``: how long an unknown token is taken for "not yet" before the
+  create is taken as lost (default 60).
+
+The endpoint's API key is the integration's password (``scf credentials set NAME``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from scf_plugins import (
+    AmbiguousError,
+    Capabilities,
+    CheckWarning,
+    Comment,
+    DefiniteError,
+    Integration,
+    Issue,
+    LoginRefused,
+    Pending,
+    RemoteComment,
+    RemoteState,
+    RemoteUpdate,
+    RequestType,
+    Resolution,
+    Submission,
+    Tracked,
+    hookimpl,
+)
+from scf_plugins.config import INTEGRATION_KEYS as HOST_KEYS
+
+from . import mapping
+from .client import truth
+
+if TYPE_CHECKING:
+    import click
+
+    from .client import GeoReport
+
+log = logging.getLogger(__name__)
+
+OPTIONS = {
+    "format": "json", "jurisdiction_id": "", "updates": "none", "ids_per_request": 50,
+    "cancel_notes": [], "lookup_window_minutes": 60, "updates_window_hours": 24,
+    "token_lost_after_minutes": 60,
+}  # fmt: skip
+PULL_PREFIX = "to scf:"
+_clients: dict[tuple[str, str, str], GeoReport] = {}
+_lock = threading.Lock()
+
+
+def client_for(integration: Integration) -> GeoReport:
+    """The integration's client, built once (per name, environment and URL)."""
+    from .client import GeoReport
+
+    key = (integration.name, integration.environment, integration.url)
+    with _lock:
+        client = _clients.get(key)
+        if client is None or client.integration != integration:
+            client = _clients[key] = GeoReport(integration)
+        return client
+
+
+def forget_clients() -> None:
+    """Close and drop every client (tests, and a config reload)."""
+    with _lock:
+        for client in _clients.values():
+            client.close()
+        _clients.clear()
+
+
+def option(integration: Integration, name: str) -> Any:
+    """An option's value, or its default."""
+    return integration.options.get(name, OPTIONS[name])
+
+
+def _w3c(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- request types -----------------------------------------------------------------------------
+
+
+@hookimpl
+def list_request_types(integration: Integration) -> list[RequestType]:
+    """``services``, and ``services/{code}`` for each service with ``metadata``."""
+    client = client_for(integration)
+    services = client.get("services")
+    if not isinstance(services, list):
+        raise DefiniteError(f"{client.http.system} answered services with no list")
+    types = []
+    for service in services:
+        if not mapping.offered(service):
+            continue
+        attributes: list[Any] = []
+        if truth(service.get("metadata", False)):
+            definition = client.get(f"services/{service['service_code']}")
+            found = definition.get("attributes") if isinstance(definition, dict) else None
+            attributes = found if isinstance(found, list) else []
+        types.append(mapping.request_type(service, attributes))
+    return types
+
+
+# -- creates -----------------------------------------------------------------------------------
+
+
+@hookimpl
+def submit(integration: Integration, issue: Issue) -> Submission:
+    """POST requests; after an uncertain attempt, look for the request (by token, then by
+    the marker in descriptions over a short window) before creating it again."""
+    client = client_for(integration)
+    if issue.submit_attempted:
+        found = _look_up(integration, client, issue)
+        if found is not None:
+            return found
+    sent_at = datetime.now(UTC)
+    state = {"sent_at": _w3c(sent_at)}
+    try:
+        answer = client.post("requests", mapping.create_form(issue))
+    except AmbiguousError as exc:
+        raise AmbiguousError(str(exc), plugin_state=state) from None
+    item = answer[0] if isinstance(answer, list) and answer else answer
+    if not isinstance(item, dict):
+        raise AmbiguousError("the server answered the create with no request; it is looked "
+                             "up by its marker before any retry", plugin_state=state)  # fmt: skip
+    rid, token = _scalar(item.get("service_request_id")), _scalar(item.get("token"))
+    if rid:
+        return Submission(remote_id=rid, plugin_state=state)
+    if token:
+        return Submission(token=token, plugin_state={**state, "token": token})
+    raise AmbiguousError(
+        "the server answered the create with neither an id nor a token; it is looked up by "
+        "its marker before any retry",
+        plugin_state=state,
+    )
+
+
+def _scalar(value: Any) -> str:
+    """An id from an answer: a string or a number; an empty element or a list is none."""
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        return str(value).strip()
+    return ""
+
+
+def _look_up(integration: Integration, client: GeoReport, issue: Issue) -> Submission | None:
+    """The request an earlier attempt made, or None when there is none to be found.
+
+    GeoReport has no field for a client's reference: the marker travels in the description,
+    and ``GET requests`` is searched over ``lookup_window_minutes`` around the attempt.
+    """
+    token = str(issue.plugin_state.get("token") or "")
+    if token:
+        rid = _token_id(client, token)
+        if rid:
+            return Submission(remote_id=rid, created=False, plugin_state=issue.plugin_state)
+        if rid == "":
+            return Submission(token=token, created=False, plugin_state=issue.plugin_state)
+    sent = str(issue.plugin_state.get("sent_at") or "")
+    try:
+        around = datetime.fromisoformat(sent.replace("Z", "+00:00")) if sent else None
+    except ValueError:
+        around = None
+    around = around or issue.created_at or datetime.now(UTC)
+    window = timedelta(minutes=float(option(integration, "lookup_window_minutes")))
+    records = client.get("requests", [
+        ("service_code", issue.type_ref),
+        ("start_date", _w3c(around - window)),
+        ("end_date", _w3c(max(around + window, datetime.now(UTC) + timedelta(minutes=5)))),
+    ])  # fmt: skip
+    for record in records if isinstance(records, list) else []:
+        if isinstance(record, dict) and mapping.marker_of(record) == issue.marker:
+            rid = _scalar(record.get("service_request_id"))
+            if rid:
+                return Submission(remote_id=rid, created=False, plugin_state=issue.plugin_state)
+    return None
+
+
+def _token_id(client: GeoReport, token: str) -> str | None:
+    """The id a token became: the id, ``""`` while not yet, None when the server does not
+    know the token."""
+    from .client import NotFound
+
+    try:
+        answer = client.get(f"tokens/{token}")
+    except NotFound:
+        return None
+    except DefiniteError:
+        return ""  # FixMyStreet's servers answer 400 while the id is not ready
+    items = answer if isinstance(answer, list) else [answer]
+    for item in items:
+        if isinstance(item, dict):
+            rid = _scalar(item.get("service_request_id"))
+            if rid:
+                return rid
+    return ""
+
+
+@hookimpl
+def resolve_pending(integration: Integration, pending: list[Pending]) -> list[Resolution]:
+    """``tokens/{token}`` for each pending create (the spec has no batch form of it)."""
+    client = client_for(integration)
+    lost_after = timedelta(minutes=float(option(integration, "token_lost_after_minutes")))
+    now = datetime.now(UTC)
+    out = []
+    for item in pending:
+        rid = _token_id(client, item.token)
+        if rid:
+            out.append(Resolution(item.issue_id, remote_id=rid))
+        elif rid is None and item.since is not None and now - item.since > lost_after:
+            out.append(Resolution(item.issue_id, lost=f"the server does not know token "
+                                                      f"{item.token}"))  # fmt: skip
+        else:
+            out.append(Resolution(item.issue_id))
+    return out
+
+
+# -- polling -----------------------------------------------------------------------------------
+
+
+@hookimpl
+def poll(integration: Integration, tracked: list[Tracked]) -> list[RemoteUpdate]:
+    """``GET requests?service_request_id=a,b,c`` per ``ids_per_request`` ids, and one read of
+    the updates (comments) when the server has them."""
+    client = client_for(integration)
+    size = max(1, int(option(integration, "ids_per_request")))
+    records: dict[str, dict[str, Any]] = {}
+    wanted = [t for t in tracked if _well_formed(t.remote_id)]
+    for chunk in _chunks([t.remote_id for t in wanted], size):
+        answer = client.get("requests", [("service_request_id", ",".join(chunk))])
+        for record in answer if isinstance(answer, list) else []:
+            if isinstance(record, dict):
+                rid = _scalar(record.get("service_request_id"))
+                if rid in chunk:
+                    records[rid] = record
+    comments = _comments(integration, client, {t.remote_id for t in wanted}) if (
+        _has_updates(integration)) else {}  # fmt: skip
+    updates = []
+    for t in tracked:
+        if not _well_formed(t.remote_id):
+            updates.append(RemoteUpdate(t.issue_id, t.remote_id, RemoteState.UNREADABLE,
+                                        error=f"{t.remote_id!r} is not an Open311 id"))  # fmt: skip
+            continue
+        record = records.get(t.remote_id)
+        if record is None:
+            updates.append(RemoteUpdate(t.issue_id, t.remote_id, RemoteState.MISSING))
+            continue
+        update = mapping.update_of(integration, t.issue_id, t.remote_id, record)
+        found = comments.get(t.remote_id, ())
+        updates.append(update if not found else _with_comments(update, found))
+    return updates
+
+
+def _with_comments(update: RemoteUpdate, comments: tuple[RemoteComment, ...]) -> RemoteUpdate:
+    import dataclasses
+
+    return dataclasses.replace(update, comments=comments)
+
+
+def _well_formed(remote_id: str) -> bool:
+    return bool(remote_id) and "," not in remote_id and remote_id.isprintable() and len(
+        remote_id) <= 200  # fmt: skip
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _has_updates(integration: Integration) -> bool:
+    return str(option(integration, "updates")).lower() == "mysociety"
+
+
+def _read_updates(integration: Integration, client: GeoReport) -> list[dict[str, Any]]:
+    hours = float(option(integration, "updates_window_hours"))
+    now = datetime.now(UTC)
+    answer = client.get("servicerequestupdates", [
+        ("start_date", _w3c(now - timedelta(hours=hours))),
+        ("end_date", _w3c(now + timedelta(minutes=5))),
+    ])  # fmt: skip
+    return [u for u in answer if isinstance(u, dict)] if isinstance(answer, list) else []
+
+
+def _comments(
+    integration: Integration, client: GeoReport, ids: set[str]
+) -> dict[str, tuple[RemoteComment, ...]]:
+    """The ``To SCF:`` updates of the requests in ``ids``, by request."""
+    out: dict[str, list[RemoteComment]] = {}
+    for item in _read_updates(integration, client):
+        rid = _scalar(item.get("service_request_id"))
+        uid = _scalar(item.get("update_id"))
+        text = str(item.get("description") or "")
+        if rid not in ids or not uid or not text.lstrip().lower().startswith(PULL_PREFIX[:-1]):
+            continue
+        stripped = text.lstrip()
+        head, colon, rest = stripped.partition(":")
+        if not colon or " ".join(head.lower().split()) != PULL_PREFIX[:-1]:
+            continue
+        out.setdefault(rid, []).append(RemoteComment(uid, rest.strip()[:4000]))
+    return {rid: tuple(found) for rid, found in out.items()}
+
+
+# -- comments ----------------------------------------------------------------------------------
+
+
+@hookimpl
+def push_comment(integration: Integration, issue: Issue, comment: Comment) -> str:
+    """mySociety's POST ``servicerequestupdates``; after an uncertain attempt, look for the
+    update (its text ends with the comment's own tag) first."""
+    client = client_for(integration)
+    tag = f"[{issue.marker}/{comment.id}]"
+    if comment.push_attempted:
+        for item in _read_updates(integration, client):
+            if (_scalar(item.get("service_request_id")) == issue.remote_id
+                    and str(item.get("description") or "").rstrip().endswith(tag)):  # fmt: skip
+                return _scalar(item.get("update_id")) or tag
+    first, _, last = comment.author.strip().partition(" ")
+    answer = client.post("servicerequestupdates", [
+        ("service_request_id", str(issue.remote_id)),
+        ("update_id", f"{issue.marker}-{comment.id}"),
+        ("status", "OPEN"),
+        ("updated_datetime", _w3c(datetime.now(UTC))),
+        ("description", f"{comment.author}: {comment.text}\n{tag}"),
+        ("first_name", first or "-"),
+        ("last_name", last or "-"),
+    ])  # fmt: skip
+    item = answer[0] if isinstance(answer, list) and answer else answer
+    uid = _scalar(item.get("update_id")) if isinstance(item, dict) else ""
+    if not uid:
+        raise AmbiguousError("the server took the comment without an update_id; it is looked "
+                             "for before any retry")  # fmt: skip
+    return uid
+
+
+@hookimpl
+def capabilities(integration: Integration) -> Capabilities:
+    """Comments only with mySociety's updates; cancellations only with ``cancel_notes``."""
+    updates = _has_updates(integration)
+    return Capabilities(
+        push_comments=updates,
+        pull_comments=updates,
+        cancellation=bool(option(integration, "cancel_notes")),
+    )
+
+
+# -- checks ------------------------------------------------------------------------------------
+
+
+@hookimpl
+def check_connection(integration: Integration) -> str:
+    """Read ``services``, then prove the key: a POST that names no service cannot create
+    anything, and a server checks the key first (403 when it is refused)."""
+    client = client_for(integration)
+    services = client.get("services")
+    count = len(services) if isinstance(services, list) else 0
+    try:
+        client.post("requests", [])
+    except LoginRefused:
+        raise
+    except DefiniteError:
+        pass  # refused for the missing service, after the key was accepted
+    return f"{count} services, api_key accepted"
+
+
+@hookimpl
+def check_integration(integration: Integration) -> list[str]:
+    """The plugin's options: known names, and values of the right kind."""
+    where = f"integrations.{integration.name}"
+    problems: list[str] = []
+    for key in integration.options:
+        if key not in OPTIONS:
+            close = difflib.get_close_matches(key, [*OPTIONS, *HOST_KEYS], n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            problems.append(f"{where}.{key}: unknown key; {hint}the open311 plugin takes "
+                            f"{', '.join(sorted(OPTIONS))}")  # fmt: skip
+    choices = {"format": ("json", "xml"), "updates": ("mysociety", "none")}
+    for key, allowed in choices.items():
+        value = option(integration, key)
+        if value not in allowed:
+            problems.append(f"{where}.{key}: {value!r}; use one of {', '.join(allowed)}")
+    for key in ("ids_per_request", "lookup_window_minutes", "updates_window_hours",
+                "token_lost_after_minutes"):  # fmt: skip
+        value = option(integration, key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            problems.append(f"{where}.{key}: {value!r}; use a positive number")
+    notes = option(integration, "cancel_notes")
+    if not isinstance(notes, list) or not all(isinstance(n, str) and n.strip() for n in notes):
+        problems.append(f'{where}.cancel_notes: use a list of phrases, e.g. ["duplicate"]')
+    if integration.cancel_statuses and integration.cancel_statuses != ("CANCEL",):
+        problems.append(CheckWarning(
+            f"{where}.cancel_statuses: GeoReport statuses are only open and closed; say what "
+            f"marks a cancellation with cancel_notes (phrases of status_notes)"))  # fmt: skip
+    if not integration.url.startswith("https://") and "127.0.0.1" not in integration.url:
+        problems.append(CheckWarning(f"{where}: the api_key goes over plain http; use https"))
+    return problems
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    """``scf emulator open311``."""
+    from .commands import emulator_command
+
+    group = cli.commands.get("emulator")
+    if group is not None and hasattr(group, "add_command"):
+        group.add_command(emulator_command)
