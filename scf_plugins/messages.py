@@ -16,7 +16,7 @@ COMMON = frozenset({"issue_id", "remote_id", "status", "organization", "request_
 
 PLACEHOLDERS: Mapping[str, frozenset[str]] = {
     "acknowledged": COMMON,
-    "closed": COMMON,
+    "closed": COMMON | {"reason"},
     "canceled": COMMON | {"reason"},
     "activity": COMMON | {"value", "field"},
     "address_rejected": COMMON | {"address", "reason"},

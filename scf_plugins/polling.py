@@ -349,14 +349,12 @@ def _apply_one(
         )
     for comment in update.comments:
         report.comments_in += transitions.pull_comment(conn, integration, row, comment, now, seen())
+    reason = clean_or_none(update.reason, VALUE_LIMIT) if isinstance(update.reason, str) else None
     if update.state is RemoteState.CLOSED:
-        if transitions.close(conn, engine.settings, integration, row, update.status, now):
+        if transitions.close(conn, engine.settings, integration, row, update.status, now, reason):
             report.closed += 1
             _log_transition(integration, row, "closed")
     elif update.state is RemoteState.CANCELED:
-        reason = (
-            clean_or_none(update.reason, VALUE_LIMIT) if isinstance(update.reason, str) else None
-        )
         if transitions.cancel(conn, engine.settings, integration, row, update.status, now, reason):
             report.cancelled += 1
             _log_transition(integration, row, "cancelled")

@@ -323,8 +323,10 @@ def close(
     row: Mapping[str, Any],
     status: str | None,
     now: datetime,
+    reason: str | None = None,
 ) -> bool:
-    """Acknowledged -> Closed, with the closing message (per remote status when configured)."""
+    """Acknowledged -> Closed, with the closing message (per remote status when configured;
+    ``{reason}`` is the remote system's own closing note, when it gives one)."""
     return _leave_acknowledged(
         conn,
         settings,
@@ -335,6 +337,7 @@ def close(
         integration.messages.closed_by_status,
         integration.messages.closed,
         {"status": Status.CLOSED.value, "closed_at": now},
+        reason or "",
     )
 
 

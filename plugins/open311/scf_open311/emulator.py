@@ -357,6 +357,9 @@ def _handler(state: EmulatorState) -> type[BaseHTTPRequestHandler]:
                         return _error(400, "service_code missing or not found")
                     if not (q.get("lat") and q.get("long")) and not q.get("address_string"):
                         return _error(400, "a location is required: lat and long")
+                    problems = _attribute_problems(q["service_code"], form)
+                    if problems:
+                        return 400, [{"code": 400, "description": p} for p in problems], "errors"
                     return 200, [state.create(form)], "service_requests"
                 if method != "GET":
                     return _error(405, "method not allowed")
@@ -407,6 +410,33 @@ def _handler(state: EmulatorState) -> type[BaseHTTPRequestHandler]:
             self._send(200, json.dumps(result).encode(), "application/json")
 
     return Handler
+
+
+def _attribute_problems(code: str, form: list[tuple[str, str]]) -> list[str]:
+    """What the mySociety adapter refuses: a required attribute missing, a number that is not
+    one, a list value that is not one of its keys."""
+    given: dict[str, list[str]] = {}
+    for key, value in form:
+        match = re.fullmatch(r"attribute\[(.+?)\](\[\])?", key)
+        if match:
+            given.setdefault(match.group(1), []).append(value)
+    problems = []
+    for attribute in DEFINITIONS.get(code, []):
+        values = [v for v in given.get(attribute["code"], []) if v != ""]
+        if attribute["variable"] != "true":
+            continue
+        if not values:
+            if attribute["required"] == "true":
+                problems.append(f"attribute[{attribute['code']}] is required")
+            continue
+        if attribute["datatype"] == "number" and not all(
+            re.fullmatch(r"-?\d+(\.\d+)?", v) for v in values
+        ):
+            problems.append(f"attribute[{attribute['code']}] must be a number")
+        keys = {v["key"] for v in attribute.get("values", [])}
+        if keys and not set(values) <= keys:
+            problems.append(f"attribute[{attribute['code']}] must be one of {sorted(keys)}")
+    return problems
 
 
 def _error(code: int, text: str) -> tuple[int, Any, str]:

@@ -27,6 +27,8 @@ TYPES: dict[str, QuestionType] = {
     "singlevaluelist": "choice", "multivaluelist": "multichoice",
 }  # fmt: skip
 STATUS_LIMIT = 200
+# The reference of an answer sent as typed (text, number, date-time); a list answer's is its key.
+TYPED = "="
 
 
 def offered(service: Any) -> bool:
@@ -103,7 +105,7 @@ def _question(attribute: dict[str, Any], private: bool) -> Question | None:
                         options=tuple(dict.fromkeys(n for n, _ in pairs)),
                         answer_refs=tuple(pairs), meta=meta)  # fmt: skip
     return Question(code, text, qtype, required=required, private=private,
-                    answer_refs=(("", code),), meta=meta)  # fmt: skip
+                    answer_refs=(("", TYPED),), meta=meta)  # fmt: skip
 
 
 def description(issue: Issue) -> str:
@@ -138,7 +140,8 @@ def create_form(issue: Issue) -> list[tuple[str, str]]:
     if issue.image_url:
         form.append(("media_url", issue.image_url))
     for answer in issue.answers:
-        form.append((f"attribute[{answer.question_id}]", answer.ref or answer.answer))
+        value = answer.answer if answer.ref in (None, "", TYPED) else answer.ref
+        form.append((f"attribute[{answer.question_id}]", value))
     return form
 
 
