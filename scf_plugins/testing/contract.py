@@ -98,10 +98,11 @@ def answer_value(q: Question) -> str:
 
 
 def answers_for(rt: RequestType) -> tuple[Answer, ...]:
-    """Valid answers for every unconditional question of ``rt`` (none for ``info``)."""
+    """Valid answers for every required, unconditional question of ``rt`` (an optional one
+    may depend on answers the remote system does not describe)."""
     out = []
     for q in rt.questions:
-        if q.asked_when or q.type == "info":
+        if q.asked_when or q.type == "info" or not q.required:
             continue
         value = answer_value(q)
         out.append(Answer(q.id, q.text, value, q.private, q.ref_for(value)))
