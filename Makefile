@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml plugins/cityworks/pyproject.toml plugins/arcgis/pyproje
 		plugins/open311/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
+		--config-settings editable_mode=compat \
 		-e '.[test]' -e plugins/cityworks -e plugins/arcgis -e plugins/open311
 	@touch $(STAMP)
 

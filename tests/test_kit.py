@@ -62,3 +62,40 @@ def test_make_integration_and_the_loopback_server_serve_a_plugin_test(loopback) 
     assert [r.path for r in loopback.requests] == ["/services.json", "/busy.json",
                                                    "/requests.json"]  # fmt: skip
     assert loopback.requests[2].form() == [("a", "1"), ("b", "2")]
+
+
+PLUGIN_OK = '''
+from scf_plugins import Integration, Issue, Submission, hookimpl
+
+@hookimpl
+def submit(integration: Integration, issue: Issue) -> Submission:
+    """Create the request."""
+    return Submission(remote_id=str(issue.id))
+'''
+PLUGIN_WRONG = '''
+from scf_plugins import Integration, Issue, Submission, hookimpl
+
+@hookimpl
+def submit(integration: Integration, issue: Issue) -> Submission:
+    """Create the request."""
+    return Submission(remote_id=issue.id)
+'''
+
+
+def test_a_plugin_type_checks_against_the_installed_host(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The host ships py.typed and a typed hookimpl: an out-of-tree plugin's mypy run sees
+    the host's types (a wrong one is caught, a right one passes)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "good_plugin.py").write_text(PLUGIN_OK)
+    (tmp_path / "bad_plugin.py").write_text(PLUGIN_WRONG)
+    out = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "good_plugin.py",
+         "bad_plugin.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert "good_plugin.py" not in out.stdout, out.stdout
+    assert 'bad_plugin.py:7: error: Argument "remote_id" to "Submission" has incompatible type' in (
+        out.stdout
+    ), out.stdout
