@@ -20,11 +20,12 @@ from sqlalchemy import Connection
 from . import circuits, rounds, telemetry, transitions
 from .errors import RemoteError
 from .links import Scope, marker_of
-from .models import Integration, RemoteComment, RemoteState, RemoteUpdate, Tracked
+from .models import Integration, RemoteComment, RemoteState, RemoteUpdate, Tracked, frozen_mapping
 from .outcomes import PassReport, describe, error_kind
 from .rounds import Batch
 from .sanitize import VALUE_LIMIT, clean, clean_or_none
 from .schema import fit, issues, length
+from .store import plugin_state_of
 
 if TYPE_CHECKING:
     from .sync import Engine
@@ -39,8 +40,9 @@ RETRY_BATCH = timedelta(seconds=30)  # a batch whose poll failed waits this long
 POLL_COLUMNS = tuple(
     issues.c[name]
     for name in ("id", "remote_id", "remote_status", "marker", "link_endpoint", "last_error",
-                 "attention_kind", "summary", "request_type")
+                 "attention_kind", "summary", "request_type", "plugin_state")
 )  # fmt: skip
+NO_STATE = frozen_mapping()  # shared: most issues have no plugin state
 
 
 def _batches(engine: Engine, integration: Integration) -> Iterator[tuple[Batch, Sequence[Row]]]:
@@ -87,7 +89,15 @@ def poll(engine: Engine, integration: Integration, report: PassReport) -> None:
                 if claimed is None:
                     return
                 batch, rows = claimed
-                tracked = [Tracked(r["id"], r["remote_id"], marker_of(r)) for r in rows]
+                tracked = [
+                    Tracked(
+                        r["id"],
+                        r["remote_id"],
+                        marker_of(r),
+                        plugin_state_of(r["plugin_state"]) if r["plugin_state"] else NO_STATE,
+                    )
+                    for r in rows
+                ]
                 future = pool.submit(engine.host.poll, integration, tracked)
                 in_flight.append((batch, rows, future))
 

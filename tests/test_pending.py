@@ -165,3 +165,28 @@ def test_a_plugin_state_the_store_cannot_keep_is_a_plugin_error_not_a_crash(
     outcome = engine.run_pass()
     assert outcome.acknowledged == 0 and outcome.errors == 1
     assert "plugin_state" in show(run, issue_id)["sync"]["last_error"]
+
+
+def test_poll_hands_the_plugin_its_state(fake_host, run, write_config, basic_config) -> None:  # type: ignore[no-untyped-def]
+    host, _ = fake_host
+    seen: list[dict[str, Any]] = []
+
+    class Stateful(FakeRemote):
+        @hookimpl
+        def submit(self, integration: Integration, issue: Issue) -> Submission:
+            made = FakeRemote.submit(self, integration, issue)
+            return Submission(remote_id=made.remote_id, plugin_state={"site": "north"})
+
+        @hookimpl
+        def poll(self, integration, tracked):  # type: ignore[no-untyped-def]
+            seen.extend(dict(t.plugin_state) for t in tracked)
+            return FakeRemote.poll(self, integration, tracked)
+
+    host.unregister("fake-a")
+    host.register(Stateful("fake-a"), "fake-a")
+    settings = load_config(write_config(basic_config))
+    engine = Engine(settings, host, Store.open(settings.organization.database), clock=Clock())
+    report(run)
+    engine.run_pass()
+    engine.run_pass()
+    assert seen and seen[-1] == {"site": "north"}
