@@ -20,6 +20,7 @@ from typing import Any
 from . import credentials
 from .area import ServiceArea, from_config
 from .errors import ConfigError
+from .images import MB, ImageLimits
 from .messages import template_problem
 from .models import ActivityRule, Geocoder, Integration, Messages, Secret, frozen_mapping
 
@@ -96,6 +97,7 @@ class Settings:
     integrations: Mapping[str, Integration] = field(default_factory=frozen_mapping)
     geocoders: Mapping[str, Geocoder] = field(default_factory=frozen_mapping)
     server: Server = field(default_factory=Server)
+    images: ImageLimits = field(default_factory=ImageLimits)
 
     def owner_of(self, code: str) -> str | None:
         """The integration that serves request type ``code`` by configuration, if any.
@@ -287,7 +289,9 @@ class _Parser:
                     "remove this key and run `scf credentials set NAME --env ENV` "
                     "or set SCF_<NAME>_<ENV>_PASSWORD",
                 )
-        self.unknown(raw, "(top level)", {"organization", "integrations", "geocoders", "server"})
+        self.unknown(
+            raw, "(top level)", {"organization", "integrations", "geocoders", "server", "images"}
+        )
         org = self.organization(raw.get("organization"))
         geocoders = {}
         for name, table in self.tables(raw, "geocoders").items():
@@ -300,7 +304,23 @@ class _Parser:
         self.check_routing(integrations)
         server = self.server(raw.get("server", {}))
         return Settings(
-            self.path, org, frozen_mapping(integrations), frozen_mapping(geocoders), server
+            self.path,
+            org,
+            frozen_mapping(integrations),
+            frozen_mapping(geocoders),
+            server,
+            self.images(raw.get("images", {})),
+        )
+
+    def images(self, table: Any) -> ImageLimits:
+        if not isinstance(table, dict):
+            self.problem("images", "must be a table; write it as [images]")
+            return ImageLimits()
+        self.unknown(table, "images", {"max_per_issue", "max_mb", "max_side"})
+        return ImageLimits(
+            max_per_issue=int(self.number(table, "max_per_issue", "images", 5, 0, 20)),
+            max_bytes=int(self.number(table, "max_mb", "images", 10, 0.1, 50) * MB),
+            max_side=int(self.number(table, "max_side", "images", 2048, 256, 8192)),
         )
 
     def server(self, table: Any) -> Server:

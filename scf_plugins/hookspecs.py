@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
     from .models import (
         AddressCheck,
+        Attachment,
         Capabilities,
         Comment,
         Geocoder,
@@ -134,6 +135,25 @@ def push_comment(integration: Integration, issue: Issue, comment: Comment) -> st
     :param comment: the local comment. When ``comment.push_attempted`` is true an earlier
         push may have succeeded: look for it before adding it again.
     :returns: the remote comment's id, so the host never pulls its own comment back.
+    """
+
+
+@hookspec(firstresult=True)
+def push_attachment(integration: Integration, issue: Issue, attachment: Attachment) -> str:
+    """Attach a resident's photo to the issue's remote request (optional).
+
+    Called after the request exists, with comments; never before the acknowledgement. A
+    plugin without this hook (or whose ``capabilities`` say ``attachments=False``) leaves
+    photos here: ``scf issues show`` says so, with no error and no retry.
+
+    :param integration: the integration's settings.
+    :param issue: the issue; ``issue.remote_id`` is the remote request.
+    :param attachment: the photo: a clean JPEG (``content``) and the name to store it under
+        (``filename``, which carries the issue's marker). When ``attachment.push_attempted``
+        is true an earlier upload may have succeeded: look for it by that name first.
+    :returns: the remote attachment's id.
+    :raises RemoteError: as for any other call (an upload whose answer was lost is
+        ambiguous).
     """
 
 

@@ -275,6 +275,23 @@ class Comment:
     kept_here: str | None = None  # why a local comment was not sent (no comment API there)
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A resident's photo, as ``push_attachment`` gets it: a clean JPEG (re-encoded, no
+    metadata) with the name to store it under. ``push_attempted``: an earlier upload may have
+    reached the remote system, so look for it (by ``filename``, which carries the issue's
+    marker) before uploading again."""
+
+    id: int
+    issue_id: int
+    filename: str
+    content_type: str
+    size: int
+    content: bytes = field(repr=False)
+    push_attempted: bool = False
+    remote_id: str | None = None
+
+
 class CheckWarning(str):
     """A line of ``check_integration`` or ``check_geocoder`` that is a warning, not a problem:
     ``scf config check`` and ``scf doctor`` show it, but the integration keeps working
@@ -299,13 +316,16 @@ class Capabilities:
     here, shown as kept here, never counted as sent nor retried. ``pull_comments``: its
     ``poll`` can report remote comments. ``cancellation``: it can tell a cancelled request
     from a closed one (when False, the contract's cancel test expects the request to stay
-    open). The contract suite skips the tests of what a plugin declares it does not do.
+    open). ``attachments``: it takes photos (``push_attachment``, which a plugin may leave
+    out: photos then stay here, shown as kept here, with no error and no retry). The contract
+    suite skips the tests of what a plugin declares it does not do.
     """
 
     naive_local_dates: bool = False
     push_comments: bool = True
     pull_comments: bool = True
     cancellation: bool = True
+    attachments: bool = True
 
 
 PLUGIN_STATE_LIMIT = 4000  # characters of JSON: a token and a few times, not a cache

@@ -25,6 +25,7 @@ class PassReport:
     errors: int = 0
     polled: int = 0
     pending: int = 0  # creates accepted under a token, their remote id still to come
+    photos_out: int = 0
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -34,7 +35,7 @@ class PassReport:
         return bool(
             self.submitted or self.acknowledged or self.closed or self.cancelled
             or self.activity or self.comments_in or self.comments_out or self.archived
-            or self.held or self.errors or self.polled or self.pending
+            or self.held or self.errors or self.polled or self.pending or self.photos_out
         )  # fmt: skip
 
     def fields(self) -> dict[str, int | float]:
@@ -44,7 +45,8 @@ class PassReport:
             "closed": self.closed, "cancelled": self.cancelled, "activity": self.activity,
             "comments_in": self.comments_in, "comments_out": self.comments_out,
             "archived": self.archived, "held": self.held, "errors": self.errors,
-            "polled": self.polled, "pending": self.pending, "seconds": round(self.seconds, 3),
+            "polled": self.polled, "pending": self.pending, "photos_out": self.photos_out,
+            "seconds": round(self.seconds, 3),
         }  # fmt: skip
 
     def summary(self) -> str:
@@ -54,7 +56,9 @@ class PassReport:
             + (f"pending {self.pending}, " if self.pending else "")
             + f"acknowledged {self.acknowledged}, closed "
             f"{self.closed}, cancelled {self.cancelled}, comments in {self.comments_in} "
-            f"out {self.comments_out}, archived {self.archived}, errors {self.errors} "
+            f"out {self.comments_out}, "
+            + (f"photos out {self.photos_out}, " if self.photos_out else "")
+            + f"archived {self.archived}, errors {self.errors} "
             f"({self.seconds:.2f} s)"
         )
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
     from .models import (
         AddressCheck,
+        Attachment,
         Capabilities,
         Comment,
         Geocoder,
@@ -206,6 +207,26 @@ class PluginHost:
             comment=comment,
         )
         return str(result)
+
+    def push_attachment(
+        self, integration: Integration, issue: Issue, attachment: Attachment
+    ) -> str:
+        """Attach a photo to the remote request; returns the remote attachment id."""
+        result = self._first(
+            "push_attachment",
+            integration.plugin,
+            integration=integration,
+            issue=issue,
+            attachment=attachment,
+        )
+        return str(result)
+
+    def takes_attachments(self, integration: Integration) -> bool:
+        """Whether the integration's plugin uploads photos (the hook, and its capability)."""
+        return (
+            self.implements("push_attachment", integration.plugin)
+            and self.capabilities(integration).attachments
+        )
 
     def validate_address(self, geocoder: Geocoder, issue: Issue) -> AddressCheck | None:
         """Check the issue's address with the geocoder's plugin (see the hook spec)."""

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -223,6 +224,35 @@ poll_batches = Table(
 )
 
 
+# Residents' photos (schema 6): clean JPEGs kept in the store, so every machine serves and
+# sends the same ones; each pushed once to the remote request, like a comment.
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("issue_id", Integer, ForeignKey("issues.id", ondelete="CASCADE"), nullable=False),
+    Column("filename", String(100), nullable=False),
+    Column("content_type", String(50), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("content", LargeBinary, nullable=False),  # read one photo at a time, never a pass's
+    Column("path_token", String(64), nullable=False, unique=True),  # its unguessable URL path
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("remote_id", String(200)),
+    Column("pushed_at", UTCDateTime),
+    Column("push_attempted", Boolean, nullable=False, default=False),
+    Column("push_attempted_at", UTCDateTime),
+    Column("kept_here", String(300)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("lease_owner", String(100)),
+    Column("lease_until", UTCDateTime),
+    Index("ix_attachments_issue", "issue_id", "id"),
+)
+
+
 # Open311 API keys (schema 4): only a hash of each key is kept; a revoked key stays listed.
 api_keys = Table(
     "api_keys",
@@ -316,9 +346,14 @@ def _v5(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE issues ADD COLUMN plugin_state TEXT")
 
 
+def _v6(conn: Connection) -> None:
+    """Residents' photos."""
+    metadata.create_all(conn, tables=[attachments])
+
+
 # MIGRATIONS[i] takes the database from version i to version i + 1. A new database is built
 # whole from ``metadata`` and starts at the latest version.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 STORE_ID_KEY = "store_id"
 
 

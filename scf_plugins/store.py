@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import stat
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import schema
 from .errors import ConfigError
+from .images import Photo
 from .links import marker_of, new_marker
 from .models import (
     AddressCheck,
@@ -35,7 +37,7 @@ from .models import (
     Status,
     frozen_mapping,
 )
-from .schema import announced, answers, comments, issues, request_types
+from .schema import announced, answers, attachments, comments, issues, request_types
 from .timeutil import utcnow
 
 SQLITE_BUSY_MS = 30_000
@@ -64,6 +66,29 @@ class IssueRecord:
     reported_via: str | None = None
     pending_token: str | None = None
     pending_since: datetime | None = None
+    attachments: tuple[AttachmentInfo, ...] = ()
+
+
+@dataclass(frozen=True)
+class AttachmentInfo:
+    """A stored photo without its bytes: what ``issues show`` and the Open311 GETs show."""
+
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    path_token: str
+    remote_id: str | None
+    kept_here: str | None
+    last_error: str | None
+    attempts: int
+
+
+ATTACHMENT_INFO = tuple(
+    attachments.c[name]
+    for name in ("id", "filename", "content_type", "size", "path_token", "remote_id",
+                 "kept_here", "last_error", "attempts")
+)  # fmt: skip
 
 
 def request_type_to_json(rt: RequestType) -> str:
@@ -251,8 +276,9 @@ class Store:
 
     # -- issues ----------------------------------------------------------------------------------
 
-    def create_issue(self, new: NewIssue) -> int:
-        """Store a new Open issue with its answers, in one transaction; returns its id."""
+    def create_issue(self, new: NewIssue, photos: Sequence[Photo] = ()) -> int:
+        """Store a new Open issue with its answers and photos, in one transaction; returns
+        its id."""
         now = utcnow()
         with self.transaction() as conn:
             issue_id = conn.execute(
@@ -284,7 +310,31 @@ class Store:
                 {"b_id": issue_id, "b_marker": new_marker(self.store_id, int(issue_id), 1)},
             )
             insert_answers(conn, int(issue_id), new.answers)
+            for photo in photos:
+                conn.execute(
+                    attachments.insert().values(
+                        issue_id=issue_id,
+                        filename=photo.filename,
+                        content_type=photo.content_type,
+                        size=photo.size,
+                        width=photo.width,
+                        height=photo.height,
+                        content=photo.content,
+                        path_token=secrets.token_urlsafe(24),
+                        created_at=now,
+                    )
+                )
         return int(issue_id)
+
+    def media(self, path_token: str) -> tuple[str, bytes] | None:
+        """A photo's content type and bytes by its URL token, or None."""
+        with self.read() as conn:
+            row = conn.execute(
+                select(attachments.c.content_type, attachments.c.content).where(
+                    attachments.c.path_token == path_token
+                )
+            ).first()
+        return None if row is None else (str(row[0]), bytes(row[1]))
 
     def answers_of(self, conn: Connection, issue_ids: Sequence[int]) -> dict[int, list[Answer]]:
         """The answers of several issues, in their stored order."""
@@ -332,6 +382,14 @@ class Store:
                 reported_via=row["reported_via"],
                 pending_token=row["pending_token"],
                 pending_since=row["pending_since"],
+                attachments=tuple(
+                    AttachmentInfo(**r)
+                    for r in conn.execute(
+                        select(*ATTACHMENT_INFO)
+                        .where(attachments.c.issue_id == issue_id)
+                        .order_by(attachments.c.id)
+                    ).mappings()
+                ),
             )
 
     def list(

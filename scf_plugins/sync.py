@@ -30,6 +30,7 @@ from typing import Any
 
 from . import (
     advice,
+    attaching,
     circuits,
     commenting,
     deadlines,
@@ -60,13 +61,19 @@ NOTE_BUSY_EVERY = 5.0  # seconds: how often a busy one does
 CIRCUIT_FRESH = 1.0  # seconds a read of the circuits table is used before it is read again
 
 Step = Callable[["Engine", Integration, PassReport], None]
-SUBMIT_STEPS: tuple[Step, ...] = (submitting.submit, resolving.resolve, commenting.push_comments)
+SUBMIT_STEPS: tuple[Step, ...] = (
+    submitting.submit,
+    resolving.resolve,
+    commenting.push_comments,
+    attaching.push_photos,
+)
 POLL_STEPS: tuple[Step, ...] = (polling.poll,)
 ALL_STEPS: tuple[Step, ...] = (
     submitting.submit,
     resolving.resolve,
     polling.poll,
     commenting.push_comments,
+    attaching.push_photos,
 )
 
 

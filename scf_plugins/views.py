@@ -81,6 +81,17 @@ def issue_json(record: IssueRecord, *, public: bool = False) -> dict[str, Any]:
         ],
         "created_at": iso(issue.created_at),
         "address_check": asdict(issue.address_check) if issue.address_check else None,
+        "attachments": [
+            {
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "size": a.size,
+                "remote_id": None if public else a.remote_id,
+                "path": media_path(a.path_token),
+                **({} if public else {"kept_here": a.kept_here, "last_error": a.last_error}),
+            }
+            for a in record.attachments
+        ],
     }
     if not public:
         claimed = bool(record.lease_owner) and (
@@ -109,6 +120,11 @@ def issue_json(record: IssueRecord, *, public: bool = False) -> dict[str, Any]:
             "endpoint": record.link_endpoint,
         }
     return data
+
+
+def media_path(path_token: str) -> str:
+    """Where ``scf serve`` serves a photo (an unguessable path: the token is its only key)."""
+    return f"/media/{path_token}.jpg"
 
 
 def dumps(data: Any) -> str:

@@ -9,6 +9,7 @@ import click
 from ..app import App
 from ..area import ServiceArea
 from ..errors import UserError
+from ..images import from_files
 from ..models import RequestType
 from ..reporting import Report, build_issue, parse_answer_args, text_problem
 from ..timeutil import local_time
@@ -96,6 +97,13 @@ def request_types_cmd(app: App, refresh: bool, as_json: bool) -> None:
 @click.option("--phone")
 @click.option("--image-url")
 @click.option(
+    "--image",
+    "images",
+    multiple=True,
+    metavar="PATH",
+    help="A photo (JPEG, PNG, GIF or WebP); repeat for each, up to [images] max_per_issue.",
+)
+@click.option(
     "--answer",
     "answers",
     multiple=True,
@@ -116,10 +124,12 @@ def report_cmd(
     email: str | None,
     phone: str | None,
     image_url: str | None,
+    images: tuple[str, ...],
     answers: tuple[str, ...],
     as_json: bool,
 ) -> None:
-    """Report an issue; required answers are enforced; prints the new issue's id."""
+    """Report an issue; required answers are enforced; prints the new issue's id. Photos are
+    checked and re-encoded (no metadata is kept) before anything is stored."""
     parsed = parse_answer_args(answers)
     rt = _request_type(app, code)
     code = rt.code  # as the remote system spells it (it matched ignoring case)
@@ -137,7 +147,8 @@ def report_cmd(
         answers=parsed,
     )
     new = build_issue(report, rt, app.settings.owner_of(code), area=_area(app))
-    issue_id = app.store.create_issue(new)
+    photos = from_files(images, app.settings.images)
+    issue_id = app.store.create_issue(new, photos)
     echo(dumps({"id": issue_id}) if as_json else f"reported issue {issue_id}")
 
 
@@ -277,6 +288,14 @@ def issues_show(app: App, issue_id: int, public: bool, as_json: bool) -> None:
             f"  claimed       by {describe_owner(sync['claimed_by'])} until "
             f"{when(sync['claimed_until'])}"
         )
+    for photo in data["attachments"]:
+        state = (
+            f"sent as {photo['remote_id']}"
+            if photo["remote_id"]
+            else photo["kept_here"]
+            or (f"waiting ({photo['last_error']})" if photo["last_error"] else "waiting")
+        )
+        echo(f"  photo         {photo['filename']} ({photo['size'] // 1024} KB): {state}")
     if sync and sync["pending"]:
         echo(
             f"  pending       accepted as token {sync['pending']['token']} at "
