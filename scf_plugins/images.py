@@ -86,7 +86,7 @@ def prepare(data: bytes, name: str, limits: ImageLimits) -> Photo:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data), formats=list(ACCEPTED)) as opened:
+            with Image.open(io.BytesIO(data), formats=_readable()) as opened:
                 if opened.width * opened.height > MAX_PIXELS:
                     raise Image.DecompressionBombError(f"{opened.width}x{opened.height}")
                 opened.load()
@@ -111,14 +111,14 @@ def prepare(data: bytes, name: str, limits: ImageLimits) -> Photo:
     return Photo(_stem(name) + ".jpg", out.getvalue(), clean.width, clean.height)
 
 
-def check_count(count: int, limits: ImageLimits, how: str = "--image") -> None:
+def check_count(count: int, limits: ImageLimits, how: str = "with --image") -> None:
     """Refuse more photos than an issue takes.
 
     :raises UserError: naming the limit.
     """
     if count > limits.max_per_issue:
         raise UserError(
-            f"{count} images sent with {how}; an issue takes at most {limits.max_per_issue} "
+            f"{count} images sent {how}; an issue takes at most {limits.max_per_issue} "
             f"(the [images] max_per_issue setting)"
         )
 
@@ -147,6 +147,14 @@ def from_files(paths: Sequence[str], limits: ImageLimits) -> list[Photo]:
             ) from None
         photos.append(prepare(data, os.path.basename(path), limits))
     return photos
+
+
+def _readable() -> list[str]:
+    """The accepted formats this Pillow can read (HEIF only with its plugin)."""
+    from PIL import Image
+
+    Image.init()
+    return [name for name in ACCEPTED if name in Image.OPEN]
 
 
 def _flatten(image: Image.Image) -> Image.Image:

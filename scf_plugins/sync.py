@@ -53,7 +53,7 @@ from .timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
-LEASED = (schema.issues, schema.comments, schema.poll_batches)  # the tables work is claimed in
+LEASED = (schema.issues, schema.comments, schema.attachments, schema.poll_batches)  # claimed work
 SUBMIT_EVERY = 0.5  # seconds: how soon a report stored by another process is submitted
 POLL_CHECK_EVERY = 2.0  # seconds: how often a worker asks whether a poll round is due
 NOTE_IDLE_EVERY = 30.0  # seconds: how often an idle worker refreshes its status rows

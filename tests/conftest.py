@@ -175,12 +175,15 @@ class World:
             cli, list(args), obj=App(str(self.path), host=self.host), input=input
         )
 
-    def report(self, code: str = "POTHOLE", *answers: str, **fields: str) -> int:
-        defaults = {"summary": "Deep pothole", "lat": "41.3083", "lng": "-72.9279"}
+    def report(self, code: str = "POTHOLE", *answers: str, **fields: str | list[str]) -> int:
+        defaults: dict[str, str | list[str]] = {
+            "summary": "Deep pothole", "lat": "41.3083", "lng": "-72.9279"
+        }  # fmt: skip
         defaults.update(fields)
         args = ["report", "--type", code, "--json"]
         for key, value in defaults.items():
-            args += [f"--{key.replace('_', '-')}", value]
+            for each in [value] if isinstance(value, str) else value:  # a list: repeated
+                args += [f"--{key.replace('_', '-')}", each]
         if code == "POTHOLE" and not answers:
             answers = ("501=Yes", "502=Smaller than a dinner plate", "503=r@example.org")
         for answer in answers:

@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, func, select
 
 from ..errors import RemoteError, UserError
+from ..images import Photo
 from ..models import CHOICE_TYPES, Question, RequestType, Status
 from ..reporting import LIMITS, Labels, Report, ReportError, build_issue
-from ..schema import comments, issues, request_types
+from ..schema import attachments, comments, issues, request_types
 from ..timeutil import utcnow
+from ..views import media_path
 
 if TYPE_CHECKING:
     from ..config import Settings
@@ -187,7 +189,9 @@ class Open311:
 
     # -- requests: POST ----------------------------------------------------------------------
 
-    def create(self, form: Form, api_key: str) -> tuple[Reply, int | None]:
+    def create(
+        self, form: Form, api_key: str, photos: Sequence[Photo] = ()
+    ) -> tuple[Reply, int | None]:
         """POST requests: validate with the same intake as ``scf report`` and store; returns
         the reply and the new issue's id (None when refused)."""
         code = form.get("service_code")
@@ -239,7 +243,7 @@ class Open311:
             if outside:
                 return failure(400, f"address_string: {outside}"), None
             new = dataclasses.replace(new, lat=placed[0], lng=placed[1])
-        issue_id = self.store.create_issue(new)
+        issue_id = self.store.create_issue(new, photos)
         notice = (
             f"Thank you. Your report is number {issue_id}; it goes to the "
             f"{self.settings.organization.name} crews now."
@@ -316,7 +320,7 @@ class Open311:
 
     # -- requests: GET -------------------------------------------------------------------------
 
-    def requests(self, query: Form, now: datetime | None = None) -> Reply:
+    def requests(self, query: Form, now: datetime | None = None, base: str = "") -> Reply:
         """GET requests with the spec's filters; ``page``/``page_size`` as the common extension."""
         now = now or utcnow()
         ids = query.words("service_request_id")
@@ -347,18 +351,23 @@ class Open311:
             elif wanted == {"closed"}:
                 conditions.append(issues.c.status.in_(_CLOSED))
             limit, offset = paging
-        return Reply(200, "service_requests", self._records(and_(*conditions), limit, offset))
+        records = self._records(and_(*conditions), limit, offset, base)
+        return Reply(200, "service_requests", records)
 
-    def request(self, request_id: str) -> Reply:
+    def request(self, request_id: str, base: str = "") -> Reply:
         """GET requests/{id}: the list wrapper with one request, or 404."""
         if not _numbers([request_id]):
             return failure(404, f"service request {request_id[:40]!r} not found")
-        found = self._records(issues.c.id == int(request_id), 1, 0)
+        found = self._records(issues.c.id == int(request_id), 1, 0, base)
         if not found:
             return failure(404, f"service request {request_id} not found")
         return Reply(200, "service_requests", found)
 
-    def _records(self, condition: Any, limit: int, offset: int) -> list[dict[str, Any]]:
+    def _records(
+        self, condition: Any, limit: int, offset: int, base: str = ""
+    ) -> list[dict[str, Any]]:
+        """Request records; ``media_url`` is the first photo's address under ``base`` (where
+        clients reach this server), else the URL the report gave."""
         names = {code: rt.name for code, rt in self.request_types().items()}
         agency = self.settings.server.agency_responsible or self.settings.organization.name
         with self.store.read() as conn:
@@ -383,6 +392,7 @@ class Open311:
                 .offset(offset)
             ).all()
             notes = _latest_notes(conn, [r.id for r in rows])
+            photos = _first_photos(conn, [r.id for r in rows])
         out: list[dict[str, Any]] = []
         for r in rows:
             closed = r.status in _CLOSED
@@ -405,7 +415,9 @@ class Open311:
                     "zipcode": "",
                     "lat": r.lat,
                     "long": r.lng,
-                    "media_url": r.image_url or "",
+                    "media_url": (
+                        f"{base}{media_path(photos[r.id])}" if r.id in photos else r.image_url or ""
+                    ),
                 }
             )
             # Optional fields without a value are left out (as mySociety's adapter does).
@@ -597,6 +609,21 @@ def _latest_notes(conn: Any, issue_ids: list[int]) -> dict[int, str]:
         select(comments.c.issue_id, comments.c.text).where(comments.c.id.in_(latest))
     ).all()
     return {int(r.issue_id): str(r.text) for r in rows}
+
+
+def _first_photos(conn: Any, issue_ids: list[int]) -> dict[int, str]:
+    """The URL token of each issue's first photo."""
+    if not issue_ids:
+        return {}
+    first = (
+        select(func.min(attachments.c.id))
+        .where(attachments.c.issue_id.in_(issue_ids))
+        .group_by(attachments.c.issue_id)
+    )
+    rows = conn.execute(
+        select(attachments.c.issue_id, attachments.c.path_token).where(attachments.c.id.in_(first))
+    ).all()
+    return {int(r.issue_id): str(r.path_token) for r in rows}
 
 
 def _status_at(status: str, closed_at: datetime | None, when: datetime) -> str:

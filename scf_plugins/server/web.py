@@ -27,6 +27,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import apikeys, telemetry
 from .. import status as status_view
+from ..errors import UserError
+from ..images import ImageLimits, Photo, check_count, prepare
 from ..outcomes import describe
 from ..timeutil import iso, utcnow
 from . import formats
@@ -103,11 +105,20 @@ def create_app(
             wrong = _jurisdiction(ctx, query)
             if wrong:
                 return _respond(fmt, wrong)
-            reply = await run_in_threadpool(_get, ctx, name, arg, query)
+            base = _base_url(ctx, request)
+            reply = await run_in_threadpool(_get, ctx, name, arg, query, base)
             return _respond(fmt, reply)
         except Exception as exc:  # the client learns nothing of the inside
             log.warning("open311 %s %s failed: %s", request.method, name, describe(exc))
             return _respond(fmt, failure(500, "the server failed; try again later"))
+
+    async def media(request: Request) -> Response:
+        token = request.path_params["token"]
+        found = await run_in_threadpool(ctx.store.media, token) if _TOKEN.match(token) else None
+        if found is None:
+            return Response("no such photo\n", 404, media_type="text/plain; charset=utf-8")
+        content_type, content = found
+        return Response(content, 200, media_type=content_type, headers=MEDIA_HEADERS)
 
     async def healthz(request: Request) -> Response:
         body, status = await run_in_threadpool(_health, ctx)
@@ -123,6 +134,7 @@ def create_app(
         routes=[
             Route("/open311/discovery.{fmt}", discovery, methods=["GET"]),
             Route("/open311/v2/{resource:path}", georeport, methods=["GET", "POST"]),
+            Route("/media/{token}.jpg", media, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
         ]
@@ -130,12 +142,12 @@ def create_app(
     return AccessLog(app)
 
 
-def _get(ctx: Context, name: str, arg: str | None, query: Form) -> Reply:
+def _get(ctx: Context, name: str, arg: str | None, query: Form, base: str) -> Reply:
     resources = ctx.open311
     if name == "services":
         return resources.definition(arg) if arg else resources.services()
     if name == "requests":
-        return resources.request(arg) if arg else resources.requests(query)
+        return resources.request(arg, base) if arg else resources.requests(query, base=base)
     if name == "tokens":
         return resources.token(arg or "")
     if arg is None:
@@ -144,22 +156,36 @@ def _get(ctx: Context, name: str, arg: str | None, query: Form) -> Reply:
 
 
 async def _post_request(ctx: Context, request: Request, fmt: str) -> Response:
-    """POST requests: size cap, then key, rate, jurisdiction, then the intake."""
-    body = await _body(request, ctx.settings.server.max_body_kb * 1024)
+    """POST requests: size cap, then key, rate, jurisdiction, photos, then the intake."""
+    kind = request.headers.get("content-type", "application/x-www-form-urlencoded").lower()
+    multipart = kind.startswith("multipart/form-data")
+    if not multipart and not kind.startswith("application/x-www-form-urlencoded"):
+        return _respond(
+            fmt,
+            failure(
+                400,
+                "send the report as application/x-www-form-urlencoded (UTF-8), or "
+                "multipart/form-data with photos",
+            ),
+        )
+    limits = ctx.settings.images
+    cap = ctx.settings.server.max_body_kb * 1024
+    if multipart:  # room for the photos an issue may have, besides the fields
+        cap += limits.max_per_issue * (limits.max_bytes + 4096)
+    body = await _body(request, cap)
     if body is None:
-        return _respond(
-            fmt,
-            failure(413, f"the body is larger than {ctx.settings.server.max_body_kb} KB"),
-        )
-    kind = request.headers.get("content-type", "application/x-www-form-urlencoded")
-    if not kind.lower().startswith("application/x-www-form-urlencoded"):
-        return _respond(
-            fmt,
-            failure(400, "send the report as application/x-www-form-urlencoded (UTF-8)"),
-        )
-    form = _form(body)
-    if isinstance(form, Reply):
-        return _respond(fmt, form)
+        return _respond(fmt, failure(413, f"the body is larger than {cap // 1024} KB"))
+    files: list[tuple[str, bytes]] = []
+    if multipart:
+        parsed = await _multipart(request, body, limits)
+        if isinstance(parsed, Reply):
+            return _respond(fmt, parsed)
+        form, files = parsed
+    else:
+        urlencoded = _form(body)
+        if isinstance(urlencoded, Reply):
+            return _respond(fmt, urlencoded)
+        form = urlencoded
     key_name = await run_in_threadpool(apikeys.owner, ctx.store, form.get("api_key"))
     if key_name is None:
         return _respond(fmt, failure(403, "api_key is missing or not valid"))
@@ -177,10 +203,47 @@ async def _post_request(ctx: Context, request: Request, fmt: str) -> Response:
     wrong = _jurisdiction(ctx, form)
     if wrong:
         return _respond(fmt, wrong)
-    reply, issue_id = await run_in_threadpool(ctx.open311.create, form, key_name)
+    try:  # decoding photos is CPU work: off the event loop
+        photos = await run_in_threadpool(_photos, files, limits)
+    except UserError as exc:
+        return _respond(fmt, failure(400, str(exc)))
+    reply, issue_id = await run_in_threadpool(ctx.open311.create, form, key_name, photos)
     if issue_id is not None and ctx.wake is not None:
         ctx.wake()  # submitted now, not at the next check
     return _respond(fmt, reply)
+
+
+async def _multipart(
+    request: Request, body: bytes, limits: ImageLimits
+) -> tuple[Form, list[tuple[str, bytes]]] | Reply:
+    """A ``multipart/form-data`` report: its fields, and every file part as a photo, whatever
+    its name (FixMyStreet sends ``photo1``, ``photo2``…; others ``media``)."""
+    from starlette.datastructures import UploadFile
+    from starlette.formparsers import MultiPartException, MultiPartParser
+
+    async def once() -> Any:
+        yield body
+
+    # One file more than allowed is read, so the refusal names the limit, not the parser.
+    parser = MultiPartParser(request.headers, once(), max_files=limits.max_per_issue + 1,
+                             max_fields=MAX_PAIRS)  # fmt: skip
+    try:
+        data = await parser.parse()
+    except MultiPartException as exc:
+        return failure(400, f"the multipart body cannot be read ({exc}); check the client")
+    pairs: list[tuple[str, str]] = []
+    files: list[tuple[str, bytes]] = []
+    for name, value in data.multi_items():
+        if isinstance(value, UploadFile):
+            files.append((value.filename or name, await value.read()))
+            await value.close()
+        else:
+            pairs.append((name, value))
+    try:
+        check_count(len(files), limits, "as file parts")
+    except UserError as exc:
+        return failure(400, str(exc))
+    return Form(pairs), files
 
 
 async def _body(request: Request, cap: int) -> bytes | None:
@@ -212,6 +275,15 @@ def _form(raw: bytes) -> Form | Reply:
     except ValueError:
         return failure(400, f"too many fields; at most {MAX_PAIRS}")
     return Form(pairs)
+
+
+def _photos(files: list[tuple[str, bytes]], limits: ImageLimits) -> list[Photo]:
+    return [prepare(data, name, limits) for name, data in files]
+
+
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
+# A photo's URL is its only key: never guessed, so it may be cached anywhere; never sniffed.
+MEDIA_HEADERS = {"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"}
 
 
 def _jurisdiction(ctx: Context, form: Form) -> Reply | None:

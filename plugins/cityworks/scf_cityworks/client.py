@@ -31,6 +31,7 @@ from .records import Decoder
 from .versions import version_tuple
 
 log = logging.getLogger(__name__)
+Files = dict[str, tuple[str, bytes, str]]  # multipart file parts: name, bytes, type
 
 AUTH_PATH = "General/Authentication/Authenticate"
 NOT_FOUND_CODES = {2, 35, 60}  # InvalidRequestId, ErrorItemNotFound, WarningItemNotFound
@@ -166,6 +167,7 @@ class CityworksClient:
         *,
         idempotent: bool = True,
         decode: Decoder | None = None,
+        files: Files | None = None,
     ) -> Any:
         """Call ``Services/<path>`` and return the envelope's ``Value``.
 
@@ -173,9 +175,12 @@ class CityworksClient:
             lost answer is then an :class:`AmbiguousError`, never retried blindly.
         :param decode: a faster reader of this call's answer (see :mod:`.records`); an answer
             it cannot read is read the general way.
+        :param files: file parts (``{"file": (name, bytes, content type)}``): the call goes
+            as ``multipart/form-data`` with ``data`` and ``token`` beside them.
         :raises DefiniteError: Status 1 or 3 (with Cityworks' DisplayText).
         """
-        return self.call_envelope(path, data, idempotent=idempotent, decode=decode).get("Value")
+        envelope = self.call_envelope(path, data, idempotent=idempotent, decode=decode, files=files)
+        return envelope.get("Value")
 
     def call_envelope(
         self,
@@ -185,15 +190,18 @@ class CityworksClient:
         idempotent: bool = True,
         accept_codes: set[int] | None = None,
         decode: Decoder | None = None,
+        files: Files | None = None,
     ) -> dict[str, Any]:
         """Like :meth:`call` but returns the whole envelope; Status 1 with a code in
         ``accept_codes`` is returned rather than raised (for "not found" answers)."""
         token = self.token()
-        body = self._post(path, data, token=token, idempotent=idempotent, decode=decode)
+        body = self._post(path, data, token=token, idempotent=idempotent, decode=decode,
+                          files=files)  # fmt: skip
         if status_of(body) == 2:
             log.info("token refused; logging in again", extra={"integration": self.name})
             token = self._renew(token)
-            body = self._post(path, data, token=token, idempotent=idempotent, decode=decode)
+            body = self._post(path, data, token=token, idempotent=idempotent, decode=decode,
+                              files=files)  # fmt: skip
             if status_of(body) == 2:
                 raise DefiniteError(
                     f"Cityworks refused a fresh token for {path} ({_messages(body)}); check that "
@@ -221,6 +229,7 @@ class CityworksClient:
         idempotent: bool,
         decode: Decoder | None = None,
         judge: Callable[[Answer], str | None] | None = None,
+        files: Files | None = None,
     ) -> dict[str, Any]:
         url = f"{self.site}/Services/{path}"
         form = {"data": json.dumps(data, separators=(",", ":"), default=str)}
@@ -229,9 +238,11 @@ class CityworksClient:
             headers["Authorization"] = f"cityworks {token}"
         elif token:
             form["token"] = token
+        extra = {"files": files} if files else {}
         answer = self.http.request(
-            "POST", url, what=path, idempotent=idempotent, data=form, headers=headers, judge=judge
-        )
+            "POST", url, what=path, idempotent=idempotent, data=form, headers=headers, judge=judge,
+            **extra,
+        )  # fmt: skip
         return self._parse(path, answer, idempotent, decode)
 
     def _parse(

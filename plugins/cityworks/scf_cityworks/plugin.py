@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from scf_plugins import (
     AmbiguousError,
+    Attachment,
     Capabilities,
     DefiniteError,
     Integration,
@@ -303,6 +304,35 @@ def push_comment(integration: Integration, issue: Issue, comment: Comment) -> st
             "looked for before any retry"
         )
     return str(added["CommentId"])
+
+
+@hookimpl
+def push_attachment(integration: Integration, issue: Issue, attachment: Attachment) -> str:
+    """``Attachments/AddRequestAttachment``; after an uncertain upload, ``RequestAttachments``
+    is searched for the file name (which carries the issue's marker) first."""
+    client = site_for(integration).client
+    rid = mapping.request_id(issue.remote_id)
+    if rid is None:
+        raise DefiniteError(f"{issue.remote_id!r} is not a Cityworks request id")
+    name = f"{issue.marker}-{attachment.id}.jpg"
+    if attachment.push_attempted:
+        found = client.call("Ams/Attachments/RequestAttachments", {"RequestIds": [rid]})
+        for record in mapping.as_list(found):
+            stored = str(record.get("Attachment") or "") if isinstance(record, dict) else ""
+            if stored.replace("\\", "/").rsplit("/", 1)[-1] == name and record.get("Id"):
+                return str(record["Id"])
+    value = client.call(
+        "Ams/Attachments/AddRequestAttachment",
+        {"RequestId": rid, "Filename": name, "Comments": "Photo sent by the resident"},
+        idempotent=False,
+        files={"file": (name, attachment.content, attachment.content_type)},
+    )
+    if not isinstance(value, dict) or value.get("Id") in (None, ""):
+        raise AmbiguousError(
+            "Cityworks answered AddRequestAttachment without an Id; the photo may be attached "
+            "and is looked for before any retry"
+        )
+    return str(value["Id"])
 
 
 @hookimpl

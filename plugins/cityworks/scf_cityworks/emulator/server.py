@@ -189,6 +189,12 @@ class Api:
             ("ams", "comment", "byactivityids"): lambda d, u: s.comments_by_sids(
                 as_ints(lower_keys(d).get("activityids"), "Comment", "ActivityIds")
             ),
+            ("ams", "attachments", "addrequestattachment"): lambda d, u: s.add_attachment(
+                d, d.pop("__files__", []), u
+            ),
+            ("ams", "attachments", "requestattachments"): lambda d, u: s.request_attachments(
+                as_ints(lower_keys(d).get("requestids"), "Attachments", "RequestIds")
+            ),
             ("ams", "customercall", "addtorequest"): self.customer_call_add,
             ("ams", "customercall", "byrequestid"): lambda d, u: s.customer_calls.get(
                 as_int(lower_keys(d).get("requestid"), "CustomerCall", "RequestId"), []
@@ -311,6 +317,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._handle()
 
     def _params(self) -> dict[str, str]:
+        self.files: list[tuple[str, str, bytes, str]] = []
         split = urlsplit(self.path)
         params = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         length = int(self.headers.get("Content-Length") or 0)
@@ -324,6 +331,11 @@ class _Handler(BaseHTTPRequestHandler):
                 name = part.get_param("name", header="content-disposition")
                 if name and not part.get_filename():
                     params[str(name)] = part.get_content()
+                elif name:  # a file part: kept for the method that takes it (uploads)
+                    content = part.get_payload(decode=True)
+                    self.files.append((str(name), str(part.get_filename()),
+                                       content if isinstance(content, bytes) else b"",
+                                       part.get_content_type()))  # fmt: skip
         elif body:
             params.update(
                 {
@@ -410,6 +422,11 @@ class _Handler(BaseHTTPRequestHandler):
         token = self._token(params)
         if state.header_token_only and params.get("token") not in (None, "", "undefined", "null"):
             token = None
+        if key == ("ams", "attachments", "downloadrequestattachment"):
+            self._download(data, token)
+            return
+        if self.files and isinstance(data, dict):
+            data = {**data, "__files__": self.files}
         result = self.server.api.dispatch(key, data, token)
         if fault == "drop_after_commit":
             self._drop()
@@ -423,6 +440,23 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "malformed":
             body = body[: max(1, len(body) // 2)]
         self._send(200, body)
+
+    def _download(self, data: Any, token: str | None) -> None:
+        """``DownloadRequestAttachment``: the file's bytes, not an envelope."""
+        state = self.server.state
+        try:
+            state.user_for(token)
+            content = state.attachment_file(
+                as_int(lower_keys(data).get("attachmentid"), "Attachments", "AttachmentId")
+            )
+        except CwFault as fault:
+            self._send(200, json.dumps(envelope(fault=fault)))
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
 
     def _token(self, params: dict[str, str]) -> str | None:
         header = self.headers.get("Authorization", "")
@@ -460,6 +494,10 @@ class _Handler(BaseHTTPRequestHandler):
             elif action == "reset":
                 state.reset()
                 result = True
+            elif action == "attachments":
+                result = state.request_attachments([int(body["request_id"])])
+                for record in result:
+                    record["Size"] = len(state.attachment_files.get(record["Id"], b""))
             elif action == "staff":
                 result = state.staff(body.pop("action"), int(body.pop("request_id")), **body)
             else:

@@ -151,7 +151,9 @@ class EmulatorState:
         self.comments: dict[int, list[dict[str, Any]]] = {}
         self.calls: list[dict[str, Any]] = []
         self.customer_calls: dict[int, list[dict[str, Any]]] = {}
-        self.attachments: dict[int, list[dict[str, Any]]] = {}
+        self.attachments: dict[int, list[dict[str, Any]]] = {}  # by request: the records
+        self.attachment_files: dict[int, bytes] = {}  # by attachment id: the bytes received
+        self.next_attachment_id = 7001
         self.tokens: dict[str, str] = {}
         self.issued: list[str] = []  # every token ever minted (tests look for leaks)
         self.faults: list[Fault] = []
@@ -603,6 +605,51 @@ class EmulatorState:
         with self.lock:
             return "\n".join(c["Comments"] for c in self.comments.get(rid, []))
 
+    # -- attachments ------------------------------------------------------------------------
+
+    def add_attachment(
+        self, data: dict[str, Any], files: list[tuple[str, str, bytes, str]], login: str
+    ) -> dict[str, Any]:
+        """``Attachments/AddRequestAttachment``: the ``file`` part stored under the request
+        (as a server path, the way real sites answer ``Attachment``)."""
+        d = lower_keys(data)
+        rid = as_int(d.get("requestid"), "Attachments", "RequestId")
+        upload = next((f for f in files if f[0] == "file"), None)
+        if upload is None:
+            raise CwFault("Attachments", "MissingFile", 3, "No file was uploaded")
+        _, filename, content, _ = upload
+        name = str(d.get("filename") or filename or "blob")
+        with self.lock:
+            self._request(rid, "Attachments")
+            record: dict[str, Any] = {
+                "Id": self.next_attachment_id,
+                "RequestId": rid,
+                "Attachment": f"D:\\Cityworks\\Attachments\\SR\\{rid}\\{name}",
+                "AttachedBy": login,
+                "AttachedBySid": 330,
+                "DateTimeAttached": self.now(),
+                "Comments": str(d.get("comments") or ""),
+                "AttachmentType": 0,
+                "Title": name,
+                "Description": "",
+            }
+            self.next_attachment_id += 1
+            self.attachments.setdefault(rid, []).append(record)
+            self.attachment_files[record["Id"]] = content
+            return dict(record)
+
+    def request_attachments(self, rids: list[int]) -> list[dict[str, Any]]:
+        """``Attachments/RequestAttachments``: every attachment of the requests."""
+        with self.lock:
+            return [dict(a) for rid in rids for a in self.attachments.get(rid, [])]
+
+    def attachment_file(self, attachment_id: int) -> bytes:
+        """The bytes received for an attachment (``DownloadRequestAttachment``)."""
+        with self.lock:
+            if attachment_id not in self.attachment_files:
+                raise CwFault("Attachments", "ErrorItemNotFound", 35, "Attachment not found")
+            return self.attachment_files[attachment_id]
+
     # -- city staff (the control interface) -------------------------------------------------
 
     def staff(self, action: str, request_id: int, **kwargs: Any) -> dict[str, Any]:
@@ -635,6 +682,7 @@ class EmulatorState:
             self.comments.clear()
             self.customer_calls.clear()
             self.attachments.clear()
+            self.attachment_files.clear()
             self.tokens.clear()
             self.faults.clear()
             self.counts.clear()
