@@ -453,9 +453,9 @@ class Store:
 
     def retry(self, issue_ids: Sequence[int]) -> tuple[int, int]:
         """Clear the back-off of Open, unlinked, routed issues (not held ones: they wait for
-        an address), and of the issues' local comments not yet pushed; a remote-id conflict
-        flag goes too, since retrying is how staff say it is resolved. Returns how many
-        issues and comments were changed."""
+        an address), and of the issues' local comments and photos not yet pushed; a remote-id
+        conflict flag goes too, since retrying is how staff say it is resolved. Returns how
+        many issues, and how many comments and photos, were changed."""
         ids = list(issue_ids)
         now = utcnow()
         with self.transaction() as conn:
@@ -486,6 +486,15 @@ class Store:
                         comments.c.kind == "comment",
                         comments.c.pushed_at.is_(None),
                         comments.c.next_attempt_at.is_not(None),
+                    )
+                    .values(attempts=0, next_attempt_at=None)
+                ).rowcount
+                pushed += conn.execute(
+                    attachments.update()
+                    .where(
+                        attachments.c.issue_id.in_(chunk),
+                        attachments.c.pushed_at.is_(None),
+                        attachments.c.next_attempt_at.is_not(None),
                     )
                     .values(attempts=0, next_attempt_at=None)
                 ).rowcount

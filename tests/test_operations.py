@@ -36,7 +36,7 @@ def test_retry_failing_clears_the_back_off_of_just_those(world: Any) -> None:
     assert all(w.show(i)["sync"]["next_attempt_at"] for i in failing)
     result = w.cli("issues", "retry", "--failing", "--integration", "cityworks")
     assert result.exit_code == 0, result.output
-    assert "2 issue(s) and 0 comment(s) will be tried again" in result.output
+    assert "2 issue(s) and 0 comment(s) or photo(s) will be tried again" in result.output
     assert all(w.show(i)["sync"]["next_attempt_at"] is None for i in failing)
     w.later(seconds=31)  # the creates whose answers were lost are looked up, not re-sent
     assert w.sync().acknowledged == 2

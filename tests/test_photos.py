@@ -300,3 +300,30 @@ def test_the_door_checks_the_key_before_it_decodes_photos(door: Door) -> None:
     response = requests.post(f"{door.url}/open311/v2/requests.json", data=fields, files=files,
                              timeout=10)  # fmt: skip
     assert response.status_code == 403
+
+
+def test_city_staff_list_the_photos_on_a_request(world: Any, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+    from scf_cityworks.commands import emulator_command
+
+    w = world()
+    issue_id = w.report("GRAFFITI", "511=No", "512=Public property", "514=2026-01-02",
+                        image=write(tmp_path, "wall.jpg", photo()))  # fmt: skip
+    w.sync()
+    rid = str(w.remote_id(issue_id))
+    result = CliRunner().invoke(emulator_command, ["staff", "attachments", rid, "--at",
+                                                   w.emulator.root])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    marker = w.show(issue_id)["link"]["marker"]
+    size = w.show(issue_id)["attachments"][0]["size"]
+    assert f"{marker}-1.jpg  {size} bytes" in result.output and "by scf-int" in result.output
+    # `scf issues retry` clears a photo's back-off too.
+    w.emulator.state.inject("503", count=3, match="addrequestattachment")
+    second = w.report("GRAFFITI", "511=No", "512=Public property", "514=2026-01-02",
+                      image=write(tmp_path, "wall2.jpg", photo()))  # fmt: skip
+    assert w.sync().photos_out == 0
+    w.emulator.state.clear_faults()
+    assert w.sync().photos_out == 0  # still backing off
+    retried = w.cli("issues", "retry", str(second))
+    assert "1 comment(s) or photo(s) will be tried again" in retried.output
+    assert w.sync().photos_out == 1

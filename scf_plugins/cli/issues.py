@@ -478,7 +478,7 @@ def issues_retry(
             "(linked issues are polled each round anyway)"
         )
     echo(
-        f"{count} issue(s) and {pushed} comment(s) will be tried again on the next pass"
+        f"{count} issue(s) and {pushed} comment(s) or photo(s) will be tried again on the next pass"
         + (f" ({len(ids) - count} others are not waiting to be sent)" if len(ids) > count else "")
     )
 

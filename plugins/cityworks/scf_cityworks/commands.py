@@ -161,6 +161,22 @@ def staff_comment(request_id: int, text: str, author: str | None, at: str) -> No
     _staff(at, "comment", request_id, text=text, author=author)
 
 
+@staff.command("attachments")
+@click.argument("request_id", type=int)
+@AT
+def staff_attachments(request_id: int, at: str) -> None:
+    """List the photos attached to REQUEST_ID (name, size, when, by whom)."""
+    records = _control(at, "attachments", {"request_id": request_id})
+    if not records:
+        click.echo(f"request {request_id} has no attachments")
+    for record in records:
+        name = str(record.get("Attachment") or "").replace("\\", "/").rsplit("/", 1)[-1]
+        click.echo(
+            f"{record.get('Id')}  {name}  {record.get('Size', 0)} bytes  "
+            f"{record.get('DateTimeAttached')}  by {record.get('AttachedBy')}"
+        )
+
+
 @staff.command("set")
 @click.argument("request_id", type=int)
 @click.argument("field")
