@@ -10,6 +10,7 @@ table. Phases:
   baseline: the same creates one at a time.
 - memory: one poll pass over a large store (default 100,000 issues); peak RSS.
 - startup: ``scf --help``, and ``scf sync --once`` with nothing to do.
+- photos: 100 issues with a 2 MB photo each, attached at 20 ms a call (``photos.py``).
 
 Baselines are measured on a sample (``--baseline-sample``) and scaled linearly to N: a
 per-issue call costs the same for the 10th issue as for the 10,000th.
@@ -323,10 +324,22 @@ def main() -> int:
     parser.add_argument("--database", help="PostgreSQL URL for the scale-out phases")
     parser.add_argument(
         "--phase",
-        choices=["poll", "submit", "memory", "startup", "workers", "pollers", "latency", "serve"],
+        choices=[
+            "poll",
+            "submit",
+            "memory",
+            "startup",
+            "workers",
+            "pollers",
+            "latency",
+            "serve",
+            "photos",
+        ],
     )
+    parser.add_argument("--photos", type=int, default=100, help="issues with a 2 MB photo")
     args = parser.parse_args()
     if args.phase:
+        import photos
         import scale
         import serving
 
@@ -339,6 +352,7 @@ def main() -> int:
             "pollers": lambda: scale.phase_pollers(args.database, args.pollers),
             "latency": lambda: scale.phase_latency(args.tracked, 50),
             "serve": lambda: serving.phase_serve(args.tracked),
+            "photos": lambda: photos.phase_photos(args.photos),
         }[args.phase]()
         print(json.dumps(result))
         return 0
@@ -360,6 +374,7 @@ def main() -> int:
     startup = _child([*common, "--phase", "startup"])
     latency = _child(["--tracked", str(args.tracked), "--phase", "latency"])
     serve = _child(["--tracked", str(args.tracked), "--phase", "serve"])
+    shots = _child(["--photos", str(args.photos), "--phase", "photos"])
     from postgres import throwaway
 
     with throwaway() as database:
@@ -423,6 +438,12 @@ def main() -> int:
         f"{'':>8}   p50 {serve['p50']:.2f} s, p95 {serve['p95']:.2f} s "
         f"({serve['count']} reports POSTed at random gaps, 20 ms/call, tracked issues polled)"
     )
+    print(
+        f"{'photos: ' + format(shots['mb_each'], '.1f') + ' MB each, 20 ms/call, 4 at once':<38} "
+        f"{args.photos:>8,} {shots['calls']:>7,} {shots['wall']:>8.2f} "
+        f"{shots['cpu'] / args.photos * 1e6:>13.0f} {shots['rss_mb']:>12.0f} {'-':>12} "
+        f"{shots['wall'] / shots['floor']:>8.2f}x"
+    )
     targets = scale_rows(args, workers, pollers)
     targets += [
         ("scf serve sustains >= 200 POSTs/s", serve["rate"] >= 200),
@@ -441,6 +462,7 @@ def main() -> int:
         ("poll CPU < 100 µs per issue at 10,000", poll["cpu"] / args.n < 100e-6),
         ("submit <= 1.5x ideal N x latency / 8", submit["wall"] <= 1.5 * submit["floor"]),
         ("memory run peak RSS < 250 MB", memory["rss_mb"] < 250),
+        ("photos run peak RSS < 200 MB (uploads read one photo at a time)", shots["rss_mb"] < 200),
         ("scf --help < 0.5 s", startup["help"] < 0.5),
         ("idle pass < 1 s", startup["idle_pass"] < 1.0),
     ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import RowMapping, select
+from sqlalchemy import RowMapping
 
 from .models import Attachment, Integration, Issue
 from .outbox import Outbox, keep_here, push
@@ -45,12 +45,9 @@ def _send(engine: Engine, integration: Integration, issue: Issue, photo: Attachm
     """Read this one photo's bytes, then upload it (on a worker thread)."""
     import dataclasses
 
-    with engine.store.read() as conn:
-        content = conn.execute(
-            select(attachments.c.content).where(attachments.c.id == photo.id)
-        ).scalar_one()
+    content = engine.store.photo_content(photo.id)
     return engine.host.push_attachment(
-        integration, issue, dataclasses.replace(photo, content=bytes(content))
+        integration, issue, dataclasses.replace(photo, content=content)
     )
 
 

@@ -236,7 +236,6 @@ attachments = Table(
     Column("size", Integer, nullable=False),
     Column("width", Integer, nullable=False),
     Column("height", Integer, nullable=False),
-    Column("content", LargeBinary, nullable=False),  # read one photo at a time, never a pass's
     Column("path_token", String(64), nullable=False, unique=True),  # its unguessable URL path
     Column("created_at", UTCDateTime, nullable=False),
     Column("remote_id", String(200)),
@@ -250,6 +249,20 @@ attachments = Table(
     Column("lease_owner", String(100)),
     Column("lease_until", UTCDateTime),
     Index("ix_attachments_issue", "issue_id", "id"),
+)
+
+# A photo's bytes, apart from its sync state: SQLite rewrites a whole row on every UPDATE, so
+# a lease or a push mark on a row holding 2 MB would copy the 2 MB each time.
+attachment_contents = Table(
+    "attachment_contents",
+    metadata,
+    Column(
+        "attachment_id",
+        Integer,
+        ForeignKey("attachments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("content", LargeBinary, nullable=False),  # read one photo at a time, never a pass's
 )
 
 
@@ -348,7 +361,7 @@ def _v5(conn: Connection) -> None:
 
 def _v6(conn: Connection) -> None:
     """Residents' photos."""
-    metadata.create_all(conn, tables=[attachments])
+    metadata.create_all(conn, tables=[attachments, attachment_contents])
 
 
 # MIGRATIONS[i] takes the database from version i to version i + 1. A new database is built

@@ -37,7 +37,15 @@ from .models import (
     Status,
     frozen_mapping,
 )
-from .schema import announced, answers, attachments, comments, issues, request_types
+from .schema import (
+    announced,
+    answers,
+    attachment_contents,
+    attachments,
+    comments,
+    issues,
+    request_types,
+)
 from .timeutil import utcnow
 
 SQLITE_BUSY_MS = 30_000
@@ -311,30 +319,31 @@ class Store:
             )
             insert_answers(conn, int(issue_id), new.answers)
             for photo in photos:
-                conn.execute(
-                    attachments.insert().values(
-                        issue_id=issue_id,
-                        filename=photo.filename,
-                        content_type=photo.content_type,
-                        size=photo.size,
-                        width=photo.width,
-                        height=photo.height,
-                        content=photo.content,
-                        path_token=secrets.token_urlsafe(24),
-                        created_at=now,
-                    )
-                )
+                insert_photo(conn, int(issue_id), photo, now)
         return int(issue_id)
 
     def media(self, path_token: str) -> tuple[str, bytes] | None:
         """A photo's content type and bytes by its URL token, or None."""
         with self.read() as conn:
             row = conn.execute(
-                select(attachments.c.content_type, attachments.c.content).where(
-                    attachments.c.path_token == path_token
+                select(attachments.c.content_type, attachment_contents.c.content)
+                .join(
+                    attachment_contents,
+                    attachment_contents.c.attachment_id == attachments.c.id,
                 )
+                .where(attachments.c.path_token == path_token)
             ).first()
         return None if row is None else (str(row[0]), bytes(row[1]))
+
+    def photo_content(self, attachment_id: int) -> bytes:
+        """One photo's bytes (read just before it is sent: never a pass's photos at once)."""
+        with self.read() as conn:
+            content = conn.execute(
+                select(attachment_contents.c.content).where(
+                    attachment_contents.c.attachment_id == attachment_id
+                )
+            ).scalar_one()
+        return bytes(content)
 
     def answers_of(self, conn: Connection, issue_ids: Sequence[int]) -> dict[int, list[Answer]]:
         """The answers of several issues, in their stored order."""
@@ -619,6 +628,26 @@ def next_generation(conn: Connection, issue_id: int) -> int:
     """The generation of the issue's next submission (a new one whenever it is routed again)."""
     current = conn.execute(select(issues.c.generation).where(issues.c.id == issue_id)).scalar()
     return int(current or 0) + 1
+
+
+def insert_photo(conn: Connection, issue_id: int, photo: Photo, now: datetime) -> int:
+    """Store a photo of an issue (its bytes apart from its sync state); returns its id."""
+    attachment_id = conn.execute(
+        attachments.insert().values(
+            issue_id=issue_id,
+            filename=photo.filename,
+            content_type=photo.content_type,
+            size=photo.size,
+            width=photo.width,
+            height=photo.height,
+            path_token=secrets.token_urlsafe(24),
+            created_at=now,
+        )
+    ).inserted_primary_key[0]  # type: ignore[index]
+    conn.execute(
+        attachment_contents.insert().values(attachment_id=attachment_id, content=photo.content)
+    )
+    return int(attachment_id)
 
 
 def insert_answers(conn: Connection, issue_id: int, items: Sequence[Answer]) -> None:

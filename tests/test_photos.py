@@ -73,17 +73,8 @@ def shown(run: Callable[..., Result], issue_id: int) -> dict[str, Any]:
 
 
 def stored(store: Any, issue_id: int) -> list[bytes]:
-    from sqlalchemy import select
-
-    from scf_plugins.schema import attachments
-
-    with store.read() as conn:
-        rows = conn.execute(
-            select(attachments.c.content)
-            .where(attachments.c.issue_id == issue_id)
-            .order_by(attachments.c.id)
-        ).scalars()
-        return [bytes(r) for r in rows]
+    record = store.get(issue_id)
+    return [store.photo_content(a.id) for a in record.attachments]
 
 
 # -- intake -----------------------------------------------------------------------------------

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import email.parser
-import email.policy
 import json
 import re
 import threading
@@ -55,6 +53,37 @@ def parse_data(raw: str | None) -> Any:
         raise CwFault(
             "General", "InvalidData", 30, "The data parameter is not valid JSON"
         ) from None
+
+
+_DISPOSITION = re.compile(rb'(?i)\bname="(?P<name>[^"]*)"(?:.*?\bfilename="(?P<file>[^"]*)")?')
+
+
+def multipart_parts(ctype: str, body: bytes) -> list[tuple[str, str | None, str, bytes]]:
+    """``multipart/form-data`` as ``(name, filename or None, content type, bytes)`` parts.
+
+    Split on the boundary in one pass (a photo of megabytes is copied once, not parsed as
+    lines of text), which is all the emulator needs of a client's upload.
+    """
+    found = re.search(r'boundary="?([^";]+)"?', ctype)
+    if not found:
+        return []
+    out = []
+    for chunk in body.split(b"--" + found.group(1).encode())[1:]:
+        if chunk.startswith(b"--"):
+            break  # the closing boundary
+        head, _, content = chunk.partition(b"\r\n\r\n")
+        match = _DISPOSITION.search(head)
+        if match is None:
+            continue
+        kind = re.search(rb"(?i)content-type:\s*([^\r\n;]+)", head)
+        filename = match.group("file")
+        out.append((
+            match.group("name").decode("utf-8", "replace"),
+            None if filename is None else filename.decode("utf-8", "replace"),
+            kind.group(1).decode().strip() if kind else "application/octet-stream",
+            content[:-2] if content.endswith(b"\r\n") else content,
+        ))  # fmt: skip
+    return out
 
 
 def envelope(
@@ -324,18 +353,11 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         ctype = self.headers.get("Content-Type", "")
         if body and ctype.startswith("multipart/form-data"):
-            message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-                b"Content-Type: " + ctype.encode() + b"\r\n\r\n" + body
-            )
-            for part in message.iter_parts():
-                name = part.get_param("name", header="content-disposition")
-                if name and not part.get_filename():
-                    params[str(name)] = part.get_content()
-                elif name:  # a file part: kept for the method that takes it (uploads)
-                    content = part.get_payload(decode=True)
-                    self.files.append((str(name), str(part.get_filename()),
-                                       content if isinstance(content, bytes) else b"",
-                                       part.get_content_type()))  # fmt: skip
+            for name, filename, part_type, content in multipart_parts(ctype, body):
+                if filename is None:
+                    params[name] = content.decode("utf-8", "replace")
+                else:  # a file part: kept for the method that takes it (uploads)
+                    self.files.append((name, filename, content, part_type))
         elif body:
             params.update(
                 {
