@@ -37,3 +37,34 @@ def wait_until_stopped() -> None:
             pass
     except KeyboardInterrupt:
         pass
+
+
+def control(at: str, action: str, body: dict[str, Any], *, root_before: str, start: str) -> Any:
+    """POST one control request (``/__emulator/ACTION``) to a running stand-in; one clear line
+    for whatever goes wrong.
+
+    :param at: the stand-in's address as the user gave it (``--at``).
+    :param root_before: the path where the stand-in's own API starts (``/Cityworks``): cut
+        off, so the address it printed works too.
+    :param start: the command that starts one, for the message when none answers.
+    """
+    import requests
+
+    root = at.rstrip("/").split(root_before)[0]
+    if not root.startswith(("http://", "https://")):
+        raise click.ClickException(f"--at {at!r} is not an http URL; use the emulator's root")
+    try:
+        answer = requests.post(f"{root}/__emulator/{action}", json=body, timeout=30)
+    except requests.RequestException as exc:
+        raise click.ClickException(
+            f"no emulator answers at {root} ({type(exc).__name__}); start one with "
+            f"`{start}`, or give --at"
+        ) from None
+    try:
+        data = answer.json()
+    except ValueError:
+        raise click.ClickException(f"{root} did not answer like the emulator") from None
+    if answer.status_code != 200:
+        said = data.get("error") if isinstance(data, dict) else None
+        raise click.ClickException(f"the emulator refused it: {said or answer.status_code}")
+    return data

@@ -88,27 +88,9 @@ AT = click.option(
 
 
 def _control(at: str, action: str, body: dict[str, Any]) -> Any:
-    """POST one control request to the emulator; one clear line for what goes wrong."""
-    import requests
-
-    root = at.rstrip("/").split("/Cityworks")[0]
-    if not root.startswith(("http://", "https://")):
-        raise click.ClickException(f"--at {at!r} is not an http URL; use the emulator's root")
-    try:
-        answer = requests.post(f"{root}/__emulator/{action}", json=body, timeout=30)
-    except requests.RequestException as exc:
-        raise click.ClickException(
-            f"no emulator answers at {root} ({type(exc).__name__}); start one with "
-            f"`scf emulator cityworks`, or give --at"
-        ) from None
-    try:
-        data = answer.json()
-    except ValueError:
-        raise click.ClickException(f"{root} did not answer like the emulator") from None
-    if answer.status_code != 200:
-        said = data.get("error") if isinstance(data, dict) else None
-        raise click.ClickException(f"the emulator refused it: {said or answer.status_code}")
-    return data
+    return standins.control(
+        at, action, body, root_before="/Cityworks", start="scf emulator cityworks"
+    )
 
 
 @emulator_command.group("staff")

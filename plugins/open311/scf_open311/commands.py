@@ -53,26 +53,7 @@ AT = click.option("--at", default="http://127.0.0.1:8311", show_default=True,
 
 
 def _control(at: str, action: str, body: dict[str, Any]) -> Any:
-    """POST one control request to the emulator; one clear line for what goes wrong."""
-    import requests
-
-    root = at.rstrip("/").split("/open311")[0]
-    if not root.startswith(("http://", "https://")):
-        raise click.ClickException(f"--at {at!r} is not an http URL; use the emulator's root")
-    try:
-        answer = requests.post(f"{root}/__emulator/{action}", json=body, timeout=30)
-        data = answer.json()
-    except requests.RequestException as exc:
-        raise click.ClickException(
-            f"no emulator answers at {root} ({type(exc).__name__}); start one with "
-            f"`scf emulator open311`, or give --at"
-        ) from None
-    except ValueError:
-        raise click.ClickException(f"{root} did not answer like the emulator") from None
-    if answer.status_code != 200:
-        said = data.get("error") if isinstance(data, dict) else None
-        raise click.ClickException(f"the emulator refused it: {said or answer.status_code}")
-    return data
+    return standins.control(at, action, body, root_before="/open311", start="scf emulator open311")
 
 
 @emulator_command.group("staff")
