@@ -255,3 +255,59 @@ def test_domain_logins_pass_through_as_the_login_name(emulator: Emulator, make_i
     emulator.state.users["coraleigh/cwsoa"] = "Emu-Pass-7731"
     for login in ("CITY\\scf-int", "coraleigh/cwsoa"):
         assert "POTHOLE" in types_by_code(make_integration(emulator.url, name=login, user=login))
+
+
+@pytest.mark.parametrize("version", ["15.8", "23.4"])
+def test_a_photo_is_uploaded_with_the_token_as_the_version_takes_it(
+    emulator: Emulator, make_integration, version: str
+) -> None:  # type: ignore[no-untyped-def]
+    from scf_plugins import Attachment, Issue
+
+    emulator.state.header_token_only = version.startswith("23")
+    cw = make_integration(emulator.url, name=f"cw{version}", version=version)
+    rid = plugin.submit(integration=cw, issue=Issue(id=7, request_type="POTHOLE", summary="Hole",
+                                                     lat=41.3, lng=-72.9, type_ref="101",
+                                                     marker="scf-abc-7-1")).remote_id  # fmt: skip
+    jpeg = b"\xff\xd8\xff\xe0 a photo's bytes \xff\xd9"
+    photo = Attachment(3, 7, "a.jpg", "image/jpeg", len(jpeg), jpeg)
+    issue = Issue(id=7, request_type="POTHOLE", summary="Hole", lat=41.3, lng=-72.9,
+                  remote_id=rid, marker="scf-abc-7-1")  # fmt: skip
+    first = plugin.push_attachment(integration=cw, issue=issue, attachment=photo)
+    [record] = emulator.state.attachments[int(rid)]
+    assert str(record["Id"]) == first and record["Attachment"].endswith("\\scf-abc-7-1-3.jpg")
+    assert emulator.state.attachment_files[record["Id"]] == jpeg
+    again = plugin.push_attachment(
+        integration=cw, issue=issue, attachment=dataclasses.replace(photo, push_attempted=True)
+    )
+    assert again == first and len(emulator.state.attachments[int(rid)]) == 1
+
+
+def test_staff_can_download_what_the_emulator_received(emulator: Emulator, cw) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    import requests
+
+    from scf_plugins import Attachment, Issue
+
+    from .conftest import PASSWORD
+
+    rid = plugin.submit(integration=cw, issue=Issue(id=8, request_type="POTHOLE", summary="Hole",
+                                                     lat=41.3, lng=-72.9, type_ref="101",
+                                                     marker="scf-abc-8-1")).remote_id  # fmt: skip
+    issue = Issue(id=8, request_type="POTHOLE", summary="Hole", lat=41.3, lng=-72.9,
+                  remote_id=rid, marker="scf-abc-8-1")  # fmt: skip
+    jpeg = bytes(range(256)) * 40
+    aid = plugin.push_attachment(integration=cw, issue=issue,
+                                 attachment=Attachment(1, 8, "a.jpg", "image/jpeg", len(jpeg),
+                                                       jpeg))  # fmt: skip
+    site = emulator.url.removesuffix("/Services/AMS")
+    login = {"LoginName": "scf-int", "Password": PASSWORD}
+    token = requests.post(f"{site}/Services/General/Authentication/Authenticate",
+                          data={"data": json.dumps(login)}, timeout=5).json()["Value"]["Token"]  # fmt: skip
+    got = requests.post(f"{site}/Services/Ams/Attachments/DownloadRequestAttachment",
+                        data={"data": json.dumps({"AttachmentId": int(aid)}), "token": token},
+                        timeout=5)  # fmt: skip
+    assert got.status_code == 200 and got.content == jpeg
+    missing = requests.post(f"{site}/Services/Ams/Attachments/DownloadRequestAttachment",
+                            data={"data": '{"AttachmentId": 999}', "token": token}, timeout=5)  # fmt: skip
+    assert missing.json()["Status"] == 1
