@@ -63,22 +63,16 @@ class Outbox:
 
 def keep_here(engine: Engine, integration: Integration, box: Outbox, reason: str) -> int:
     """Mark the integration's items not yet sent as kept here, once (not sent, not counted,
-    never retried). Returns how many."""
+    never retried). Returns how many. A read comes first: this runs every submit pass, and
+    most find nothing to mark, so they take no write lock."""
     t = box.table
+    mine = select(issues.c.id).where(issues.c.integration == integration.name)
+    waiting = (*box.where, t.c.pushed_at.is_(None), t.c.kept_here.is_(None), t.c.issue_id.in_(mine))
+    with engine.store.read() as conn:
+        if conn.execute(select(t.c.id).where(*waiting).limit(1)).first() is None:
+            return 0
     with engine.store.transaction() as conn:
-        mine = select(issues.c.id).where(issues.c.integration == integration.name)
-        return int(
-            conn.execute(
-                t.update()
-                .where(
-                    *box.where,
-                    t.c.pushed_at.is_(None),
-                    t.c.kept_here.is_(None),
-                    t.c.issue_id.in_(mine),
-                )
-                .values(kept_here=reason)
-            ).rowcount
-        )
+        return int(conn.execute(t.update().where(*waiting).values(kept_here=reason)).rowcount)
 
 
 def push(engine: Engine, integration: Integration, report: PassReport, box: Outbox) -> None:
