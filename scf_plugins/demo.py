@@ -125,14 +125,16 @@ def _story(host: PluginHost, echo: Callable[[str], None], folder: Path, cw: Any,
         f"{', '.join(sorted(types))}"
     )
 
-    def report(code: str, answers: dict[str, str], **fields: Any) -> int:
+    def report(
+        code: str, answers: dict[str, str], photos: tuple[Any, ...] = (), **fields: Any
+    ) -> int:
         rt = types[code]
         new = build_issue(
             Report(request_type=code, answers=tuple(answers.items()), **fields),
             rt,
             settings.owner_of(code),
         )
-        issue_id = store.create_issue(new)
+        issue_id = store.create_issue(new, photos)
         echo(f"  reported issue {issue_id}: {code} - {fields['summary']}")
         return issue_id
 
@@ -147,7 +149,7 @@ def _story(host: PluginHost, echo: Callable[[str], None], folder: Path, cw: Any,
         address="165 Church St",
         name="Jane Doe",
         email="jane@example.org",
-        image_url="https://img.example.org/pothole.jpg",
+        photos=(_phone_photo(settings.images),),
     )
     graffiti = report(
         "GRAFFITI",
@@ -281,8 +283,31 @@ def _story(host: PluginHost, echo: Callable[[str], None], folder: Path, cw: Any,
         if sent
         else ""
     )
+    for attached in cw.state.attachments.get(remote[pothole], []):
+        name = str(attached["Attachment"]).rsplit("\\", 1)[-1]
+        size = len(cw.state.attachment_files.get(attached["Id"], b""))
+        echo(f"and the resident's photo as attachment {attached['Id']}: {name}, {size:,} bytes "
+             f"(re-encoded, its GPS position and camera details removed)")  # fmt: skip
     store.close()
     return errors
+
+
+def _phone_photo(limits: Any) -> Any:
+    """A phone photo as residents send them: 4000 x 3000, turned by EXIF, with GPS."""
+    import io
+
+    from PIL import ExifTags, Image
+
+    from .images import prepare
+
+    image = Image.new("RGB", (4000, 3000), (90, 90, 95))
+    image.paste((30, 30, 30), (1500, 1000, 2500, 2000))  # the hole
+    exif = Image.Exif()
+    exif[ExifTags.Base.Orientation] = 6
+    exif.get_ifd(ExifTags.IFD.GPSInfo).update({1: "N", 2: (41.0, 18.0, 29.0)})
+    out = io.BytesIO()
+    image.save(out, "JPEG", exif=exif)
+    return prepare(out.getvalue(), "IMG_2041.jpg", limits)
 
 
 def _open311_door(settings: Any, host: PluginHost, store: Store) -> Any:

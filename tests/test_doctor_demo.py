@@ -85,6 +85,7 @@ def test_the_demo_shows_every_transition_and_message(monkeypatch) -> None:  # ty
     assert errors == 0, out
     assert "submitted 3, acknowledged 3" in out
     assert "cancelled 1, comments in 1 out 1" in out
+    assert "acknowledged 3, closed 0, cancelled 0, comments in 0 out 0, photos out 1" in out
     assert "submitted 1, acknowledged 1" in out  # the recategorised issue
     assert "closed 2" in out and "archived 2" in out
     for text in (
@@ -98,6 +99,7 @@ def test_the_demo_shows_every_transition_and_message(monkeypatch) -> None:  # ty
         "-> archived",
         "[DoorWall] -> acknowledged",
         "carries the resident's comment: '[311] Jane Doe: Thanks!",
+        "and the resident's photo as attachment 7001: scf-",
     ):
         assert text in out, text
     assert "Internal: bring the cold patch" not in out
