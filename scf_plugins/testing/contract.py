@@ -34,6 +34,7 @@ import pytest
 from ..errors import AmbiguousError, ScfError
 from ..models import (
     Answer,
+    Attachment,
     Comment,
     Integration,
     Issue,
@@ -77,6 +78,10 @@ class Staff(Protocol):
 
     def calls(self) -> int:
         """How many calls (HTTP requests) the remote system has received so far."""
+
+    def attachments(self, remote_id: str) -> list[bytes]:
+        """The bytes of every file attached to the request (only asked of a plugin that
+        takes photos: ``push_attachment`` and ``Capabilities.attachments``)."""
 
 
 # Modules a plugin must not import when it is loaded (every ``scf`` command loads every
@@ -448,3 +453,25 @@ class RemoteSystemContract:
                              check=True, timeout=60)  # fmt: skip
         heavy = json.loads(out.stdout)
         assert not heavy, f"importing {module} loads {', '.join(heavy)}; import it where used"
+
+    def test_push_attachment_is_idempotent_and_sends_the_bytes(
+        self,
+        host: PluginHost,
+        contract_integration: Integration,
+        contract_staff: Staff,
+        request_type: RequestType,
+    ) -> None:
+        """The photo arrives as sent; a retry after doubt (``push_attempted``) finds it
+        instead of attaching it twice."""
+        if not host.takes_attachments(contract_integration):
+            pytest.skip("the plugin takes no photos (no push_attachment, or capabilities)")
+        issue = self.submitted(host, contract_integration, request_type)
+        jpeg = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8 + b"\xff\xd9"
+        photo = Attachment(1, issue.id, "photo.jpg", "image/jpeg", len(jpeg), jpeg)
+        first = host.push_attachment(contract_integration, issue, photo)
+        assert first
+        again = host.push_attachment(
+            contract_integration, issue, dataclasses.replace(photo, push_attempted=True)
+        )
+        assert again == first
+        assert contract_staff.attachments(str(issue.remote_id)) == [jpeg]

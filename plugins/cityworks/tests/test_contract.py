@@ -45,6 +45,10 @@ class EmulatorStaff:
     def calls(self) -> int:
         return sum(self.state.counts.values())
 
+    def attachments(self, remote_id: str) -> list[bytes]:
+        records = self.state.attachments.get(int(remote_id), [])
+        return [self.state.attachment_files[r["Id"]] for r in records]
+
 
 class TestCityworksContract(RemoteSystemContract):
     @pytest.fixture
