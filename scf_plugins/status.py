@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from . import circuits, telemetry
 from .links import foreign_links
 from .models import Status
-from .schema import health, issues
+from .schema import attachments, health, issues
 from .timeutil import iso
 
 if TYPE_CHECKING:
@@ -74,6 +74,7 @@ def gather(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
         stuck = _by_integration(conn, _stuck())
         held = _by_integration(conn, issues.c.held.is_(True))
         pending = _pending(conn)
+        photos = _photos(conn)
         rows = {r.name: r for r in conn.execute(select(health))}
         open_circuits = circuits.read_all(conn)
         unrouted = conn.execute(
@@ -103,6 +104,8 @@ def gather(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
                 "held": held.get(name, 0),
                 "linked_elsewhere": foreign.get(name, 0),
                 "oldest_waiting_seconds": _age(now, oldest),
+                "photos_waiting": photos.get(name, (0, 0))[0],
+                "photos_failing": photos.get(name, (0, 0))[1],
                 "pending": pending.get(name, (0, None))[0],
                 "oldest_pending_seconds": _age(now, pending.get(name, (0, None))[1]),
                 "last_pass_at": iso(row.last_pass_at) if row else None,
@@ -138,9 +141,9 @@ def gather(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
 
 
 def failing(data: dict[str, Any]) -> bool:
-    """Whether anything is failing (``scf status`` exits 1): a failing issue or a down
-    integration."""
-    return any(i["failing"] or i["down"] for i in data["integrations"])
+    """Whether anything is failing (``scf status`` exits 1): a failing issue or photo, or a
+    down integration."""
+    return any(i["failing"] or i["photos_failing"] or i["down"] for i in data["integrations"])
 
 
 def text(data: dict[str, Any], now: datetime) -> str:
@@ -151,7 +154,7 @@ def text(data: dict[str, Any], now: datetime) -> str:
         state = (
             f"DOWN since {i['down_since']}: {i['down_reason']} (next probe {i['next_probe_at']})"
             if i["down"]
-            else ("FAILING" if i["failing"] else "ok")
+            else ("FAILING" if i["failing"] or i["photos_failing"] else "ok")
         )
         lines.append(f"{i['name']} ({i['plugin']}, {i['environment']}): {state}")
         lines.append(
@@ -163,6 +166,10 @@ def text(data: dict[str, Any], now: datetime) -> str:
             f"  waiting       {i['waiting']}"
             + (f" (oldest {_duration(oldest)})" if oldest is not None else "")
         )
+        if i["photos_waiting"]:
+            lines.append(
+                f"  photos        {i['photos_waiting']} to send, {i['photos_failing']} failing"
+            )
         if i["pending"]:
             lines.append(
                 f"  pending       {i['pending']} accepted under a token, no request number yet "
@@ -296,6 +303,21 @@ def _waiting(conn: Connection) -> dict[str, tuple[int, datetime | None]]:
         .group_by(issues.c.integration)
     )
     return {str(r[0]): (int(r[1]), _aware(r[2])) for r in rows}
+
+
+def _photos(conn: Connection) -> dict[str, tuple[int, int]]:
+    """Photos not sent yet (nor kept here) per integration: how many, and how many failing."""
+    rows = conn.execute(
+        select(
+            issues.c.integration,
+            func.count(),
+            func.count(attachments.c.last_error),
+        )
+        .select_from(attachments.join(issues, issues.c.id == attachments.c.issue_id))
+        .where(attachments.c.pushed_at.is_(None), attachments.c.kept_here.is_(None))
+        .group_by(issues.c.integration)
+    )
+    return {str(r[0]): (int(r[1]), int(r[2])) for r in rows}
 
 
 def _pending(conn: Connection) -> dict[str, tuple[int, datetime | None]]:

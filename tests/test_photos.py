@@ -315,6 +315,12 @@ def test_city_staff_list_the_photos_on_a_request(world: Any, tmp_path: Path) -> 
     assert w.sync().photos_out == 0
     w.emulator.state.clear_faults()
     assert w.sync().photos_out == 0  # still backing off
+    status = json.loads(w.cli("status", "--json").stdout)["integrations"][0]
+    assert (status["photos_waiting"], status["photos_failing"]) == (1, 1)
+    shown_status = w.cli("status")
+    assert (
+        shown_status.exit_code == 1 and "photos        1 to send, 1 failing" in shown_status.output
+    )
     retried = w.cli("issues", "retry", str(second))
     assert "1 comment(s) or photo(s) will be tried again" in retried.output
     assert w.sync().photos_out == 1
