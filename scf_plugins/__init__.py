@@ -41,11 +41,13 @@ from .models import (
     Submission,
     Tracked,
 )
+from .pull_prefix import DEFAULT_PULL_PREFIX, pull_pattern
 from .redaction import redact, register_secret
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "DEFAULT_PULL_PREFIX",
     "ActivityRule",
     "AddressCheck",
     "AmbiguousError",
@@ -80,6 +82,7 @@ __all__ = [
     "TransientError",
     "UserError",
     "hookimpl",
+    "pull_pattern",
     "redact",
     "register_secret",
 ]

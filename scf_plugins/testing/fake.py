@@ -7,7 +7,6 @@ test can assert which plugin was asked what), and passes the plugin contract
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +26,7 @@ from scf_plugins import (
     Submission,
     Tracked,
     hookimpl,
+    pull_pattern,
 )
 
 POTHOLE = RequestType(
@@ -80,7 +80,7 @@ SIGNS = RequestType(
         ),
     ),
 )
-TO_SCF = re.compile(r"^\s*to\s+scf\s*:\s*", re.IGNORECASE)
+TO_SCF = pull_pattern()
 
 
 @dataclass(eq=False)

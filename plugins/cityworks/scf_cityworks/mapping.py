@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from scf_plugins import (
+    DEFAULT_PULL_PREFIX,
     Integration,
     Issue,
     Question,
@@ -25,6 +26,7 @@ from scf_plugins import (
     RemoteUpdate,
     RequestType,
     Tracked,
+    pull_pattern,
 )
 from scf_plugins.models import QuestionType
 
@@ -33,19 +35,6 @@ log = logging.getLogger(__name__)
 CHOICE_FORMATS = {"THISTEXT", "YES", "NO"}
 # The one-answer formats a 311 form can ask, and the question type each becomes.
 SIMPLE_FORMATS: dict[str, QuestionType] = {"FREETEXT": "text", "DATE": "date", "NUMERIC": "number"}
-DEFAULT_PULL_PREFIX = "To SCF:"  # staff start a comment with it to send it to the resident
-
-
-@functools.lru_cache(maxsize=16)
-def pull_pattern(prefix: str = DEFAULT_PULL_PREFIX) -> re.Pattern[str]:
-    """The start of a remote comment meant for the resident: ``prefix`` in any case, with any
-    spacing between its words and around its colon ("to scf :" matches "To SCF:")."""
-    words = prefix.strip().removesuffix(":").split()
-    colon = r"\s*:\s*" if prefix.strip().endswith(":") else r"\s+"
-    return re.compile(r"^\s*" + r"\s+".join(map(re.escape, words)) + colon, re.IGNORECASE)
-
-
-TO_SCF = pull_pattern()
 DEFAULT_CALLER_FIRST_NAME = "SeeClickFix 311 CRM"
 ISSUE_FIELDS = ("id", "marker", "summary", "description", "address", "request_type",
                 "reporter_name", "reporter_email", "image_url", "lat", "lng")  # fmt: skip

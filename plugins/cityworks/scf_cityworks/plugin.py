@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from scf_plugins import (
+    DEFAULT_PULL_PREFIX,
     AmbiguousError,
     Attachment,
     Capabilities,
@@ -389,7 +390,7 @@ def check_integration(integration: Integration) -> list[str]:
                 f"{key}: unknown key; {hint}the cityworks plugin knows "
                 f"{', '.join(sorted(KNOWN_OPTIONS))}"
             )
-    pull = integration.options.get("pull_prefix", mapping.DEFAULT_PULL_PREFIX)
+    pull = integration.options.get("pull_prefix", DEFAULT_PULL_PREFIX)
     if not isinstance(pull, str) or not pull.strip() or len(pull) > 40:
         problems.append('pull_prefix: use a short text staff start a comment with, e.g. "To SCF:"')
     auth = integration.options.get("auth", "forms")

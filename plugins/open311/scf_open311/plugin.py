@@ -44,6 +44,7 @@ from scf_plugins import (
     Submission,
     Tracked,
     hookimpl,
+    pull_pattern,
 )
 from scf_plugins.config import INTEGRATION_KEYS as HOST_KEYS
 
@@ -62,7 +63,6 @@ OPTIONS = {
     "cancel_notes": [], "lookup_window_minutes": 60, "updates_window_hours": 24,
     "token_lost_after_minutes": 60,
 }  # fmt: skip
-PULL_PREFIX = "to scf:"
 _clients: dict[tuple[str, str, str], GeoReport] = {}
 _lock = threading.Lock()
 
@@ -302,18 +302,15 @@ def _comments(
     integration: Integration, client: GeoReport, ids: set[str]
 ) -> dict[str, tuple[RemoteComment, ...]]:
     """The ``To SCF:`` updates of the requests in ``ids``, by request."""
+    to_scf = pull_pattern()
     out: dict[str, list[RemoteComment]] = {}
     for item in _read_updates(integration, client):
         rid = _scalar(item.get("service_request_id"))
         uid = _scalar(item.get("update_id"))
         text = str(item.get("description") or "")
-        if rid not in ids or not uid or not text.lstrip().lower().startswith(PULL_PREFIX[:-1]):
-            continue
-        stripped = text.lstrip()
-        head, colon, rest = stripped.partition(":")
-        if not colon or " ".join(head.lower().split()) != PULL_PREFIX[:-1]:
-            continue
-        out.setdefault(rid, []).append(RemoteComment(uid, rest.strip()[:4000]))
+        if rid in ids and uid and to_scf.match(text):
+            body = to_scf.sub("", text, count=1).strip()[:4000]
+            out.setdefault(rid, []).append(RemoteComment(uid, body))
     return {rid: tuple(found) for rid, found in out.items()}
 
 
