@@ -27,7 +27,7 @@ def foreign_link_lines(settings: Settings, store: Store) -> list[Advice]:
         return [(g.integration, g.describe()) for g in foreign_links(conn, settings.integrations)]
 
 
-def capability_lines(settings: Settings, host: PluginHost) -> list[Advice]:
+def timezone_lines(settings: Settings, host: PluginHost) -> list[Advice]:
     """Integrations whose remote system writes naive local dates but whose zone is not set."""
     lines = []
     for integration in settings.integrations.values():

@@ -163,7 +163,7 @@ def diagnose(settings: Settings, host: PluginHost, store: Store | None = None) -
     (a missing timezone; with ``store``, issues linked to another environment)."""
     findings = [check_integration(host, i) for i in settings.integrations.values()]
     findings += [check_geocoder(host, g) for g in settings.geocoders.values()]
-    advice_lines = advice.capability_lines(settings, host)
+    advice_lines = advice.timezone_lines(settings, host)
     if store is not None:
         advice_lines += advice.foreign_link_lines(settings, store)
     for i, integration in enumerate(settings.integrations.values()):

@@ -102,7 +102,7 @@ def config_check(app: App, as_json: bool) -> None:
                 partial(app.host.check_geocoder, geocoder),
                 warnings,
             )
-        warnings += [line for _, line in advice.capability_lines(settings, app.host)]
+        warnings += [line for _, line in advice.timezone_lines(settings, app.host)]
         server = settings.server
         if server.public_url and server.public_url.lower().startswith("http://"):
             warnings.append(
