@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from PIL import Image
 
 MB = 1024 * 1024
-ACCEPTED = {"JPEG": "JPEG", "PNG": "PNG", "GIF": "GIF", "WEBP": "WebP", "HEIF": "HEIC"}
+ACCEPTED = ("JPEG", "PNG", "GIF", "WEBP", "HEIF")  # Pillow's names; HEIF needs pillow-heif
 MAX_PIXELS = 50_000_000  # a 50-megapixel photo is the largest a phone takes; more is a bomb
 JPEG_QUALITY = 85
 
@@ -75,11 +75,7 @@ def prepare(data: bytes, name: str, limits: ImageLimits) -> Photo:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     label = f"image {name!r}"
-    if len(data) > limits.max_bytes:
-        raise UserError(
-            f"{label} is {len(data) / MB:.1f} MB; the limit is {limits.max_bytes / MB:g} MB; "
-            f"send a smaller photo"
-        )
+    _check_size(label, len(data), limits)
     if not data:
         raise UserError(f"{label} is empty; send a JPEG, PNG, GIF or WebP photo")
     _register_heif()
@@ -133,12 +129,7 @@ def from_files(paths: Sequence[str], limits: ImageLimits) -> list[Photo]:
     photos = []
     for path in paths:
         try:
-            size = os.stat(path).st_size
-            if size > limits.max_bytes:
-                raise UserError(
-                    f"image {path!r} is {size / MB:.1f} MB; the limit is "
-                    f"{limits.max_bytes / MB:g} MB; send a smaller photo"
-                )
+            _check_size(f"image {path!r}", os.stat(path).st_size, limits)
             with open(path, "rb") as fh:
                 data = fh.read(limits.max_bytes + 1)
         except OSError as exc:
@@ -147,6 +138,15 @@ def from_files(paths: Sequence[str], limits: ImageLimits) -> list[Photo]:
             ) from None
         photos.append(prepare(data, os.path.basename(path), limits))
     return photos
+
+
+def _check_size(label: str, size: int, limits: ImageLimits) -> None:
+    """Refuse a photo over the cap (before it is decoded, or even read)."""
+    if size > limits.max_bytes:
+        raise UserError(
+            f"{label} is {size / MB:.1f} MB; the limit is {limits.max_bytes / MB:g} MB; "
+            f"send a smaller photo"
+        )
 
 
 def _readable() -> list[str]:

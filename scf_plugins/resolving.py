@@ -20,7 +20,7 @@ from .outcomes import PassReport
 from .sanitize import clean
 from .schema import issues
 from .store import issue_from_row
-from .submitting import MAX_REMOTE_ID, id_problem, link, plugin_state_json
+from .submitting import MAX_REMOTE_ID, id_problem, link, plugin_state_json, state_problem
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -120,11 +120,7 @@ def _problem(found: Resolution | None) -> str | None:
     if found is None:
         return None
     if found.remote_id is not None:
-        problem = id_problem(found.remote_id, "remote id", MAX_REMOTE_ID)
-        if problem:
-            return problem
-    try:
-        plugin_state_json(found.plugin_state)
-    except ValueError as exc:
-        return str(exc)
-    return None
+        return id_problem(found.remote_id, "remote id", MAX_REMOTE_ID) or state_problem(
+            found.plugin_state
+        )
+    return state_problem(found.plugin_state)

@@ -213,7 +213,7 @@ def _apply(
                 now,
                 submit_attempted=issue.submit_attempted or uncertain(exc),
                 retry_after=getattr(exc, "retry_after", None),
-                plugin_state=_state_of(exc, engine, report, issue),
+                plugin_state=_state_of(exc, report, issue),
             )
         return kind
 
@@ -223,12 +223,10 @@ def submission_problem(submission: object) -> str | None:
     if not isinstance(submission, Submission):
         return f"the plugin's submit returned {type(submission).__name__}, not a Submission"
     if submission.remote_id == "" and submission.token is not None:
-        return id_problem(submission.token, "token", MAX_TOKEN) or state_problem(
-            submission.plugin_state
-        )
-    return id_problem(submission.remote_id, "remote id", MAX_REMOTE_ID) or state_problem(
-        submission.plugin_state
-    )
+        problem = id_problem(submission.token, "token", MAX_TOKEN)
+    else:
+        problem = id_problem(submission.remote_id, "remote id", MAX_REMOTE_ID)
+    return problem or state_problem(submission.plugin_state)
 
 
 def id_problem(value: object, what: str, limit: int) -> str | None:
@@ -273,7 +271,7 @@ def plugin_state_json(state: object) -> str | None:
     return text
 
 
-def _state_of(exc: BaseException, engine: Engine, report: PassReport, issue: Issue) -> str | None:
+def _state_of(exc: BaseException, report: PassReport, issue: Issue) -> str | None:
     """The plugin state an :class:`AmbiguousError` carries, as JSON (None: none, or unusable:
     said once in the pass report, and the issue keeps what it had)."""
     try:
