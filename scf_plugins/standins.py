@@ -1,5 +1,6 @@
 """For plugins' stand-in servers (``scf emulator NAME``): bind with one clear line when the
-port is taken, then serve in the foreground until Ctrl-C or SIGTERM."""
+port is taken, serve in the foreground until Ctrl-C or SIGTERM, arm faults for the next
+calls, and drive a running one from the command line (its staff and fault commands)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,48 @@ from typing import Any, TypeVar
 import click
 
 T = TypeVar("T")
+
+
+class Faults:
+    """Faults armed on a stand-in for its next calls (thread-safe): each is a kind, applied
+    to the next ``count`` calls whose path contains ``match`` (any case)."""
+
+    def __init__(self, kinds: tuple[str, ...]) -> None:
+        self.kinds = kinds
+        self._armed: list[list[Any]] = []  # [kind, calls left, match]
+        self._lock = threading.Lock()
+
+    def arm(self, kind: str, count: int = 1, match: str = "") -> None:
+        """Fail the next ``count`` calls whose path contains ``match`` with ``kind``.
+
+        :raises ValueError: for a kind the stand-in does not know, naming those it does.
+        """
+        if kind not in self.kinds:
+            raise ValueError(f"unknown fault {kind!r}; use one of: {', '.join(self.kinds)}")
+        with self._lock:
+            self._armed.append([kind, count, match.lower()])
+
+    def take(self, path: str) -> str | None:
+        """The fault to apply to this call, if one is armed for it (using it up once)."""
+        path = path.lower()
+        with self._lock:
+            for fault in self._armed:
+                if fault[2] in path:
+                    fault[1] -= 1
+                    if fault[1] <= 0:
+                        self._armed.remove(fault)
+                    return str(fault[0])
+        return None
+
+    def __len__(self) -> int:
+        """How many faults are still armed (none: every one was hit)."""
+        with self._lock:
+            return len(self._armed)
+
+    def clear(self) -> None:
+        """Disarm every fault."""
+        with self._lock:
+            self._armed.clear()
 
 
 def bind(make: Callable[[], T], host: str, port: int) -> T:

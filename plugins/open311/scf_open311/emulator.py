@@ -24,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from scf_plugins import standins
+
 FAULT_KINDS = ("503", "reset", "drop_after_commit", "slow", "html")
 BASE = "/open311/v2"
 SINGULAR = {"services": "service", "attributes": "attribute", "values": "value",
@@ -73,15 +75,6 @@ DEFINITIONS: dict[str, list[dict[str, Any]]] = {
 
 
 @dataclass
-class Fault:
-    """A fault armed for the next ``count`` calls whose path contains ``match``."""
-
-    kind: str
-    count: int
-    match: str
-
-
-@dataclass
 class EmulatorState:
     """The server's data, and what staff and faults do to it (thread-safe)."""
 
@@ -92,7 +85,7 @@ class EmulatorState:
     tokens: dict[str, str | None] = field(default_factory=dict)
     queued: dict[str, dict[str, Any]] = field(default_factory=dict)
     updates: list[dict[str, Any]] = field(default_factory=list)
-    faults: list[Fault] = field(default_factory=list)
+    faults: standins.Faults = field(default_factory=lambda: standins.Faults(FAULT_KINDS))
     counts: Counter[str] = field(default_factory=Counter)
     lock: threading.RLock = field(default_factory=threading.RLock)
     next_id: int = field(default_factory=lambda: int(time.time()) % 1_000_000 * 10)
@@ -107,21 +100,11 @@ class EmulatorState:
         """Fail the next ``count`` calls whose path contains ``match`` with ``kind``:
         ``503``, ``reset`` (drop before doing anything), ``drop_after_commit`` (do it, then
         drop the connection), ``slow`` (sleep ``slow_seconds`` first), ``html`` (a login page)."""
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault {kind!r}; use one of: {', '.join(FAULT_KINDS)}")
-        with self.lock:
-            self.faults.append(Fault(kind, count, match.lower()))
+        self.faults.arm(kind, count, match)
 
     def take_fault(self, path: str) -> str | None:
         """The fault for this call, if one is armed."""
-        with self.lock:
-            for fault in self.faults:
-                if fault.match in path.lower():
-                    fault.count -= 1
-                    if fault.count <= 0:
-                        self.faults.remove(fault)
-                    return fault.kind
-        return None
+        return self.faults.take(path)
 
     # -- requests ------------------------------------------------------------------------------
 

@@ -21,6 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from scf_plugins import standins
+
 from .catalogue import EMPLOYEES, STATUSES, seed
 
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
@@ -122,15 +124,6 @@ FAULT_KINDS = ("503", "html", "malformed", "reset", "drop_after_commit", "slow",
 
 
 @dataclass
-class Fault:
-    """An injected fault: ``kind`` for the next ``count`` calls whose path contains ``match``."""
-
-    kind: str
-    count: int
-    match: str = ""
-
-
-@dataclass
 class EmulatorState:
     """One Cityworks site, in memory."""
 
@@ -156,7 +149,7 @@ class EmulatorState:
         self.next_attachment_id = 7001
         self.tokens: dict[str, str] = {}
         self.issued: list[str] = []  # every token ever minted (tests look for leaks)
-        self.faults: list[Fault] = []
+        self.faults = standins.Faults(FAULT_KINDS)
         self.counts: Counter[str] = Counter()
         self.next_request_id = self.first_request_id or clock_id()
         self.next_comment_id = clock_id()
@@ -182,26 +175,15 @@ class EmulatorState:
         answer with an unreadable ``RequestId`` and a ``Status`` that is not text),
         ``duplicate`` (do the call, then send a list answer's first record twice).
         """
-        if kind not in FAULT_KINDS:
-            raise ValueError(f"unknown fault {kind!r}; use one of: {', '.join(FAULT_KINDS)}")
-        with self.lock:
-            self.faults.append(Fault(kind, count, match.lower()))
+        self.faults.arm(kind, count, match)
 
     def take_fault(self, path: str) -> str | None:
         """The fault to apply to this call, if any (each fault is used ``count`` times)."""
-        with self.lock:
-            for fault in self.faults:
-                if fault.count > 0 and fault.match in path:
-                    fault.count -= 1
-                    if fault.count == 0:
-                        self.faults.remove(fault)
-                    return fault.kind
-        return None
+        return self.faults.take(path)
 
     def clear_faults(self) -> None:
         """Remove every pending fault."""
-        with self.lock:
-            self.faults.clear()
+        self.faults.clear()
 
     def expire_tokens(self) -> None:
         """Invalidate every token issued so far (clients get Status 2 next)."""
