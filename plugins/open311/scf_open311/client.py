@@ -120,6 +120,9 @@ class GeoReport:
                 f"--env {self.integration.environment}`)"
             )
         if status == 404:
+            if self.format == "json" and what == "GET services":
+                # XML is the only format the spec requires; many servers offer nothing else.
+                text += '; if the server offers XML only, set format = "xml" for this integration'
             raise NotFound(text)
         if status == 408:
             raise TransientError(text)

@@ -213,3 +213,12 @@ def test_unknown_statuses_and_odd_ids_never_break_a_batch(hostile) -> None:  # t
     assert updates[1].state is RemoteState.OPEN and updates[1].status == "in_progress"
     assert updates[2].state is RemoteState.UNREADABLE
     assert updates[3].state is RemoteState.MISSING
+
+
+def test_a_server_without_json_names_the_format_option(
+    county: Callable[..., Integration], emulator: Open311Emulator
+) -> None:
+    emulator.state.xml_only = True
+    with pytest.raises(DefiniteError, match='offers XML only, set format = "xml"'):
+        plugin.list_request_types(county())
+    assert plugin.list_request_types(county(name="county-xml", options={"format": "xml"}))
