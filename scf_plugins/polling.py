@@ -80,13 +80,16 @@ def poll(engine: Engine, integration: Integration, report: PassReport) -> None:
     remote round trips overlap the local work; batches are applied in the order claimed.
     """
     batches = _batches(engine, integration)
+    claimed_all = False  # once nothing is left to claim, each batch done may end the round
     in_flight: deque[tuple[Batch, Sequence[Row], Future[list[RemoteUpdate]]]] = deque()
     with engine.workers(f"poll-{integration.name}", integration.max_concurrency) as pool:
 
         def fill() -> None:
+            nonlocal claimed_all
             while len(in_flight) < integration.max_concurrency and not engine.stop.is_set():
                 claimed = next(batches, None)
                 if claimed is None:
+                    claimed_all = True
                     return
                 batch, rows = claimed
                 tracked = [
@@ -131,7 +134,7 @@ def poll(engine: Engine, integration: Integration, report: PassReport) -> None:
                 fill()
                 continue
             report.polled += len(rows)
-            _apply_updates(engine, integration, batch, rows, updates, report)
+            _apply_updates(engine, integration, batch, rows, updates, report, claimed_all)
             fill()
 
 
@@ -142,9 +145,11 @@ def _apply_updates(
     rows: Sequence[Row],
     updates: list[RemoteUpdate],
     report: PassReport,
+    last: bool,
 ) -> None:
     """Apply a batch in one transaction; if one update breaks it, apply each on its own, so
-    one bad record costs only its own issue. The batch is then done for this round."""
+    one bad record costs only its own issue. The batch is then done for this round, and with
+    ``last`` (this worker found nothing more to claim) the round may be finished."""
     by_id = {r["id"]: r for r in rows}
     try:
         plan = _match(integration, by_id, updates)
@@ -161,7 +166,7 @@ def _apply_updates(
                 if problem is None and _unchanged(row, update):
                     continue  # the usual case: nothing to write, nothing to check further
                 _apply_one(engine, conn, integration, row, update, problem, seen, report, now)
-            _batch_done(engine, conn, integration, batch)
+            _batch_done(engine, conn, integration, batch, last)
         return
     except Exception as exc:
         log.warning(
@@ -186,12 +191,15 @@ def _apply_updates(
             with engine.store.transaction() as conn:
                 _record_error(conn, row, f"its remote record could not be applied: {describe(exc)}")
     with engine.store.transaction() as conn:
-        _batch_done(engine, conn, integration, batch)
+        _batch_done(engine, conn, integration, batch, last)
 
 
-def _batch_done(engine: Engine, conn: Connection, integration: Integration, batch: Batch) -> None:
+def _batch_done(
+    engine: Engine, conn: Connection, integration: Integration, batch: Batch, last: bool
+) -> None:
     rounds.done(conn, batch, engine.owner)
-    rounds.finish_if_done(conn, Scope.live(integration), batch.round, engine.clock())
+    if last:  # before that, the claim that finds nothing left checks (see _batches)
+        rounds.finish_if_done(conn, Scope.live(integration), batch.round, engine.clock())
 
 
 Plan = list[tuple[Row, RemoteUpdate | None, str | None]]

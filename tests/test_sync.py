@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
 from scf_plugins import transitions
+from scf_plugins.schema import poll_batches, poll_rounds
 
 
 def texts(world, issue_id: int, kind: str | None = None) -> list[str]:  # type: ignore[no-untyped-def]
@@ -420,3 +422,27 @@ def test_reports_are_submitted_while_a_long_poll_runs(
         engine.request_stop()
         worker.join(20)
     assert not worker.is_alive()
+
+
+def test_a_round_of_many_batches_ends_with_its_last_batch_and_the_next_pass_polls_again(  # type: ignore[no-untyped-def]
+    world,
+) -> None:
+    """Batches in flight when nothing is left to claim: the last one applied ends the round,
+    so the next pass starts a new one instead of joining a round with nothing left in it."""
+    w = world(extra="poll_batch_size = 3")
+    ids = [w.report(summary=f"Pothole {n}") for n in range(10)]
+    assert w.sync().acknowledged == 10
+    assert w.sync().polled == 10
+    store = w.store()
+    with store.read() as conn:
+        unfinished = conn.execute(
+            select(func.count()).select_from(poll_rounds).where(poll_rounds.c.finished_at.is_(None))
+        ).scalar()
+        undone = conn.execute(
+            select(func.count()).select_from(poll_batches).where(poll_batches.c.done.is_(False))
+        ).scalar()
+    assert (unfinished, undone) == (0, 0)
+    for issue_id in ids:
+        w.emulator.state.staff("close", w.remote_id(issue_id))
+    report = w.sync()
+    assert (report.polled, report.closed) == (10, 10)
