@@ -58,7 +58,7 @@ def _nothing_else(integration: Integration, issue: Issue, remote_id: str) -> dic
 PHOTOS = Outbox(
     what="photo",
     table=attachments,
-    where=(),
+    where=(attachments.c.purged_at.is_(None),),
     columns=CLAIMED,
     item=_item,
     send=_send,

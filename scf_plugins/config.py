@@ -316,11 +316,18 @@ class _Parser:
         if not isinstance(table, dict):
             self.problem("images", "must be a table; write it as [images]")
             return ImageLimits()
-        self.unknown(table, "images", {"max_per_issue", "max_mb", "max_side"})
+        self.unknown(table, "images", {"max_per_issue", "max_mb", "max_side", "purge_after_days"})
+        # No default retention: how long a city keeps residents' photos is its records policy.
+        purge = (
+            self.number(table, "purge_after_days", "images", 365, 1, 36500)
+            if "purge_after_days" in table
+            else None
+        )
         return ImageLimits(
             max_per_issue=int(self.number(table, "max_per_issue", "images", 5, 0, 20)),
             max_bytes=int(self.number(table, "max_mb", "images", 10, 0.1, 50) * MB),
             max_side=int(self.number(table, "max_side", "images", 2048, 256, 8192)),
+            purge_after_days=purge,
         )
 
     def server(self, table: Any) -> Server:

@@ -40,11 +40,13 @@ JPEG_QUALITY = 85
 
 @dataclass(frozen=True)
 class ImageLimits:
-    """How many photos an issue takes, how large each may be, and how large it is kept."""
+    """How many photos an issue takes, how large each may be, how large it is kept, and for
+    how long: ``purge_after_days`` after its issue is archived (None: for good)."""
 
     max_per_issue: int = 5
     max_bytes: int = 10 * MB
     max_side: int = 2048
+    purge_after_days: float | None = None
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ STRUCTURED_FIELDS = (
     "integration", "geocoder", "method", "duration_ms", "outcome", "issue_id", "remote_id",
     "transition", "event", "calls", "error_kind", "status", "path", "api_key",
     "submitted", "acknowledged", "closed", "cancelled", "activity", "comments_in",
-    "comments_out", "archived", "held", "errors", "polled", "seconds",
+    "comments_out", "archived", "held", "errors", "polled", "pending", "photos_out",
+    "photos_purged", "seconds",
 )  # fmt: skip
 
 

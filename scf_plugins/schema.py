@@ -27,6 +27,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    inspect,
     select,
 )
 
@@ -248,6 +249,9 @@ attachments = Table(
     Column("last_error", Text),
     Column("lease_owner", String(100)),
     Column("lease_until", UTCDateTime),
+    # When its bytes were deleted under [images] purge_after_days (schema 7); the row stays,
+    # so the issue still shows what it had and where it went.
+    Column("purged_at", UTCDateTime),
     Index("ix_attachments_issue", "issue_id", "id"),
 )
 
@@ -364,9 +368,16 @@ def _v6(conn: Connection) -> None:
     metadata.create_all(conn, tables=[attachments, attachment_contents])
 
 
+def _v7(conn: Connection) -> None:
+    """Photo retention: when a photo's bytes were purged. A store upgraded from before
+    schema 6 got the table from today's metadata in ``_v6``, column included."""
+    if "purged_at" not in {c["name"] for c in inspect(conn).get_columns("attachments")}:
+        conn.exec_driver_sql(f"ALTER TABLE attachments ADD COLUMN purged_at {_timestamp(conn)}")
+
+
 # MIGRATIONS[i] takes the database from version i to version i + 1. A new database is built
 # whole from ``metadata`` and starts at the latest version.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 STORE_ID_KEY = "store_id"
 
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, and_, func, select
 from sqlalchemy.exc import IntegrityError
 
-from . import circuits, telemetry
+from . import circuits, retention, telemetry
 from .links import foreign_links
 from .models import Status
 from .schema import attachments, health, issues
@@ -75,6 +75,7 @@ def gather(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
         held = _by_integration(conn, issues.c.held.is_(True))
         pending = _pending(conn)
         photos = _photos(conn)
+        kept = retention.stored(conn)
         rows = {r.name: r for r in conn.execute(select(health))}
         open_circuits = circuits.read_all(conn)
         unrouted = conn.execute(
@@ -85,7 +86,12 @@ def gather(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
         foreign: dict[str, int] = {}
         for group in foreign_links(conn, settings.integrations):
             foreign[group.integration] = foreign.get(group.integration, 0) + group.count
-    out: dict[str, Any] = {"integrations": [], "geocoders": [], "unrouted": unrouted or 0}
+    out: dict[str, Any] = {
+        "integrations": [],
+        "geocoders": [],
+        "unrouted": unrouted or 0,
+        "photos": {**kept, "purge_after_days": settings.images.purge_after_days},
+    }
     for integration in settings.integrations.values():
         name = integration.name
         row = rows.get(name)
@@ -202,6 +208,16 @@ def text(data: dict[str, Any], now: datetime) -> str:
             f"unrouted: {data['unrouted']} open issues have no integration (cancelled remotely); "
             f"give each a type that fits: scf issues recategorize ID --type CODE"
         )
+    photos = data["photos"]
+    keep = photos["purge_after_days"]
+    lines.append(
+        f"photos: {photos['stored']} stored ({photos['stored_mb']:g} MB), {photos['purged']} "
+        + (
+            f"purged; kept {keep:g} days after their issue is archived"
+            if keep is not None
+            else "purged; kept for good ([images] purge_after_days is not set)"
+        )
+    )
     return "\n".join(lines)
 
 
@@ -228,6 +244,17 @@ def metrics(data: dict[str, Any]) -> Iterator[Metric]:
         "scf_integration_down", "1 while the integration's circuit is open (it is down).",
         labels=["integration"],
     )  # fmt: skip
+    photos_waiting = GaugeMetricFamily(
+        "scf_photos_waiting", "Photos still to send to the remote system.",
+        labels=["integration"],
+    )  # fmt: skip
+    photos_failing = GaugeMetricFamily(
+        "scf_photos_failing", "Photos whose last upload failed.", labels=["integration"]
+    )
+    stored = GaugeMetricFamily(
+        "scf_photos_stored_bytes", "Bytes of the photos the store holds (purged ones not counted)."
+    )
+    stored.add_metric([], data["photos"]["stored_bytes"])
     for i in data["integrations"]:
         for state, count in i["counts"].items():
             issue_counts.add_metric([i["name"], state], count)
@@ -237,7 +264,10 @@ def metrics(data: dict[str, Any]) -> Iterator[Metric]:
         oldest.add_metric([i["name"]], i["oldest_waiting_seconds"] or 0)
         pending.add_metric([i["name"]], i["pending"])
         down.add_metric([i["name"]], 1 if i["down"] else 0)
-    yield from (issue_counts, waiting, failing_now, oldest, pending, down)
+        photos_waiting.add_metric([i["name"]], i["photos_waiting"])
+        photos_failing.add_metric([i["name"]], i["photos_failing"])
+    yield from (issue_counts, waiting, failing_now, oldest, pending, down, photos_waiting,
+                photos_failing, stored)  # fmt: skip
 
 
 def prometheus_text(settings: Settings, store: Store, now: datetime) -> bytes:
@@ -306,7 +336,9 @@ def _waiting(conn: Connection) -> dict[str, tuple[int, datetime | None]]:
 
 
 def _photos(conn: Connection) -> dict[str, tuple[int, int]]:
-    """Photos not sent yet (nor kept here) per integration: how many, and how many failing."""
+    """Photos not sent yet (nor kept here) per integration: how many, and how many failing.
+    Only photos that can still go count: a closed issue's photo is never sent, so a failure
+    it had must not keep the status failing for good."""
     rows = conn.execute(
         select(
             issues.c.integration,
@@ -314,7 +346,12 @@ def _photos(conn: Connection) -> dict[str, tuple[int, int]]:
             func.count(attachments.c.last_error),
         )
         .select_from(attachments.join(issues, issues.c.id == attachments.c.issue_id))
-        .where(attachments.c.pushed_at.is_(None), attachments.c.kept_here.is_(None))
+        .where(
+            attachments.c.pushed_at.is_(None),
+            attachments.c.kept_here.is_(None),
+            attachments.c.purged_at.is_(None),
+            issues.c.status.in_((Status.OPEN.value, Status.ACKNOWLEDGED.value)),
+        )
         .group_by(issues.c.integration)
     )
     return {str(r[0]): (int(r[1]), int(r[2])) for r in rows}

@@ -90,12 +90,13 @@ class AttachmentInfo:
     kept_here: str | None
     last_error: str | None
     attempts: int
+    purged_at: datetime | None = None  # its bytes deleted under [images] purge_after_days
 
 
 ATTACHMENT_INFO = tuple(
     attachments.c[name]
     for name in ("id", "filename", "content_type", "size", "path_token", "remote_id",
-                 "kept_here", "last_error", "attempts")
+                 "kept_here", "last_error", "attempts", "purged_at")
 )  # fmt: skip
 
 
@@ -322,18 +323,21 @@ class Store:
                 insert_photo(conn, int(issue_id), photo, now)
         return int(issue_id)
 
-    def media(self, path_token: str) -> tuple[str, bytes] | None:
-        """A photo's content type and bytes by its URL token, or None."""
+    def media(self, path_token: str) -> tuple[str, bytes | None] | None:
+        """A photo's content type and bytes by its URL token; the bytes are None when the
+        photo was purged (``[images] purge_after_days``); None when there is no such photo."""
         with self.read() as conn:
             row = conn.execute(
                 select(attachments.c.content_type, attachment_contents.c.content)
-                .join(
+                .outerjoin(
                     attachment_contents,
                     attachment_contents.c.attachment_id == attachments.c.id,
                 )
                 .where(attachments.c.path_token == path_token)
             ).first()
-        return None if row is None else (str(row[0]), bytes(row[1]))
+        if row is None:
+            return None
+        return str(row[0]), None if row[1] is None else bytes(row[1])
 
     def photo_content(self, attachment_id: int) -> bytes:
         """One photo's bytes (read just before it is sent: never a pass's photos at once)."""

@@ -8,7 +8,8 @@
 2. **Poll** the Acknowledged issues of each integration in batches, and apply what changed:
    closing, cancelling, activity messages, remote ``To SCF:`` comments.
 3. **Push** local comments of Acknowledged issues.
-4. **Archive** issues closed longer than ``archive_after_days``.
+4. **Archive** issues closed longer than ``archive_after_days``, and purge the photos of
+   issues archived longer than ``[images] purge_after_days`` (``retention``).
 
 Remote calls run outside any transaction, on up to ``max_concurrency`` threads per
 integration; every write happens on the calling thread, one short transaction at a time, so
@@ -37,6 +38,7 @@ from . import (
     leases,
     polling,
     resolving,
+    retention,
     schema,
     status,
     submitting,
@@ -233,13 +235,23 @@ class Engine:
     # -- 4. archive --------------------------------------------------------------------------
 
     def archive(self, report: PassReport) -> None:
-        """Step 4: Closed -> Archived after ``archive_after_days``."""
+        """Step 4: Closed -> Archived after ``archive_after_days``; then photos purged
+        ``purge_after_days`` after their issue was archived, where that is set."""
         after = timedelta(days=self.settings.organization.archive_after_days)
         with self.store.transaction() as conn:
             archived = transitions.archive(conn, self.clock(), after)
         report.archived += archived
         if archived:
             telemetry.record_transition("*", "archived")
+        keep = self.settings.images.purge_after_days
+        if keep is not None:
+            purged = retention.purge_photos(
+                self.store.transaction, self.clock(), timedelta(days=keep)
+            )
+            report.photos_purged += purged
+            if purged:
+                log.info("purged the bytes of %s photos archived over %g days ago", purged, keep,
+                         extra={"photos_purged": purged})  # fmt: skip
 
     # -- the pass ----------------------------------------------------------------------------
 

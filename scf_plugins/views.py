@@ -87,7 +87,8 @@ def issue_json(record: IssueRecord, *, public: bool = False) -> dict[str, Any]:
                 "content_type": a.content_type,
                 "size": a.size,
                 "remote_id": None if public else a.remote_id,
-                "path": media_path(a.path_token),
+                "path": None if a.purged_at else media_path(a.path_token),
+                "purged_at": iso(a.purged_at),
                 **({} if public else {"kept_here": a.kept_here, "last_error": a.last_error}),
             }
             for a in record.attachments

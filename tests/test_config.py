@@ -158,6 +158,16 @@ def problems_of(write_config, text: str) -> list[str]:  # type: ignore[no-untype
             "server.port",
             "unknown key",
         ),
+        (
+            lambda s: s + "\n[images]\npurge_after_days = 0\n",
+            "images.purge_after_days",
+            "out of range; use 1 to 36500",
+        ),
+        (
+            lambda s: s + "\n[images]\npurge_after_day = 30\n",
+            "images.purge_after_day",
+            "did you mean 'purge_after_days'?",
+        ),
     ],
 )
 def test_each_config_mistake_names_file_key_and_fix(write_config, edit, key, fix) -> None:  # type: ignore[no-untyped-def]
@@ -281,3 +291,13 @@ def test_an_environment_table_refuses_host_keys_and_near_misses(
                         f'user = "scf-int"\n{key}\n\n[integrations.cityworks.production]')  # fmt: skip
     with pytest.raises(ConfigError, match=re.escape(expected)):
         load_config(write_config(text), resolve_secrets=False)
+
+
+def test_config_check_states_how_long_photos_are_kept(run, write_config, basic_config) -> None:  # type: ignore[no-untyped-def]
+    kept = run("config", "check", config=write_config(basic_config))
+    assert "photos: up to 5 per issue, 10 MB each, kept at 2048 px; kept for good" in kept.stdout
+    path = write_config(basic_config + "\n[images]\npurge_after_days = 400\n")
+    purged = run("config", "check", config=path)
+    assert "their bytes purged 400 days after the issue is archived" in purged.stdout
+    data = json.loads(run("config", "check", "--json", config=path).stdout)
+    assert data["images"]["purge_after_days"] == 400

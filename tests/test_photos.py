@@ -324,3 +324,116 @@ def test_city_staff_list_the_photos_on_a_request(world: Any, tmp_path: Path) -> 
     retried = w.cli("issues", "retry", str(second))
     assert "1 comment(s) or photo(s) will be tried again" in retried.output
     assert w.sync().photos_out == 1
+
+
+# -- retention ----------------------------------------------------------------------------------
+
+GRAFFITI = ("511=No", "512=Public property", "514=2026-01-02")
+
+
+def test_photos_are_purged_after_the_retention_period_and_the_issue_says_so(
+    world: Any, tmp_path: Path
+) -> None:
+    w = world(tail="[images]\npurge_after_days = 30\n")
+    old = w.report("GRAFFITI", *GRAFFITI, image=write(tmp_path, "old.jpg", photo()))
+    assert w.sync().photos_out == 1
+    w.emulator.state.staff("close", w.remote_id(old))
+    assert w.sync().closed == 1
+    young = w.report("GRAFFITI", *GRAFFITI, image=write(tmp_path, "young.jpg", photo()))
+    w.later(days=15)
+    assert w.sync().archived == 1  # archived 14 days after closing
+    w.later(days=29)
+    assert w.sync().photos_purged == 0  # archived 29 days ago: kept
+    w.later(days=2)
+    report = w.sync()
+    assert report.photos_purged == 1 and "photos purged 1" in report.summary()
+    assert w.sync().photos_purged == 0  # once
+    store = w.store()
+    [meta] = w.show(old)["attachments"]
+    assert meta["purged_at"] and meta["path"] is None and meta["remote_id"]  # where it went
+    [info] = store.get(old).attachments
+    assert store.media(info.path_token) == ("image/jpeg", None)
+    assert "; its bytes purged" in w.cli("issues", "show", str(old)).output
+    [kept] = store.get(young).attachments  # not archived: untouched
+    assert kept.purged_at is None and store.media(kept.path_token)[1]
+    status = json.loads(w.cli("status", "--json").stdout)["photos"]
+    assert (status["stored"], status["purged"], status["purge_after_days"]) == (1, 1, 30)
+    assert status["stored_bytes"] == kept.size
+    assert "photos: 1 stored" in w.cli("status").output
+
+
+def test_without_a_retention_period_photos_are_kept_for_good(world: Any, tmp_path: Path) -> None:
+    w = world()
+    issue_id = w.report("GRAFFITI", *GRAFFITI, image=write(tmp_path, "a.jpg", photo()))
+    w.sync()
+    w.emulator.state.staff("close", w.remote_id(issue_id))
+    w.sync()
+    w.later(days=15)
+    assert w.sync().archived == 1
+    w.later(days=4000)
+    assert w.sync().photos_purged == 0
+    assert stored(w.store(), issue_id)[0]
+    assert "kept for good ([images] purge_after_days is not set)" in w.cli("status").output
+
+
+def test_a_purge_is_spread_over_passes_in_bounded_batches(world: Any, tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from scf_plugins import retention
+
+    w = world()
+    ids = [w.report("GRAFFITI", *GRAFFITI, image=write(tmp_path, f"{n}.jpg", photo()))
+           for n in range(5)]  # fmt: skip
+    store = w.store()
+    now = datetime.now(UTC)
+    with store.transaction() as conn:
+        conn.execute(
+            text("UPDATE issues SET status = 'archived', archived_at = :at"),
+            {"at": (now - timedelta(days=10)).replace(tzinfo=None)},
+        )
+    purge = lambda: retention.purge_photos(store.transaction, now, timedelta(days=5), limit=3)  # noqa: E731
+    assert [purge(), purge(), purge()] == [3, 2, 0]
+    assert all(a.purged_at for i in ids for a in store.get(i).attachments)
+
+
+def test_a_photo_of_a_closed_issue_that_never_went_does_not_fail_the_status_for_good(
+    world: Any, tmp_path: Path
+) -> None:
+    w = world()
+    w.emulator.state.inject("503", count=50, match="addrequestattachment")
+    issue_id = w.report("GRAFFITI", *GRAFFITI, image=write(tmp_path, "a.jpg", photo()))
+    w.sync()
+    assert w.cli("status").exit_code == 1  # failing while it can still go
+    w.emulator.state.staff("close", w.remote_id(issue_id))
+    assert w.sync().closed == 1
+    status = w.cli("status")
+    assert status.exit_code == 0, status.output
+    assert (
+        "not sent: the issue left Acknowledged first"
+        in w.cli("issues", "show", str(issue_id)).output
+    )
+
+
+def test_the_door_answers_410_for_a_purged_photo_and_drops_its_media_url(door: Door) -> None:
+    from sqlalchemy import text
+
+    from scf_plugins import retention
+
+    fields = {"api_key": door.key, "service_code": "GRAFFITI", "lat": "41.3", "long": "-72.9",
+              "description": "Tagged wall"}  # fmt: skip
+    files = [("media", ("a.jpg", photo(), "image/jpeg"))]
+    response = requests.post(f"{door.url}/open311/v2/requests.json", data=fields, files=files,
+                             timeout=10)  # fmt: skip
+    issue_id = int(response.json()[0]["service_request_id"])
+    [before] = requests.get(f"{door.url}/open311/v2/requests/{issue_id}.json", timeout=10).json()
+    now = datetime.now(UTC)
+    with door.store.transaction() as conn:
+        conn.execute(
+            text("UPDATE issues SET status = 'archived', archived_at = :at"),
+            {"at": (now - timedelta(days=2)).replace(tzinfo=None)},
+        )
+    assert retention.purge_photos(door.store.transaction, now, timedelta(days=1)) == 1
+    gone = requests.get(before["media_url"], timeout=10)
+    assert gone.status_code == 410 and "retention" in gone.text
+    [after] = requests.get(f"{door.url}/open311/v2/requests/{issue_id}.json", timeout=10).json()
+    assert after["media_url"] == ""

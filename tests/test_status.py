@@ -77,6 +77,9 @@ def test_prometheus_text_and_the_metrics_endpoint(world: Any) -> None:
     assert 'scf_issues{integration="cityworks",status="acknowledged"} 1.0' in text
     assert 'scf_integration_down{integration="cityworks"} 0.0' in text
     assert "# TYPE scf_oldest_waiting_seconds gauge" in text
+    assert 'scf_photos_waiting{integration="cityworks"} 0.0' in text
+    assert 'scf_photos_failing{integration="cityworks"} 0.0' in text
+    assert "scf_photos_stored_bytes 0.0" in text
 
     store = w.store()
     served = Served(create_app(w.settings, w.host, store))

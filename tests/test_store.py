@@ -9,6 +9,7 @@ from sqlalchemy import Connection, text
 
 from scf_plugins import schema
 from scf_plugins.errors import ConfigError
+from scf_plugins.images import Photo
 from scf_plugins.models import Answer, NewIssue
 from scf_plugins.store import Store
 
@@ -59,6 +60,8 @@ def test_a_schema_1_database_keeps_its_links_and_gets_a_store_id(tmp_path: Path)
             conn.execute(text(f"ALTER TABLE issues DROP COLUMN {column}"))
         conn.execute(text("ALTER TABLE comments DROP COLUMN push_attempted_at"))
         conn.execute(text("ALTER TABLE comments DROP COLUMN kept_here"))
+        for table in ("attachment_contents", "attachments"):  # schema 6
+            conn.execute(text(f"DROP TABLE {table}"))
         conn.execute(text("UPDATE issues SET status = 'acknowledged', remote_id = '77'"))
         conn.execute(text("UPDATE scf_meta SET value = '1' WHERE key = 'schema_version'"))
         conn.execute(text("DELETE FROM scf_meta WHERE key = 'store_id'"))
@@ -74,6 +77,24 @@ def test_a_schema_1_database_keeps_its_links_and_gets_a_store_id(tmp_path: Path)
     new_id = store.create_issue(NewIssue("POTHOLE", "cw", "101", "Hole", 1.0, 2.0))
     new = store.get(new_id)
     assert new is not None and new.issue.marker == f"scf-{store.store_id}-{new_id}-1"
+
+
+def test_a_schema_6_database_gets_photo_retention_and_keeps_its_photos(tmp_path: Path) -> None:
+    store = Store.open(url(tmp_path))
+    photo = Photo("scf-1.jpg", b"\xff\xd8 jpeg bytes", 4, 3)
+    issue_id = store.create_issue(NewIssue("POTHOLE", "cw", "101", "Hole", 1.0, 2.0), [photo])
+    with store.transaction() as conn:  # back to schema 6
+        conn.execute(text("ALTER TABLE attachments DROP COLUMN purged_at"))
+        conn.execute(text("UPDATE scf_meta SET value = '6' WHERE key = 'schema_version'"))
+    store.close()
+    store = Store.open(url(tmp_path))
+    with store.read() as conn:
+        assert schema.current_version(conn) == schema.target_version() == 7
+    record = store.get(issue_id)
+    assert record is not None
+    (kept,) = record.attachments
+    assert kept.purged_at is None
+    assert store.media(kept.path_token) == ("image/jpeg", photo.content)
 
 
 def test_a_newer_database_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

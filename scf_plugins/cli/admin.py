@@ -126,6 +126,7 @@ def config_check(app: App, as_json: bool) -> None:
                     rt.code for rt in cached if rt.integration == entry["integration"]
                 ]
     serving = dataclasses.asdict(settings.server) if settings is not None else None
+    photos = dataclasses.asdict(settings.images) if settings is not None else None
     if as_json:
         echo(
             dumps(
@@ -135,6 +136,7 @@ def config_check(app: App, as_json: bool) -> None:
                     "warnings": warnings,
                     "routing": routing,
                     "server": serving,
+                    "images": photos,
                 }
             )
         )
@@ -167,6 +169,17 @@ def config_check(app: App, as_json: bool) -> None:
                 f"scf serve: {where}; jurisdiction {serving['jurisdiction_id'] or 'any'}; "
                 f"{serving['requests_per_minute'] or 'unlimited'} POSTs a minute per key; "
                 f"bodies up to {serving['max_body_kb']} KB"
+            )
+            assert photos is not None
+            keep = photos["purge_after_days"]
+            echo(
+                f"photos: up to {photos['max_per_issue']} per issue, "
+                f"{photos['max_bytes'] / 2**20:g} MB each, kept at {photos['max_side']} px; "
+                + (
+                    f"their bytes purged {keep:g} days after the issue is archived"
+                    if keep is not None
+                    else "kept for good (set [images] purge_after_days for a retention period)"
+                )
             )
     if problems:
         sys.exit(1)

@@ -293,8 +293,16 @@ def issues_show(app: App, issue_id: int, public: bool, as_json: bool) -> None:
             f"sent as {photo['remote_id']}"
             if photo["remote_id"]
             else photo["kept_here"]
-            or (f"waiting ({photo['last_error']})" if photo["last_error"] else "waiting")
+            or (
+                "not sent: the issue left Acknowledged first"
+                if data["status"] in ("closed", "archived") or photo["purged_at"]
+                else f"waiting ({photo['last_error']})"
+                if photo["last_error"]
+                else "waiting"
+            )
         )
+        if photo["purged_at"]:
+            state += f"; its bytes purged {when(photo['purged_at'])} (retention)"
         echo(f"  photo         {photo['filename']} ({photo['size'] // 1024} KB): {state}")
     if sync and sync["pending"]:
         echo(

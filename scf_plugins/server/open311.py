@@ -612,12 +612,12 @@ def _latest_notes(conn: Any, issue_ids: list[int]) -> dict[int, str]:
 
 
 def _first_photos(conn: Any, issue_ids: list[int]) -> dict[int, str]:
-    """The URL token of each issue's first photo."""
+    """The URL token of each issue's first photo still kept (not purged)."""
     if not issue_ids:
         return {}
     first = (
         select(func.min(attachments.c.id))
-        .where(attachments.c.issue_id.in_(issue_ids))
+        .where(attachments.c.issue_id.in_(issue_ids), attachments.c.purged_at.is_(None))
         .group_by(attachments.c.issue_id)
     )
     rows = conn.execute(

@@ -118,6 +118,12 @@ def create_app(
         if found is None:
             return Response("no such photo\n", 404, media_type="text/plain; charset=utf-8")
         content_type, content = found
+        if content is None:  # purged: say it is gone for good, so caches and clients drop it
+            return Response(
+                "this photo was removed under the city's retention policy\n",
+                410,
+                media_type="text/plain; charset=utf-8",
+            )
         return Response(content, 200, media_type=content_type, headers=MEDIA_HEADERS)
 
     async def healthz(request: Request) -> Response:
