@@ -180,6 +180,9 @@ comments = Table(
     Column("push_attempted_at", UTCDateTime),  # as issues.submit_attempted_at (schema 4)
     # Why a local comment stays here (schema 4): the remote system has no comment API.
     Column("kept_here", String(300)),
+    # A comment posted through the Open311 door (schema 7): the API key's name and the
+    # client's own update_id, so a client that posts it again gets the same comment back.
+    Column("client_ref", String(300)),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime),
     Column("last_error", Text),
@@ -187,6 +190,7 @@ comments = Table(
     Column("lease_until", UTCDateTime),
     UniqueConstraint("issue_id", "remote_key", name="uq_comments_remote_key"),
     Index("ix_comments_issue", "issue_id", "id"),
+    Index("uq_comments_client_ref", "issue_id", "client_ref", unique=True),
 )
 
 announced = Table(
@@ -369,10 +373,15 @@ def _v6(conn: Connection) -> None:
 
 
 def _v7(conn: Connection) -> None:
-    """Photo retention: when a photo's bytes were purged. A store upgraded from before
-    schema 6 got the table from today's metadata in ``_v6``, column included."""
+    """Photo retention (when a photo's bytes were purged) and comments posted through the
+    Open311 door (whose update they are). A store upgraded from before schema 6 got the
+    attachments table from today's metadata in ``_v6``, column included."""
     if "purged_at" not in {c["name"] for c in inspect(conn).get_columns("attachments")}:
         conn.exec_driver_sql(f"ALTER TABLE attachments ADD COLUMN purged_at {_timestamp(conn)}")
+    conn.exec_driver_sql("ALTER TABLE comments ADD COLUMN client_ref VARCHAR(300)")
+    conn.exec_driver_sql(
+        "CREATE UNIQUE INDEX uq_comments_client_ref ON comments (issue_id, client_ref)"
+    )
 
 
 # MIGRATIONS[i] takes the database from version i to version i + 1. A new database is built

@@ -34,6 +34,7 @@ plugin = "open311"
 environment = "test"
 request_types = ["*"]
 closed_statuses = ["closed"]
+{extra}
 
 [integrations.county.test]
 url = "{url}"
@@ -74,7 +75,7 @@ def chain(
 ) -> Iterator[Callable[[], tuple[Any, HostA]]]:  # type: ignore[no-untyped-def]
     served: list[Served] = []
 
-    def make() -> tuple[Any, HostA]:
+    def make(extra: str = "") -> tuple[Any, HostA]:
         b = world()
         assert b.cli("request-types", "--refresh").exit_code == 0
         store_b = b.store()
@@ -84,7 +85,9 @@ def chain(
         monkeypatch.setenv("SCF_COUNTY_TEST_PASSWORD", key)
         path = tmp_path / "a" / "scf.toml"
         path.parent.mkdir()
-        path.write_text(HOST_A.format(db=tmp_path / "a" / "a.db", url=f"{door.url}/open311/v2"))
+        path.write_text(
+            HOST_A.format(db=tmp_path / "a" / "a.db", url=f"{door.url}/open311/v2", extra=extra)
+        )
         return b, HostA(path)
 
     yield make
@@ -128,6 +131,28 @@ def test_a_report_travels_down_the_chain_and_its_closing_comes_back(chain) -> No
     shown_a = a.show(issue_a)
     assert shown_a["status"] == "closed"
     assert shown_a["comments"][-1]["text"] == f"Request {issue_b} is closed: {closing_b}"
+
+
+def test_a_comment_made_upstream_reaches_the_crews_once(chain) -> None:  # type: ignore[no-untyped-def]
+    """A's comment goes to B's door as a mySociety update, and B sends it on to Cityworks."""
+    b, a = chain(extra='updates = "mysociety"')
+    assert a.cli("request-types", "--refresh").exit_code == 0
+    result = a.cli("report", "--type", "POTHOLE", "--summary", "Deep pothole", "--lat", "41.3083",
+                   "--lng", "-72.9279", "--answer", "501=Yes",
+                   "--answer", "502=Smaller than a dinner plate", "--answer", "503=r@example.org",
+                   "--json")  # fmt: skip
+    issue_a = json.loads(result.stdout)["id"]
+    assert a.sync().acknowledged == 1
+    issue_b = int(a.show(issue_a)["remote_id"])
+    assert a.cli("comment", str(issue_a), "Is anyone coming?", "--author", "Ann Lee").exit_code == 0
+    assert a.sync().comments_out == 1
+    assert a.sync().comments_out == 0  # once
+    [comment_b] = [c for c in b.show(issue_b)["comments"] if c["kind"] == "comment"]
+    assert comment_b["author"] == "Ann Lee" and "Is anyone coming?" in comment_b["text"]
+    report = b.sync()
+    assert report.acknowledged == 1 and report.comments_out == 1
+    sent = [c["Comments"] for c in b.emulator.state.comments[b.remote_id(issue_b)]]
+    assert sum("Is anyone coming?" in text for text in sent) == 1
 
 
 def test_doctor_checks_the_door_key_and_a_revoked_key_is_refused(chain) -> None:  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ import requests
 import xmltodict
 from sqlalchemy import update
 
-from scf_plugins.apikeys import revoke
+from scf_plugins.apikeys import create, revoke
 from scf_plugins.schema import issues
 from scf_plugins.transitions import post as post_message
 
@@ -634,3 +634,70 @@ def test_ids_that_are_not_plain_digits_match_nothing(door: Door) -> None:
         response = door.get(f"/open311/v2/{path}.json", service_request_id="²,1e3, 7 ")
         assert response.status_code == 200 and response.json() == []
     assert door.get("/open311/v2/requests/².json").status_code == 404
+
+
+# -- POST servicerequestupdates (mySociety) -----------------------------------------------------
+
+
+def post_update(door: Door, fmt: str = "xml", key: str | None = None, **fields: str) -> Any:
+    """An update as FixMyStreet posts one when a resident comments."""
+    data = {
+        "api_key": door.key if key is None else key,
+        "update_id": "fms-7",
+        "status": "OPEN",
+        "updated_datetime": "2026-12-01T10:00:00Z",
+        "description": "Still there, and deeper.",
+        "first_name": "Zoë",
+        "last_name": "-",
+        "email": "zoe@example.org",
+        **fields,
+    }
+    return requests.post(
+        f"{door.url}/open311/v2/servicerequestupdates.{fmt}", data=data, timeout=10
+    )
+
+
+def test_a_posted_update_is_a_local_comment_once_and_never_echoed(door: Door) -> None:
+    issue_id = door.post(**GOOD).json()[0]["service_request_id"]
+    response = post_update(door, service_request_id=issue_id)
+    assert response.status_code == 200, response.text
+    [item] = xml(response)["service_request_updates"]["request_update"]
+    again = post_update(door, "json", service_request_id=issue_id)  # a retry: the same one
+    assert again.status_code == 200 and again.json() == [{"update_id": item["update_id"]}]
+    other = create(door.store, "another-client")  # another client's update_id is its own
+    third = post_update(door, "json", key=other, service_request_id=issue_id)
+    assert third.json()[0]["update_id"] != item["update_id"]
+    record = door.store.get(int(issue_id))
+    assert record is not None
+    mine = [c for c in record.comments if c.kind == "comment"]
+    assert [(c.author, c.text) for c in mine] == [("Zoë", "Still there, and deeper.")] * 2
+    assert str(mine[0].id) == item["update_id"]
+    feed = door.get("/open311/v2/servicerequestupdates.json").json()
+    assert "Still there, and deeper." not in json.dumps(feed)  # not read back as the city's
+
+
+def test_a_bad_update_is_refused_with_each_problem(door: Door) -> None:
+    issue_id = door.post(**GOOD).json()[0]["service_request_id"]
+    missing = post_update(door, "json", service_request_id=issue_id, update_id="", status="",
+                          updated_datetime="", description="")  # fmt: skip
+    assert missing.status_code == 400
+    texts = " ".join(e["description"] for e in errors_of(missing, "json"))
+    for field in ("update_id", "status", "updated_datetime", "description"):
+        assert f"{field} is required" in texts
+    naive = post_update(door, "xml", service_request_id=issue_id,
+                        updated_datetime="2026-12-01 10:00")  # fmt: skip
+    assert naive.status_code == 400 and "is not a W3C datetime" in naive.text
+    control = post_update(door, "json", service_request_id=issue_id, description="a\x1b[2Jb")
+    assert control.status_code == 400 and "control character" in control.text
+    assert post_update(door, "json", service_request_id="99999").status_code == 404
+    assert post_update(door, "json", service_request_id="1e3").status_code == 404
+    assert post_update(door, "json", key="wrong", service_request_id=issue_id).status_code == 403
+    multipart = requests.post(
+        f"{door.url}/open311/v2/servicerequestupdates.json",
+        data={"api_key": door.key}, files={"photo1": ("a.jpg", b"x")}, timeout=10,
+    )  # fmt: skip
+    assert multipart.status_code == 400 and "x-www-form-urlencoded" in multipart.text
+    record = door.store.get(int(issue_id))
+    assert record is not None and not [c for c in record.comments if c.kind == "comment"]
+    wrong_place = requests.post(f"{door.url}/open311/v2/services.json", timeout=10)
+    assert wrong_place.status_code == 405 and "servicerequestupdates" in wrong_place.text

@@ -60,6 +60,8 @@ def test_a_schema_1_database_keeps_its_links_and_gets_a_store_id(tmp_path: Path)
             conn.execute(text(f"ALTER TABLE issues DROP COLUMN {column}"))
         conn.execute(text("ALTER TABLE comments DROP COLUMN push_attempted_at"))
         conn.execute(text("ALTER TABLE comments DROP COLUMN kept_here"))
+        conn.execute(text("DROP INDEX uq_comments_client_ref"))
+        conn.execute(text("ALTER TABLE comments DROP COLUMN client_ref"))
         for table in ("attachment_contents", "attachments"):  # schema 6
             conn.execute(text(f"DROP TABLE {table}"))
         conn.execute(text("UPDATE issues SET status = 'acknowledged', remote_id = '77'"))
@@ -79,12 +81,14 @@ def test_a_schema_1_database_keeps_its_links_and_gets_a_store_id(tmp_path: Path)
     assert new is not None and new.issue.marker == f"scf-{store.store_id}-{new_id}-1"
 
 
-def test_a_schema_6_database_gets_photo_retention_and_keeps_its_photos(tmp_path: Path) -> None:
+def test_a_schema_6_database_gets_schema_7_and_keeps_its_photos(tmp_path: Path) -> None:
     store = Store.open(url(tmp_path))
     photo = Photo("scf-1.jpg", b"\xff\xd8 jpeg bytes", 4, 3)
     issue_id = store.create_issue(NewIssue("POTHOLE", "cw", "101", "Hole", 1.0, 2.0), [photo])
     with store.transaction() as conn:  # back to schema 6
         conn.execute(text("ALTER TABLE attachments DROP COLUMN purged_at"))
+        conn.execute(text("DROP INDEX uq_comments_client_ref"))
+        conn.execute(text("ALTER TABLE comments DROP COLUMN client_ref"))
         conn.execute(text("UPDATE scf_meta SET value = '6' WHERE key = 'schema_version'"))
     store.close()
     store = Store.open(url(tmp_path))

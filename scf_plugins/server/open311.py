@@ -24,7 +24,7 @@ from sqlalchemy import and_, func, select
 from ..errors import RemoteError, UserError
 from ..images import Photo
 from ..models import CHOICE_TYPES, Question, RequestType, Status
-from ..reporting import LIMITS, Labels, Report, ReportError, build_issue
+from ..reporting import LIMITS, Labels, Report, ReportError, build_issue, text_problem
 from ..schema import attachments, comments, issues, request_types
 from ..timeutil import utcnow
 from ..views import media_path
@@ -431,6 +431,56 @@ class Open311:
         return failure(404, f"token {token[:40]!r} not found: every service here is realtime")
 
     # -- mySociety's updates extension -------------------------------------------------------
+
+    def add_update(self, form: Form, api_key: str) -> tuple[Reply, bool]:
+        """POST servicerequestupdates (FixMyStreet sends one when a resident comments): the
+        update becomes a local comment on the issue, pushed to its remote request like one
+        made with ``scf comment``. Returns the reply and whether a comment was added.
+
+        The client's ``update_id`` is kept with the key's name: the same update posted again
+        (a retry after a lost answer) gets the same comment back, never a second one. The
+        client's ``status`` is read but not applied: a resident saying "fixed" does not close
+        the crews' request. Email and phone are not kept.
+        """
+        problems: list[str] = []
+        target = form.get("service_request_id")
+        if target is None:
+            problems.append("service_request_id is required: the request this update is for")
+        elif not target.isdigit() or len(target) > 18:
+            return failure(404, f"service request {target[:40]!r} not found"), False
+        update_id = form.get("update_id")
+        if update_id is None:
+            problems.append("update_id is required: your own id for this update")
+        elif len(update_id) > 100 or text_problem(update_id):
+            problems.append("update_id must be 1 to 100 characters of plain text")
+        if form.get("status") is None:
+            problems.append("status is required (OPEN, CLOSED, FIXED, …); it is not applied")
+        stamp = form.get("updated_datetime")
+        if stamp is None:
+            problems.append("updated_datetime is required, e.g. 2024-05-01T10:00:00Z")
+        else:
+            parse_w3c("updated_datetime", stamp, problems)
+        text = _description(_raw(form, "description"))
+        problem = text_problem(text, multiline=True)
+        if not text:
+            problems.append("description is required: the text of the update")
+        elif problem:
+            problems.append(f"description {problem}")
+        author = " ".join(
+            p for p in (form.get("first_name"), form.get("last_name")) if p and p != "-"
+        )[: LIMITS["name"]].strip()
+        if author and text_problem(author):
+            problems.append("first_name and last_name must be plain text on one line")
+        if problems:
+            return failure(400, *problems), False
+        assert target is not None and update_id is not None
+        added = self.store.add_client_comment(
+            int(target), author or "Resident", text, f"{api_key}:{update_id}"
+        )
+        if added is None:
+            return failure(404, f"service request {target} not found"), False
+        comment_id, new = added
+        return Reply(200, "service_request_updates", [{"update_id": str(comment_id)}]), new
 
     def updates(self, query: Form, now: datetime | None = None) -> Reply:
         """GET servicerequestupdates: each public system message and pulled remote comment,

@@ -96,8 +96,14 @@ def create_app(
         fmt, name, arg = match["fmt"], match["name"], match["arg"]
         try:
             if request.method == "POST":
+                if name == "servicerequestupdates" and arg is None:
+                    return await _post_update(ctx, request, fmt)
                 if name != "requests" or arg is not None:
-                    return _respond(fmt, failure(405, "only POST requests is accepted here"))
+                    return _respond(
+                        fmt,
+                        failure(405, "only POST requests and POST servicerequestupdates are "
+                                "accepted here"),
+                    )  # fmt: skip
                 return await _post_request(ctx, request, fmt)
             query = _form(request.url.query.encode("latin-1"))
             if isinstance(query, Reply):
@@ -161,6 +167,47 @@ def _get(ctx: Context, name: str, arg: str | None, query: Form, base: str) -> Re
     return failure(404, "no such resource")
 
 
+async def _post_update(ctx: Context, request: Request, fmt: str) -> Response:
+    """POST servicerequestupdates: size cap, then key, rate, jurisdiction, then the update
+    (form fields only: an update's photos come as ``media_url``, which is not fetched)."""
+    kind = request.headers.get("content-type", "application/x-www-form-urlencoded").lower()
+    if not kind.startswith("application/x-www-form-urlencoded"):
+        return _respond(
+            fmt, failure(400, "send the update as application/x-www-form-urlencoded (UTF-8)")
+        )
+    cap = ctx.settings.server.max_body_kb * 1024
+    body = await _body(request, cap)
+    if body is None:
+        return _respond(fmt, failure(413, f"the body is larger than {cap // 1024} KB"))
+    form = _form(body)
+    if isinstance(form, Reply):
+        return _respond(fmt, form)
+    refused = await _admit(ctx, request, form)
+    if refused is not None:
+        return _respond(fmt, refused)
+    reply, added = await run_in_threadpool(ctx.open311.add_update, form, request.state.api_key)
+    if added and ctx.wake is not None:
+        ctx.wake()  # pushed now, with the submits, not at the next poll
+    return _respond(fmt, reply)
+
+
+async def _admit(ctx: Context, request: Request, form: Form) -> Reply | None:
+    """The checks every POST passes before its content is read: a valid key (its name kept
+    for the access log), the key's rate, and the jurisdiction. None when admitted."""
+    key_name = await run_in_threadpool(apikeys.owner, ctx.store, form.get("api_key"))
+    if key_name is None:
+        return failure(403, "api_key is missing or not valid")
+    request.state.api_key = key_name
+    wait = ctx.limit.take(key_name)
+    if wait:
+        return failure(
+            429,
+            f"too many requests for this api_key; try again in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+    return _jurisdiction(ctx, form)
+
+
 async def _post_request(ctx: Context, request: Request, fmt: str) -> Response:
     """POST requests: size cap, then key, rate, jurisdiction, photos, then the intake."""
     kind = request.headers.get("content-type", "application/x-www-form-urlencoded").lower()
@@ -192,23 +239,10 @@ async def _post_request(ctx: Context, request: Request, fmt: str) -> Response:
         if isinstance(urlencoded, Reply):
             return _respond(fmt, urlencoded)
         form = urlencoded
-    key_name = await run_in_threadpool(apikeys.owner, ctx.store, form.get("api_key"))
-    if key_name is None:
-        return _respond(fmt, failure(403, "api_key is missing or not valid"))
-    request.state.api_key = key_name
-    wait = ctx.limit.take(key_name)
-    if wait:
-        return _respond(
-            fmt,
-            failure(
-                429,
-                f"too many requests for this api_key; try again in {wait} s",
-                headers={"Retry-After": str(wait)},
-            ),
-        )
-    wrong = _jurisdiction(ctx, form)
-    if wrong:
-        return _respond(fmt, wrong)
+    refused = await _admit(ctx, request, form)
+    if refused is not None:
+        return _respond(fmt, refused)
+    key_name = request.state.api_key
     try:  # decoding photos is CPU work: off the event loop
         photos = await run_in_threadpool(_photos, files, limits)
     except UserError as exc:
