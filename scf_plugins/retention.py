@@ -16,7 +16,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import ColumnElement, Connection, func, select
 
 from .models import Status
 from .schema import attachment_contents, attachments, issues
@@ -40,11 +40,7 @@ def purge_photos(
                 conn.execute(
                     select(attachments.c.id)
                     .join(issues, issues.c.id == attachments.c.issue_id)
-                    .where(
-                        issues.c.status == Status.ARCHIVED.value,
-                        issues.c.archived_at < now - after,
-                        attachments.c.purged_at.is_(None),
-                    )
+                    .where(*_due(now, after))
                     .order_by(attachments.c.id)
                     .limit(min(BATCH, limit - purged))
                 ).scalars()
@@ -61,6 +57,26 @@ def purge_photos(
             )
         purged += len(ids)
     return purged
+
+
+def _due(now: datetime, after: timedelta) -> tuple[ColumnElement[bool], ...]:
+    """Photos whose bytes are due to go: kept, of an issue archived before ``now - after``."""
+    return (
+        issues.c.status == Status.ARCHIVED.value,
+        issues.c.archived_at < now - after,
+        attachments.c.purged_at.is_(None),
+    )
+
+
+def due(conn: Connection, now: datetime, after: timedelta) -> tuple[int, int]:
+    """How many photos are due to be purged now, and their bytes (for ``config check``,
+    before a period is set or shortened)."""
+    count, size = conn.execute(
+        select(func.count(attachments.c.id), func.coalesce(func.sum(attachments.c.size), 0))
+        .join(issues, issues.c.id == attachments.c.issue_id)
+        .where(*_due(now, after))
+    ).one()
+    return int(count), int(size)
 
 
 def stored(conn: Connection) -> dict[str, float]:

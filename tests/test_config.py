@@ -298,6 +298,10 @@ def test_config_check_states_how_long_photos_are_kept(run, write_config, basic_c
     assert "photos: up to 5 per issue, 10 MB each, kept at 2048 px; kept for good" in kept.stdout
     path = write_config(basic_config + "\n[images]\npurge_after_days = 400\n")
     purged = run("config", "check", config=path)
-    assert "their bytes purged 400 days after the issue is archived" in purged.stdout
+    assert (
+        "their bytes purged 400 days after the issue is archived (0 photos, 0.0 MB, are due now"
+        in purged.stdout
+    )
     data = json.loads(run("config", "check", "--json", config=path).stdout)
     assert data["images"]["purge_after_days"] == 400
+    assert data["images"]["purge_due"] == {"photos": 0, "bytes": 0}

@@ -334,6 +334,8 @@ GRAFFITI = ("511=No", "512=Public property", "514=2026-01-02")
 def test_photos_are_purged_after_the_retention_period_and_the_issue_says_so(
     world: Any, tmp_path: Path
 ) -> None:
+    from scf_plugins import retention
+
     w = world(tail="[images]\npurge_after_days = 30\n")
     old = w.report("GRAFFITI", *GRAFFITI, image=write(tmp_path, "old.jpg", photo()))
     assert w.sync().photos_out == 1
@@ -344,6 +346,10 @@ def test_photos_are_purged_after_the_retention_period_and_the_issue_says_so(
     assert w.sync().archived == 1  # archived 14 days after closing
     w.later(days=29)
     assert w.sync().photos_purged == 0  # archived 29 days ago: kept
+    with w.store().read() as conn:  # what config check reports as due, a day before and after
+        assert retention.due(conn, w.clock[0], timedelta(days=30)) == (0, 0)
+        count, size = retention.due(conn, w.clock[0] + timedelta(days=2), timedelta(days=30))
+        assert count == 1 and size == w.show(old)["attachments"][0]["size"]
     w.later(days=2)
     report = w.sync()
     assert report.photos_purged == 1 and "photos purged 1" in report.summary()

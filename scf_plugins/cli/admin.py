@@ -6,6 +6,7 @@ import dataclasses
 import os
 import sys
 from collections.abc import Callable
+from datetime import timedelta
 from functools import partial
 from typing import Any
 
@@ -127,6 +128,13 @@ def config_check(app: App, as_json: bool) -> None:
                 ]
     serving = dataclasses.asdict(settings.server) if settings is not None else None
     photos = dataclasses.asdict(settings.images) if settings is not None else None
+    if photos is not None and not problems and photos["purge_after_days"] is not None:
+        from .. import retention
+        from ..timeutil import utcnow
+
+        with app.store.read() as conn:  # what the period deletes at once, before it is set
+            count, size = retention.due(conn, utcnow(), timedelta(days=photos["purge_after_days"]))
+        photos["purge_due"] = {"photos": count, "bytes": size}
     if as_json:
         echo(
             dumps(
@@ -176,7 +184,10 @@ def config_check(app: App, as_json: bool) -> None:
                 f"photos: up to {photos['max_per_issue']} per issue, "
                 f"{photos['max_bytes'] / 2**20:g} MB each, kept at {photos['max_side']} px; "
                 + (
-                    f"their bytes purged {keep:g} days after the issue is archived"
+                    f"their bytes purged {keep:g} days after the issue is archived "
+                    f"({photos['purge_due']['photos']} photos, "
+                    f"{photos['purge_due']['bytes'] / 2**20:.1f} MB, are due now and go over "
+                    f"the next passes)"
                     if keep is not None
                     else "kept for good (set [images] purge_after_days for a retention period)"
                 )
