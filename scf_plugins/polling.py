@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 
 from . import circuits, rounds, telemetry, transitions
 from .errors import RemoteError
-from .links import Scope, legacy_marker, marker_of
+from .links import Scope, marker_of
 from .models import Integration, RemoteComment, RemoteState, RemoteUpdate, Tracked, frozen_mapping
 from .outcomes import PassReport, describe, error_kind
 from .rounds import Batch
@@ -96,7 +96,7 @@ def poll(engine: Engine, integration: Integration, report: PassReport) -> None:
                     Tracked(
                         r["id"],
                         r["remote_id"],
-                        r["marker"] or legacy_marker(r["id"]),  # marker_of inline: per issue
+                        marker_of(r),
                         plugin_state_of(r["plugin_state"]) if r["plugin_state"] else NO_STATE,
                     )
                     for r in rows
@@ -161,7 +161,7 @@ def _apply_updates(
     now = engine.clock()
     try:
         with engine.store.transaction() as conn:
-            seen = _lazy_seen(conn, [row["id"] for row, _, _ in plan])
+            seen = _lazy_seen(conn, list(by_id))
             for row, update, problem in plan:
                 if problem is None and _unchanged(row, update):
                     continue  # the usual case: nothing to write, nothing to check further
@@ -211,57 +211,32 @@ def _lazy_seen(conn: Connection, issue_ids: list[int]) -> Callable[[], transitio
 
 
 def _match(integration: Integration, by_id: Mapping[int, Row], updates: Any) -> Plan:
-    """Pair each update that may change its issue with that issue, or with the reason it
-    cannot be applied. The usual update, an open request as it was, is dropped here with one
-    inline check (this runs once per polled issue); anything else is checked in full."""
+    """Pair each update with its issue, or with the reason it cannot be applied."""
     if not isinstance(updates, list):
         raise TypeError(f"poll returned {type(updates).__name__}, not a list of updates")
-    taken: set[int] = set()
-    changed: dict[int, RemoteUpdate] = {}
+    found: dict[int, RemoteUpdate] = {}
     repeated: dict[int, int] = {}
-    open_ = RemoteState.OPEN
     for update in updates:
-        if type(update) is not RemoteUpdate and not isinstance(update, RemoteUpdate):
+        if not isinstance(update, RemoteUpdate):
             continue
         issue_id = update.issue_id
-        row = by_id.get(issue_id)
-        if row is None:
+        if issue_id not in by_id:
             continue
-        if issue_id in taken:
+        if issue_id in found:
             repeated[issue_id] = repeated.get(issue_id, 1) + 1
-            continue
-        taken.add(issue_id)
-        marker = update.marker
-        if (
-            update.state is open_
-            and not update.remote_closed
-            and not update.fields
-            and not update.comments
-            and update.status == row["remote_status"]
-            and row["last_error"] is None
-            and row["attention_kind"] is None
-            and row["link_endpoint"] is not None
-            and update.remote_id == row["remote_id"]
-            and (marker is None or marker == (row["marker"] or legacy_marker(issue_id)))
-        ):
-            continue  # what _unchanged says of a plain update, inline
-        changed[issue_id] = update
+        else:
+            found[issue_id] = update
     plan: Plan = []
-    for issue_id in sorted(changed.keys() | repeated.keys()):
-        mapped = by_id[issue_id]
+    for issue_id, update in found.items():
+        row = by_id[issue_id]
         if issue_id in repeated:
-            repeats = (
-                f"{integration.name} sent {repeated[issue_id]} records for remote request "
-                f"{mapped['remote_id']}; none was applied"
-            )
-            plan.append((mapped, None, repeats))
-            continue
-        update = changed[issue_id]
-        if _plain(update):
-            plan.append((mapped, update, None))
+            plan.append((row, None, f"{integration.name} sent {repeated[issue_id]} records for "
+                         f"remote request {row['remote_id']}; none was applied"))  # fmt: skip
+        elif _plain(update):
+            plan.append((row, update, None))
         else:
             problem = _malformed(update)
-            plan.append((mapped, update if problem else _cleaned(update), problem))
+            plan.append((row, update if problem else _cleaned(update), problem))
     return plan
 
 
