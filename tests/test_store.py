@@ -18,6 +18,12 @@ def url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'scf.db'}"
 
 
+def undo_schema_7(conn: Connection) -> None:
+    """Take away what schema 7 added to comments (an older store never had it)."""
+    conn.execute(text("DROP INDEX uq_comments_client_ref"))
+    conn.execute(text("ALTER TABLE comments DROP COLUMN client_ref"))
+
+
 def test_a_new_database_gets_the_current_schema(tmp_path: Path) -> None:
     store = Store.open(url(tmp_path))
     with store.read() as conn:
@@ -60,8 +66,7 @@ def test_a_schema_1_database_keeps_its_links_and_gets_a_store_id(tmp_path: Path)
             conn.execute(text(f"ALTER TABLE issues DROP COLUMN {column}"))
         conn.execute(text("ALTER TABLE comments DROP COLUMN push_attempted_at"))
         conn.execute(text("ALTER TABLE comments DROP COLUMN kept_here"))
-        conn.execute(text("DROP INDEX uq_comments_client_ref"))
-        conn.execute(text("ALTER TABLE comments DROP COLUMN client_ref"))
+        undo_schema_7(conn)
         for table in ("attachment_contents", "attachments"):  # schema 6
             conn.execute(text(f"DROP TABLE {table}"))
         conn.execute(text("UPDATE issues SET status = 'acknowledged', remote_id = '77'"))
@@ -87,8 +92,7 @@ def test_a_schema_6_database_gets_schema_7_and_keeps_its_photos(tmp_path: Path) 
     issue_id = store.create_issue(NewIssue("POTHOLE", "cw", "101", "Hole", 1.0, 2.0), [photo])
     with store.transaction() as conn:  # back to schema 6
         conn.execute(text("ALTER TABLE attachments DROP COLUMN purged_at"))
-        conn.execute(text("DROP INDEX uq_comments_client_ref"))
-        conn.execute(text("ALTER TABLE comments DROP COLUMN client_ref"))
+        undo_schema_7(conn)
         conn.execute(text("UPDATE scf_meta SET value = '6' WHERE key = 'schema_version'"))
     store.close()
     store = Store.open(url(tmp_path))
