@@ -26,7 +26,7 @@ def two_megabyte_photo() -> Any:
     """A clean JPEG of about 2 MB (noise does not compress), as the door would keep it."""
     from PIL import Image
 
-    from scf_plugins.images import Photo
+    from scf_plugins.intake.images import Photo
 
     image = Image.frombytes("RGB", (1800, 1350), os.urandom(1800 * 1350 * 3))
     out = io.BytesIO()
@@ -35,9 +35,10 @@ def two_megabyte_photo() -> Any:
 
 
 def phase_photos(n: int) -> dict[str, Any]:
-    from scf_plugins import attaching, submitting
-    from scf_plugins.store import insert_photo
-    from scf_plugins.sync import Engine
+    from scf_plugins.engine import photos as attaching
+    from scf_plugins.engine import submit as submitting
+    from scf_plugins.engine.loop import Engine
+    from scf_plugins.store.store import insert_photo
     from scf_plugins.timeutil import utcnow
 
     emulator = RemoteEmulator(LATENCY)
@@ -74,7 +75,7 @@ def phase_photos(n: int) -> dict[str, Any]:
 def store_size(store: Any) -> int:
     from sqlalchemy import func, select
 
-    from scf_plugins.schema import attachments
+    from scf_plugins.store.tables import attachments
 
     with store.read() as conn:
         return int(conn.execute(select(func.sum(attachments.c.size))).scalar() or 0)

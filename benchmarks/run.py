@@ -106,9 +106,9 @@ def _world(
     folder: Path, url: str, concurrency: int = 4, database: str | None = None
 ) -> tuple[Any, Any, Any]:
     os.environ["SCF_CITYWORKS_TEST_PASSWORD"] = PASSWORD
-    from scf_plugins.config import load_config
+    from scf_plugins.config.settings import load_config
     from scf_plugins.plugins import build_manager
-    from scf_plugins.store import Store
+    from scf_plugins.store.store import Store
 
     path = folder / "scf.toml"
     path.write_text(
@@ -126,8 +126,8 @@ def _world(
 def _acknowledged(settings: Any, store: Any, first_remote_id: int, n: int) -> None:
     """Bulk-insert N Acknowledged issues linked to remote ids (in chunks: memory stays flat),
     each with the marker its seeded request carries and the live link scope."""
-    from scf_plugins.links import Scope
-    from scf_plugins.schema import issues
+    from scf_plugins.store.links import Scope
+    from scf_plugins.store.tables import issues
     from scf_plugins.timeutil import utcnow
 
     scope = Scope.live(settings.integrations["cityworks"])
@@ -162,7 +162,7 @@ def _acknowledged(settings: Any, store: Any, first_remote_id: int, n: int) -> No
 
 
 def _measure_pass(settings: Any, host: Any, store: Any) -> dict[str, Any]:
-    from scf_plugins.sync import Engine
+    from scf_plugins.engine.loop import Engine
 
     engine = Engine(settings, host, store)
     cpu, wall = time.process_time(), time.perf_counter()
@@ -214,9 +214,9 @@ def phase_poll(n: int, latency: float, sample: int) -> dict[str, Any]:
 
 
 def _open_issues(settings: Any, store: Any, n: int) -> None:
-    from scf_plugins import catalog
+    from scf_plugins.intake import catalog
+    from scf_plugins.intake.reporting import Report, build_issue
     from scf_plugins.plugins import build_manager
-    from scf_plugins.reporting import Report, build_issue
 
     catalog.refresh(settings, build_manager(), store)
     rt = store.request_type("POTHOLE")

@@ -28,7 +28,7 @@ LATENCY = 0.020
 def _reset(database: str) -> None:
     from sqlalchemy import create_engine
 
-    from scf_plugins import schema
+    from scf_plugins.store import tables as schema
 
     engine = create_engine(database)
     with engine.begin() as conn:
@@ -39,9 +39,9 @@ def _reset(database: str) -> None:
 
 def _template(settings: Any, store: Any) -> Any:
     """A valid new POTHOLE issue (the request types are loaded into the store first)."""
-    from scf_plugins import catalog
+    from scf_plugins.intake import catalog
+    from scf_plugins.intake.reporting import Report, build_issue
     from scf_plugins.plugins import build_manager
-    from scf_plugins.reporting import Report, build_issue
 
     catalog.refresh(settings, build_manager(), store)
     return build_issue(
@@ -59,7 +59,7 @@ def _template(settings: Any, store: Any) -> Any:
 
 def _bulk_open(store: Any, new: Any, n: int) -> None:
     """N new Open issues like ``new``, inserted in bulk (as many reports at once would be)."""
-    from scf_plugins.schema import answers, issues
+    from scf_plugins.store.tables import answers, issues
     from scf_plugins.timeutil import utcnow
 
     now = utcnow()
@@ -155,7 +155,7 @@ def phase_pollers(database: str, n: int) -> dict[str, Any]:
 
 def phase_latency(tracked: int, reports: int) -> dict[str, Any]:
     """Report-to-acknowledged while ``scf sync --interval 60`` runs over tracked issues."""
-    from scf_plugins.schema import issues
+    from scf_plugins.store.tables import issues
 
     emulator = RemoteEmulator(LATENCY)
     try:

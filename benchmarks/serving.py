@@ -125,8 +125,9 @@ def _gets(url: str, ids: list[int], times: int = 300) -> list[float]:
 
 def phase_serve(tracked: int) -> dict[str, Any]:
     """Start the emulator, N tracked issues, ``scf serve``; measure the rows."""
-    from scf_plugins import apikeys, catalog
-    from scf_plugins.schema import issues
+    from scf_plugins.intake import catalog
+    from scf_plugins.server import apikeys
+    from scf_plugins.store.tables import issues
 
     emulator = RemoteEmulator(LATENCY)
     try:

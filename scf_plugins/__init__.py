@@ -15,8 +15,6 @@ from .errors import (
     UserError,
 )
 from .hookspecs import hookimpl
-from .http import Answer as HttpAnswer
-from .http import HttpClient, HttpPolicy
 from .models import (
     ActivityRule,
     AddressCheck,
@@ -41,8 +39,10 @@ from .models import (
     Submission,
     Tracked,
 )
+from .net.http import Answer as HttpAnswer
+from .net.http import HttpClient, HttpPolicy
+from .net.redaction import redact, register_secret
 from .pull_prefix import DEFAULT_PULL_PREFIX, pull_pattern
-from .redaction import redact, register_secret
 
 __version__ = "0.1.0"
 

@@ -78,6 +78,6 @@ class LoginRefused(DefiniteError):
     """The remote system refused the integration's own credentials (user, password, key).
 
     Every call fails until they are fixed, so the host blames the integration, not the issue:
-    it opens the integration's circuit (see :mod:`scf_plugins.circuits`) instead of charging
+    it opens the integration's circuit (see :mod:`scf_plugins.engine.circuits`) instead of charging
     each waiting issue a failure.
     """

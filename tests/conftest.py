@@ -14,14 +14,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from scf_plugins.apikeys import create
-from scf_plugins.app import App
-from scf_plugins.catalog import refresh
 from scf_plugins.cli import cli
-from scf_plugins.config import load_config
+from scf_plugins.cli.app import App
+from scf_plugins.config.settings import load_config
+from scf_plugins.intake.catalog import refresh
 from scf_plugins.plugins import PluginHost, build_manager
+from scf_plugins.server.apikeys import create
 from scf_plugins.server.web import create_app
-from scf_plugins.store import Store
+from scf_plugins.store.store import Store
 from scf_plugins.testing.fake import FakeRemote
 
 from .served import GEOCODER, SERVER, Door, FakeGeocoder, Served
@@ -97,11 +97,11 @@ def empty_database(url: str) -> None:
     """Drop every table of the store, so each test starts from an empty database."""
     from sqlalchemy import create_engine
 
-    from scf_plugins import schema
+    from scf_plugins.store import tables
 
     engine = create_engine(url)
     with engine.begin() as conn:
-        schema.metadata.drop_all(conn)
+        tables.metadata.drop_all(conn)
     engine.dispose()
 
 
@@ -149,17 +149,17 @@ class World:
 
     @property
     def settings(self) -> Any:
-        from scf_plugins.config import load_config
+        from scf_plugins.config.settings import load_config
 
         return load_config(self.path)
 
     def store(self) -> Any:
-        from scf_plugins.store import Store
+        from scf_plugins.store.store import Store
 
         return Store.open(self.settings.organization.database)
 
     def engine(self, **options: Any) -> Any:
-        from scf_plugins.sync import Engine
+        from scf_plugins.engine.loop import Engine
 
         options.setdefault("clock", lambda: self.clock[0])
         return Engine(self.settings, self.host, self.store(), **options)

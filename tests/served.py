@@ -10,7 +10,7 @@ import requests
 
 from scf_plugins import AddressCheck, hookimpl
 from scf_plugins.server.running import Background as Served
-from scf_plugins.store import Store
+from scf_plugins.store.store import Store
 
 __all__ = ["GEOCODER", "SERVER", "Door", "FakeGeocoder", "Served"]
 

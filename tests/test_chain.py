@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from scf_plugins.apikeys import create
-from scf_plugins.app import App
 from scf_plugins.cli import cli
-from scf_plugins.config import load_config
+from scf_plugins.cli.app import App
+from scf_plugins.config.settings import load_config
+from scf_plugins.engine.loop import Engine
 from scf_plugins.plugins import build_manager
+from scf_plugins.server.apikeys import create
 from scf_plugins.server.web import create_app
-from scf_plugins.store import Store
-from scf_plugins.sync import Engine
+from scf_plugins.store.store import Store
 
 from .served import Served
 
@@ -156,7 +156,7 @@ def test_a_comment_made_upstream_reaches_the_crews_once(chain) -> None:  # type:
 
 
 def test_doctor_checks_the_door_key_and_a_revoked_key_is_refused(chain) -> None:  # type: ignore[no-untyped-def]
-    from scf_plugins.apikeys import revoke
+    from scf_plugins.server.apikeys import revoke
 
     b, a = chain()
     result = a.cli("doctor")

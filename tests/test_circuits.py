@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from scf_plugins import LoginRefused, TransientError
-from scf_plugins.circuits import integration_wide
+from scf_plugins.engine.circuits import integration_wide
 
 from .conftest import PASSWORD
 
@@ -114,7 +114,9 @@ def test_json_logs_name_the_integration_and_issue_and_the_pass_counts(
     caplog.set_level(logging.INFO)
     w.sync()
     [warning] = [
-        r for r in caplog.records if r.levelno == logging.WARNING and r.name == "scf_plugins.sync"
+        r
+        for r in caplog.records
+        if r.levelno == logging.WARNING and r.name == "scf_plugins.engine.loop"
     ]
     assert warning.integration == "cityworks" and warning.issue_id == issue_id  # type: ignore[attr-defined]
     [line] = [r for r in caplog.records if getattr(r, "event", None) == "pass"]
@@ -127,7 +129,7 @@ def test_a_refused_login_is_logged_as_refused(
     w = world()
     w.report()
     monkeypatch.setenv("SCF_CITYWORKS_TEST_PASSWORD", "wrong-password-4")
-    caplog.set_level(logging.INFO, logger="scf_plugins.http")
+    caplog.set_level(logging.INFO, logger="scf_plugins.net.http")
     w.sync()
     [login] = [r for r in caplog.records
                if getattr(r, "method", "") == "General/Authentication/Authenticate"]  # fmt: skip

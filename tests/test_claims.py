@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from scf_plugins import leases
+from scf_plugins.engine import leases
 from scf_plugins.models import NewIssue, Status
-from scf_plugins.schema import issues
-from scf_plugins.store import Store
+from scf_plugins.store.store import Store
+from scf_plugins.store.tables import issues
 from scf_plugins.timeutil import utcnow
 from tests.conftest import DATABASE_ENV, empty_database
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scf_plugins.config import check_config, load_config
+from scf_plugins.config.settings import check_config, load_config
 from scf_plugins.errors import ConfigError
 
 GOOD = """
@@ -236,7 +236,7 @@ def test_config_check_shows_routing(run) -> None:  # type: ignore[no-untyped-def
 
 
 def test_the_server_section_is_optional_and_typed(write_config) -> None:  # type: ignore[no-untyped-def]
-    from scf_plugins.config import load_config
+    from scf_plugins.config.settings import load_config
 
     plain = load_config(write_config(GOOD), resolve_secrets=False)
     assert plain.server.public_url is None and plain.server.requests_per_minute == 600

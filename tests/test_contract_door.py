@@ -13,11 +13,11 @@ from scf_open311.plugin import forget_clients
 from sqlalchemy import select
 
 from scf_plugins import ActivityRule, Integration, Secret
-from scf_plugins.apikeys import create
-from scf_plugins.schema import issues
+from scf_plugins.engine.transitions import post
+from scf_plugins.server.apikeys import create
 from scf_plugins.server.web import create_app
+from scf_plugins.store.tables import issues
 from scf_plugins.testing import RemoteSystemContract, make_integration
-from scf_plugins.transitions import post
 
 from .served import Served
 

@@ -147,7 +147,7 @@ def test_a_killed_workers_claims_are_taken_over_at_once_on_the_same_machine(worl
 def test_claims_of_a_worker_elsewhere_wait_for_their_lease(world) -> None:  # type: ignore[no-untyped-def]
     from datetime import timedelta
 
-    from scf_plugins.schema import issues
+    from scf_plugins.store.tables import issues
 
     w = world()
     issue_id = w.report()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from scf_plugins import credentials
+from scf_plugins.config import credentials
 from scf_plugins.errors import ConfigError
 
 

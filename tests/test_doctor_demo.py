@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import socket
 
-from scf_plugins.demo import run_demo
+from scf_plugins.cli.demo import run_demo
 from scf_plugins.plugins import build_manager
 
 GEOCODER = """

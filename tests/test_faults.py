@@ -102,7 +102,7 @@ def test_one_broken_issue_never_blocks_the_others(world) -> None:  # type: ignor
     w = world()
     broken = w.report()
     store = w.store()
-    from scf_plugins.schema import answers
+    from scf_plugins.store.tables import answers
 
     with store.transaction() as conn:
         conn.execute(answers.update().where(answers.c.issue_id == broken).values(ref="999999"))

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scf_plugins import ScfError, Tracked
-from scf_plugins.config import check_config
+from scf_plugins.config.settings import check_config
 
 # Derandomized: the same examples on every run, so CI is deterministic (the examples still
 # cover each strategy broadly; raise max_examples locally to search deeper).

@@ -43,12 +43,12 @@ def test_a_password_in_an_endpoint_url_is_refused_and_never_repeated(
 
 
 def test_the_database_is_created_owner_only(tmp_path: Path) -> None:
-    from scf_plugins.store import Store, readable_by_others
+    from scf_plugins.store.store import Store, readable_by_others
 
     url = f"sqlite:///{tmp_path / 'scf.db'}"
     store = Store.open(url)
     with store.transaction() as conn:  # write something, so WAL and SHM exist
-        from scf_plugins.schema import meta
+        from scf_plugins.store.tables import meta
 
         conn.execute(meta.insert().values(key="probe", value="x"))
     for name in ("scf.db", "scf.db-wal", "scf.db-shm"):
@@ -166,7 +166,7 @@ def test_json_output_keeps_the_data_escaped(run: Any) -> None:
 def test_stored_remote_text_loses_what_no_store_or_xml_can_hold() -> None:
     """A lone surrogate (from a JSON escape), U+FFFE/U+FFFF and control characters are
     removed from remote text before it is stored; line breaks stay."""
-    from scf_plugins.sanitize import clean
+    from scf_plugins.intake.sanitize import clean
 
     assert clean("a\ud800b\udfffc\ufffe\uffffd\x0be\nf", 100) == "abcde\nf"
     assert clean("plain text", 100) == "plain text"

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from scf_plugins import schema
+from scf_plugins.store import tables
 from tests.conftest import PASSWORD
 
 
@@ -259,7 +259,7 @@ def test_5_an_id_of_the_wrong_shape_costs_only_its_own_issue(world: Any) -> None
     for weird in ("²", "1.5", "-3"):
         with store.transaction() as conn:
             conn.execute(
-                schema.issues.update().where(schema.issues.c.id == bad).values(remote_id=weird)
+                tables.issues.update().where(tables.issues.c.id == bad).values(remote_id=weird)
             )
         for issue_id in (issues[0], issues[2]):
             w.emulator.state.staff("comment", w.remote_id(issue_id), text=f"To SCF: {weird}")

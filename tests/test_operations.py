@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from scf_plugins.area import from_config
+from scf_plugins.intake.area import from_config
 
 
 def with_area(w: Any, value: str) -> None:

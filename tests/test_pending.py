@@ -12,10 +12,10 @@ import pytest
 from click.testing import Result
 
 from scf_plugins import AmbiguousError, Integration, Issue, Submission, hookimpl
-from scf_plugins.config import load_config
+from scf_plugins.config.settings import load_config
+from scf_plugins.engine.loop import Engine
 from scf_plugins.plugins import PluginHost
-from scf_plugins.store import Store
-from scf_plugins.sync import Engine
+from scf_plugins.store.store import Store
 from scf_plugins.testing.fake import FakeRemote, FakeStaff
 
 

@@ -83,8 +83,8 @@ def stored(store: Any, issue_id: int) -> list[bytes]:
 def test_gps_and_every_other_metadata_are_gone_and_the_photo_is_upright(
     run: Callable[..., Result], tmp_path: Path, fake_host: Any, write_config: Any, basic_config: str
 ) -> None:
-    from scf_plugins.config import load_config
-    from scf_plugins.store import Store
+    from scf_plugins.config.settings import load_config
+    from scf_plugins.store.store import Store
 
     original = photo(gps=True, orientation=6)
     assert Image.open(io.BytesIO(original)).getexif().get_ifd(ExifTags.IFD.GPSInfo)  # it had GPS
@@ -152,9 +152,9 @@ def test_too_many_photos_and_a_missing_file_are_refused(
 def test_a_plugin_without_photos_keeps_them_here_with_no_error_and_no_retry(
     run: Callable[..., Result], fake_host: Any, tmp_path: Path, write_config: Any, basic_config: str
 ) -> None:
-    from scf_plugins.config import load_config
-    from scf_plugins.store import Store
-    from scf_plugins.sync import Engine
+    from scf_plugins.config.settings import load_config
+    from scf_plugins.engine.loop import Engine
+    from scf_plugins.store.store import Store
 
     host, plugin = fake_host
     issue_id = json.loads(report(run, write(tmp_path, "a.jpg", photo())).stdout)["id"]
@@ -279,7 +279,7 @@ def test_the_door_refuses_a_bad_photo_and_stores_nothing(
     with door.store.read() as conn:
         from sqlalchemy import func, select
 
-        from scf_plugins.schema import attachments, issues
+        from scf_plugins.store.tables import attachments, issues
 
         assert conn.execute(select(func.count()).select_from(issues)).scalar() == 0
         assert conn.execute(select(func.count()).select_from(attachments)).scalar() == 0
@@ -334,7 +334,7 @@ GRAFFITI = ("511=No", "512=Public property", "514=2026-01-02")
 def test_photos_are_purged_after_the_retention_period_and_the_issue_says_so(
     world: Any, tmp_path: Path
 ) -> None:
-    from scf_plugins import retention
+    from scf_plugins.engine import retention
 
     w = world(tail="[images]\npurge_after_days = 30\n")
     old = w.report("GRAFFITI", *GRAFFITI, image=write(tmp_path, "old.jpg", photo()))
@@ -385,7 +385,7 @@ def test_without_a_retention_period_photos_are_kept_for_good(world: Any, tmp_pat
 def test_a_purge_is_spread_over_passes_in_bounded_batches(world: Any, tmp_path: Path) -> None:
     from sqlalchemy import text
 
-    from scf_plugins import retention
+    from scf_plugins.engine import retention
 
     w = world()
     ids = [w.report("GRAFFITI", *GRAFFITI, image=write(tmp_path, f"{n}.jpg", photo()))
@@ -423,7 +423,7 @@ def test_a_photo_of_a_closed_issue_that_never_went_does_not_fail_the_status_for_
 def test_the_door_answers_410_for_a_purged_photo_and_drops_its_media_url(door: Door) -> None:
     from sqlalchemy import text
 
-    from scf_plugins import retention
+    from scf_plugins.engine import retention
 
     fields = {"api_key": door.key, "service_code": "GRAFFITI", "lat": "41.3", "long": "-72.9",
               "description": "Tagged wall"}  # fmt: skip

@@ -42,8 +42,8 @@ def test_real_entry_points_load_both_sibling_distributions() -> None:
 def test_scf_plugins_json_lists_both(run) -> None:  # type: ignore[no-untyped-def]
     from click.testing import CliRunner
 
-    from scf_plugins.app import App
     from scf_plugins.cli import cli
+    from scf_plugins.cli.app import App
 
     result = CliRunner().invoke(cli, ["plugins", "--json"], obj=App(host=build_manager(set())))
     assert result.exit_code == 0, result.output

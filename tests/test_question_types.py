@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from click.testing import Result
 
-from scf_plugins.catalog import active_questions
+from scf_plugins.intake.catalog import active_questions
 from scf_plugins.testing.fake import SIGNS
 
 from .served import Door

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from scf_plugins.catalog import active_questions
-from scf_plugins.store import Store
+from scf_plugins.intake.catalog import active_questions
+from scf_plugins.store.store import Store
 
 BASE = ["report", "--type", "POTHOLE", "--summary", "Deep pothole", "--lat", "41.3", "--lng",
         "-72.9", "--name", "Jane Doe", "--email", "jane@example.org", "--json"]  # fmt: skip
@@ -156,9 +156,9 @@ def test_comment_on_a_missing_issue_is_refused(run) -> None:  # type: ignore[no-
 
 
 def test_store_round_trip_and_schema_version(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from scf_plugins import schema
+    from scf_plugins.store import tables
 
     store = Store.open(f"sqlite:///{tmp_path / 'x.db'}")
     with store.read() as conn:
-        assert schema.current_version(conn) == schema.target_version()
+        assert tables.current_version(conn) == tables.target_version()
     store.close()

@@ -19,9 +19,9 @@ import requests
 import xmltodict
 from sqlalchemy import update
 
-from scf_plugins.apikeys import create, revoke
-from scf_plugins.schema import issues
-from scf_plugins.transitions import post as post_message
+from scf_plugins.engine.transitions import post as post_message
+from scf_plugins.server.apikeys import create, revoke
+from scf_plugins.store.tables import issues
 
 from .served import Door
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from scf_plugins.apikeys import create
+from scf_plugins.server.apikeys import create
 from scf_plugins.server.running import bound_url, build
 
 REPORT = {

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Connection, text
 
-from scf_plugins import schema
 from scf_plugins.errors import ConfigError
-from scf_plugins.images import Photo
+from scf_plugins.intake.images import Photo
 from scf_plugins.models import Answer, NewIssue
-from scf_plugins.store import Store
+from scf_plugins.store import tables
+from scf_plugins.store.store import Store
 
 
 def url(tmp_path: Path) -> str:
@@ -27,7 +27,7 @@ def undo_schema_7(conn: Connection) -> None:
 def test_a_new_database_gets_the_current_schema(tmp_path: Path) -> None:
     store = Store.open(url(tmp_path))
     with store.read() as conn:
-        assert schema.current_version(conn) == schema.target_version()
+        assert tables.current_version(conn) == tables.target_version()
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
 
 
@@ -43,10 +43,10 @@ def test_an_older_database_is_upgraded_in_place(
     def add_column(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE issues ADD COLUMN priority VARCHAR(20)"))
 
-    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, add_column])
+    monkeypatch.setattr(tables, "MIGRATIONS", [*tables.MIGRATIONS, add_column])
     store = Store.open(url(tmp_path))
     with store.read() as conn:
-        assert schema.current_version(conn) == len(schema.MIGRATIONS)
+        assert tables.current_version(conn) == len(tables.MIGRATIONS)
         assert conn.execute(text("SELECT priority FROM issues")).all() == [(None,)]
     record = store.get(issue_id)
     assert record is not None and record.issue.answers[0].answer == "Yes"
@@ -75,8 +75,8 @@ def test_a_schema_1_database_keeps_its_links_and_gets_a_store_id(tmp_path: Path)
     store.close()
     store = Store.open(url(tmp_path))
     with store.read() as conn:
-        assert schema.current_version(conn) == schema.target_version()
-        assert len(schema.store_id(conn)) == 8
+        assert tables.current_version(conn) == tables.target_version()
+        assert len(tables.store_id(conn)) == 8
     record = store.get(issue_id)
     assert record is not None
     assert record.issue.marker == f"scf-{issue_id}" and record.issue.remote_id == "77"
@@ -97,7 +97,7 @@ def test_a_schema_6_database_gets_schema_7_and_keeps_its_photos(tmp_path: Path) 
     store.close()
     store = Store.open(url(tmp_path))
     with store.read() as conn:
-        assert schema.current_version(conn) == schema.target_version() == 7
+        assert tables.current_version(conn) == tables.target_version() == 7
     record = store.get(issue_id)
     assert record is not None
     (kept,) = record.attachments
@@ -107,7 +107,7 @@ def test_a_schema_6_database_gets_schema_7_and_keeps_its_photos(tmp_path: Path) 
 
 def test_a_newer_database_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     Store.open(url(tmp_path)).close()
-    monkeypatch.setattr(schema, "MIGRATIONS", [])
+    monkeypatch.setattr(tables, "MIGRATIONS", [])
     with pytest.raises(ConfigError, match="newer than this scf"):
         Store.open(url(tmp_path))
 
@@ -115,7 +115,7 @@ def test_a_newer_database_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_a_failed_transaction_leaves_nothing(tmp_path: Path) -> None:
     store = Store.open(url(tmp_path))
     with pytest.raises(RuntimeError), store.transaction() as conn:
-        conn.execute(schema.issues.delete())
+        conn.execute(tables.issues.delete())
         conn.execute(text("INSERT INTO scf_meta (key, value) VALUES ('x', 'y')"))
         raise RuntimeError("crash mid-transaction")
     with store.read() as conn:

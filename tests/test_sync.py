@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from scf_plugins import transitions
-from scf_plugins.schema import poll_batches, poll_rounds
+from scf_plugins.engine import transitions
+from scf_plugins.store.tables import poll_batches, poll_rounds
 
 
 def texts(world, issue_id: int, kind: str | None = None) -> list[str]:  # type: ignore[no-untyped-def]
@@ -275,9 +275,9 @@ def test_a_lease_shorter_than_the_calls_never_sends_an_issue_twice(
     from datetime import timedelta
 
     from scf_plugins import hookimpl
-    from scf_plugins.config import load_config
-    from scf_plugins.store import Store
-    from scf_plugins.sync import Engine
+    from scf_plugins.config.settings import load_config
+    from scf_plugins.engine.loop import Engine
+    from scf_plugins.store.store import Store
     from scf_plugins.testing.fake import FakeRemote
     from scf_plugins.timeutil import utcnow
 
@@ -331,9 +331,9 @@ def test_a_remote_id_too_long_to_keep_is_an_error_not_a_corrupt_link(
     run, fake_host, write_config, basic_config
 ) -> None:  # type: ignore[no-untyped-def]
     from scf_plugins import Submission, hookimpl
-    from scf_plugins.config import load_config
-    from scf_plugins.store import Store
-    from scf_plugins.sync import run_pass
+    from scf_plugins.config.settings import load_config
+    from scf_plugins.engine.loop import run_pass
+    from scf_plugins.store.store import Store
     from scf_plugins.testing.fake import FakeRemote
 
     class LongIds(FakeRemote):
@@ -383,9 +383,9 @@ def test_reports_are_submitted_while_a_long_poll_runs(
     import time
 
     from scf_plugins import hookimpl
-    from scf_plugins.config import load_config
-    from scf_plugins.store import Store
-    from scf_plugins.sync import SUBMIT_STEPS, Engine
+    from scf_plugins.config.settings import load_config
+    from scf_plugins.engine.loop import SUBMIT_STEPS, Engine
+    from scf_plugins.store.store import Store
     from scf_plugins.testing.fake import FakeRemote
     from scf_plugins.timeutil import utcnow
 

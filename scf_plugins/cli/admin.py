@@ -12,12 +12,13 @@ from typing import Any
 
 import click
 
-from .. import advice, credentials
-from ..app import App
-from ..config import check_config
+from ..config import credentials
+from ..config.settings import check_config
 from ..errors import ScfError, UserError
 from ..models import problems_and_warnings
-from ..views import dumps, table
+from ..ops import advice
+from ..ops.views import dumps, table
+from .app import App
 from .root import cli, echo, pass_app
 
 
@@ -112,7 +113,7 @@ def config_check(app: App, as_json: bool) -> None:
                 f"(a TLS proxy in front of scf serve)"
             )
         if not problems:
-            from ..store import readable_by_others
+            from ..store.store import readable_by_others
 
             exposed = readable_by_others(settings.organization.database)
             if exposed:
@@ -129,7 +130,7 @@ def config_check(app: App, as_json: bool) -> None:
     serving = dataclasses.asdict(settings.server) if settings is not None else None
     photos = dataclasses.asdict(settings.images) if settings is not None else None
     if photos is not None and not problems and photos["purge_after_days"] is not None:
-        from .. import retention
+        from ..engine import retention
         from ..timeutil import utcnow
 
         with app.store.read() as conn:  # what the period deletes at once, before it is set
@@ -282,7 +283,7 @@ def _unknown_credential(app: App, name: str, environment: str | None) -> list[st
 
 def _close_circuit(app: App, name: str) -> None:
     """Close NAME's circuit, if the config and the store can be opened (else nothing to do)."""
-    from .. import circuits
+    from ..engine import circuits
     from ..errors import ScfError
     from ..timeutil import utcnow
 
@@ -302,8 +303,8 @@ def _close_circuit(app: App, name: str) -> None:
 @pass_app
 def doctor_cmd(app: App, environment: str | None, as_json: bool) -> None:
     """Reach and log in to each integration and geocoder; say what is wrong and how to fix it."""
-    from ..config import load_config
-    from ..doctor import diagnose
+    from ..config.settings import load_config
+    from ..ops.doctor import diagnose
 
     settings = (
         load_config(app.config_path, environment=environment) if environment else app.settings
@@ -339,7 +340,7 @@ def status_cmd(app: App, as_json: bool, prometheus: bool) -> None:
     """Each integration and geocoder: issues by status, what waits and what fails, the last
     pass, the last successful call. Exits 1 when anything is failing (for cron and
     monitoring)."""
-    from .. import status
+    from ..ops import status
     from ..timeutil import utcnow
 
     now = utcnow()

@@ -6,14 +6,14 @@ import sys
 
 import click
 
-from ..app import App
-from ..area import ServiceArea
 from ..errors import UserError
-from ..images import from_files
+from ..intake.area import ServiceArea
+from ..intake.images import from_files
+from ..intake.reporting import Report, build_issue, parse_answer_args, text_problem
 from ..models import RequestType
-from ..reporting import Report, build_issue, parse_answer_args, text_problem
+from ..ops.views import dumps, issue_json, request_type_json, table
 from ..timeutil import local_time
-from ..views import dumps, issue_json, request_type_json, table
+from .app import App
 from .root import checked_reason, cli, echo, pass_app
 
 STUCK_AFTER = 5  # failed attempts before an issue is listed as stuck
@@ -22,7 +22,7 @@ STUCK_AFTER = 5  # failed attempts before an issue is listed as stuck
 def _load_types(app: App, refresh: bool) -> bool:
     """Load the request types when asked or when none are cached; False when an
     integration's could not be loaded (each said once, on stderr)."""
-    from .. import catalog
+    from ..intake import catalog
 
     cached = app.store.request_types()
     if refresh or not cached:
@@ -282,7 +282,7 @@ def issues_show(app: App, issue_id: int, public: bool, as_json: bool) -> None:
         )
         echo(f"  link          marker {link['marker']}, {where}")
     if sync and sync["claimed_by"]:
-        from ..leases import describe_owner
+        from ..engine.leases import describe_owner
 
         echo(
             f"  claimed       by {describe_owner(sync['claimed_by'])} until "
@@ -416,7 +416,7 @@ def issues_release(app: App, issue_id: int, address: str | None) -> None:
 
 
 def _unlink(app: App, issue_id: int, reason: str, verb: str, refused: str, done: str) -> None:
-    from .. import transitions
+    from ..engine import transitions
     from ..timeutil import utcnow
 
     text = checked_reason(reason)

@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import click
 
-from ..app import App
 from ..errors import UserError
+from ..ops.views import dumps, table
 from ..timeutil import utcnow
-from ..views import dumps, table
+from .app import App
 from .root import checked_reason, cli, echo, pass_app
 
 
@@ -20,7 +20,7 @@ def links_group(ctx: click.Context, as_json: bool) -> None:
     """Where issues are linked: per integration, environment and endpoint, live or not."""
     if ctx.invoked_subcommand is not None:
         return
-    from ..links import Scope, link_groups
+    from ..store.links import Scope, link_groups
 
     app = ctx.find_object(App)
     assert app is not None
@@ -73,8 +73,8 @@ def _group_action(
     reason: str,
     verb: str,
 ) -> None:
-    from .. import transitions
-    from ..links import Scope, endpoint_key, linked_ids
+    from ..engine import transitions
+    from ..store.links import Scope, endpoint_key, linked_ids
 
     action: Callable[..., bool] = getattr(transitions, verb)
     configured = app.settings.integrations.get(integration)

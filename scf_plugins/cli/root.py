@@ -14,12 +14,12 @@ from typing import Any, NoReturn
 
 import click
 
-from .. import logs
-from ..app import App
 from ..errors import ScfError, UserError
+from ..intake.sanitize import for_terminal
+from ..net.redaction import redact
+from ..ops import logs
 from ..plugins import build_manager
-from ..redaction import redact
-from ..sanitize import for_terminal
+from .app import App
 
 
 class ScfGroup(click.Group):

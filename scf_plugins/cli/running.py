@@ -9,9 +9,9 @@ from datetime import timedelta
 
 import click
 
-from ..app import App
-from ..outcomes import PassReport
-from ..sanitize import for_terminal
+from ..engine.outcomes import PassReport
+from ..intake.sanitize import for_terminal
+from .app import App
 from .root import cli, echo, pass_app
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ def sync_cmd(app: App, once: bool, interval: float | None, lease_seconds: float)
     """
     import dataclasses
 
-    from ..sync import Engine
+    from ..engine.loop import Engine
 
     settings = app.settings
     if interval is not None:
@@ -92,7 +92,7 @@ def demo_cmd(app: App, keep: str | None) -> None:
     """The whole lifecycle on SQLite and the built-in Cityworks emulator; no config needed."""
     from pathlib import Path
 
-    from ..demo import run_demo
+    from .demo import run_demo
 
     errors = run_demo(app.host, echo, Path(keep) if keep else None)
     sys.exit(1 if errors else 0)

@@ -8,9 +8,9 @@ from typing import Any
 
 import click
 
-from ..app import App
-from ..outcomes import PassReport
-from ..views import dumps, table
+from ..engine.outcomes import PassReport
+from ..ops.views import dumps, table
+from .app import App
 from .root import cli, echo, pass_app
 
 
@@ -81,7 +81,7 @@ def api_keys_group() -> None:
 @pass_app
 def api_keys_create(app: App, name: str) -> None:
     """Make a key for client NAME; the key is printed once, as the last line."""
-    from .. import apikeys
+    from ..server import apikeys
 
     key = apikeys.create(app.store, name)
     echo(f"API key {name!r} created; give it to the client now, it is not shown again:")
@@ -93,7 +93,7 @@ def api_keys_create(app: App, name: str) -> None:
 @pass_app
 def api_keys_list(app: App, as_json: bool) -> None:
     """The keys by name (never the keys themselves), revoked ones included."""
-    from .. import apikeys
+    from ..server import apikeys
     from ..timeutil import iso
 
     keys = apikeys.listed(app.store)
@@ -129,7 +129,7 @@ def api_keys_list(app: App, as_json: bool) -> None:
 @pass_app
 def api_keys_revoke(app: App, name: str) -> None:
     """Revoke key NAME at once; its client's next POST is refused (403)."""
-    from .. import apikeys
+    from ..server import apikeys
 
     apikeys.revoke(app.store, name)
     echo(f"API key {name!r} revoked")

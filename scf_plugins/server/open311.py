@@ -22,17 +22,17 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, func, select
 
 from ..errors import RemoteError, UserError
-from ..images import Photo
+from ..intake.images import Photo
+from ..intake.reporting import LIMITS, Labels, Report, ReportError, build_issue, text_problem
 from ..models import CHOICE_TYPES, Question, RequestType, Status
-from ..reporting import LIMITS, Labels, Report, ReportError, build_issue, text_problem
-from ..schema import attachments, comments, issues, request_types
+from ..ops.views import media_path
+from ..store.tables import attachments, comments, issues, request_types
 from ..timeutil import utcnow
-from ..views import media_path
 
 if TYPE_CHECKING:
-    from ..config import Settings
+    from ..config.settings import Settings
     from ..plugins import PluginHost
-    from ..store import Store
+    from ..store.store import Store
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 WINDOW = timedelta(days=90)  # the spec's longest date range, and the default one

@@ -15,16 +15,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..outcomes import PassReport
+from ..engine.outcomes import PassReport
 from .web import create_app
 
 if TYPE_CHECKING:
     import uvicorn
 
-    from ..config import Settings
+    from ..config.settings import Settings
+    from ..engine.loop import Engine
     from ..plugins import PluginHost
-    from ..store import Store
-    from ..sync import Engine
+    from ..store.store import Store
 
 log = logging.getLogger(__name__)
 GRACE = 30  # seconds requests in flight may take to finish at shutdown
@@ -102,7 +102,7 @@ def build(
     """A ready :class:`Serving` (nothing listens until :meth:`Serving.run`)."""
     import uvicorn
 
-    from ..sync import Engine
+    from ..engine.loop import Engine
 
     engine = Engine(settings, host, store, continuous=True) if sync else None
     serving = Serving(server=None, engine=engine, on_report=on_report)  # type: ignore[arg-type]

@@ -25,22 +25,22 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .. import apikeys, telemetry
-from .. import status as status_view
+from ..engine.outcomes import describe
 from ..errors import UserError
-from ..images import ImageLimits, Photo, check_count, prepare
-from ..outcomes import describe
+from ..intake.images import ImageLimits, Photo, check_count, prepare
+from ..ops import status as status_view
+from ..ops import telemetry
 from ..timeutil import iso, utcnow
-from . import formats
+from . import apikeys, formats
 from .limits import RateLimit
 from .open311 import Form, Open311, Reply, failure
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from ..config import Settings
+    from ..config.settings import Settings
     from ..plugins import PluginHost
-    from ..store import Store
+    from ..store.store import Store
 
 log = logging.getLogger(__name__)
 access = logging.getLogger("scf_plugins.server.access")

@@ -8,17 +8,40 @@ integrations built for tests.
 - :func:`make_integration`: an :class:`~scf_plugins.Integration` with test defaults;
 - :class:`FakeRemote` and :class:`FakeStaff` (:mod:`.fake`): an in-memory remote system.
 
-Import it from tests only: it imports pytest.
+- :mod:`.standins`: what a plugin's stand-in server (``scf emulator NAME``) is built on.
+
+The contract suite and the loopback server need pytest; they are imported when first named,
+so a plugin's emulator can import :mod:`.standins` in production, where pytest is absent.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from ..models import ActivityRule, Integration, Secret, frozen_mapping
-from .contract import RemoteSystemContract, Staff
 from .fake import FakeRemote, FakeStaff
-from .loopback import LoopbackServer, Reply, Seen, loopback
+
+if TYPE_CHECKING:
+    from .contract import RemoteSystemContract, Staff
+    from .loopback import LoopbackServer, Reply, Seen, loopback
+
+# The names that need pytest, and the module each comes from.
+_NEED_PYTEST = {
+    "RemoteSystemContract": "contract",
+    "Staff": "contract",
+    "LoopbackServer": "loopback",
+    "Reply": "loopback",
+    "Seen": "loopback",
+    "loopback": "loopback",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the pytest-bound names on first use (PEP 562)."""
+    if name in _NEED_PYTEST:
+        return getattr(importlib.import_module(f".{_NEED_PYTEST[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 # A made-up secret, for tests only: the contract checks it never shows in an error or log.
 TEST_PASSWORD = "Kit-Test-Pass-4417"  # noqa: S105

@@ -20,7 +20,7 @@ from scf_plugins import (
     TransientError,
     register_secret,
 )
-from scf_plugins.http import HttpClient, HttpPolicy
+from scf_plugins.net.http import HttpClient, HttpPolicy
 
 log = logging.getLogger(__name__)
 

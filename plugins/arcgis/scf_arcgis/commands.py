@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from scf_plugins import standins
+from scf_plugins.testing import standins
 
 from .fake import DEFAULT_PLACES, FakeGeocodeServer
 

@@ -25,7 +25,7 @@ from scf_plugins import (
     TransientError,
     register_secret,
 )
-from scf_plugins.http import Answer, HttpClient, HttpPolicy
+from scf_plugins.net.http import Answer, HttpClient, HttpPolicy
 
 from .records import Decoder
 from .versions import version_tuple

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from scf_plugins import standins
+from scf_plugins.testing import standins
 
 from .emulator import Emulator, EmulatorState
 

@@ -28,7 +28,7 @@ from scf_plugins import (
     Tracked,
     hookimpl,
 )
-from scf_plugins.config import INTEGRATION_KEYS as HOST_KEYS
+from scf_plugins.config.settings import INTEGRATION_KEYS as HOST_KEYS
 
 from . import mapping, records
 from .versions import version_tuple

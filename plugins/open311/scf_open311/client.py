@@ -26,7 +26,7 @@ from scf_plugins import (
     redact,
     register_secret,
 )
-from scf_plugins.http import Answer
+from scf_plugins.net.http import Answer
 
 # XML elements that are lists in GeoReport, whatever their count (as FixMyStreet reads them).
 LISTS = ("service", "attribute", "value", "request", "error", "request_update", "group")

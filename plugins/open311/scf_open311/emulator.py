@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from scf_plugins import standins
+from scf_plugins.testing import standins
 
 FAULT_KINDS = ("503", "reset", "drop_after_commit", "slow", "html")
 BASE = "/open311/v2"

@@ -46,7 +46,7 @@ from scf_plugins import (
     hookimpl,
     pull_pattern,
 )
-from scf_plugins.config import INTEGRATION_KEYS as HOST_KEYS
+from scf_plugins.config.settings import INTEGRATION_KEYS as HOST_KEYS
 
 from . import mapping
 from .client import truth

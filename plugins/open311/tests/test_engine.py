@@ -13,12 +13,12 @@ import pytest
 from click.testing import CliRunner
 from scf_open311.emulator import Open311Emulator
 
-from scf_plugins.app import App
 from scf_plugins.cli import cli
-from scf_plugins.config import load_config
+from scf_plugins.cli.app import App
+from scf_plugins.config.settings import load_config
+from scf_plugins.engine.loop import Engine
 from scf_plugins.plugins import build_manager
-from scf_plugins.store import Store
-from scf_plugins.sync import Engine
+from scf_plugins.store.store import Store
 
 from .conftest import KEY
 

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from scf_plugins import standins
+from scf_plugins.testing import standins
 
 from .catalogue import EMPLOYEES, STATUSES, seed
 

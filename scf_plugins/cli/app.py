@@ -1,0 +1,43 @@
+"""What a CLI command works with: the config, the plugins and the store, each built on first use."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..config.settings import Settings, config_path, load_config
+from ..plugins import PluginHost, build_manager
+
+if TYPE_CHECKING:
+    from ..store.store import Store
+
+
+class App:
+    """Lazily built settings, plugin host and store for one CLI invocation."""
+
+    def __init__(self, config: str | None = None, host: PluginHost | None = None) -> None:
+        self.config_arg = config
+        self._host = host
+
+    @property
+    def config_path(self) -> Path:
+        """The config file this invocation uses."""
+        return config_path(self.config_arg)
+
+    @cached_property
+    def settings(self) -> Settings:
+        """The loaded, checked org config."""
+        return load_config(self.config_path)
+
+    @cached_property
+    def host(self) -> PluginHost:
+        """The plugin host (entry points loaded)."""
+        return self._host or build_manager()
+
+    @cached_property
+    def store(self) -> Store:
+        """The store named by the config (SQLAlchemy is imported only here, on first use)."""
+        from ..store.store import Store
+
+        return Store.open(self.settings.organization.database)

@@ -1,0 +1,216 @@
+"""Local things pushed once each to an issue's remote request: comments and photos.
+
+Both follow the same rules, kept here once:
+
+- **When**: only once the issue is Acknowledged, linked on the live environment and endpoint,
+  and not flagged for a marker mismatch.
+- **In flight**: at most ``max_concurrency`` pushes at once.
+- **The intent**: it is written before the call (``push_attempted``). A push whose answer was
+  lost is looked up by the plugin before it is made again. A push that may still be in flight
+  (its sender killed) waits out the call timeout first.
+- **Failures**: each item backs off on its own. An integration down as a whole charges no
+  item.
+- **Nothing to push to**: where the remote system takes none, items are marked *kept here*,
+  once, and never retried.
+
+:class:`Outbox` says what differs between the two: the table, which rows, how a row becomes
+what the plugin gets, the hook to call, and what else to record once an item is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, RowMapping, Table, or_, select
+
+from ..models import Integration, Issue, Status
+from ..store.links import Scope
+from ..store.store import issue_from_row
+from ..store.tables import fit, issues
+from . import circuits, leases, transitions
+from .outcomes import PassReport, describe, error_kind, uncertain
+
+if TYPE_CHECKING:
+    from .loop import Engine
+
+
+@dataclass(frozen=True)
+class Outbox:
+    """One kind of item pushed to remote requests.
+
+    :param what: how messages name one (``comment``, ``photo``).
+    :param table: its table (with the push columns: ``pushed_at``, ``push_attempted``, …).
+    :param where: which of its rows are pushed at all.
+    :param columns: the columns a claim reads (never a photo's bytes).
+    :param item: a claimed row as the plugin gets it (``push_attempted`` already set).
+    :param send: runs on a worker thread: push the item, return its remote id.
+    :param sent: columns to set besides the remote id once sent.
+    :param count: the :class:`PassReport` counter of items sent.
+    """
+
+    what: str
+    table: Table
+    where: tuple[ColumnElement[bool], ...]
+    columns: tuple[Any, ...]
+    item: Callable[[RowMapping], Any]
+    send: Callable[[Engine, Integration, Issue, Any], str]
+    sent: Callable[[Integration, Issue, str], Mapping[str, object]]
+    count: str
+
+
+def keep_here(engine: Engine, integration: Integration, box: Outbox, reason: str) -> int:
+    """Mark the integration's items not yet sent as kept here, once (not sent, not counted,
+    never retried). Returns how many. A read comes first: this runs every submit pass, and
+    most find nothing to mark, so they take no write lock."""
+    t = box.table
+    mine = select(issues.c.id).where(issues.c.integration == integration.name)
+    waiting = (*box.where, t.c.pushed_at.is_(None), t.c.kept_here.is_(None), t.c.issue_id.in_(mine))
+    with engine.store.read() as conn:
+        if conn.execute(select(t.c.id).where(*waiting).limit(1)).first() is None:
+            return 0
+    with engine.store.transaction() as conn:
+        return int(conn.execute(t.update().where(*waiting).values(kept_here=reason)).rowcount)
+
+
+def push(engine: Engine, integration: Integration, report: PassReport, box: Outbox) -> None:
+    """Push the integration's waiting items of ``box``, a few claims at a time."""
+    with engine.workers(f"{box.what}s-{integration.name}", integration.max_concurrency) as pool:
+        while not engine.stop.is_set() and not engine.tripped(integration):
+            batch = _claim(engine, integration, box)
+            if not batch:
+                return
+            futures = [
+                (pool.submit(box.send, engine, integration, issue, item), item, issue)
+                for item, issue in batch
+            ]
+            failures = 0
+            for future, item, issue in futures:
+                try:
+                    remote_id = future.result()
+                except Exception as exc:  # a plugin bug costs this item a retry
+                    failures += 1
+                    _failed(engine, integration, report, box, item, issue, exc)
+                    continue
+                _sent(engine, integration, box, item, issue, remote_id)
+                setattr(report, box.count, getattr(report, box.count) + 1)
+            if failures == len(batch):
+                return  # nothing went through: leave the rest for the next pass
+
+
+def _claim(engine: Engine, integration: Integration, box: Outbox) -> list[tuple[Any, Issue]]:
+    t = box.table
+    now = engine.clock()
+    with engine.store.transaction() as conn:
+        acknowledged = select(issues.c.id).where(
+            issues.c.status == Status.ACKNOWLEDGED.value,
+            # Only to links made on the live environment and endpoint (old links are adopted
+            # by the poll that runs before this step, once their marker is verified).
+            Scope.live(integration).condition(),
+            issues.c.attention_kind.is_distinct_from("mismatch"),
+        )
+        rows = leases.claim(
+            conn,
+            t,
+            [
+                *box.where,
+                t.c.pushed_at.is_(None),
+                t.c.kept_here.is_(None),
+                t.c.issue_id.in_(acknowledged),
+                (t.c.next_attempt_at.is_(None)) | (t.c.next_attempt_at <= now),
+                # A push that may still be in flight (its sender killed) is looked up only
+                # once it cannot be (see submitting._settled).
+                or_(
+                    t.c.push_attempted.is_(False),
+                    t.c.push_attempted_at.is_(None),
+                    t.c.push_attempted_at <= now - timedelta(seconds=integration.timeout_seconds),
+                ),
+            ],
+            owner=engine.owner,
+            now=now,
+            lease=engine.lease,
+            limit=integration.max_concurrency * leases.ROUNDS_PER_CLAIM,
+            columns=box.columns,
+        )
+        if not rows:
+            return []
+        ids = [row["id"] for row in rows]
+        conn.execute(
+            t.update().where(t.c.id.in_(ids)).values(push_attempted=True, push_attempted_at=now)
+        )
+        issue_ids = sorted({r["issue_id"] for r in rows})
+        issue_rows = {
+            r["id"]: r
+            for r in conn.execute(select(issues).where(issues.c.id.in_(issue_ids))).mappings()
+        }
+    return [(box.item(r), issue_from_row(issue_rows[r["issue_id"]])) for r in rows]
+
+
+def _failed(
+    engine: Engine,
+    integration: Integration,
+    report: PassReport,
+    box: Outbox,
+    item: Any,
+    issue: Issue,
+    exc: BaseException,
+) -> None:
+    t = box.table
+    now = engine.clock()
+    if circuits.integration_wide(exc):
+        # Down as a whole: nothing was sent; the item is not charged.
+        engine.trip(integration, exc, report)
+        with engine.store.transaction() as conn:
+            conn.execute(
+                t.update()
+                .where(t.c.id == item.id)
+                .values(
+                    push_attempted=item.push_attempted,
+                    push_attempted_at=None,
+                    lease_owner=None,
+                    lease_until=None,
+                )
+            )
+        return
+    engine.failed(report, f"{box.what} {item.id} of issue {issue.id}", exc,
+                  integration=integration.name, issue_id=issue.id)  # fmt: skip
+    engine.pause(integration, exc)
+    kind = error_kind(exc)
+    with engine.store.transaction() as conn:
+        attempts = conn.execute(select(t.c.attempts).where(t.c.id == item.id)).scalar() or 0
+        conn.execute(
+            t.update()
+            .where(t.c.id == item.id)
+            .values(
+                attempts=attempts + 1,
+                last_error=describe(exc)[:2000],
+                next_attempt_at=now
+                + transitions.backoff(kind, attempts + 1, getattr(exc, "retry_after", None)),
+                push_attempted=item.push_attempted or uncertain(exc),
+                # This process saw the push end: nothing of it is in flight.
+                push_attempted_at=None,
+                lease_owner=None,
+                lease_until=None,
+            )
+        )
+
+
+def _sent(
+    engine: Engine, integration: Integration, box: Outbox, item: Any, issue: Issue, remote_id: str
+) -> None:
+    t = box.table
+    with engine.store.transaction() as conn:
+        conn.execute(
+            t.update()
+            .where(t.c.id == item.id, t.c.lease_owner == engine.owner)
+            .values(
+                remote_id=fit(t.c.remote_id, remote_id),
+                pushed_at=engine.clock(),
+                last_error=None,
+                lease_owner=None,
+                lease_until=None,
+                **box.sent(integration, issue, remote_id),
+            )
+        )

@@ -1,0 +1,448 @@
+"""Step 2 of a pass: poll the Acknowledged issues in batches and apply what changed.
+
+Up to ``max_concurrency`` batches are in flight while earlier ones are applied; each batch is
+applied in one transaction, each transition with its messages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Connection
+
+from ..errors import RemoteError
+from ..intake.sanitize import VALUE_LIMIT, clean, clean_or_none
+from ..models import Integration, RemoteComment, RemoteState, RemoteUpdate, Tracked, frozen_mapping
+from ..ops import telemetry
+from ..store.links import Scope, marker_of
+from ..store.store import plugin_state_of
+from ..store.tables import fit, issues, length
+from . import circuits, rounds, transitions
+from .outcomes import PassReport, describe, error_kind
+from .rounds import Batch
+
+if TYPE_CHECKING:
+    from .loop import Engine
+
+
+log = logging.getLogger(__name__)
+
+Row = Mapping[str, Any]  # an issue as polling reads it (POLL_COLUMNS)
+STATUS_LIMIT = length(issues.c.remote_status)
+RETRY_BATCH = timedelta(seconds=30)  # a batch whose poll failed waits this long
+# What applying an update reads of an issue (messages name its summary and request type).
+POLL_COLUMNS = tuple(
+    issues.c[name]
+    for name in ("id", "remote_id", "remote_status", "marker", "link_endpoint", "last_error",
+                 "attention_kind", "summary", "request_type", "plugin_state")
+)  # fmt: skip
+NO_STATE = frozen_mapping()  # shared: most issues have no plugin state
+
+
+def _batches(engine: Engine, integration: Integration) -> Iterator[tuple[Batch, Sequence[Row]]]:
+    """The batches this worker wins of the integration's current poll round (see
+    :mod:`.rounds`); only links made here, or old unscoped ones verified on adoption: a link
+    of another environment is never polled against this one."""
+    scope = Scope.live(integration)
+    number = rounds.start_or_join(
+        engine.store.transaction,
+        scope,
+        integration.poll_batch_size,
+        engine.clock(),
+        engine.poll_gap(integration),
+    )
+    if number is None:
+        return
+    while not engine.stop.is_set():
+        now = engine.clock()
+        with engine.store.transaction() as conn:
+            batch = rounds.claim(conn, scope, number, engine.owner, now, engine.lease)
+            if batch is None:
+                rounds.finish_if_done(conn, scope, number, now)
+                return
+            rows = rounds.issues_of(conn, scope, batch, POLL_COLUMNS)
+            if not rows:  # every issue of it closed meanwhile
+                rounds.done(conn, batch, engine.owner)
+                continue
+        yield batch, rows
+
+
+def poll(engine: Engine, integration: Integration, report: PassReport) -> None:
+    """Step 2 for one integration.
+
+    Up to ``max_concurrency`` batches are in flight while earlier ones are applied, so the
+    remote round trips overlap the local work; batches are applied in the order claimed.
+    """
+    batches = _batches(engine, integration)
+    claimed_all = False  # once nothing is left to claim, each batch done may end the round
+    in_flight: deque[tuple[Batch, Sequence[Row], Future[list[RemoteUpdate]]]] = deque()
+    with engine.workers(f"poll-{integration.name}", integration.max_concurrency) as pool:
+
+        def fill() -> None:
+            nonlocal claimed_all
+            while len(in_flight) < integration.max_concurrency and not engine.stop.is_set():
+                claimed = next(batches, None)
+                if claimed is None:
+                    claimed_all = True
+                    return
+                batch, rows = claimed
+                tracked = [
+                    Tracked(
+                        r["id"],
+                        r["remote_id"],
+                        marker_of(r),
+                        plugin_state_of(r["plugin_state"]) if r["plugin_state"] else NO_STATE,
+                    )
+                    for r in rows
+                ]
+                future = pool.submit(engine.host.poll, integration, tracked)
+                in_flight.append((batch, rows, future))
+
+        fill()
+        while in_flight:
+            batch, rows, future = in_flight.popleft()
+            engine.say(f"{integration.name}: polling {report.polled + len(rows)}")
+            try:
+                updates = future.result()
+            except Exception as exc:  # a plugin bug costs this batch a retry, not the pass
+                wide = circuits.integration_wide(exc)
+                if wide:  # down as a whole: one line, and the batches wait for it, not a timer
+                    engine.trip(integration, exc, report)
+                else:
+                    engine.failed(
+                        report, f"poll {integration.name}", exc, integration=integration.name
+                    )
+                engine.pause(integration, exc)
+                failed = [batch]
+                down = wide or (isinstance(exc, RemoteError) and error_kind(exc) == "transient")
+                if down:  # drop what is in flight; it is tried again a little later
+                    for more, _, pending in in_flight:
+                        pending.cancel()
+                        failed.append(more)
+                    in_flight.clear()
+                retry_at = engine.clock() + (timedelta(0) if wide else RETRY_BATCH)
+                with engine.store.transaction() as conn:
+                    rounds.back_off(conn, failed, engine.owner, retry_at)
+                if down:
+                    return
+                fill()
+                continue
+            report.polled += len(rows)
+            _apply_updates(engine, integration, batch, rows, updates, report, claimed_all)
+            fill()
+
+
+def _apply_updates(
+    engine: Engine,
+    integration: Integration,
+    batch: Batch,
+    rows: Sequence[Row],
+    updates: list[RemoteUpdate],
+    report: PassReport,
+    last: bool,
+) -> None:
+    """Apply a batch in one transaction; if one update breaks it, apply each on its own, so
+    one bad record costs only its own issue. The batch is then done for this round, and with
+    ``last`` (this worker found nothing more to claim) the round may be finished."""
+    by_id = {r["id"]: r for r in rows}
+    try:
+        plan = _match(integration, by_id, updates)
+    except Exception as exc:  # not a list of updates at all: the whole batch is unreadable
+        engine.failed(report, f"poll {integration.name}", exc, integration=integration.name)
+        with engine.store.transaction() as conn:
+            rounds.back_off(conn, [batch], engine.owner, engine.clock() + RETRY_BATCH)
+        return
+    now = engine.clock()
+    try:
+        with engine.store.transaction() as conn:
+            seen = _lazy_seen(conn, list(by_id))
+            for row, update, problem in plan:
+                if problem is None and _unchanged(row, update):
+                    continue  # the usual case: nothing to write, nothing to check further
+                _apply_one(engine, conn, integration, row, update, problem, seen, report, now)
+            _batch_done(engine, conn, integration, batch, last)
+        return
+    except Exception as exc:
+        log.warning(
+            "a poll batch of %s failed to apply (%s); applying its updates one by one",
+            integration.name,
+            describe(exc),
+            extra={"integration": integration.name},
+        )
+    for row, update, problem in plan:
+        try:
+            with engine.store.transaction() as conn:
+                seen = _lazy_seen(conn, [row["id"]])
+                _apply_one(engine, conn, integration, row, update, problem, seen, report, now)
+        except Exception as exc:
+            engine.failed(
+                report,
+                f"issue {row['id']} ({integration.name})",
+                exc,
+                integration=integration.name,
+                issue_id=row["id"],
+            )
+            with engine.store.transaction() as conn:
+                _record_error(conn, row, f"its remote record could not be applied: {describe(exc)}")
+    with engine.store.transaction() as conn:
+        _batch_done(engine, conn, integration, batch, last)
+
+
+def _batch_done(
+    engine: Engine, conn: Connection, integration: Integration, batch: Batch, last: bool
+) -> None:
+    rounds.done(conn, batch, engine.owner)
+    if last:  # before that, the claim that finds nothing left checks (see _batches)
+        rounds.finish_if_done(conn, Scope.live(integration), batch.round, engine.clock())
+
+
+Plan = list[tuple[Row, RemoteUpdate | None, str | None]]
+
+
+def _lazy_seen(conn: Connection, issue_ids: list[int]) -> Callable[[], transitions.Seen]:
+    """What the batch already has, loaded on first need: unchanged requests cost no query."""
+    return functools.cache(lambda: transitions.seen_for(conn, issue_ids))
+
+
+def _match(integration: Integration, by_id: Mapping[int, Row], updates: Any) -> Plan:
+    """Pair each update with its issue, or with the reason it cannot be applied."""
+    if not isinstance(updates, list):
+        raise TypeError(f"poll returned {type(updates).__name__}, not a list of updates")
+    found: dict[int, RemoteUpdate] = {}
+    repeated: dict[int, int] = {}
+    for update in updates:
+        if not isinstance(update, RemoteUpdate):
+            continue
+        issue_id = update.issue_id
+        if issue_id not in by_id:
+            continue
+        if issue_id in found:
+            repeated[issue_id] = repeated.get(issue_id, 1) + 1
+        else:
+            found[issue_id] = update
+    plan: Plan = []
+    for issue_id, update in found.items():
+        row = by_id[issue_id]
+        if issue_id in repeated:
+            plan.append((row, None, f"{integration.name} sent {repeated[issue_id]} records for "
+                         f"remote request {row['remote_id']}; none was applied"))  # fmt: skip
+        elif _plain(update):
+            plan.append((row, update, None))
+        else:
+            problem = _malformed(update)
+            plan.append((row, update if problem else _cleaned(update), problem))
+    return plan
+
+
+def _plain(update: RemoteUpdate) -> bool:
+    """True for the usual update, which needs no checking or cleaning: a known readable state,
+    a short printable status and a text marker, no fields or comments. Checked inline because
+    it runs once per polled issue."""
+    status = update.status
+    marker = update.marker
+    return (
+        (update.state is RemoteState.OPEN or update.state is RemoteState.CLOSED
+         or update.state is RemoteState.CANCELED or update.state is RemoteState.MISSING)
+        and (status is None
+             or (type(status) is str and len(status) <= STATUS_LIMIT and status.isprintable()))
+        and (marker is None or type(marker) is str)
+        and not update.fields
+        and not update.comments
+    )  # fmt: skip
+
+
+def _unchanged(row: Row, update: RemoteUpdate | None) -> bool:
+    """True when a checked update changes nothing for its issue: the same link and marker, an
+    open request with the status already stored, nothing new, nothing to clear."""
+    return (
+        update is not None
+        and update.state is RemoteState.OPEN
+        and not update.remote_closed
+        and not update.fields
+        and not update.comments
+        and update.status == row["remote_status"]
+        and row["last_error"] is None
+        and row["attention_kind"] is None
+        and row["link_endpoint"] is not None
+        and update.remote_id == row["remote_id"]
+        and (update.marker is None or update.marker == marker_of(row))
+    )
+
+
+def _cleaned(update: RemoteUpdate) -> RemoteUpdate:
+    """The update with its remote text bounded and free of control characters."""
+    status = clean_or_none(update.status, STATUS_LIMIT)
+    fields = tuple((name, clean(value, VALUE_LIMIT)) for name, value in update.fields)
+    if status == update.status and fields == update.fields:
+        return update  # nothing to copy
+    return dataclasses.replace(update, status=status, fields=fields)
+
+
+def _malformed(update: RemoteUpdate) -> str | None:
+    """Why an update's values cannot be stored, or None (a plugin may send anything)."""
+    if update.state is RemoteState.UNREADABLE:
+        return f"its remote record could not be read: {update.error or 'no reason given'}"
+    if not isinstance(update.state, RemoteState):
+        return f"the plugin reported an unknown state {update.state!r}"
+    if update.status is not None and not isinstance(update.status, str):
+        return "the plugin reported a status that is not text"
+    if update.marker is not None and not isinstance(update.marker, str):
+        return "the plugin reported a marker that is not text"
+    if not all(_text_pair(f) for f in update.fields):
+        return "the plugin reported field values that are not text"
+    if not all(_readable(c) for c in update.comments):
+        return "the plugin reported a comment that cannot be read"
+    return None
+
+
+def _text_pair(item: object) -> bool:
+    return isinstance(item, tuple) and len(item) == 2 and all(isinstance(v, str) for v in item)
+
+
+def _readable(comment: object) -> bool:
+    return (
+        isinstance(comment, RemoteComment)
+        and isinstance(comment.text, str)
+        and isinstance(comment.remote_id, str)
+        and bool(comment.remote_id)
+    )
+
+
+def _record_error(conn: Connection, row: Row, error: str) -> bool:
+    """Keep a per-issue poll error once (not again each pass while it lasts)."""
+    if row["last_error"] == error:
+        return False
+    conn.execute(
+        issues.update()
+        .where(issues.c.id == row["id"])
+        .values(last_error=error[:2000], last_error_kind="definite")
+    )
+    return True
+
+
+def _apply_one(
+    engine: Engine,
+    conn: Connection,
+    integration: Integration,
+    row: Row,
+    update: RemoteUpdate | None,
+    problem: str | None,
+    seen: Callable[[], transitions.Seen],
+    report: PassReport,
+    now: datetime,
+) -> None:
+    if problem is None and update is not None:
+        problem = _link_problem(integration, row, update)
+        if problem:
+            if transitions.flag(conn, row["id"], "mismatch", problem, now):
+                _warn(engine, integration, row, report, problem)
+            return
+    if problem is not None or update is None:
+        if _record_error(conn, row, str(problem)):
+            _warn(engine, integration, row, report, str(problem))
+        return
+    if update.state is RemoteState.MISSING:
+        error = f"remote request {update.remote_id} no longer exists in {integration.name}"
+        if _record_error(conn, row, error):
+            _warn(engine, integration, row, report, error)
+        return
+    if row["link_endpoint"] is None:  # an old link, verified: it lives here from now on
+        scope = Scope.live(integration)
+        conn.execute(
+            issues.update()
+            .where(issues.c.id == row["id"])
+            .values(link_environment=scope.environment, link_endpoint=scope.endpoint)
+        )
+    if row["attention_kind"] == "mismatch":
+        transitions.unflag(conn, row["id"], ("mismatch",))
+    for field_name, value in update.fields:
+        report.activity += transitions.announce(
+            conn, engine.settings, integration, row, field_name, value, now, seen()
+        )
+    for comment in update.comments:
+        report.comments_in += transitions.pull_comment(conn, integration, row, comment, now, seen())
+    reason = clean_or_none(update.reason, VALUE_LIMIT) if isinstance(update.reason, str) else None
+    if update.state is RemoteState.CLOSED:
+        if transitions.close(conn, engine.settings, integration, row, update.status, now, reason):
+            report.closed += 1
+            _log_transition(integration, row, "closed")
+    elif update.state is RemoteState.CANCELED:
+        if transitions.cancel(conn, engine.settings, integration, row, update.status, now, reason):
+            report.cancelled += 1
+            _log_transition(integration, row, "cancelled")
+    else:
+        if update.remote_closed:
+            text = (
+                f"remote request {update.remote_id} is closed in {integration.name} with status "
+                f"{update.status!r}, which neither closed_statuses nor cancel_statuses lists; "
+                f"add it to one of them (`scf doctor` lists the remote statuses)"
+            )
+            if transitions.flag(conn, row["id"], "unmapped", text, now):
+                _warn(engine, integration, row, report, text)
+        elif row["attention_kind"] == "unmapped":
+            transitions.unflag(conn, row["id"], ("unmapped",))
+        if update.status != row["remote_status"] or row["last_error"]:
+            conn.execute(
+                issues.update()
+                .where(issues.c.id == row["id"])
+                .values(
+                    remote_status=fit(issues.c.remote_status, update.status),
+                    last_error=None,
+                    last_error_kind=None,
+                )
+            )
+
+
+def _link_problem(integration: Integration, row: Row, update: RemoteUpdate) -> str | None:
+    """Why ``update`` does not belong to the issue's current link, or None when it does."""
+    if update.remote_id != row["remote_id"]:
+        return (
+            f"{integration.name} answered for remote request {update.remote_id!r}, but the "
+            f"issue is linked to {row['remote_id']}; nothing was applied"
+        )
+    marker = marker_of(row)
+    if update.marker is not None and update.marker != marker:
+        carried = f"marker {update.marker!r}" if update.marker else "no marker"
+        return (
+            f"remote request {row['remote_id']} of {integration.name} carries {carried}, not "
+            f"this issue's {marker!r}: it is not this issue's request (another environment or "
+            f"store, or a reused number), so nothing was applied. Find the issue's request in "
+            f"the remote system, or `scf issues withdraw {row['id']}` / `scf issues resubmit "
+            f"{row['id']}`"
+        )
+    return None
+
+
+def _warn(
+    engine: Engine, integration: Integration, row: Row, report: PassReport, text: str
+) -> None:
+    report.errors += 1
+    report.problems.append(f"issue {row['id']}: {text}")
+    log.warning(
+        "issue %s: %s",
+        row["id"],
+        text,
+        extra={"integration": integration.name, "issue_id": row["id"]},
+    )
+
+
+def _log_transition(integration: Integration, row: Row, transition: str) -> None:
+    telemetry.record_transition(integration.name, transition)
+    log.info(
+        "issue %s %s",
+        row["id"],
+        transition,
+        extra={
+            "integration": integration.name,
+            "issue_id": row["id"],
+            "remote_id": row["remote_id"],
+            "transition": transition,
+        },
+    )

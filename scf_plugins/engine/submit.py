@@ -1,0 +1,420 @@
+"""Step 1 of a pass: submit Open issues, up to ``max_concurrency`` creates at once.
+
+Address validation runs first where the integration has a geocoder. The claim marks the
+intent (``submit_attempted``), so a create whose answer is lost, or a crash before the local
+commit, is looked up (``submit`` reconciles) before anything is created again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections import deque
+from collections.abc import Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, or_
+
+from ..errors import AmbiguousError, DefiniteError
+from ..intake.sanitize import clean
+from ..models import PLUGIN_STATE_LIMIT, AddressCheck, Integration, Issue, Status, Submission
+from ..ops import telemetry
+from ..store.links import Scope
+from ..store.store import issue_from_row
+from ..store.tables import issues, length
+from . import circuits, leases, messages, transitions
+from .outcomes import PassReport, describe, error_kind, uncertain
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from .loop import Engine
+
+
+log = logging.getLogger(__name__)
+
+
+MAX_REMOTE_ID = length(issues.c.remote_id)
+MAX_TOKEN = length(issues.c.pending_token)
+STATUS_LIMIT = length(issues.c.remote_status)
+BREAKER_AFTER = 5  # consecutive transient failures before an integration is skipped this pass
+
+
+def _claim(engine: Engine, integration: Integration, busy: set[int]) -> list[Issue]:
+    """Lease the next few Open issues (never one this process is still sending)."""
+    now = engine.clock()
+    with engine.store.transaction() as conn:
+        rows = leases.claim(
+            conn,
+            issues,
+            [
+                issues.c.status == Status.OPEN.value,
+                issues.c.integration == integration.name,
+                issues.c.remote_id.is_(None),
+                issues.c.pending_token.is_(None),
+                issues.c.held.is_(False),
+                (issues.c.next_attempt_at.is_(None)) | (issues.c.next_attempt_at <= now),
+                issues.c.id.not_in(busy),
+                _settled(integration, now),
+            ],
+            owner=engine.owner,
+            now=now,
+            lease=engine.lease,
+            limit=integration.max_concurrency * leases.ROUNDS_PER_CLAIM,
+        )
+        if not rows:
+            return []
+        ids = [row["id"] for row in rows]
+        answers = engine.store.answers_of(conn, ids)
+        # The intent: from here on, a create for these issues may reach the remote system.
+        conn.execute(
+            issues.update()
+            .where(issues.c.id.in_(ids), issues.c.lease_owner == engine.owner)
+            .values(submit_attempted=True, submit_attempted_at=now)
+        )
+    return [issue_from_row(row, answers[row["id"]]) for row in rows]
+
+
+def _settled(integration: Integration, now: datetime) -> ColumnElement[bool]:
+    """Issues whose last create, if any, can no longer be in flight.
+
+    A worker killed mid-create leaves its claims to be taken over at once, but the remote
+    system may still be carrying out the create it sent: looking for it then would find
+    nothing and create it twice. So an attempted issue waits out the call's timeout (by then
+    its sender had given up) before it is looked up and tried again.
+    """
+    cutoff = now - timedelta(seconds=integration.timeout_seconds)
+    return or_(
+        issues.c.submit_attempted.is_(False),
+        issues.c.submit_attempted_at.is_(None),
+        issues.c.submit_attempted_at <= cutoff,
+    )
+
+
+def _submit_one(
+    engine: Engine, integration: Integration, issue: Issue
+) -> tuple[str, Any, AddressCheck | None]:
+    """Runs on a worker thread: validate the address, then submit. No store access here."""
+    check = issue.address_check
+    geocoder = engine.settings.geocoder_for(integration)
+    if geocoder is not None and check is None:
+        check = engine.host.validate_address(geocoder, issue)
+        if check is not None and not check.accepted and geocoder.on_reject == "hold":
+            return "held", None, check
+    if check is not issue.address_check:
+        issue = _with_check(issue, check)
+    return "submitted", engine.host.submit(integration, issue), check
+
+
+def submit(engine: Engine, integration: Integration, report: PassReport) -> None:
+    """Step 1 for one integration.
+
+    Keeps ``max_concurrency`` submissions in flight, claiming the next batch as soon as the
+    queue runs dry (not when the batch is done), so no slot idles at batch boundaries.
+    """
+    queue: deque[Issue] = deque()
+    pending: dict[Future[Any], Issue] = {}
+    failures_in_a_row = 0
+    exhausted = False
+    try:
+        with engine.workers(f"submit-{integration.name}", integration.max_concurrency) as pool:
+            while True:
+                stopping = (
+                    engine.stop.is_set()
+                    or engine.tripped(integration)
+                    or failures_in_a_row >= BREAKER_AFTER
+                    or engine.paused(integration) is not None
+                )
+                while not stopping and len(pending) < integration.max_concurrency:
+                    if not queue and not exhausted:
+                        busy = {i.id for i in pending.values()}
+                        batch = _claim(engine, integration, busy)
+                        exhausted = not batch
+                        queue.extend(batch)
+                        if batch:
+                            engine.say(f"{integration.name}: submitting {len(batch)} more")
+                    if not queue:
+                        break
+                    issue = queue.popleft()
+                    pending[pool.submit(_submit_one, engine, integration, issue)] = issue
+                if not pending:
+                    break
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    issue = pending.pop(future)
+                    kind = _apply(engine, integration, issue, future, report)
+                    failures_in_a_row = failures_in_a_row + 1 if kind == "transient" else 0
+    finally:
+        # Whatever ends the step, claimed issues never sent go back at once (those in flight
+        # keep their intent mark, so the next attempt looks before it creates).
+        if queue:
+            _release(engine, list(queue))
+    if failures_in_a_row >= BREAKER_AFTER:
+        report.problems.append(
+            f"{integration.name}: {failures_in_a_row} failures in a row; "
+            f"the rest waits for the next pass"
+        )
+
+
+def _release(engine: Engine, unsent: list[Issue]) -> None:
+    """Give back claimed issues that were never sent, with their intent mark undone."""
+    with engine.store.transaction() as conn:
+        for issue in unsent:
+            conn.execute(
+                issues.update()
+                .where(issues.c.id == issue.id, issues.c.lease_owner == engine.owner)
+                .values(submit_attempted=issue.submit_attempted, submit_attempted_at=None)
+            )
+        leases.release(conn, issues, [i.id for i in unsent], engine.owner)
+
+
+def _apply(
+    engine: Engine, integration: Integration, issue: Issue, future: Future[Any], report: PassReport
+) -> str | None:
+    """Record one submission's outcome; never raises for what the plugin returned."""
+    now = engine.clock()
+    try:
+        outcome, submission, check = future.result()
+        if outcome == "held":
+            _hold(engine, issue, check, now, report)
+            return None
+        problem = submission_problem(submission)
+        if problem:
+            # The remote call returned, so the request may exist: look it up before a retry.
+            raise AmbiguousError(f"{problem}; it is looked up by its marker before any retry")
+        if not submission.remote_id:
+            _await(engine, integration, issue, submission, now, report)
+            return None
+        return link(engine, integration, issue, submission, check, now, report)
+    except Exception as exc:  # a plugin bug must cost one issue a retry, not the pass
+        if circuits.integration_wide(exc):
+            # Down as a whole: nothing was sent, and the issue is not to blame.
+            engine.trip(integration, exc, report)
+            _release(engine, [issue])
+            return "down"
+        kind = error_kind(exc)
+        engine.failed(
+            report,
+            f"issue {issue.id} ({integration.name})",
+            exc,
+            integration=integration.name,
+            issue_id=issue.id,
+        )
+        engine.pause(integration, exc)
+        with engine.store.transaction() as conn:
+            transitions.record_failure(
+                conn,
+                issue.id,
+                engine.owner,
+                kind,
+                describe(exc),
+                now,
+                submit_attempted=issue.submit_attempted or uncertain(exc),
+                retry_after=getattr(exc, "retry_after", None),
+                plugin_state=_state_of(exc, report, issue),
+            )
+        return kind
+
+
+def submission_problem(submission: object) -> str | None:
+    """Why a plugin's answer to ``submit`` cannot be linked (or kept pending), or None."""
+    if not isinstance(submission, Submission):
+        return f"the plugin's submit returned {type(submission).__name__}, not a Submission"
+    if submission.remote_id == "" and submission.token is not None:
+        problem = id_problem(submission.token, "token", MAX_TOKEN)
+    else:
+        problem = id_problem(submission.remote_id, "remote id", MAX_REMOTE_ID)
+    return problem or state_problem(submission.plugin_state)
+
+
+def id_problem(value: object, what: str, limit: int) -> str | None:
+    """Why a remote id or token from a plugin cannot be stored, or None."""
+    if not isinstance(value, str) or not value:
+        return f"the plugin returned no {what}"
+    if len(value) > limit:
+        return f"the plugin returned a {what} longer than {limit} characters"
+    if not value.isprintable() or any(c.isspace() for c in value):
+        return f"the plugin returned a {what} with spaces or control characters ({value!r})"
+    return None
+
+
+def state_problem(state: object) -> str | None:
+    """Why a plugin state cannot be kept (not a JSON object, or too big), or None."""
+    try:
+        plugin_state_json(state)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def plugin_state_json(state: object) -> str | None:
+    """A plugin's state as the JSON the store keeps (None: none given, keep what is stored).
+
+    :raises ValueError: when it is not a JSON object of at most ``PLUGIN_STATE_LIMIT``
+        characters.
+    """
+    if state is None:
+        return None
+    if not isinstance(state, Mapping):
+        raise ValueError(f"the plugin returned a plugin_state that is a {type(state).__name__}")
+    try:
+        text = json.dumps(dict(state), sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"the plugin returned a plugin_state that is not JSON ({exc})") from None
+    if len(text) > PLUGIN_STATE_LIMIT:
+        raise ValueError(
+            f"the plugin returned a plugin_state of {len(text)} characters; "
+            f"the limit is {PLUGIN_STATE_LIMIT}"
+        )
+    return text
+
+
+def _state_of(exc: BaseException, report: PassReport, issue: Issue) -> str | None:
+    """The plugin state an :class:`AmbiguousError` carries, as JSON (None: none, or unusable:
+    said once in the pass report, and the issue keeps what it had)."""
+    try:
+        return plugin_state_json(getattr(exc, "plugin_state", None))
+    except ValueError as problem:
+        report.problems.append(f"issue {issue.id}: {problem}")
+        return None
+
+
+def _await(
+    engine: Engine,
+    integration: Integration,
+    issue: Issue,
+    submission: Submission,
+    now: datetime,
+    report: PassReport,
+) -> None:
+    """The create was accepted under a token: the issue waits, pending, for its remote id."""
+    token = str(submission.token)
+    with engine.store.transaction() as conn:
+        waiting = transitions.await_resolution(
+            conn,
+            issue.id,
+            engine.owner,
+            token,
+            now,
+            plugin_state=plugin_state_json(submission.plugin_state),
+        )
+    if waiting:
+        report.submitted += 1
+        report.pending += 1
+        log.info(
+            "issue %s pending as token %s",
+            issue.id,
+            token,
+            extra={"integration": integration.name, "issue_id": issue.id, "token": token},
+        )
+
+
+def _hold(
+    engine: Engine,
+    issue: Issue,
+    check: AddressCheck | None,
+    now: datetime,
+    report: PassReport,
+) -> None:
+    report.held += 1
+    reason = check.reason if check else "not verified"
+    template = (
+        engine.settings.organization.address_rejected_message
+        or messages.DEFAULTS["address_rejected"]
+    )
+    note = messages.render(
+        template,
+        "address_rejected",
+        issue_id=issue.id,
+        address=issue.address or "",
+        reason=reason,
+    )
+    with engine.store.transaction() as conn:
+        transitions.record_failure(
+            conn,
+            issue.id,
+            engine.owner,
+            "held",
+            note,
+            now,
+            submit_attempted=issue.submit_attempted,
+            check=check,
+            held=True,
+        )
+
+
+def link(
+    engine: Engine,
+    integration: Integration,
+    issue: Issue,
+    submission: Submission,
+    check: AddressCheck | None,
+    now: datetime,
+    report: PassReport,
+) -> str | None:
+    """Acknowledge the issue with its new link, unless that remote request is linked already
+    at this endpoint (the store's unique index says so; an old unscoped link to the same id is
+    left to its next poll, which finds another issue's marker there and flags it)."""
+    from sqlalchemy.exc import IntegrityError  # SQLAlchemy is loaded by now; keep start-up lean
+
+    status = clean(submission.status, STATUS_LIMIT) if isinstance(submission.status, str) else None
+    try:
+        with engine.store.transaction() as conn:
+            if transitions.acknowledge(
+                conn,
+                engine.settings,
+                integration,
+                issue,
+                engine.owner,
+                submission.remote_id,
+                status,
+                now,
+                check,
+                plugin_state_json(submission.plugin_state),
+            ):
+                report.acknowledged += 1
+                report.submitted += int(submission.created is not False)
+                telemetry.record_transition(integration.name, "acknowledged")
+                log.info(
+                    "issue %s acknowledged as %s",
+                    issue.id,
+                    submission.remote_id,
+                    extra={
+                        "integration": integration.name,
+                        "issue_id": issue.id,
+                        "remote_id": submission.remote_id,
+                        "transition": "acknowledged",
+                    },
+                )
+        return None
+    except IntegrityError:  # the store's unique link index: that request is linked already
+        with engine.store.read() as conn:
+            other = transitions.linked_elsewhere(
+                conn, Scope.live(integration), submission.remote_id, issue.id
+            )
+    who = f"issue {other}" if other is not None else "another issue"
+    text = (
+        f"remote request {submission.remote_id} of {integration.name} is already linked to "
+        f"{who}; not linked twice. Look at both issues in the remote system, then `scf links "
+        f"withdraw`/`resubmit` the wrong one and `scf issues retry {issue.id}`"
+    )
+    engine.failed(
+        report,
+        f"issue {issue.id} ({integration.name})",
+        DefiniteError(text),
+        integration=integration.name,
+        issue_id=issue.id,
+    )
+    with engine.store.transaction() as conn:
+        transitions.flag(conn, issue.id, "conflict", text, now)
+        transitions.record_failure(
+            conn, issue.id, engine.owner, "conflict", text, now, submit_attempted=True
+        )
+    return "conflict"
+
+
+def _with_check(issue: Issue, check: AddressCheck | None) -> Issue:
+    return dataclasses.replace(issue, address_check=check)

@@ -1,0 +1,5 @@
+"""The HTTP client policy every plugin uses (:mod:`.http`): deadlines for the whole of a
+call, caps on answers, redirects and redaction of secrets.
+
+May import the host's errors and :mod:`scf_plugins.ops.telemetry`; nothing else of the host.
+"""

@@ -1,0 +1,478 @@
+"""The HTTP policy every plugin uses: distrust every server.
+
+:class:`HttpClient` is one remote system's keep-alive session under :class:`HttpPolicy`:
+
+- **a deadline for the whole call** (connect, headers and body), however slowly the server
+  sends; a stopping engine abandons calls in flight (see :mod:`scf_plugins.net.deadlines`);
+- **no redirects**: a 3xx is an error that names its ``Location``, so credentials and bodies
+  never go to a host the config does not name;
+- **bounded answers**: the body is read streaming and stopped at ``max_bytes``; JSON nested
+  too deeply is refused;
+- ``Retry-After`` on 429 and 503 is carried on the error (``RemoteError.retry_after``), and
+  the engine waits at least that long (within its back-off caps);
+- one log record per call: ``method``, ``outcome``, ``status``, ``duration_ms`` and the
+  integration or geocoder name, never a secret.
+
+Failures, and the error kind each becomes (``idempotent=False`` for calls that change the
+remote system, such as a create or a comment):
+
+=============================================  ==========  =================
+failure                                        read calls  changing calls
+=============================================  ==========  =================
+refused connection, unknown host               transient   transient
+connect timeout                                transient   transient
+deadline passed, reset, dropped, stopping      transient   ambiguous
+HTTP 429, 5xx (``Retry-After`` kept)           transient   ambiguous (429: transient)
+a redirect (3xx)                               definite    ambiguous
+an answer larger than ``max_bytes``            definite    ambiguous
+TLS failure                                    definite    definite
+=============================================  ==========  =================
+
+Any other status comes back to the plugin as an :class:`Answer`, which knows the rules of
+its own API.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+
+from ..errors import AmbiguousError, DefiniteError, RemoteError, TransientError
+from ..ops import telemetry
+from . import deadlines
+from .redaction import redact
+
+if TYPE_CHECKING:
+    import requests
+
+log = logging.getLogger("scf_plugins.net.http")
+
+MB = 1024 * 1024
+DEFAULT_MAX_BYTES = 32 * MB
+UNAVAILABLE = {429, 502, 503, 504}
+Form = Mapping[str, Any] | Sequence[tuple[str, Any]]  # form fields; pairs may repeat a key
+
+
+@dataclass(frozen=True)
+class HttpPolicy:
+    """The limits of every call to one remote system.
+
+    :param timeout: seconds for the whole call, from connecting to the last byte of the body.
+    :param connect_timeout: seconds to establish the connection (at most ``timeout``).
+    :param max_bytes: the largest answer read; a larger one is an error, never read whole.
+    :param retry_after_cap: the longest ``Retry-After`` honoured, in seconds.
+    """
+
+    timeout: float = 30.0
+    connect_timeout: float = 10.0
+    max_bytes: int = DEFAULT_MAX_BYTES
+    retry_after_cap: float = 3600.0
+
+    @classmethod
+    def of(cls, settings: Any) -> HttpPolicy:
+        """The policy of an :class:`~scf_plugins.Integration` or :class:`~scf_plugins.Geocoder`
+        (its ``timeout_seconds`` and ``max_response_mb``)."""
+        timeout = float(settings.timeout_seconds)
+        return cls(
+            timeout=timeout,
+            connect_timeout=min(10.0, timeout),
+            max_bytes=int(float(getattr(settings, "max_response_mb", 32)) * MB),
+        )
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A server's answer, read whole within the policy's limits."""
+
+    status: int
+    content: bytes
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def content_type(self) -> str:
+        """The ``Content-Type`` header, lower case (``""`` when absent)."""
+        return str(self.headers.get("Content-Type", "")).lower()
+
+    @property
+    def text(self) -> str:
+        """The body as text (UTF-8, bad bytes replaced)."""
+        return self.content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        """The body as JSON (orjson: several times faster on the large answers of a poll, and
+        it refuses nesting deeper than 1024 levels itself).
+
+        :raises ValueError: when it is not JSON, not UTF-8, or nested too deeply to read.
+        """
+        import orjson
+
+        try:
+            return orjson.loads(self.content)
+        except orjson.JSONDecodeError as exc:
+            if "depth" in str(exc):
+                raise ValueError("JSON nested too deeply") from None
+            raise ValueError(str(exc)) from None
+
+
+class HttpClient:
+    """One remote system's keep-alive HTTP session under an :class:`HttpPolicy`.
+
+    :param name: the integration or geocoder name (for logs and messages).
+    :param url: the configured URL (for proxy settings and messages).
+    :param verify: ``verify_tls``: True, False, or a CA bundle path.
+    :param policy: the limits.
+    :param system: how messages name the server, e.g. ``"Cityworks at https://cw…"``.
+    :param log_key: ``"integration"`` or ``"geocoder"``: the field naming ``name`` in logs.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        url: str,
+        verify: bool | str,
+        policy: HttpPolicy,
+        *,
+        system: str,
+        log_key: str = "integration",
+        pool_size: int = 4,
+        user_agent: str = "scf-plugins",
+    ) -> None:
+        self.name = name
+        self.policy = policy
+        self.system = system
+        self.log_key = log_key
+        self.session = new_session(url, verify, pool_size=pool_size, user_agent=user_agent)
+        self.calls = 0
+
+    def close(self) -> None:
+        """Close the session and its connections."""
+        self.session.close()
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        what: str,
+        idempotent: bool,
+        data: Form | None = None,
+        headers: Mapping[str, str] | None = None,
+        judge: Callable[[Answer], str | None] | None = None,
+        **kwargs: Any,
+    ) -> Answer:
+        """Make one call under the policy and read its answer whole.
+
+        :param what: the operation, for logs and messages (e.g. ``Ams/ServiceRequest/Create``).
+        :param idempotent: False when the call changes the remote system: a lost answer is then
+            ambiguous, never safe to retry blindly.
+        :param data: form fields, sent ``application/x-www-form-urlencoded``: a mapping, or
+            a sequence of pairs where a key repeats (``attribute[c]=a&attribute[c]=b``).
+        :param headers: extra headers for this call.
+        :param judge: reads the answer's outcome for the call's log record and metrics when
+            HTTP 200 is not the whole story (a login refused inside a 200 answer: return
+            ``"refused"``); None keeps ``"ok"``.
+        :param kwargs: ``params`` (the query) and ``files`` (multipart), as ``requests``
+            takes them.
+        :returns: the answer, for any status but 3xx, 429 and 5xx.
+        :raises RemoteError: as the module's table says.
+        """
+        import requests
+
+        started = time.perf_counter()
+        outcome, status = "ok", None
+        try:
+            with deadlines.deadline(self.policy.timeout) as ends:
+                try:
+                    response = self.session.send(
+                        self._prepare(method, url, data, headers, kwargs),
+                        allow_redirects=False,
+                        stream=True,
+                        timeout=(self.policy.connect_timeout, self.policy.timeout),
+                        verify=self.session.verify,
+                        proxies=self.session.proxies,
+                    )
+                    status = response.status_code
+                    self._refuse(response, what, idempotent)
+                    content = self._read(response, what, idempotent)
+                except requests.exceptions.RequestException as exc:
+                    raise self._classify(exc, what, idempotent, ends) from None
+            answer = Answer(status, content, dict(response.headers))
+            if judge is not None:
+                outcome = judge(answer) or outcome
+            return answer
+        except RemoteError as exc:
+            outcome = getattr(exc, "outcome", "error")
+            raise
+        finally:
+            self.calls += 1
+            telemetry.record_call(self.name, what, outcome, time.perf_counter() - started)
+            if log.isEnabledFor(logging.INFO):  # the hot path skips building the record
+                log.info(
+                    "%s %s",
+                    self.name,
+                    what,
+                    extra={
+                        self.log_key: self.name,
+                        "method": what,
+                        "outcome": outcome,
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    },
+                )
+
+    def _prepare(
+        self,
+        method: str,
+        url: str,
+        data: Form | None,
+        headers: Mapping[str, str] | None,
+        extra: dict[str, Any],
+    ) -> requests.PreparedRequest:
+        """The request, prepared without ``Session.prepare_request``: its merging of session
+        settings costs more CPU (runtime protocol checks) than the rest of a small call."""
+        import requests
+
+        merged = dict(self.session.headers)
+        if headers:
+            merged.update(headers)
+        files = extra.pop("files", None)
+        body: Any = None
+        if data is not None and files is None:
+            body = form_body(data)
+            merged["Content-Type"] = "application/x-www-form-urlencoded"
+        elif data is not None:
+            body = dict(data.items() if isinstance(data, Mapping) else data)  # beside files
+        params = extra.pop("params", None)
+        if extra:
+            raise TypeError(f"HttpClient.request takes no {', '.join(sorted(extra))}")
+        prepared = requests.PreparedRequest()
+        prepared.prepare(
+            method=method,
+            url=url,
+            headers=merged,
+            data=body,
+            files=files,
+            params=params,
+            auth=self.session.auth,
+        )
+        return prepared
+
+    # -- the rules ---------------------------------------------------------------------------
+
+    def _refuse(self, response: requests.Response, what: str, idempotent: bool) -> None:
+        code = response.status_code
+        if 300 <= code < 400 and code != 304:
+            location = _printable(response.headers.get("Location", ""))[:300] or "(none)"
+            response.close()
+            hint = (
+                " (a login page: check the url, and whether the site needs Windows sign-in)"
+                if "login" in location.lower()
+                else ""
+            )
+            kind: type[RemoteError] = DefiniteError if idempotent else AmbiguousError
+            raise _tagged(
+                kind(
+                    f"{what}: {self.system} answered HTTP {code}, a redirect to "
+                    f"{redact(location)}{hint}; redirects are never followed (credentials "
+                    f"would go along): put the final URL in the config"
+                ),
+                "redirect",
+            )
+        if code in UNAVAILABLE or code >= 500:
+            retry_after = self._retry_after(response.headers.get("Retry-After"))
+            response.close()
+            kind = TransientError if idempotent or code == 429 else AmbiguousError
+            wait = f"; it asked to wait {retry_after:g} s" if retry_after else ""
+            error = kind(
+                f"{what}: {self.system} is unavailable (HTTP {code}){wait}",
+                retry_after=retry_after,
+            )
+            raise _tagged(error, f"http-{code}")
+
+    def _read(self, response: requests.Response, what: str, idempotent: bool) -> bytes:
+        body = bytearray()
+        try:
+            for chunk in response.iter_content(1024 * 1024):  # large reads: less Python
+                body += chunk
+                if len(body) > self.policy.max_bytes:
+                    kind: type[RemoteError] = DefiniteError if idempotent else AmbiguousError
+                    raise _tagged(
+                        kind(
+                            f"{what}: the answer of {self.system} is larger than "
+                            f"{self.policy.max_bytes / MB:g} MB and was not read; raise "
+                            f"max_response_mb if answers that large are expected"
+                        ),
+                        "too-large",
+                    )
+        finally:
+            response.close()
+        return bytes(body)
+
+    def _retry_after(self, header: str | None) -> float | None:
+        """``Retry-After`` as seconds (delay or HTTP date), capped; None when absent or bad."""
+        if not header:
+            return None
+        header = header.strip()
+        try:
+            seconds = float(header) if header.isdigit() else None
+        except ValueError:
+            seconds = None
+        if seconds is None:
+            try:
+                when = parsedate_to_datetime(header)
+            except (TypeError, ValueError, IndexError):
+                return None
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=UTC)
+            seconds = (when - datetime.now(UTC)).total_seconds()
+        return max(0.0, min(seconds, self.policy.retry_after_cap))
+
+    def _classify(self, exc: Exception, what: str, idempotent: bool, ends: float) -> RemoteError:
+        import requests
+
+        if isinstance(exc, requests.exceptions.SSLError) and _plain_http(exc):
+            return _tagged(
+                DefiniteError(
+                    f"{what}: {self.system} answers plain HTTP, not TLS, on this https URL; "
+                    f"use http:// in the url (or the server's https port)"
+                ),
+                "tls",
+            )
+        if isinstance(exc, requests.exceptions.SSLError):
+            return _tagged(
+                DefiniteError(
+                    f"{what}: TLS certificate problem with {self.system} "
+                    f"({redact(type(exc).__name__)}); set ca_bundle for a private CA"
+                ),
+                "tls",
+            )
+        if (
+            deadlines.stopping()
+            or time.monotonic() >= ends
+            or isinstance(exc, requests.exceptions.ReadTimeout)
+        ):
+            why = (
+                "the call was abandoned because scf is stopping"
+                if deadlines.stopping()
+                else f"{self.system} did not answer within {self.policy.timeout:g} s"
+            )
+            if idempotent:
+                return _tagged(TransientError(f"{what}: {why}"), "timeout")
+            return _tagged(
+                AmbiguousError(f"{what}: {why}; it may have been carried out"), "timeout"
+            )
+        if isinstance(exc, requests.exceptions.ConnectTimeout):
+            return _tagged(
+                TransientError(
+                    f"{what}: {self.system} did not accept the connection in time; check the "
+                    f"network path (firewall, allowlist)"
+                ),
+                "connect-timeout",
+            )
+        if isinstance(exc, requests.exceptions.ConnectionError):
+            reason = _reason(exc)
+            if idempotent or reason in ("connection refused", "host not found"):
+                return _tagged(
+                    TransientError(
+                        f"{what}: cannot reach {self.system} ({reason}); check the url and "
+                        f"the network"
+                    ),
+                    "connection",
+                )
+            return _tagged(
+                AmbiguousError(
+                    f"{what}: the connection to {self.system} dropped before its answer "
+                    f"arrived ({reason}); it may have been carried out"
+                ),
+                "connection",
+            )
+        return _tagged(
+            TransientError(f"{what}: the request failed ({type(exc).__name__})"), "error"
+        )
+
+
+# Form encoding of text that is all ASCII (JSON as json.dumps writes it, tokens): str.translate
+# in C instead of urllib's per-byte quoting, which costs a tenth of a millisecond per call.
+_FORM = {c: f"%{c:02X}" for c in range(128) if not (chr(c).isalnum() or chr(c) in "_.-~")}
+_FORM[ord(" ")] = "+"
+
+
+def form_body(fields: Form) -> str:
+    """``fields`` (a mapping, or pairs with repeated keys) as an
+    ``application/x-www-form-urlencoded`` body, as ``urlencode`` writes it (values that are
+    not text are written with ``str``)."""
+    from urllib.parse import urlencode
+
+    items = fields.items() if isinstance(fields, Mapping) else fields
+    pairs = [(str(k), v if isinstance(v, str) else str(v)) for k, v in items]
+    if all(k.isascii() and v.isascii() for k, v in pairs):
+        return "&".join(f"{k.translate(_FORM)}={v.translate(_FORM)}" for k, v in pairs)
+    return urlencode(pairs)
+
+
+def _tagged(error: RemoteError, outcome: str) -> RemoteError:
+    error.outcome = outcome  # type: ignore[attr-defined]
+    return error
+
+
+def _plain_http(exc: Exception) -> bool:
+    """Whether a TLS failure is a plain-HTTP server answering a TLS handshake."""
+    text = str(exc).lower()
+    return any(
+        sign in text
+        for sign in ("wrong version number", "http request", "record layer failure",
+                     "packet length too long", "unknown protocol")
+    )  # fmt: skip
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).lower()
+    for needle, reason in (
+        ("refused", "connection refused"),
+        ("resolve", "host not found"),
+        ("name or service", "host not found"),
+        ("reset", "connection reset"),
+        ("aborted", "connection aborted"),
+        ("timed out", "timed out"),
+    ):
+        if needle in text:
+            return reason
+    return type(exc).__name__
+
+
+def new_session(
+    url: str, verify: bool | str, *, pool_size: int = 4, user_agent: str = "scf-plugins"
+) -> requests.Session:
+    """A keep-alive session for ``url`` whose sockets keep to deadlines: TLS verification as
+    configured, proxies from the environment (``HTTPS_PROXY``…, ``NO_PROXY``) resolved once
+    (requests would re-read them on every call), and a pool of ``pool_size``."""
+    import requests
+
+    from .guarded import GuardedAdapter
+
+    session = requests.Session()
+    session.proxies.update(requests.utils.get_environ_proxies(url))
+    if verify is True:
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        session.verify = bundle or True
+    else:
+        session.verify = verify
+    session.trust_env = False
+    session.headers["User-Agent"] = user_agent
+    adapter = GuardedAdapter(pool_connections=1, pool_maxsize=max(4, pool_size))
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+__all__ = ["Answer", "HttpClient", "HttpPolicy", "new_session"]

@@ -1,0 +1,111 @@
+"""Open311 API keys: created once, stored as hashes, revoked by name.
+
+A key is 32 random bytes (URL-safe base64), so a plain SHA-256 of it is enough to store: no
+dictionary can reach it, and checking one costs microseconds on every POST. The key itself is
+shown once, when it is made, and never stored, logged or shown again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, func, select
+from sqlalchemy.exc import IntegrityError
+
+from ..errors import UserError
+from ..net.redaction import register_secret
+from ..store.store import Store
+from ..store.tables import api_keys, issues
+from ..timeutil import utcnow
+
+PREFIX = "scf_"  # so a leaked key is recognisable in a scanner or a log
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A key as listed (never the key itself)."""
+
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None
+    last_used_at: datetime | None  # when its client last reported an issue
+
+
+def digest(key: str) -> str:
+    """The stored form of a key."""
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def create(store: Store, name: str) -> str:
+    """Make a key called ``name`` and return it (the only time it is seen).
+
+    :raises UserError: a bad name, or a name already used (revoked keys keep their names).
+    """
+    if not _NAME.match(name):
+        raise UserError(
+            f"API key name {name!r} is not usable; use letters, digits, '.', '_' or '-' "
+            f"(at most 100), e.g. the client's name: fixmystreet"
+        )
+    key = PREFIX + secrets.token_urlsafe(32)
+    register_secret(key)
+    try:
+        with store.transaction() as conn:
+            conn.execute(
+                api_keys.insert().values(name=name, key_hash=digest(key), created_at=utcnow())
+            )
+    except IntegrityError:
+        raise UserError(
+            f"an API key named {name!r} exists already; pick another name "
+            f"(`scf api-keys list` shows them)"
+        ) from None
+    return key
+
+
+def listed(store: Store) -> list[ApiKey]:
+    """Every key, by name, revoked ones included."""
+    with store.read() as conn:
+        rows = conn.execute(select(api_keys).order_by(api_keys.c.name)).mappings().all()
+        used = dict(
+            conn.execute(
+                select(issues.c.reported_via, func.max(issues.c.created_at))
+                .where(issues.c.reported_via.is_not(None))
+                .group_by(issues.c.reported_via)
+            ).all()
+        )
+    return [ApiKey(r["name"], r["created_at"], r["revoked_at"], used.get(r["name"])) for r in rows]
+
+
+def revoke(store: Store, name: str) -> None:
+    """Revoke the key ``name`` at once (its hash stays, so the name is not reused).
+
+    :raises UserError: no such key, or revoked already.
+    """
+    with store.transaction() as conn:
+        row = conn.execute(select(api_keys).where(api_keys.c.name == name)).mappings().first()
+        if row is None:
+            raise UserError(f"no API key named {name!r}; `scf api-keys list` shows them")
+        if row["revoked_at"] is not None:
+            raise UserError(f"API key {name!r} is revoked already")
+        conn.execute(api_keys.update().where(api_keys.c.name == name).values(revoked_at=utcnow()))
+
+
+# Built once: it runs for every POST (a revoked key is refused at once, so nothing is cached).
+_LIVE_KEY = select(api_keys.c.name).where(
+    api_keys.c.key_hash == bindparam("b_hash"), api_keys.c.revoked_at.is_(None)
+)
+
+
+def owner(store: Store, key: str | None) -> str | None:
+    """The name of the live key ``key``, or None (missing, unknown or revoked)."""
+    if not key or len(key) > 200:
+        return None
+    wanted = digest(key)
+    with store.read() as conn:
+        row = conn.execute(_LIVE_KEY, {"b_hash": wanted}).first()
+    # The lookup is by hash, so its timing says nothing about the key itself.
+    return None if row is None else str(row.name)

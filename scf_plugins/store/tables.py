@@ -1,0 +1,459 @@
+"""The store's tables, and the migrations that bring an older database up to date.
+
+The schema version lives in ``scf_meta``. Each migration is a function from version N-1 to N,
+run in its own transaction, so an interrupted upgrade leaves the database at a whole version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    inspect,
+    select,
+)
+
+from ..errors import ConfigError
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in Python, naive UTC in the database (portable across dialects)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use an aware UTC datetime")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)  # type: ignore[no-any-return]
+
+
+def length(column: Column[Any]) -> int:
+    """The column's length (the limit that text from outside is cut to before it is stored)."""
+    return int(column.type.length)  # type: ignore[attr-defined]
+
+
+def fit(column: Column[Any], value: str | None) -> str | None:
+    """``value`` cut to the column's length: remote systems send what they like, and
+    PostgreSQL (unlike SQLite) refuses a string longer than its column."""
+    length = getattr(column.type, "length", None)
+    if value is None or length is None or len(value) <= length:
+        return value
+    return value[:length]
+
+
+metadata = MetaData()
+
+meta = Table(
+    "scf_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", String(255), nullable=False),
+)
+
+request_types = Table(
+    "request_types",
+    metadata,
+    Column("code", String(200), primary_key=True),
+    Column("integration", String(100), nullable=False, index=True),
+    Column("name", String(500), nullable=False),
+    Column("definition", Text, nullable=False),  # the RequestType as JSON
+    Column("fetched_at", UTCDateTime, nullable=False),
+)
+
+issues = Table(
+    "issues",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("request_type", String(200), nullable=False),
+    Column("integration", String(100)),
+    Column("status", String(20), nullable=False),
+    Column("summary", String(200), nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("lat", Float, nullable=False),
+    Column("lng", Float, nullable=False),
+    Column("address", String(300)),
+    Column("reporter_name", String(200)),
+    Column("reporter_email", String(254)),
+    Column("image_url", String(2000)),
+    Column("type_ref", String(200), nullable=False, default=""),
+    Column("remote_id", String(200)),
+    Column("remote_status", String(200)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("acknowledged_at", UTCDateTime),
+    Column("closed_at", UTCDateTime),
+    Column("archived_at", UTCDateTime),
+    # Sync state: retries, the submit intent, the address check, the work lease.
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("last_error_kind", String(20)),
+    Column("submit_attempted", Boolean, nullable=False, default=False),
+    Column("held", Boolean, nullable=False, default=False),
+    Column("address_check", Text),
+    Column("lease_owner", String(100)),
+    Column("lease_until", UTCDateTime),
+    # The link (schema 2): the marker the remote request carries (NULL: the pre-2 form
+    # ``scf-<id>``), the submission generation it was made from, and where the link lives.
+    Column("marker", String(30)),
+    Column("generation", Integer, nullable=False, default=0, server_default="0"),
+    Column("link_environment", String(100)),
+    Column("link_endpoint", String(500)),
+    # Something a person must look at (a marker mismatch, a remote id linked twice, a
+    # closed status nobody mapped); never cleared by a retry, only by what fixes it.
+    Column("attention", Text),
+    Column("attention_kind", String(20)),
+    # Intake (schema 4): the reporter's phone (private, like the email), and the name of the
+    # Open311 API key whose client sent the report (NULL: reported on the command line).
+    Column("reporter_phone", String(50)),
+    Column("reported_via", String(100)),
+    # When the intent to create was last written: a create that may be in flight is looked up
+    # only once it can no longer be (the integration's call timeout after this).
+    Column("submit_attempted_at", UTCDateTime),
+    # Plugin kit v2 (schema 5): a create accepted under a token waits for its remote id
+    # (``pending_token``, since when), and what the plugin keeps on the issue (JSON).
+    Column("pending_token", String(200)),
+    Column("pending_since", UTCDateTime),
+    Column("plugin_state", Text),
+    Index("ix_issues_created_at", "created_at"),
+    Index("ix_issues_reported_via", "reported_via", "created_at"),
+    Index("ix_issues_status_integration", "status", "integration"),
+    Index("ix_issues_remote_id", "remote_id"),
+    # One remote request, one issue: a second link to the same request is refused.
+    Index("uq_issues_link", "link_endpoint", "remote_id", unique=True),
+)
+
+answers = Table(
+    "answers",
+    metadata,
+    Column("issue_id", Integer, ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("question_id", String(200), nullable=False),
+    Column("question", Text, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("private", Boolean, nullable=False, default=False),
+    Column("ref", String(200)),
+)
+
+comments = Table(
+    "comments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("issue_id", Integer, ForeignKey("issues.id", ondelete="CASCADE"), nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    # Remote link: for a pushed local comment, the remote comment it became; for a pulled one,
+    # where it came from. ``remote_key`` scopes the id to integration and request, so a
+    # comment is kept once even after the issue moves to another remote request.
+    Column("remote_id", String(200)),
+    Column("remote_key", String(500)),
+    Column("pushed_at", UTCDateTime),
+    Column("push_attempted", Boolean, nullable=False, default=False),
+    Column("push_attempted_at", UTCDateTime),  # as issues.submit_attempted_at (schema 4)
+    # Why a local comment stays here (schema 4): the remote system has no comment API.
+    Column("kept_here", String(300)),
+    # A comment posted through the Open311 door (schema 7): the API key's name and the
+    # client's own update_id, so a client that posts it again gets the same comment back.
+    Column("client_ref", String(300)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("lease_owner", String(100)),
+    Column("lease_until", UTCDateTime),
+    UniqueConstraint("issue_id", "remote_key", name="uq_comments_remote_key"),
+    Index("ix_comments_issue", "issue_id", "id"),
+    Index("uq_comments_client_ref", "issue_id", "client_ref", unique=True),
+)
+
+announced = Table(
+    "announced",
+    metadata,
+    Column("issue_id", Integer, ForeignKey("issues.id", ondelete="CASCADE"), primary_key=True),
+    Column("remote_id", String(200), primary_key=True),
+    Column("field", String(200), primary_key=True),
+    Column("value", String(1000), primary_key=True),
+)
+
+
+# Poll rounds (schema 3): a pass's poll is split into batches of issue ids that every worker
+# claims from, so N workers make the calls of one, each issue once per round.
+poll_rounds = Table(
+    "poll_rounds",
+    metadata,
+    Column("integration", String(100), primary_key=True),
+    Column("round", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+)
+
+poll_batches = Table(
+    "poll_batches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("integration", String(100), nullable=False),
+    Column("round", Integer, nullable=False),
+    Column("first_id", Integer, nullable=False),
+    Column("last_id", Integer),  # exclusive; NULL: open-ended (issues linked since the start)
+    Column("done", Boolean, nullable=False, default=False),
+    Column("lease_owner", String(100)),
+    Column("lease_until", UTCDateTime),
+    Index("ix_poll_batches_round", "integration", "round", "done"),
+)
+
+
+# Residents' photos (schema 6): clean JPEGs kept in the store, so every machine serves and
+# sends the same ones; each pushed once to the remote request, like a comment.
+attachments = Table(
+    "attachments",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("issue_id", Integer, ForeignKey("issues.id", ondelete="CASCADE"), nullable=False),
+    Column("filename", String(100), nullable=False),
+    Column("content_type", String(50), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("path_token", String(64), nullable=False, unique=True),  # its unguessable URL path
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("remote_id", String(200)),
+    Column("pushed_at", UTCDateTime),
+    Column("push_attempted", Boolean, nullable=False, default=False),
+    Column("push_attempted_at", UTCDateTime),
+    Column("kept_here", String(300)),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("lease_owner", String(100)),
+    Column("lease_until", UTCDateTime),
+    # When its bytes were deleted under [images] purge_after_days (schema 7); the row stays,
+    # so the issue still shows what it had and where it went.
+    Column("purged_at", UTCDateTime),
+    Index("ix_attachments_issue", "issue_id", "id"),
+)
+
+# A photo's bytes, apart from its sync state: SQLite rewrites a whole row on every UPDATE, so
+# a lease or a push mark on a row holding 2 MB would copy the 2 MB each time.
+attachment_contents = Table(
+    "attachment_contents",
+    metadata,
+    Column(
+        "attachment_id",
+        Integer,
+        ForeignKey("attachments.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("content", LargeBinary, nullable=False),  # read one photo at a time, never a pass's
+)
+
+
+# Open311 API keys (schema 4): only a hash of each key is kept; a revoked key stays listed.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+)
+
+
+# Open circuits (schema 4): an integration that is down as a whole, shared by every worker.
+circuits = Table(
+    "circuits",
+    metadata,
+    Column("integration", String(100), primary_key=True),
+    Column("opened_at", UTCDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("probe_at", UTCDateTime, nullable=False),
+    Column("probes", Integer, nullable=False, default=0),
+)
+
+
+# How each integration and geocoder last fared (schema 4), for `scf status` in another process:
+# written by the engine after each pass (the latest pass of any worker wins).
+health = Table(
+    "health",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("kind", String(20), nullable=False),  # integration or geocoder
+    Column("last_pass_at", UTCDateTime),
+    Column("last_pass_seconds", Float),
+    Column("last_pass_errors", Integer),
+    Column("last_error", Text),
+    Column("last_error_at", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("latency_p50_ms", Float),
+    Column("latency_p95_ms", Float),
+)
+
+
+def _v1(conn: Connection) -> None:
+    raise AssertionError("a new database is built from the metadata, not migrated")
+
+
+_V2_COLUMNS = (
+    "marker VARCHAR(30)",
+    "generation INTEGER NOT NULL DEFAULT 0",
+    "link_environment VARCHAR(100)",
+    "link_endpoint VARCHAR(500)",
+    "attention TEXT",
+    "attention_kind VARCHAR(20)",
+)
+
+
+def _v2(conn: Connection) -> None:
+    """Scoped links and store-unique markers. Links made before keep ``marker`` NULL (read as
+    ``scf-<id>``) and no scope: the first poll that finds their marker adopts them."""
+    for column in _V2_COLUMNS:
+        conn.exec_driver_sql(f"ALTER TABLE issues ADD COLUMN {column}")
+    conn.exec_driver_sql("CREATE UNIQUE INDEX uq_issues_link ON issues (link_endpoint, remote_id)")
+
+
+def _v3(conn: Connection) -> None:
+    """Shared poll rounds."""
+    metadata.create_all(conn, tables=[poll_rounds, poll_batches])
+
+
+def _timestamp(conn: Connection) -> str:
+    """The column type :class:`UTCDateTime` has on this database."""
+    return str(UTCDateTime().compile(dialect=conn.dialect))
+
+
+def _v4(conn: Connection) -> None:
+    """Open311 intake (API keys, the reporter's phone, which key reported an issue), and when
+    each create or comment was last attempted."""
+    conn.exec_driver_sql("ALTER TABLE issues ADD COLUMN reporter_phone VARCHAR(50)")
+    conn.exec_driver_sql("ALTER TABLE issues ADD COLUMN reported_via VARCHAR(100)")
+    conn.exec_driver_sql(f"ALTER TABLE issues ADD COLUMN submit_attempted_at {_timestamp(conn)}")
+    conn.exec_driver_sql(f"ALTER TABLE comments ADD COLUMN push_attempted_at {_timestamp(conn)}")
+    conn.exec_driver_sql("ALTER TABLE comments ADD COLUMN kept_here VARCHAR(300)")
+    conn.exec_driver_sql("CREATE INDEX ix_issues_created_at ON issues (created_at)")
+    conn.exec_driver_sql("CREATE INDEX ix_issues_reported_via ON issues (reported_via, created_at)")
+    metadata.create_all(conn, tables=[api_keys, circuits, health])
+
+
+def _v5(conn: Connection) -> None:
+    """Plugin kit v2: pending creates and the plugin's own state per issue."""
+    conn.exec_driver_sql("ALTER TABLE issues ADD COLUMN pending_token VARCHAR(200)")
+    conn.exec_driver_sql(f"ALTER TABLE issues ADD COLUMN pending_since {_timestamp(conn)}")
+    conn.exec_driver_sql("ALTER TABLE issues ADD COLUMN plugin_state TEXT")
+
+
+def _v6(conn: Connection) -> None:
+    """Residents' photos."""
+    metadata.create_all(conn, tables=[attachments, attachment_contents])
+
+
+def _v7(conn: Connection) -> None:
+    """Photo retention (when a photo's bytes were purged) and comments posted through the
+    Open311 door (whose update they are). A store upgraded from before schema 6 got the
+    attachments table from today's metadata in ``_v6``, column included."""
+    if "purged_at" not in {c["name"] for c in inspect(conn).get_columns("attachments")}:
+        conn.exec_driver_sql(f"ALTER TABLE attachments ADD COLUMN purged_at {_timestamp(conn)}")
+    conn.exec_driver_sql("ALTER TABLE comments ADD COLUMN client_ref VARCHAR(300)")
+    conn.exec_driver_sql(
+        "CREATE UNIQUE INDEX uq_comments_client_ref ON comments (issue_id, client_ref)"
+    )
+
+
+# MIGRATIONS[i] takes the database from version i to version i + 1. A new database is built
+# whole from ``metadata`` and starts at the latest version.
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
+STORE_ID_KEY = "store_id"
+
+
+def current_version(conn: Connection) -> int:
+    """The schema version of the database behind ``conn`` (0 for an empty one)."""
+    if not conn.dialect.has_table(conn, "scf_meta"):
+        return 0
+    value = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
+    return int(value) if value is not None else 0
+
+
+def target_version() -> int:
+    """The schema version this code works with."""
+    return len(MIGRATIONS)
+
+
+def upgrade(begin: Callable[[], Any]) -> int:
+    """Bring the database up to :func:`target_version`, one migration per transaction.
+
+    :param begin: opens a transaction (``engine.begin``).
+    :returns: the number of migrations run.
+    :raises ConfigError: when the database is newer than this code.
+    """
+    ran = 0
+    while True:
+        with begin() as conn:
+            version = current_version(conn)
+            if version > target_version():
+                raise ConfigError(
+                    f"the database has schema version {version}, newer than this scf "
+                    f"({target_version()}); upgrade scf-plugins before using it"
+                )
+            if version == target_version():
+                return ran
+            if version == 0:  # a new database: today's tables whole
+                metadata.create_all(conn)
+                version = target_version() - 1
+            else:
+                MIGRATIONS[version](conn)
+            _set_version(conn, version + 1)
+            _ensure_store_id(conn)
+            ran += 1
+
+
+def _ensure_store_id(conn: Connection) -> None:
+    """Give the store its random identity once; markers carry it, so two stores (a rebuilt
+    database, a staging CRM) never claim each other's remote requests."""
+    if conn.execute(select(meta.c.value).where(meta.c.key == STORE_ID_KEY)).scalar() is None:
+        import secrets
+        import string
+
+        alphabet = string.ascii_lowercase + string.digits
+        store_id = "".join(secrets.choice(alphabet) for _ in range(8))
+        conn.execute(meta.insert().values(key=STORE_ID_KEY, value=store_id))
+
+
+def store_id(conn: Connection) -> str:
+    """This store's identity (8 characters of ``[a-z0-9]``)."""
+    value = conn.execute(select(meta.c.value).where(meta.c.key == STORE_ID_KEY)).scalar()
+    if value is None:
+        raise ConfigError("the database has no store id; open it with this scf to upgrade it")
+    return str(value)
+
+
+def _set_version(conn: Connection, version: int) -> None:
+    updated = conn.execute(
+        meta.update().where(meta.c.key == "schema_version").values(value=str(version))
+    )
+    if updated.rowcount == 0:
+        conn.execute(meta.insert().values(key="schema_version", value=str(version)))
