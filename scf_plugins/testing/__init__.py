@@ -43,6 +43,7 @@ def __getattr__(name: str) -> Any:
         return getattr(importlib.import_module(f".{_NEED_PYTEST[name]}", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 # A made-up secret, for tests only: the contract checks it never shows in an error or log.
 TEST_PASSWORD = "Kit-Test-Pass-4417"  # noqa: S105
 
