@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 N      ?= 10000
 export PROJ_NETWORK := OFF
 
-.PHONY: install test test-postgres lint typecheck unit demo bench clean
+.PHONY: install test test-postgres lint typecheck unit demo bench dist clean
 
 $(STAMP): pyproject.toml plugins/cityworks/pyproject.toml plugins/arcgis/pyproject.toml \
 		plugins/open311/pyproject.toml
@@ -40,6 +40,14 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --n $(N)
+
+# Wheels of the host and its three plugins, for an install outside the checkout (README:
+# "Installing it for production"). Built from this tree, without the test extras.
+dist: $(STAMP)
+	rm -rf dist
+	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --no-deps -w dist \
+		. plugins/cityworks plugins/arcgis plugins/open311
+	@ls dist
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info plugins/*/*.egg-info
