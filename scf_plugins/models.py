@@ -90,6 +90,18 @@ class Messages:
     canceled_by_status: Mapping[str, str] = field(default_factory=frozen_mapping)
 
 
+# The keys of an ``[integrations.NAME]`` table the host reads itself; every other key is the
+# plugin's (``Integration.options``). Exported so a plugin's check can suggest one of these for
+# a misspelt key it does not know.
+INTEGRATION_KEYS = frozenset({
+    "plugin", "environment", "version", "srid", "closed_statuses", "cancel_statuses",
+    "request_types", "address_validation", "image_url_field", "timezone", "poll_batch_size",
+    "poll_interval_seconds", "request_types_refresh_hours",
+    "max_concurrency", "timeout_seconds", "max_response_mb", "verify_tls", "ca_bundle",
+    "messages", "activity", "custom_fields",
+})  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Integration:
     """One ``[integrations.NAME]`` section, with its active environment resolved.

@@ -21,7 +21,15 @@ from ..engine.messages import template_problem
 from ..errors import ConfigError
 from ..intake.area import ServiceArea, from_config
 from ..intake.images import MB, ImageLimits
-from ..models import ActivityRule, Geocoder, Integration, Messages, Secret, frozen_mapping
+from ..models import (
+    INTEGRATION_KEYS,
+    ActivityRule,
+    Geocoder,
+    Integration,
+    Messages,
+    Secret,
+    frozen_mapping,
+)
 from . import credentials
 
 log = logging.getLogger(__name__)
@@ -34,13 +42,6 @@ DEFAULT_PRIVATE_KEYWORDS = ("email", "e-mail")
 _SECRET_KEY = re.compile(
     r"(?i)^(password|passwd|pwd|secret|token|api_?key|access_token)$|_(password|secret|token)$"
 )
-INTEGRATION_KEYS = {
-    "plugin", "environment", "version", "srid", "closed_statuses", "cancel_statuses",
-    "request_types", "address_validation", "image_url_field", "timezone", "poll_batch_size",
-    "poll_interval_seconds", "request_types_refresh_hours",
-    "max_concurrency", "timeout_seconds", "max_response_mb", "verify_tls", "ca_bundle",
-    "messages", "activity", "custom_fields",
-}  # fmt: skip
 _ENDPOINT_KEYS = {"url", "user", "verify_tls", "ca_bundle"}
 _GEOCODER_KEYS = {"plugin", "url", "user", "min_score", "on_reject", "timeout_seconds",
                   "max_response_mb", "verify_tls", "ca_bundle"}  # fmt: skip
