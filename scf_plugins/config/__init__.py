@@ -1,5 +1,12 @@
-"""The organization's config file turned into typed settings (:mod:`.settings`), and the
-credentials kept out of it (:mod:`.credentials`).
+"""The organization's config file turned into typed settings, a module per section.
 
-May import the host's contract (models, errors) and ``net.redaction``; nothing that runs.
+- :mod:`.settings`: the entry point: :func:`~.settings.load_config`,
+  :func:`~.settings.check_config` and :class:`~.settings.Settings`;
+- :mod:`.reader`: typed values read from a table, every mistake kept as one problem line;
+- :mod:`.organization`, :mod:`.integrations`, :mod:`.geocoders`, :mod:`.server`,
+  :mod:`.images`: one section each, its keys and how it is read;
+- :mod:`.credentials`: the passwords kept out of the config.
+
+May import the host's contract (models, errors), ``net.redaction`` and the values of
+``intake`` (the service area, image limits); nothing that runs a pass or serves.
 """
