@@ -13,7 +13,7 @@ from scf_open311.plugin import forget_clients
 from sqlalchemy import select
 
 from scf_plugins import ActivityRule, Integration, Secret
-from scf_plugins.engine.transitions import post
+from scf_plugins.engine.posting import post
 from scf_plugins.server.apikeys import create
 from scf_plugins.server.web import create_app
 from scf_plugins.store.tables import issues

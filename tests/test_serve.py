@@ -19,7 +19,7 @@ import requests
 import xmltodict
 from sqlalchemy import update
 
-from scf_plugins.engine.transitions import post as post_message
+from scf_plugins.engine.posting import post as post_message
 from scf_plugins.server.apikeys import create, revoke
 from scf_plugins.store.tables import issues
 

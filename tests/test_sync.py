@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from scf_plugins.engine import transitions
+from scf_plugins.engine import retries, transitions
 from scf_plugins.store.tables import poll_batches, poll_rounds
 
 
@@ -199,10 +199,10 @@ def test_a_definite_failure_is_recorded_and_retried_with_back_off(world) -> None
 def test_back_off_grows_and_is_capped() -> None:
     from datetime import timedelta
 
-    delays = [transitions.backoff("transient", n) for n in range(1, 12)]
+    delays = [retries.backoff("transient", n) for n in range(1, 12)]
     assert delays[:4] == [timedelta(seconds=s) for s in (30, 60, 120, 240)]
     assert delays[-1] == timedelta(hours=1) and delays == sorted(delays)
-    assert transitions.backoff("definite", 30) == timedelta(hours=24)
+    assert retries.backoff("definite", 30) == timedelta(hours=24)
 
 
 def test_a_lost_create_answer_is_reconciled_into_exactly_one_request(world) -> None:  # type: ignore[no-untyped-def]

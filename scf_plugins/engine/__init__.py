@@ -1,7 +1,15 @@
-"""The sync engine: the pass loop (:mod:`.loop`), one module per step (:mod:`.submit`,
-:mod:`.resolve`, :mod:`.poll`, :mod:`.comments`, :mod:`.photos`, :mod:`.retention`), and
-what the steps share: the outbox, transitions and their messages, circuits, leases, rounds
-and pass outcomes.
+"""The sync engine: the pass (:mod:`.loop`), and one module per step, each taking the small
+:class:`~.context.StepContext` the loop builds, never the engine: :mod:`.submit`,
+:mod:`.resolve`, :mod:`.poll`, :mod:`.comments`, :mod:`.photos` (their shared rules:
+:mod:`.outbox`) and :mod:`.archive`.
+
+What the steps share, below them: an issue's status changes (:mod:`.transitions`), posting
+its messages (:mod:`.posting`, texts in :mod:`.messages`), retries and back-off
+(:mod:`.retries`), pending tokens (:mod:`.pending`), attention flags (:mod:`.attention`),
+remote activity and comments (:mod:`.inbox`), circuits, leases, poll rounds, photo retention
+and pass outcomes. Beside the loop: :mod:`.gate` (trips, pauses, circuit reads),
+:mod:`.heartbeat`, :mod:`.status_notes`, :mod:`.continuous` and :mod:`.refresh_types`.
+Nothing imports :mod:`.loop` but the callers of the engine.
 
 May import the host's contract (models, errors, plugins), ``config``, ``store``, ``net``,
 ``intake`` and ``ops``; never ``server`` or ``cli``.

@@ -3,20 +3,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..models import Comment, Integration, Issue
 from ..store.store import comment_from_row
 from ..store.tables import comments, fit
+from .context import StepContext
 from .outbox import Outbox, keep_here, push
-from .outcomes import PassReport
-
-if TYPE_CHECKING:
-    from .loop import Engine
 
 
-def _send(engine: Engine, integration: Integration, issue: Issue, comment: Comment) -> str:
-    return engine.host.push_comment(integration, issue, comment)
+def _send(ctx: StepContext, integration: Integration, issue: Issue, comment: Comment) -> str:
+    return ctx.host.push_comment(integration, issue, comment)
 
 
 def _sent(integration: Integration, issue: Issue, remote_id: str) -> dict[str, Any]:
@@ -37,12 +34,10 @@ COMMENTS = Outbox(
 )
 
 
-def push_comments(engine: Engine, integration: Integration, report: PassReport) -> None:
+def push_comments(ctx: StepContext, integration: Integration) -> None:
     """Step 3 for one integration; where the remote system takes no comments
     (``push_comments`` False) they are kept here instead."""
-    if not engine.host.capabilities(integration).push_comments:
-        keep_here(
-            engine, integration, COMMENTS, f"kept here: {integration.plugin} has no comment API"
-        )
+    if not ctx.host.capabilities(integration).push_comments:
+        keep_here(ctx, integration, COMMENTS, f"kept here: {integration.plugin} has no comment API")
         return
-    push(engine, integration, report, COMMENTS)
+    push(ctx, integration, COMMENTS)

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import ColumnElement, RowMapping, Table, or_, select
 
@@ -30,11 +30,10 @@ from ..models import Integration, Issue, Status
 from ..store.links import Scope
 from ..store.store import issue_from_row
 from ..store.tables import fit, issues
-from . import circuits, leases, transitions
-from .outcomes import PassReport, describe, error_kind, uncertain
-
-if TYPE_CHECKING:
-    from .loop import Engine
+from . import circuits, leases
+from .context import StepContext
+from .outcomes import describe, error_kind, uncertain
+from .retries import backoff
 
 
 @dataclass(frozen=True)
@@ -56,34 +55,35 @@ class Outbox:
     where: tuple[ColumnElement[bool], ...]
     columns: tuple[Any, ...]
     item: Callable[[RowMapping], Any]
-    send: Callable[[Engine, Integration, Issue, Any], str]
+    send: Callable[[StepContext, Integration, Issue, Any], str]
     sent: Callable[[Integration, Issue, str], Mapping[str, object]]
     count: str
 
 
-def keep_here(engine: Engine, integration: Integration, box: Outbox, reason: str) -> int:
+def keep_here(ctx: StepContext, integration: Integration, box: Outbox, reason: str) -> int:
     """Mark the integration's items not yet sent as kept here, once (not sent, not counted,
     never retried). Returns how many. A read comes first: this runs every submit pass, and
     most find nothing to mark, so they take no write lock."""
     t = box.table
     mine = select(issues.c.id).where(issues.c.integration == integration.name)
     waiting = (*box.where, t.c.pushed_at.is_(None), t.c.kept_here.is_(None), t.c.issue_id.in_(mine))
-    with engine.store.read() as conn:
+    with ctx.store.read() as conn:
         if conn.execute(select(t.c.id).where(*waiting).limit(1)).first() is None:
             return 0
-    with engine.store.transaction() as conn:
+    with ctx.store.transaction() as conn:
         return int(conn.execute(t.update().where(*waiting).values(kept_here=reason)).rowcount)
 
 
-def push(engine: Engine, integration: Integration, report: PassReport, box: Outbox) -> None:
+def push(ctx: StepContext, integration: Integration, box: Outbox) -> None:
     """Push the integration's waiting items of ``box``, a few claims at a time."""
-    with engine.workers(f"{box.what}s-{integration.name}", integration.max_concurrency) as pool:
-        while not engine.stop.is_set() and not engine.tripped(integration):
-            batch = _claim(engine, integration, box)
+    report = ctx.report
+    with ctx.workers(f"{box.what}s-{integration.name}", integration.max_concurrency) as pool:
+        while not ctx.stop.is_set() and not ctx.tripped(integration):
+            batch = _claim(ctx, integration, box)
             if not batch:
                 return
             futures = [
-                (pool.submit(box.send, engine, integration, issue, item), item, issue)
+                (pool.submit(box.send, ctx, integration, issue, item), item, issue)
                 for item, issue in batch
             ]
             failures = 0
@@ -92,18 +92,18 @@ def push(engine: Engine, integration: Integration, report: PassReport, box: Outb
                     remote_id = future.result()
                 except Exception as exc:  # a plugin bug costs this item a retry
                     failures += 1
-                    _failed(engine, integration, report, box, item, issue, exc)
+                    _failed(ctx, integration, box, item, issue, exc)
                     continue
-                _sent(engine, integration, box, item, issue, remote_id)
+                _sent(ctx, integration, box, item, issue, remote_id)
                 setattr(report, box.count, getattr(report, box.count) + 1)
             if failures == len(batch):
                 return  # nothing went through: leave the rest for the next pass
 
 
-def _claim(engine: Engine, integration: Integration, box: Outbox) -> list[tuple[Any, Issue]]:
+def _claim(ctx: StepContext, integration: Integration, box: Outbox) -> list[tuple[Any, Issue]]:
     t = box.table
-    now = engine.clock()
-    with engine.store.transaction() as conn:
+    now = ctx.clock()
+    with ctx.store.transaction() as conn:
         acknowledged = select(issues.c.id).where(
             issues.c.status == Status.ACKNOWLEDGED.value,
             # Only to links made on the live environment and endpoint (old links are adopted
@@ -121,16 +121,16 @@ def _claim(engine: Engine, integration: Integration, box: Outbox) -> list[tuple[
                 t.c.issue_id.in_(acknowledged),
                 (t.c.next_attempt_at.is_(None)) | (t.c.next_attempt_at <= now),
                 # A push that may still be in flight (its sender killed) is looked up only
-                # once it cannot be (see submitting._settled).
+                # once it cannot be (see submit._settled).
                 or_(
                     t.c.push_attempted.is_(False),
                     t.c.push_attempted_at.is_(None),
                     t.c.push_attempted_at <= now - timedelta(seconds=integration.timeout_seconds),
                 ),
             ],
-            owner=engine.owner,
+            owner=ctx.owner,
             now=now,
-            lease=engine.lease,
+            lease=ctx.lease,
             limit=integration.max_concurrency * leases.ROUNDS_PER_CLAIM,
             columns=box.columns,
         )
@@ -149,20 +149,19 @@ def _claim(engine: Engine, integration: Integration, box: Outbox) -> list[tuple[
 
 
 def _failed(
-    engine: Engine,
+    ctx: StepContext,
     integration: Integration,
-    report: PassReport,
     box: Outbox,
     item: Any,
     issue: Issue,
     exc: BaseException,
 ) -> None:
     t = box.table
-    now = engine.clock()
+    now = ctx.clock()
     if circuits.integration_wide(exc):
         # Down as a whole: nothing was sent; the item is not charged.
-        engine.trip(integration, exc, report)
-        with engine.store.transaction() as conn:
+        ctx.trip(integration, exc)
+        with ctx.store.transaction() as conn:
             conn.execute(
                 t.update()
                 .where(t.c.id == item.id)
@@ -174,11 +173,11 @@ def _failed(
                 )
             )
         return
-    engine.failed(report, f"{box.what} {item.id} of issue {issue.id}", exc,
-                  integration=integration.name, issue_id=issue.id)  # fmt: skip
-    engine.pause(integration, exc)
-    kind = error_kind(exc)
-    with engine.store.transaction() as conn:
+    ctx.failed(f"{box.what} {item.id} of issue {issue.id}", exc,
+               integration=integration.name, issue_id=issue.id)  # fmt: skip
+    ctx.pause(integration, exc)
+    kind, retry_after = error_kind(exc), getattr(exc, "retry_after", None)
+    with ctx.store.transaction() as conn:
         attempts = conn.execute(select(t.c.attempts).where(t.c.id == item.id)).scalar() or 0
         conn.execute(
             t.update()
@@ -186,8 +185,7 @@ def _failed(
             .values(
                 attempts=attempts + 1,
                 last_error=describe(exc)[:2000],
-                next_attempt_at=now
-                + transitions.backoff(kind, attempts + 1, getattr(exc, "retry_after", None)),
+                next_attempt_at=now + backoff(kind, attempts + 1, retry_after),
                 push_attempted=item.push_attempted or uncertain(exc),
                 # This process saw the push end: nothing of it is in flight.
                 push_attempted_at=None,
@@ -198,16 +196,16 @@ def _failed(
 
 
 def _sent(
-    engine: Engine, integration: Integration, box: Outbox, item: Any, issue: Issue, remote_id: str
+    ctx: StepContext, integration: Integration, box: Outbox, item: Any, issue: Issue, remote_id: str
 ) -> None:
     t = box.table
-    with engine.store.transaction() as conn:
+    with ctx.store.transaction() as conn:
         conn.execute(
             t.update()
-            .where(t.c.id == item.id, t.c.lease_owner == engine.owner)
+            .where(t.c.id == item.id, t.c.lease_owner == ctx.owner)
             .values(
                 remote_id=fit(t.c.remote_id, remote_id),
-                pushed_at=engine.clock(),
+                pushed_at=ctx.clock(),
                 last_error=None,
                 lease_owner=None,
                 lease_until=None,

@@ -8,17 +8,15 @@ holds at most ``max_concurrency`` photos in memory, never all of them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import dataclasses
+from typing import Any
 
 from sqlalchemy import RowMapping
 
 from ..models import Attachment, Integration, Issue
 from ..store.tables import attachments
+from .context import StepContext
 from .outbox import Outbox, keep_here, push
-from .outcomes import PassReport
-
-if TYPE_CHECKING:
-    from .loop import Engine
 
 CLAIMED = tuple(
     attachments.c[name]
@@ -41,14 +39,10 @@ def _item(row: RowMapping) -> Attachment:
     )
 
 
-def _send(engine: Engine, integration: Integration, issue: Issue, photo: Attachment) -> str:
+def _send(ctx: StepContext, integration: Integration, issue: Issue, photo: Attachment) -> str:
     """Read this one photo's bytes, then upload it (on a worker thread)."""
-    import dataclasses
-
-    content = engine.store.photo_content(photo.id)
-    return engine.host.push_attachment(
-        integration, issue, dataclasses.replace(photo, content=content)
-    )
+    content = ctx.store.photo_content(photo.id)
+    return ctx.host.push_attachment(integration, issue, dataclasses.replace(photo, content=content))
 
 
 def _nothing_else(integration: Integration, issue: Issue, remote_id: str) -> dict[str, Any]:
@@ -67,9 +61,9 @@ PHOTOS = Outbox(
 )
 
 
-def push_photos(engine: Engine, integration: Integration, report: PassReport) -> None:
+def push_photos(ctx: StepContext, integration: Integration) -> None:
     """Step 4 for one integration; where its plugin takes no photos they are kept here."""
-    if not engine.host.takes_attachments(integration):
-        keep_here(engine, integration, PHOTOS, f"kept here: {integration.plugin} takes no photos")
+    if not ctx.host.takes_attachments(integration):
+        keep_here(ctx, integration, PHOTOS, f"kept here: {integration.plugin} takes no photos")
         return
-    push(engine, integration, report, PHOTOS)
+    push(ctx, integration, PHOTOS)

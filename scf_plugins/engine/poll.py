@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -24,13 +24,11 @@ from ..ops import telemetry
 from ..store.links import Scope, marker_of
 from ..store.store import plugin_state_of
 from ..store.tables import fit, issues, length
-from . import circuits, rounds, transitions
-from .outcomes import PassReport, describe, error_kind
+from . import circuits, inbox, rounds, transitions
+from .attention import flag, unflag
+from .context import StepContext
+from .outcomes import describe, error_kind
 from .rounds import Batch
-
-if TYPE_CHECKING:
-    from .loop import Engine
-
 
 log = logging.getLogger(__name__)
 
@@ -46,48 +44,49 @@ POLL_COLUMNS = tuple(
 NO_STATE = frozen_mapping()  # shared: most issues have no plugin state
 
 
-def _batches(engine: Engine, integration: Integration) -> Iterator[tuple[Batch, Sequence[Row]]]:
+def _batches(ctx: StepContext, integration: Integration) -> Iterator[tuple[Batch, Sequence[Row]]]:
     """The batches this worker wins of the integration's current poll round (see
     :mod:`.rounds`); only links made here, or old unscoped ones verified on adoption: a link
     of another environment is never polled against this one."""
     scope = Scope.live(integration)
     number = rounds.start_or_join(
-        engine.store.transaction,
+        ctx.store.transaction,
         scope,
         integration.poll_batch_size,
-        engine.clock(),
-        engine.poll_gap(integration),
+        ctx.clock(),
+        ctx.poll_gap(integration),
     )
     if number is None:
         return
-    while not engine.stop.is_set():
-        now = engine.clock()
-        with engine.store.transaction() as conn:
-            batch = rounds.claim(conn, scope, number, engine.owner, now, engine.lease)
+    while not ctx.stop.is_set():
+        now = ctx.clock()
+        with ctx.store.transaction() as conn:
+            batch = rounds.claim(conn, scope, number, ctx.owner, now, ctx.lease)
             if batch is None:
                 rounds.finish_if_done(conn, scope, number, now)
                 return
             rows = rounds.issues_of(conn, scope, batch, POLL_COLUMNS)
             if not rows:  # every issue of it closed meanwhile
-                rounds.done(conn, batch, engine.owner)
+                rounds.done(conn, batch, ctx.owner)
                 continue
         yield batch, rows
 
 
-def poll(engine: Engine, integration: Integration, report: PassReport) -> None:
+def poll(ctx: StepContext, integration: Integration) -> None:
     """Step 2 for one integration.
 
     Up to ``max_concurrency`` batches are in flight while earlier ones are applied, so the
     remote round trips overlap the local work; batches are applied in the order claimed.
     """
-    batches = _batches(engine, integration)
+    report = ctx.report
+    batches = _batches(ctx, integration)
     claimed_all = False  # once nothing is left to claim, each batch done may end the round
     in_flight: deque[tuple[Batch, Sequence[Row], Future[list[RemoteUpdate]]]] = deque()
-    with engine.workers(f"poll-{integration.name}", integration.max_concurrency) as pool:
+    with ctx.workers(f"poll-{integration.name}", integration.max_concurrency) as pool:
 
         def fill() -> None:
             nonlocal claimed_all
-            while len(in_flight) < integration.max_concurrency and not engine.stop.is_set():
+            while len(in_flight) < integration.max_concurrency and not ctx.stop.is_set():
                 claimed = next(batches, None)
                 if claimed is None:
                     claimed_all = True
@@ -102,24 +101,22 @@ def poll(engine: Engine, integration: Integration, report: PassReport) -> None:
                     )
                     for r in rows
                 ]
-                future = pool.submit(engine.host.poll, integration, tracked)
+                future = pool.submit(ctx.host.poll, integration, tracked)
                 in_flight.append((batch, rows, future))
 
         fill()
         while in_flight:
             batch, rows, future = in_flight.popleft()
-            engine.say(f"{integration.name}: polling {report.polled + len(rows)}")
+            ctx.say(f"{integration.name}: polling {report.polled + len(rows)}")
             try:
                 updates = future.result()
             except Exception as exc:  # a plugin bug costs this batch a retry, not the pass
                 wide = circuits.integration_wide(exc)
                 if wide:  # down as a whole: one line, and the batches wait for it, not a timer
-                    engine.trip(integration, exc, report)
+                    ctx.trip(integration, exc)
                 else:
-                    engine.failed(
-                        report, f"poll {integration.name}", exc, integration=integration.name
-                    )
-                engine.pause(integration, exc)
+                    ctx.failed(f"poll {integration.name}", exc, integration=integration.name)
+                ctx.pause(integration, exc)
                 failed = [batch]
                 down = wide or (isinstance(exc, RemoteError) and error_kind(exc) == "transient")
                 if down:  # drop what is in flight; it is tried again a little later
@@ -127,25 +124,24 @@ def poll(engine: Engine, integration: Integration, report: PassReport) -> None:
                         pending.cancel()
                         failed.append(more)
                     in_flight.clear()
-                retry_at = engine.clock() + (timedelta(0) if wide else RETRY_BATCH)
-                with engine.store.transaction() as conn:
-                    rounds.back_off(conn, failed, engine.owner, retry_at)
+                retry_at = ctx.clock() + (timedelta(0) if wide else RETRY_BATCH)
+                with ctx.store.transaction() as conn:
+                    rounds.back_off(conn, failed, ctx.owner, retry_at)
                 if down:
                     return
                 fill()
                 continue
             report.polled += len(rows)
-            _apply_updates(engine, integration, batch, rows, updates, report, claimed_all)
+            _apply_updates(ctx, integration, batch, rows, updates, claimed_all)
             fill()
 
 
 def _apply_updates(
-    engine: Engine,
+    ctx: StepContext,
     integration: Integration,
     batch: Batch,
     rows: Sequence[Row],
     updates: list[RemoteUpdate],
-    report: PassReport,
     last: bool,
 ) -> None:
     """Apply a batch in one transaction; if one update breaks it, apply each on its own, so
@@ -155,19 +151,19 @@ def _apply_updates(
     try:
         plan = _match(integration, by_id, updates)
     except Exception as exc:  # not a list of updates at all: the whole batch is unreadable
-        engine.failed(report, f"poll {integration.name}", exc, integration=integration.name)
-        with engine.store.transaction() as conn:
-            rounds.back_off(conn, [batch], engine.owner, engine.clock() + RETRY_BATCH)
+        ctx.failed(f"poll {integration.name}", exc, integration=integration.name)
+        with ctx.store.transaction() as conn:
+            rounds.back_off(conn, [batch], ctx.owner, ctx.clock() + RETRY_BATCH)
         return
-    now = engine.clock()
+    now = ctx.clock()
     try:
-        with engine.store.transaction() as conn:
+        with ctx.store.transaction() as conn:
             seen = _lazy_seen(conn, list(by_id))
             for row, update, problem in plan:
                 if problem is None and _unchanged(row, update):
                     continue  # the usual case: nothing to write, nothing to check further
-                _apply_one(engine, conn, integration, row, update, problem, seen, report, now)
-            _batch_done(engine, conn, integration, batch, last)
+                _apply_one(ctx, conn, integration, row, update, problem, seen, now)
+            _batch_done(ctx, conn, integration, batch, last)
         return
     except Exception as exc:
         log.warning(
@@ -178,37 +174,36 @@ def _apply_updates(
         )
     for row, update, problem in plan:
         try:
-            with engine.store.transaction() as conn:
+            with ctx.store.transaction() as conn:
                 seen = _lazy_seen(conn, [row["id"]])
-                _apply_one(engine, conn, integration, row, update, problem, seen, report, now)
+                _apply_one(ctx, conn, integration, row, update, problem, seen, now)
         except Exception as exc:
-            engine.failed(
-                report,
+            ctx.failed(
                 f"issue {row['id']} ({integration.name})",
                 exc,
                 integration=integration.name,
                 issue_id=row["id"],
             )
-            with engine.store.transaction() as conn:
+            with ctx.store.transaction() as conn:
                 _record_error(conn, row, f"its remote record could not be applied: {describe(exc)}")
-    with engine.store.transaction() as conn:
-        _batch_done(engine, conn, integration, batch, last)
+    with ctx.store.transaction() as conn:
+        _batch_done(ctx, conn, integration, batch, last)
 
 
 def _batch_done(
-    engine: Engine, conn: Connection, integration: Integration, batch: Batch, last: bool
+    ctx: StepContext, conn: Connection, integration: Integration, batch: Batch, last: bool
 ) -> None:
-    rounds.done(conn, batch, engine.owner)
+    rounds.done(conn, batch, ctx.owner)
     if last:  # before that, the claim that finds nothing left checks (see _batches)
-        rounds.finish_if_done(conn, Scope.live(integration), batch.round, engine.clock())
+        rounds.finish_if_done(conn, Scope.live(integration), batch.round, ctx.clock())
 
 
 Plan = list[tuple[Row, RemoteUpdate | None, str | None]]
 
 
-def _lazy_seen(conn: Connection, issue_ids: list[int]) -> Callable[[], transitions.Seen]:
+def _lazy_seen(conn: Connection, issue_ids: list[int]) -> Callable[[], inbox.Seen]:
     """What the batch already has, loaded on first need: unchanged requests cost no query."""
-    return functools.cache(lambda: transitions.seen_for(conn, issue_ids))
+    return functools.cache(lambda: inbox.seen_for(conn, issue_ids))
 
 
 def _match(integration: Integration, by_id: Mapping[int, Row], updates: Any) -> Plan:
@@ -328,30 +323,30 @@ def _record_error(conn: Connection, row: Row, error: str) -> bool:
 
 
 def _apply_one(
-    engine: Engine,
+    ctx: StepContext,
     conn: Connection,
     integration: Integration,
     row: Row,
     update: RemoteUpdate | None,
     problem: str | None,
-    seen: Callable[[], transitions.Seen],
-    report: PassReport,
+    seen: Callable[[], inbox.Seen],
     now: datetime,
 ) -> None:
+    report = ctx.report
     if problem is None and update is not None:
         problem = _link_problem(integration, row, update)
         if problem:
-            if transitions.flag(conn, row["id"], "mismatch", problem, now):
-                _warn(engine, integration, row, report, problem)
+            if flag(conn, row["id"], "mismatch", problem, now):
+                _warn(ctx, integration, row, problem)
             return
     if problem is not None or update is None:
         if _record_error(conn, row, str(problem)):
-            _warn(engine, integration, row, report, str(problem))
+            _warn(ctx, integration, row, str(problem))
         return
     if update.state is RemoteState.MISSING:
         error = f"remote request {update.remote_id} no longer exists in {integration.name}"
         if _record_error(conn, row, error):
-            _warn(engine, integration, row, report, error)
+            _warn(ctx, integration, row, error)
         return
     if row["link_endpoint"] is None:  # an old link, verified: it lives here from now on
         scope = Scope.live(integration)
@@ -361,20 +356,20 @@ def _apply_one(
             .values(link_environment=scope.environment, link_endpoint=scope.endpoint)
         )
     if row["attention_kind"] == "mismatch":
-        transitions.unflag(conn, row["id"], ("mismatch",))
+        unflag(conn, row["id"], ("mismatch",))
     for field_name, value in update.fields:
-        report.activity += transitions.announce(
-            conn, engine.settings, integration, row, field_name, value, now, seen()
+        report.activity += inbox.announce(
+            conn, ctx.settings, integration, row, field_name, value, now, seen()
         )
     for comment in update.comments:
-        report.comments_in += transitions.pull_comment(conn, integration, row, comment, now, seen())
+        report.comments_in += inbox.pull_comment(conn, integration, row, comment, now, seen())
     reason = clean_or_none(update.reason, VALUE_LIMIT) if isinstance(update.reason, str) else None
     if update.state is RemoteState.CLOSED:
-        if transitions.close(conn, engine.settings, integration, row, update.status, now, reason):
+        if transitions.close(conn, ctx.settings, integration, row, update.status, now, reason):
             report.closed += 1
             _log_transition(integration, row, "closed")
     elif update.state is RemoteState.CANCELED:
-        if transitions.cancel(conn, engine.settings, integration, row, update.status, now, reason):
+        if transitions.cancel(conn, ctx.settings, integration, row, update.status, now, reason):
             report.cancelled += 1
             _log_transition(integration, row, "cancelled")
     else:
@@ -384,10 +379,10 @@ def _apply_one(
                 f"{update.status!r}, which neither closed_statuses nor cancel_statuses lists; "
                 f"add it to one of them (`scf doctor` lists the remote statuses)"
             )
-            if transitions.flag(conn, row["id"], "unmapped", text, now):
-                _warn(engine, integration, row, report, text)
+            if flag(conn, row["id"], "unmapped", text, now):
+                _warn(ctx, integration, row, text)
         elif row["attention_kind"] == "unmapped":
-            transitions.unflag(conn, row["id"], ("unmapped",))
+            unflag(conn, row["id"], ("unmapped",))
         if update.status != row["remote_status"] or row["last_error"]:
             conn.execute(
                 issues.update()
@@ -420,11 +415,9 @@ def _link_problem(integration: Integration, row: Row, update: RemoteUpdate) -> s
     return None
 
 
-def _warn(
-    engine: Engine, integration: Integration, row: Row, report: PassReport, text: str
-) -> None:
-    report.errors += 1
-    report.problems.append(f"issue {row['id']}: {text}")
+def _warn(ctx: StepContext, integration: Integration, row: Row, text: str) -> None:
+    ctx.report.errors += 1
+    ctx.report.problems.append(f"issue {row['id']}: {text}")
     log.warning(
         "issue %s: %s",
         row["id"],

@@ -11,42 +11,38 @@ be submitted, after a look-up by its marker.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from datetime import datetime
 
 from ..errors import AmbiguousError
 from ..intake.sanitize import clean
 from ..models import Integration, Issue, Pending, Resolution, Status, Submission
 from ..store.store import issue_from_row
 from ..store.tables import issues
-from . import circuits, leases, transitions
-from .outcomes import PassReport
+from . import circuits, leases
+from .context import StepContext
+from .pending import await_resolution, drop_token
 from .submit import MAX_REMOTE_ID, id_problem, link, plugin_state_json, state_problem
-
-if TYPE_CHECKING:
-    from datetime import datetime
-
-    from .loop import Engine
 
 log = logging.getLogger(__name__)
 
 
-def resolve(engine: Engine, integration: Integration, report: PassReport) -> None:
+def resolve(ctx: StepContext, integration: Integration) -> None:
     """Step 1b for one integration (nothing to do for a plugin that never gives tokens)."""
-    if not engine.host.implements("resolve_pending", integration.plugin):
+    if not ctx.host.implements("resolve_pending", integration.plugin):
         return
-    while not engine.stop.is_set() and not engine.tripped(integration):
-        claimed = _claim(engine, integration)
+    while not ctx.stop.is_set() and not ctx.tripped(integration):
+        claimed = _claim(ctx, integration)
         if not claimed:
             return
-        _resolve_batch(engine, integration, claimed, report)
+        _resolve_batch(ctx, integration, claimed)
         if len(claimed) < integration.poll_batch_size:
             return
 
 
-def _claim(engine: Engine, integration: Integration) -> list[tuple[Issue, str, datetime]]:
+def _claim(ctx: StepContext, integration: Integration) -> list[tuple[Issue, str, datetime]]:
     """Lease the pending issues that are due to be asked again: (issue, token, since when)."""
-    now = engine.clock()
-    with engine.store.transaction() as conn:
+    now = ctx.clock()
+    with ctx.store.transaction() as conn:
         rows = leases.claim(
             conn,
             issues,
@@ -56,37 +52,34 @@ def _claim(engine: Engine, integration: Integration) -> list[tuple[Issue, str, d
                 issues.c.pending_token.is_not(None),
                 (issues.c.next_attempt_at.is_(None)) | (issues.c.next_attempt_at <= now),
             ],
-            owner=engine.owner,
+            owner=ctx.owner,
             now=now,
-            lease=engine.lease,
+            lease=ctx.lease,
             limit=integration.poll_batch_size,
         )
     return [(issue_from_row(row), row["pending_token"], row["pending_since"]) for row in rows]
 
 
 def _resolve_batch(
-    engine: Engine,
-    integration: Integration,
-    claimed: list[tuple[Issue, str, datetime]],
-    report: PassReport,
+    ctx: StepContext, integration: Integration, claimed: list[tuple[Issue, str, datetime]]
 ) -> None:
+    report = ctx.report
     pending = [
         Pending(issue.id, token, issue.marker, issue.plugin_state, since)
         for issue, token, since in claimed
     ]
     try:
-        answers = engine.host.resolve_pending(integration, pending)
+        answers = ctx.host.resolve_pending(integration, pending)
         if not isinstance(answers, list):
             raise AmbiguousError(f"resolve_pending returned {type(answers).__name__}, not a list")
     except Exception as exc:  # the remote system or the plugin: ask again later
         if circuits.integration_wide(exc):
-            engine.trip(integration, exc, report)
+            ctx.trip(integration, exc)
         else:
-            engine.failed(report, f"{integration.name} pending creates", exc,
-                          integration=integration.name)  # fmt: skip
+            ctx.failed(f"{integration.name} pending creates", exc, integration=integration.name)
         answers = []
     by_id = {r.issue_id: r for r in answers if isinstance(r, Resolution)}
-    now = engine.clock()
+    now = ctx.clock()
     for issue, token, since in claimed:
         found = by_id.get(issue.id)
         problem = _problem(found)
@@ -100,19 +93,17 @@ def _resolve_batch(
                 status=found.status,
                 plugin_state=found.plugin_state,
             )
-            link(engine, integration, issue, submission, None, now, report)
+            link(ctx, integration, issue, submission, None, now)
             continue
-        with engine.store.transaction() as conn:
+        with ctx.store.transaction() as conn:
             if found is not None and found.lost:
                 reason = f"pending create {token} was lost: {clean(str(found.lost), 500)}"
-                transitions.drop_token(conn, issue.id, engine.owner, reason, now)
+                drop_token(conn, issue.id, ctx.owner, reason, now)
                 where = {"integration": integration.name, "issue_id": issue.id}
                 log.warning("issue %s: %s", issue.id, reason, extra=where)
                 continue
             state = plugin_state_json(found.plugin_state) if found is not None else None
-            transitions.await_resolution(
-                conn, issue.id, engine.owner, token, now, since=since, plugin_state=state
-            )
+            await_resolution(conn, issue.id, ctx.owner, token, now, since=since, plugin_state=state)
 
 
 def _problem(found: Resolution | None) -> str | None:

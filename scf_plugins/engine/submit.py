@@ -13,8 +13,8 @@ import logging
 from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, or_
 
@@ -26,13 +26,11 @@ from ..store.links import Scope
 from ..store.store import issue_from_row
 from ..store.tables import issues, length
 from . import circuits, leases, messages, transitions
+from .attention import flag
+from .context import StepContext
 from .outcomes import PassReport, describe, error_kind, uncertain
-
-if TYPE_CHECKING:
-    from datetime import datetime
-
-    from .loop import Engine
-
+from .pending import await_resolution
+from .retries import record_failure
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +41,10 @@ STATUS_LIMIT = length(issues.c.remote_status)
 BREAKER_AFTER = 5  # consecutive transient failures before an integration is skipped this pass
 
 
-def _claim(engine: Engine, integration: Integration, busy: set[int]) -> list[Issue]:
+def _claim(ctx: StepContext, integration: Integration, busy: set[int]) -> list[Issue]:
     """Lease the next few Open issues (never one this process is still sending)."""
-    now = engine.clock()
-    with engine.store.transaction() as conn:
+    now = ctx.clock()
+    with ctx.store.transaction() as conn:
         rows = leases.claim(
             conn,
             issues,
@@ -60,19 +58,19 @@ def _claim(engine: Engine, integration: Integration, busy: set[int]) -> list[Iss
                 issues.c.id.not_in(busy),
                 _settled(integration, now),
             ],
-            owner=engine.owner,
+            owner=ctx.owner,
             now=now,
-            lease=engine.lease,
+            lease=ctx.lease,
             limit=integration.max_concurrency * leases.ROUNDS_PER_CLAIM,
         )
         if not rows:
             return []
         ids = [row["id"] for row in rows]
-        answers = engine.store.answers_of(conn, ids)
+        answers = ctx.store.answers_of(conn, ids)
         # The intent: from here on, a create for these issues may reach the remote system.
         conn.execute(
             issues.update()
-            .where(issues.c.id.in_(ids), issues.c.lease_owner == engine.owner)
+            .where(issues.c.id.in_(ids), issues.c.lease_owner == ctx.owner)
             .values(submit_attempted=True, submit_attempted_at=now)
         )
     return [issue_from_row(row, answers[row["id"]]) for row in rows]
@@ -95,21 +93,21 @@ def _settled(integration: Integration, now: datetime) -> ColumnElement[bool]:
 
 
 def _submit_one(
-    engine: Engine, integration: Integration, issue: Issue
+    ctx: StepContext, integration: Integration, issue: Issue
 ) -> tuple[str, Any, AddressCheck | None]:
     """Runs on a worker thread: validate the address, then submit. No store access here."""
     check = issue.address_check
-    geocoder = engine.settings.geocoder_for(integration)
+    geocoder = ctx.settings.geocoder_for(integration)
     if geocoder is not None and check is None:
-        check = engine.host.validate_address(geocoder, issue)
+        check = ctx.host.validate_address(geocoder, issue)
         if check is not None and not check.accepted and geocoder.on_reject == "hold":
             return "held", None, check
     if check is not issue.address_check:
         issue = _with_check(issue, check)
-    return "submitted", engine.host.submit(integration, issue), check
+    return "submitted", ctx.host.submit(integration, issue), check
 
 
-def submit(engine: Engine, integration: Integration, report: PassReport) -> None:
+def submit(ctx: StepContext, integration: Integration) -> None:
     """Step 1 for one integration.
 
     Keeps ``max_concurrency`` submissions in flight, claiming the next batch as soon as the
@@ -120,101 +118,100 @@ def submit(engine: Engine, integration: Integration, report: PassReport) -> None
     failures_in_a_row = 0
     exhausted = False
     try:
-        with engine.workers(f"submit-{integration.name}", integration.max_concurrency) as pool:
+        with ctx.workers(f"submit-{integration.name}", integration.max_concurrency) as pool:
             while True:
                 stopping = (
-                    engine.stop.is_set()
-                    or engine.tripped(integration)
+                    ctx.stop.is_set()
+                    or ctx.tripped(integration)
                     or failures_in_a_row >= BREAKER_AFTER
-                    or engine.paused(integration) is not None
+                    or ctx.paused(integration) is not None
                 )
                 while not stopping and len(pending) < integration.max_concurrency:
                     if not queue and not exhausted:
                         busy = {i.id for i in pending.values()}
-                        batch = _claim(engine, integration, busy)
+                        batch = _claim(ctx, integration, busy)
                         exhausted = not batch
                         queue.extend(batch)
                         if batch:
-                            engine.say(f"{integration.name}: submitting {len(batch)} more")
+                            ctx.say(f"{integration.name}: submitting {len(batch)} more")
                     if not queue:
                         break
                     issue = queue.popleft()
-                    pending[pool.submit(_submit_one, engine, integration, issue)] = issue
+                    pending[pool.submit(_submit_one, ctx, integration, issue)] = issue
                 if not pending:
                     break
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     issue = pending.pop(future)
-                    kind = _apply(engine, integration, issue, future, report)
+                    kind = _apply(ctx, integration, issue, future)
                     failures_in_a_row = failures_in_a_row + 1 if kind == "transient" else 0
     finally:
         # Whatever ends the step, claimed issues never sent go back at once (those in flight
         # keep their intent mark, so the next attempt looks before it creates).
         if queue:
-            _release(engine, list(queue))
+            _release(ctx, list(queue))
     if failures_in_a_row >= BREAKER_AFTER:
-        report.problems.append(
+        ctx.report.problems.append(
             f"{integration.name}: {failures_in_a_row} failures in a row; "
             f"the rest waits for the next pass"
         )
 
 
-def _release(engine: Engine, unsent: list[Issue]) -> None:
+def _release(ctx: StepContext, unsent: list[Issue]) -> None:
     """Give back claimed issues that were never sent, with their intent mark undone."""
-    with engine.store.transaction() as conn:
+    with ctx.store.transaction() as conn:
         for issue in unsent:
             conn.execute(
                 issues.update()
-                .where(issues.c.id == issue.id, issues.c.lease_owner == engine.owner)
+                .where(issues.c.id == issue.id, issues.c.lease_owner == ctx.owner)
                 .values(submit_attempted=issue.submit_attempted, submit_attempted_at=None)
             )
-        leases.release(conn, issues, [i.id for i in unsent], engine.owner)
+        leases.release(conn, issues, [i.id for i in unsent], ctx.owner)
 
 
 def _apply(
-    engine: Engine, integration: Integration, issue: Issue, future: Future[Any], report: PassReport
+    ctx: StepContext, integration: Integration, issue: Issue, future: Future[Any]
 ) -> str | None:
     """Record one submission's outcome; never raises for what the plugin returned."""
-    now = engine.clock()
+    now = ctx.clock()
     try:
         outcome, submission, check = future.result()
         if outcome == "held":
-            _hold(engine, issue, check, now, report)
+            _hold(ctx, issue, check, now)
             return None
         problem = submission_problem(submission)
         if problem:
             # The remote call returned, so the request may exist: look it up before a retry.
             raise AmbiguousError(f"{problem}; it is looked up by its marker before any retry")
         if not submission.remote_id:
-            _await(engine, integration, issue, submission, now, report)
+            _await(ctx, integration, issue, submission, now)
             return None
-        return link(engine, integration, issue, submission, check, now, report)
+        return link(ctx, integration, issue, submission, check, now)
     except Exception as exc:  # a plugin bug must cost one issue a retry, not the pass
         if circuits.integration_wide(exc):
             # Down as a whole: nothing was sent, and the issue is not to blame.
-            engine.trip(integration, exc, report)
-            _release(engine, [issue])
+            ctx.trip(integration, exc)
+            _release(ctx, [issue])
             return "down"
         kind = error_kind(exc)
-        engine.failed(
-            report,
+        ctx.failed(
             f"issue {issue.id} ({integration.name})",
             exc,
             integration=integration.name,
             issue_id=issue.id,
         )
-        engine.pause(integration, exc)
-        with engine.store.transaction() as conn:
-            transitions.record_failure(
+        ctx.pause(integration, exc)
+        with ctx.store.transaction() as conn:
+            record_failure(
                 conn,
                 issue.id,
-                engine.owner,
+                ctx.owner,
                 kind,
                 describe(exc),
                 now,
                 submit_attempted=issue.submit_attempted or uncertain(exc),
                 retry_after=getattr(exc, "retry_after", None),
-                plugin_state=_state_of(exc, report, issue),
+                plugin_state=_state_of(exc, ctx.report, issue),
             )
         return kind
 
@@ -283,27 +280,26 @@ def _state_of(exc: BaseException, report: PassReport, issue: Issue) -> str | Non
 
 
 def _await(
-    engine: Engine,
+    ctx: StepContext,
     integration: Integration,
     issue: Issue,
     submission: Submission,
     now: datetime,
-    report: PassReport,
 ) -> None:
     """The create was accepted under a token: the issue waits, pending, for its remote id."""
     token = str(submission.token)
-    with engine.store.transaction() as conn:
-        waiting = transitions.await_resolution(
+    with ctx.store.transaction() as conn:
+        waiting = await_resolution(
             conn,
             issue.id,
-            engine.owner,
+            ctx.owner,
             token,
             now,
             plugin_state=plugin_state_json(submission.plugin_state),
         )
     if waiting:
-        report.submitted += 1
-        report.pending += 1
+        ctx.report.submitted += 1
+        ctx.report.pending += 1
         log.info(
             "issue %s pending as token %s",
             issue.id,
@@ -313,17 +309,15 @@ def _await(
 
 
 def _hold(
-    engine: Engine,
+    ctx: StepContext,
     issue: Issue,
     check: AddressCheck | None,
     now: datetime,
-    report: PassReport,
 ) -> None:
-    report.held += 1
+    ctx.report.held += 1
     reason = check.reason if check else "not verified"
     template = (
-        engine.settings.organization.address_rejected_message
-        or messages.DEFAULTS["address_rejected"]
+        ctx.settings.organization.address_rejected_message or messages.DEFAULTS["address_rejected"]
     )
     note = messages.render(
         template,
@@ -332,11 +326,11 @@ def _hold(
         address=issue.address or "",
         reason=reason,
     )
-    with engine.store.transaction() as conn:
-        transitions.record_failure(
+    with ctx.store.transaction() as conn:
+        record_failure(
             conn,
             issue.id,
-            engine.owner,
+            ctx.owner,
             "held",
             note,
             now,
@@ -347,13 +341,12 @@ def _hold(
 
 
 def link(
-    engine: Engine,
+    ctx: StepContext,
     integration: Integration,
     issue: Issue,
     submission: Submission,
     check: AddressCheck | None,
     now: datetime,
-    report: PassReport,
 ) -> str | None:
     """Acknowledge the issue with its new link, unless that remote request is linked already
     at this endpoint (the store's unique index says so; an old unscoped link to the same id is
@@ -362,21 +355,21 @@ def link(
 
     status = clean(submission.status, STATUS_LIMIT) if isinstance(submission.status, str) else None
     try:
-        with engine.store.transaction() as conn:
+        with ctx.store.transaction() as conn:
             if transitions.acknowledge(
                 conn,
-                engine.settings,
+                ctx.settings,
                 integration,
                 issue,
-                engine.owner,
+                ctx.owner,
                 submission.remote_id,
                 status,
                 now,
                 check,
                 plugin_state_json(submission.plugin_state),
             ):
-                report.acknowledged += 1
-                report.submitted += int(submission.created is not False)
+                ctx.report.acknowledged += 1
+                ctx.report.submitted += int(submission.created is not False)
                 telemetry.record_transition(integration.name, "acknowledged")
                 log.info(
                     "issue %s acknowledged as %s",
@@ -391,7 +384,7 @@ def link(
                 )
         return None
     except IntegrityError:  # the store's unique link index: that request is linked already
-        with engine.store.read() as conn:
+        with ctx.store.read() as conn:
             other = transitions.linked_elsewhere(
                 conn, Scope.live(integration), submission.remote_id, issue.id
             )
@@ -401,18 +394,15 @@ def link(
         f"{who}; not linked twice. Look at both issues in the remote system, then `scf links "
         f"withdraw`/`resubmit` the wrong one and `scf issues retry {issue.id}`"
     )
-    engine.failed(
-        report,
+    ctx.failed(
         f"issue {issue.id} ({integration.name})",
         DefiniteError(text),
         integration=integration.name,
         issue_id=issue.id,
     )
-    with engine.store.transaction() as conn:
-        transitions.flag(conn, issue.id, "conflict", text, now)
-        transitions.record_failure(
-            conn, issue.id, engine.owner, "conflict", text, now, submit_attempted=True
-        )
+    with ctx.store.transaction() as conn:
+        flag(conn, issue.id, "conflict", text, now)
+        record_failure(conn, issue.id, ctx.owner, "conflict", text, now, submit_attempted=True)
     return "conflict"
 
 

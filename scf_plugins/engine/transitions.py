@@ -1,71 +1,34 @@
-"""State changes of an issue, each with its messages, on the caller's transaction.
+"""Status changes of an issue, each with its message, on the caller's transaction.
 
-Every function here takes the open connection of a transaction: a status change and the
-messages it posts commit together or not at all. Each transition re-checks the state it
-starts from in its UPDATE, so applying the same remote news twice changes nothing the second
-time.
+The sync makes Open -> Acknowledged (:func:`acknowledge`), Acknowledged -> Closed or back to
+Open (:func:`close`, :func:`cancel`) and Closed -> Archived (:func:`archive`); staff make
+:func:`withdraw` and :func:`resubmit`. Every function here takes the open connection of a
+transaction: a status change and the message it posts commit together or not at all. Each
+transition re-checks the state it starts from in its UPDATE, so applying the same remote news
+twice changes nothing the second time.
+
+What a failure, a pending token, an attention flag or remote activity does to an issue is
+kept apart: :mod:`.retries`, :mod:`.pending`, :mod:`.attention`, :mod:`.inbox`; posting a
+message is :mod:`.posting`.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, Text, bindparam, func, select
 
 from ..config.settings import Settings
-from ..intake.sanitize import COMMENT_LIMIT, clean
-from ..models import AddressCheck, Integration, Issue, RemoteComment, Status
+from ..models import AddressCheck, Integration, Issue, Status
 from ..store.links import Scope, legacy_marker, new_marker
-from ..store.store import insert_comment, next_generation
-from ..store.tables import announced, comments, fit, issues, length, store_id
+from ..store.store import next_generation
+from ..store.tables import fit, issues, store_id
 from . import messages
-
-AUTHOR_LIMIT = length(comments.c.author)
-
-BACKOFF = {
-    # kind: (first delay, cap)
-    "transient": (timedelta(seconds=30), timedelta(hours=1)),
-    "ambiguous": (timedelta(seconds=30), timedelta(hours=1)),
-    "definite": (timedelta(minutes=5), timedelta(hours=24)),
-    # Waiting for a person (a held address, a remote request linked twice): no retry until
-    # staff act (`scf issues release`, `scf issues retry`).
-    "held": (timedelta(days=3650), timedelta(days=3650)),
-    "conflict": (timedelta(days=3650), timedelta(days=3650)),
-}
-
-
-def backoff(kind: str, attempts: int, retry_after: float | None = None) -> timedelta:
-    """The delay before attempt ``attempts + 1``: doubling from the kind's first delay, at
-    least what the server asked for (``retry_after`` seconds), capped."""
-    first, cap = BACKOFF.get(kind, BACKOFF["transient"])
-    delay = first * (1 << max(0, min(attempts - 1, 30)))
-    if retry_after:
-        delay = max(delay, timedelta(seconds=retry_after))
-    return min(cap, delay)
-
-
-def _values(issue_row: Mapping[str, Any], settings: Settings, **extra: object) -> dict[str, object]:
-    return {
-        "issue_id": issue_row["id"],
-        "remote_id": issue_row.get("remote_id") or "",
-        "status": issue_row.get("remote_status") or "",
-        "summary": issue_row.get("summary", ""),
-        "organization": settings.organization.name,
-        "request_type": issue_row.get("request_type", ""),
-        **extra,
-    }
-
-
-def post(
-    conn: Connection, settings: Settings, issue_id: int, text: str, when: datetime | None = None
-) -> None:
-    """Post a system message, authored by the organization's bot user."""
-    insert_comment(conn, issue_id, settings.organization.bot_name, text, "system", created_at=when)
-
+from .posting import post, post_status_message, template_values
 
 # Built once: constructing a statement costs more CPU than running it on SQLite, and the
 # submit burst acknowledges issue after issue.
@@ -170,114 +133,10 @@ def acknowledge(
         conn,
         settings,
         issue.id,
-        messages.render(template, "acknowledged", **_values(row, settings)),
+        messages.render(template, "acknowledged", **template_values(row, settings)),
         now,
     )
     return True
-
-
-def record_failure(
-    conn: Connection,
-    issue_id: int,
-    owner: str,
-    kind: str,
-    error: str,
-    now: datetime,
-    *,
-    submit_attempted: bool | None = None,
-    check: AddressCheck | None = None,
-    held: bool = False,
-    retry_after: float | None = None,
-    plugin_state: str | None = None,
-) -> None:
-    """Keep the error on the issue, schedule the next attempt, and release the lease.
-
-    ``retry_after`` (seconds the server asked for) lengthens the back-off, within its cap;
-    ``plugin_state`` (JSON), when given, replaces the plugin's state for the retry.
-    """
-    attempts = conn.execute(select(issues.c.attempts).where(issues.c.id == issue_id)).scalar() or 0
-    values: dict[str, object] = {
-        "attempts": attempts + 1,
-        "last_error": error[:2000],
-        "last_error_kind": kind,
-        "next_attempt_at": now + backoff(kind, attempts + 1, retry_after),
-        "updated_at": now,
-        "lease_owner": None,
-        "lease_until": None,
-        "held": held,
-        # This process saw the attempt end: no create of it is in flight any more (only a
-        # worker that died mid-call leaves the time set, see submitting._settled).
-        "submit_attempted_at": None,
-    }
-    if submit_attempted is not None:
-        values["submit_attempted"] = submit_attempted
-    if check is not None:
-        values["address_check"] = json.dumps(asdict(check))
-    if plugin_state is not None:
-        values["plugin_state"] = plugin_state
-    conn.execute(
-        issues.update()
-        .where(issues.c.id == issue_id, issues.c.lease_owner == owner)
-        .values(**values)
-    )
-
-
-PENDING_FIRST = timedelta(seconds=5)  # a batch service takes seconds to minutes to create
-PENDING_CAP = timedelta(minutes=5)
-
-
-def await_resolution(
-    conn: Connection,
-    issue_id: int,
-    owner: str,
-    token: str,
-    now: datetime,
-    *,
-    since: datetime | None = None,
-    plugin_state: str | None = None,
-) -> bool:
-    """Keep an Open issue pending under ``token`` (its create was accepted, its remote id
-    comes later) and release it; ``resolve_pending`` is asked again after a delay that grows
-    with the time it has been pending (``since``: None for a token just given)."""
-    waited = now - since if since is not None else timedelta(0)
-    delay = min(PENDING_CAP, max(PENDING_FIRST, waited / 4))
-    values: dict[str, object] = {
-        "pending_token": token,
-        "pending_since": since or now,
-        "attempts": 0,
-        "next_attempt_at": now + delay,
-        "last_error": None,
-        "last_error_kind": None,
-        "updated_at": now,
-        "lease_owner": None,
-        "lease_until": None,
-        "submit_attempted_at": None,  # the create's call is over: nothing is in flight
-    }
-    if plugin_state is not None:
-        values["plugin_state"] = plugin_state
-    return (
-        conn.execute(
-            issues.update()
-            .where(
-                issues.c.id == issue_id,
-                issues.c.lease_owner == owner,
-                issues.c.status == Status.OPEN.value,
-            )
-            .values(**values)
-        ).rowcount
-        == 1
-    )
-
-
-def drop_token(conn: Connection, issue_id: int, owner: str, reason: str, now: datetime) -> None:
-    """A pending create the remote system will never make: back to be submitted (after a
-    look-up by marker, since ``submit_attempted`` stays set), with ``reason`` kept."""
-    conn.execute(
-        issues.update()
-        .where(issues.c.id == issue_id, issues.c.lease_owner == owner)
-        .values(pending_token=None, pending_since=None, submit_attempted=True)
-    )
-    record_failure(conn, issue_id, owner, "ambiguous", reason, now, submit_attempted=True)
 
 
 def _leave_acknowledged(
@@ -312,7 +171,7 @@ def _leave_acknowledged(
     ).rowcount
     if updated != 1:
         return False
-    _post_status_message(conn, settings, row, status, kind, by_status, configured, now, reason)
+    post_status_message(conn, settings, row, status, kind, by_status, configured, now, reason)
     return True
 
 
@@ -380,31 +239,6 @@ def cancel(
             "attention_kind": "canceled",
         },
         reason or "",
-    )
-
-
-def flag(conn: Connection, issue_id: int, kind: str, text: str, now: datetime) -> bool:
-    """Put something a person must look at on the issue; True when it is new (so the caller
-    warns once, not once per pass)."""
-    text = text[:2000]
-    return bool(
-        conn.execute(
-            issues.update()
-            .where(
-                issues.c.id == issue_id,
-                (issues.c.attention.is_(None)) | (issues.c.attention != text),
-            )
-            .values(attention=text, attention_kind=kind, updated_at=now)
-        ).rowcount
-    )
-
-
-def unflag(conn: Connection, issue_id: int, kinds: tuple[str, ...]) -> None:
-    """Clear a flag of one of ``kinds`` once what caused it is gone."""
-    conn.execute(
-        issues.update()
-        .where(issues.c.id == issue_id, issues.c.attention_kind.in_(kinds))
-        .values(attention=None, attention_kind=None)
     )
 
 
@@ -483,116 +317,8 @@ def _unlink(
     if updated != 1:
         return False
     template = messages.DEFAULTS[kind]
-    text = messages.render(template, kind, **_values(dict(row), settings, reason=reason))
+    text = messages.render(template, kind, **template_values(dict(row), settings, reason=reason))
     post(conn, settings, issue_id, text, now)
-    return True
-
-
-def _post_status_message(
-    conn: Connection,
-    settings: Settings,
-    row: Mapping[str, Any],
-    status: str | None,
-    kind: str,
-    by_status: Mapping[str, str],
-    configured: str | None,
-    now: datetime,
-    reason: str = "",
-) -> None:
-    """The message for a closing or cancelling remote status: per status, configured, default."""
-    table = {k.upper(): v for k, v in by_status.items()}
-    template = table.get((status or "").upper()) or configured or messages.DEFAULTS[kind]
-    values = _values({**row, "remote_status": status}, settings, reason=reason)
-    post(conn, settings, int(str(row["id"])), messages.render(template, kind, **values), now)
-
-
-@dataclass
-class Seen:
-    """What a batch of issues already has: announced values, pulled and pushed comment ids.
-
-    Loaded once per poll batch, so applying unchanged remote state costs no query per issue.
-    """
-
-    values: set[tuple[int, str, str, str]] = field(default_factory=set)
-    comment_keys: set[tuple[int, str]] = field(default_factory=set)
-    own_comments: set[tuple[int, str]] = field(default_factory=set)
-
-
-def seen_for(conn: Connection, issue_ids: list[int]) -> Seen:
-    """Load :class:`Seen` for a batch of issues (three queries)."""
-    seen = Seen()
-    rows = conn.execute(select(announced).where(announced.c.issue_id.in_(issue_ids)))
-    seen.values = {(r.issue_id, r.remote_id, r.field, r.value) for r in rows}
-    rows = conn.execute(
-        select(
-            comments.c.issue_id, comments.c.remote_key, comments.c.remote_id, comments.c.kind
-        ).where(comments.c.issue_id.in_(issue_ids), comments.c.remote_id.is_not(None))
-    )
-    for r in rows:
-        if r.remote_key:
-            seen.comment_keys.add((r.issue_id, r.remote_key))
-        if r.kind == "comment":
-            seen.own_comments.add((r.issue_id, r.remote_id))
-    return seen
-
-
-def announce(
-    conn: Connection,
-    settings: Settings,
-    integration: Integration,
-    row: Mapping[str, Any],
-    field: str,
-    value: str,
-    now: datetime,
-    seen: Seen,
-) -> int:
-    """An activity message per rule watching ``field``, once per (remote request, value)."""
-    key = (int(row["id"]), str(row["remote_id"]), field, str(fit(announced.c.value, value)))
-    if key in seen.values:
-        return 0
-    seen.values.add(key)
-    conn.execute(
-        announced.insert().values(issue_id=key[0], remote_id=key[1], field=key[2], value=key[3])
-    )
-    posted = 0
-    for rule in integration.activity:
-        if rule.field == field:
-            text = messages.render(
-                rule.message, "activity", **_values(row, settings, value=value, field=field)
-            )
-            post(conn, settings, key[0], text, now)
-            posted += 1
-    return posted
-
-
-def pull_comment(
-    conn: Connection,
-    integration: Integration,
-    row: Mapping[str, Any],
-    comment: RemoteComment,
-    now: datetime,
-    seen: Seen,
-) -> bool:
-    """Keep a remote ``To SCF:`` comment on the issue, once (by its scoped remote key).
-
-    A comment this host pushed itself is never pulled back, whatever its text.
-    """
-    issue_id = int(row["id"])
-    remote_id = str(fit(comments.c.remote_id, comment.remote_id))
-    key = str(fit(comments.c.remote_key, f"{integration.name}:{row['remote_id']}:{remote_id}"))
-    if (issue_id, key) in seen.comment_keys or (issue_id, remote_id) in seen.own_comments:
-        return False
-    seen.comment_keys.add((issue_id, key))
-    insert_comment(
-        conn,
-        issue_id,
-        clean(comment.author, AUTHOR_LIMIT) or "City staff",
-        clean(comment.text, COMMENT_LIMIT),
-        "remote",
-        remote_id=remote_id,
-        remote_key=key,
-        created_at=comment.created_at or now,
-    )
     return True
 
 

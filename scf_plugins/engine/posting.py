@@ -1,0 +1,57 @@
+"""Posting system messages on an issue, and the values their templates are filled with.
+
+A message is posted on the caller's transaction, so it commits with the change it tells of.
+The templates and their placeholders are :mod:`.messages`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from ..config.settings import Settings
+from ..store.store import insert_comment
+from . import messages
+
+
+def template_values(
+    issue_row: Mapping[str, Any], settings: Settings, **extra: object
+) -> dict[str, object]:
+    """The placeholders every message may use, from an issue's row, plus ``extra``."""
+    return {
+        "issue_id": issue_row["id"],
+        "remote_id": issue_row.get("remote_id") or "",
+        "status": issue_row.get("remote_status") or "",
+        "summary": issue_row.get("summary", ""),
+        "organization": settings.organization.name,
+        "request_type": issue_row.get("request_type", ""),
+        **extra,
+    }
+
+
+def post(
+    conn: Connection, settings: Settings, issue_id: int, text: str, when: datetime | None = None
+) -> None:
+    """Post a system message, authored by the organization's bot user."""
+    insert_comment(conn, issue_id, settings.organization.bot_name, text, "system", created_at=when)
+
+
+def post_status_message(
+    conn: Connection,
+    settings: Settings,
+    row: Mapping[str, Any],
+    status: str | None,
+    kind: str,
+    by_status: Mapping[str, str],
+    configured: str | None,
+    now: datetime,
+    reason: str = "",
+) -> None:
+    """The message for a closing or cancelling remote status: per status, configured, default."""
+    table = {k.upper(): v for k, v in by_status.items()}
+    template = table.get((status or "").upper()) or configured or messages.DEFAULTS[kind]
+    values = template_values({**row, "remote_status": status}, settings, reason=reason)
+    post(conn, settings, int(str(row["id"])), messages.render(template, kind, **values), now)

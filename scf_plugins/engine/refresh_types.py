@@ -1,0 +1,56 @@
+"""Reloading each integration's request types in a long run, when they are older than its
+``request_types_refresh_hours`` (shared: whichever worker sees it due first does it)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from ..config.settings import Settings
+from ..intake import catalog
+from ..models import Integration
+from ..plugins import PluginHost
+from ..store import tables
+from ..store.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def refresh_if_due(
+    settings: Settings,
+    host: PluginHost,
+    store: Store,
+    now: datetime,
+    problems: Callable[[Integration], list[str]],
+) -> None:
+    """Reload the request types of each integration they are due for (none for one whose
+    settings have ``problems``). A type that disappeared keeps its open issues; new reports
+    of it are refused."""
+    types = tables.request_types
+    with store.read() as conn:
+        fetched = dict(
+            conn.execute(
+                select(types.c.integration, func.max(types.c.fetched_at)).group_by(
+                    types.c.integration
+                )
+            ).all()
+        )
+    for integration in settings.integrations.values():
+        hours = integration.request_types_refresh_hours
+        last = fetched.get(integration.name)
+        if not hours or last is None:
+            continue  # never, or never loaded: `scf request-types` (or a report) loads them
+        last = last if last.tzinfo else last.replace(tzinfo=UTC)
+        if now - last < timedelta(hours=hours) or problems(integration):
+            continue
+        result = catalog.refresh_one(settings, host, store, integration)
+        if result is not None:
+            log.info(
+                "request types of %s refreshed: %d",
+                integration.name,
+                result,
+                extra={"integration": integration.name, "event": "types-refreshed"},
+            )
