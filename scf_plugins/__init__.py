@@ -1,7 +1,9 @@
 """scf-plugins: the host that keeps 311 issues in step with remote work-order systems.
 
 Plugin authors need only what this module exports: the ``hookimpl`` marker, the value types
-that cross the hook boundary, and the error types to raise.
+that cross the hook boundary, the error types to raise, the HTTP client and redaction a
+plugin's client is built on, and the protocols of a stand-in server (``start_standin``). A
+plugin imports nothing else of the host, except what :mod:`scf_plugins.testing` exports.
 """
 
 from .errors import (
@@ -16,6 +18,7 @@ from .errors import (
 )
 from .hookspecs import hookimpl
 from .models import (
+    INTEGRATION_KEYS,
     ActivityRule,
     AddressCheck,
     Answer,
@@ -29,6 +32,7 @@ from .models import (
     Messages,
     Pending,
     Question,
+    QuestionType,
     RemoteComment,
     RemoteState,
     RemoteUpdate,
@@ -38,20 +42,24 @@ from .models import (
     Status,
     Submission,
     Tracked,
+    frozen_mapping,
 )
 from .net.http import Answer as HttpAnswer
 from .net.http import HttpClient, HttpPolicy
 from .net.redaction import redact, register_secret
 from .pull_prefix import DEFAULT_PULL_PREFIX, pull_pattern
+from .standin import AttachedFile, Staff, StandIn, StandInStaff
 
 __version__ = "0.1.0"
 
 __all__ = [
     "DEFAULT_PULL_PREFIX",
+    "INTEGRATION_KEYS",
     "ActivityRule",
     "AddressCheck",
     "AmbiguousError",
     "Answer",
+    "AttachedFile",
     "Attachment",
     "Capabilities",
     "CheckWarning",
@@ -68,6 +76,7 @@ __all__ = [
     "Messages",
     "Pending",
     "Question",
+    "QuestionType",
     "RemoteComment",
     "RemoteError",
     "RemoteState",
@@ -76,11 +85,15 @@ __all__ = [
     "Resolution",
     "ScfError",
     "Secret",
+    "Staff",
+    "StandIn",
+    "StandInStaff",
     "Status",
     "Submission",
     "Tracked",
     "TransientError",
     "UserError",
+    "frozen_mapping",
     "hookimpl",
     "pull_pattern",
     "redact",

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import click
 
     from .models import (
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
         Submission,
         Tracked,
     )
+    from .standin import StandIn
 
 PROJECT = "scf_plugins"
 
@@ -263,4 +266,23 @@ def register_commands(cli: click.Group) -> None:
     :param cli: the root ``scf`` group; add a command, or a subcommand of an existing group
         such as ``cli.commands["emulator"]``.
     :returns: nothing.
+    """
+
+
+@hookspec(firstresult=True)
+def start_standin(users: Mapping[str, str]) -> StandIn:
+    """Start a stand-in of the plugin's remote system (an emulator, a fake), for ``scf demo``.
+
+    Optional, and never called by the sync engine: the host calls it on the one plugin it
+    names (``PluginHost.start_standin(plugin, users)``), so a demo or a test can run against
+    your remote system without importing your package. Serve on a free port of 127.0.0.1
+    (port 0), in a daemon thread, with state in memory only, and return once it answers.
+
+    :param users: the logins it must accept, login name to password (for a system that takes
+        an API key, the password is the key); empty when the caller needs no login (a
+        geocoder without tokens).
+    :returns: a :class:`~scf_plugins.StandIn`, already serving: ``url`` is what a config's
+        ``url`` takes; ``staff`` (a :class:`~scf_plugins.StandInStaff`) plays city staff in
+        it, None for a stand-in that keeps no requests (a geocoder); leaving the ``with``
+        block around it stops it and closes its connections.
     """

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         Submission,
         Tracked,
     )
+    from .standin import StandIn
 
 log = logging.getLogger(__name__)
 
@@ -271,3 +272,12 @@ class PluginHost:
     def register_commands(self, cli: click.Group) -> None:
         """Let every plugin add its commands to the CLI."""
         self.pm.hook.register_commands(cli=cli)
+
+    def start_standin(self, plugin: str, users: Mapping[str, str]) -> StandIn | None:
+        """Start the stand-in server of ``plugin`` (see the hook spec), or None when that
+        plugin has none.
+
+        :raises ConfigError: when no plugin of that name is loaded.
+        """
+        result: StandIn | None = self._caller("start_standin", plugin)(users=users)
+        return result

@@ -1,9 +1,10 @@
 """``scf demo``: the whole lifecycle on the embedded defaults, with nothing to set up.
 
-A temporary SQLite store, the built-in Cityworks emulator and a small fake ArcGIS geocoder on
-free loopback ports, a generated config, and the real sync engine. The emulator plays city
-staff between passes, so one run shows every transition of the lifecycle, every kind of
-message, comments both ways and archiving, then prints each issue's timeline.
+A temporary SQLite store, the Cityworks emulator and a small fake ArcGIS geocoder on free
+loopback ports (each started by its plugin, through the ``start_standin`` hook), a generated
+config, and the real sync engine. The emulator's staff act between passes, so one run shows
+every transition of the lifecycle, every kind of message, comments both ways and archiving,
+then prints each issue's timeline.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from ..intake.reporting import Report, build_issue
 from ..net.redaction import register_secret
 from ..plugins import PluginHost
 from ..server import apikeys
+from ..standin import StandIn, StandInStaff
 from ..store.store import Store
 from ..timeutil import utcnow
 
@@ -69,24 +70,20 @@ min_score = 85
 """
 
 
-@contextmanager
-def _servers(password: str) -> Iterator[tuple[Any, Any]]:
-    try:
-        from scf_cityworks.emulator import Emulator, EmulatorState
-    except ImportError:
+def _standin(host: PluginHost, plugin: str, users: Mapping[str, str]) -> StandIn:
+    """The stand-in server of ``plugin``, started through the host; one line when it cannot."""
+    if plugin not in host.names():
         raise UserError(
-            "the demo needs the scf-cityworks plugin; run `make demo`, or "
-            "pip install -e plugins/cityworks"
-        ) from None
-    try:
-        from scf_arcgis.fake import FakeGeocodeServer
-    except ImportError:
+            f"the demo needs the scf-{plugin} plugin; run `make demo`, or "
+            f"pip install -e plugins/{plugin}"
+        )
+    standin = host.start_standin(plugin, users)
+    if standin is None:
         raise UserError(
-            "the demo needs the scf-arcgis plugin; run `make demo`, or "
-            "pip install -e plugins/arcgis"
-        ) from None
-    with Emulator(EmulatorState(users={"scf-int": password})) as cw, FakeGeocodeServer() as gis:
-        yield cw, gis
+            f"the {plugin} plugin installed starts no stand-in server (start_standin); the "
+            f"demo needs the scf-{plugin} of this checkout: pip install -e plugins/{plugin}"
+        )
+    return standin
 
 
 def run_demo(host: PluginHost, echo: Callable[[str], None], keep: Path | None = None) -> int:
@@ -98,7 +95,8 @@ def run_demo(host: PluginHost, echo: Callable[[str], None], keep: Path | None = 
     try:
         with (
             tempfile.TemporaryDirectory(prefix="scf-demo-") as tmp,
-            _servers(password) as (cw, gis),
+            _standin(host, "cityworks", {"scf-int": password}) as cw,
+            _standin(host, "arcgis", {}) as gis,
         ):
             folder = keep or Path(tmp)
             folder.mkdir(parents=True, exist_ok=True)
@@ -110,7 +108,10 @@ def run_demo(host: PluginHost, echo: Callable[[str], None], keep: Path | None = 
             os.environ["SCF_CITYWORKS_TEST_PASSWORD"] = previous
 
 
-def _story(host: PluginHost, echo: Callable[[str], None], folder: Path, cw: Any, gis: Any) -> int:
+def _story(
+    host: PluginHost, echo: Callable[[str], None], folder: Path, cw: StandIn, gis: StandIn
+) -> int:
+    staff = _staff(cw)
     path = folder / "scf.toml"
     path.write_text(CONFIG.format(db=folder / "demo.db", cw_url=cw.url, gis_url=gis.url))
     settings = load_config(path)
@@ -206,17 +207,16 @@ def _story(host: PluginHost, echo: Callable[[str], None], folder: Path, cw: Any,
     remote = {}
     for issue_id in (pothole, graffiti, light):
         record = store.get(issue_id)
-        remote[issue_id] = int(record.issue.remote_id or 0) if record else 0
-    staff = cw.state.staff
+        remote[issue_id] = (record.issue.remote_id if record else None) or "0"
 
     echo(
         "\nCity staff, in Cityworks: dispatch the pothole, reply to the resident, cancel the "
         "graffiti request (it belongs to another department)."
     )
-    staff("set_field", remote[pothole], field="DispatchTo", value="Streets Crew 4")
-    staff("comment", remote[pothole], text="To SCF: A crew is scheduled for Tuesday morning.")
-    staff("comment", remote[pothole], text="Internal: bring the cold patch, not hot mix.")
-    staff("cancel", remote[graffiti], reason="Private property: handled by Code Enforcement")
+    staff.set_field(remote[pothole], "DispatchTo", "Streets Crew 4")
+    staff.comment(remote[pothole], "To SCF: A crew is scheduled for Tuesday morning.")
+    staff.comment(remote[pothole], "Internal: bring the cold patch, not hot mix.")
+    staff.cancel(remote[graffiti], "CANCEL", "Private property: handled by Code Enforcement")
     store.add_comment(pothole, "Jane Doe", "Thanks! It is getting bigger after the rain.")
     echo("The resident comments on the pothole in the CRM.")
     sync("follow the remote requests")
@@ -239,8 +239,8 @@ def _story(host: PluginHost, echo: Callable[[str], None], folder: Path, cw: Any,
     sync("resubmit the recategorised issue")
 
     echo("\nCity staff close the pothole and complete the streetlight repair.")
-    staff("close", remote[pothole])
-    staff("close", remote[light], status="COMPLETE")
+    staff.close(remote[pothole], "CLOSED")
+    staff.close(remote[light], "COMPLETE")
     sync("close what the crews finished")
 
     _read_over_open311(echo, door_server.url, light)
@@ -277,20 +277,25 @@ def _story(host: PluginHost, echo: Callable[[str], None], folder: Path, cw: Any,
         for c in record.comments:
             when = c.created_at.strftime("%Y-%m-%d %H:%M") if c.created_at else ""
             echo(f"  {when}  {c.kind:<7} {c.author}: {c.text}")
-    sent = cw.state.comments.get(remote[pothole], [])
+    sent = staff.comment_texts(remote[pothole])
     echo(
-        f"\nIn Cityworks, request {remote[pothole]} carries the resident's comment: "
-        f"{sent[-1]['Comments']!r}"
+        f"\nIn Cityworks, request {remote[pothole]} carries the resident's comment: {sent[-1]!r}"
         if sent
         else ""
     )
-    for attached in cw.state.attachments.get(remote[pothole], []):
-        name = str(attached["Attachment"]).rsplit("\\", 1)[-1]
-        size = len(cw.state.attachment_files.get(attached["Id"], b""))
-        echo(f"and the resident's photo as attachment {attached['Id']}: {name}, {size:,} bytes "
-             f"(re-encoded, its GPS position and camera details removed)")  # fmt: skip
+    for attached in staff.attached_files(remote[pothole]):
+        echo(f"and the resident's photo as attachment {attached.id}: {attached.name}, "
+             f"{len(attached.content):,} bytes (re-encoded, its GPS position and camera details "
+             f"removed)")  # fmt: skip
     store.close()
     return errors
+
+
+def _staff(cw: StandIn) -> StandInStaff:
+    """City staff at the Cityworks stand-in (which has them: it keeps requests)."""
+    if cw.staff is None:
+        raise UserError("the cityworks plugin's stand-in has no city staff to play the demo")
+    return cw.staff
 
 
 def _phone_photo(limits: Any) -> Any:

@@ -1,12 +1,15 @@
 """What a plugin author tests with: the contract suite, a scripted loopback server, and
 integrations built for tests.
 
-- :class:`RemoteSystemContract` and :class:`Staff` (:mod:`.contract`): the tests every
-  remote-system plugin must pass, and what the suite needs city staff to do;
+- :class:`RemoteSystemContract` (:mod:`.contract`): the tests every remote-system plugin
+  must pass, and :class:`Staff` (from :mod:`scf_plugins.standin`): what the suite needs city
+  staff to do;
 - :class:`LoopbackServer`, :class:`Reply`, :class:`Seen` and the ``loopback`` fixture
   (:mod:`.loopback`): a server on 127.0.0.1 that misbehaves on cue;
 - :func:`make_integration`: an :class:`~scf_plugins.Integration` with test defaults;
-- :class:`FakeRemote` and :class:`FakeStaff` (:mod:`.fake`): an in-memory remote system.
+- :class:`FakeRemote` and :class:`FakeStaff` (:mod:`.fake`): an in-memory remote system;
+- :func:`build_manager` and :class:`PluginHost`: a host with only the plugin under test
+  (``build_manager(load_entry_points=False)``, then ``register``), routed as in production.
 
 - :mod:`.standins`: what a plugin's stand-in server (``scf emulator NAME``) is built on.
 
@@ -20,16 +23,18 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ..models import ActivityRule, Integration, Secret, frozen_mapping
+from ..plugins import PluginHost, build_manager
+from ..standin import Staff
+from . import standins
 from .fake import FakeRemote, FakeStaff
 
 if TYPE_CHECKING:
-    from .contract import RemoteSystemContract, Staff
+    from .contract import RemoteSystemContract
     from .loopback import LoopbackServer, Reply, Seen, loopback
 
 # The names that need pytest, and the module each comes from.
 _NEED_PYTEST = {
     "RemoteSystemContract": "contract",
-    "Staff": "contract",
     "LoopbackServer": "loopback",
     "Reply": "loopback",
     "Seen": "loopback",
@@ -78,10 +83,13 @@ __all__ = [
     "FakeRemote",
     "FakeStaff",
     "LoopbackServer",
+    "PluginHost",
     "RemoteSystemContract",
     "Reply",
     "Seen",
     "Staff",
+    "build_manager",
     "loopback",
     "make_integration",
+    "standins",
 ]

@@ -27,7 +27,7 @@ import json
 import logging
 import subprocess
 import sys
-from typing import Any, Protocol, get_args
+from typing import Any, get_args
 
 import pytest
 
@@ -46,43 +46,7 @@ from ..models import (
     Tracked,
 )
 from ..plugins import PluginHost, build_manager
-
-
-class Staff(Protocol):
-    """What city staff do in the remote system, as the contract needs it."""
-
-    def close(self, remote_id: str, status: str) -> None:
-        """Close the request with this (closed) status."""
-
-    def cancel(self, remote_id: str, status: str) -> None:
-        """Cancel the request with this (cancel) status."""
-
-    def comment(self, remote_id: str, text: str) -> None:
-        """Add a staff comment to the request."""
-
-    def set_field(self, remote_id: str, field: str, value: str) -> None:
-        """Set a field of the request (the one the integration's activity rule watches)."""
-
-    def requests_with(self, marker: str) -> int:
-        """How many remote requests carry this issue marker (``Issue.marker``)."""
-
-    def comment_texts(self, remote_id: str) -> list[str]:
-        """The texts of every comment on the request."""
-
-    def set_status(self, remote_id: str, status: str) -> None:
-        """Give the request a status neither of the integration's status lists names."""
-
-    def drop_next_answer(self) -> None:
-        """Have the remote system carry out the next create but lose its answer (close the
-        connection, or time out, after the request is stored)."""
-
-    def calls(self) -> int:
-        """How many calls (HTTP requests) the remote system has received so far."""
-
-    def attachments(self, remote_id: str) -> list[bytes]:
-        """The bytes of every file attached to the request (only asked of a plugin that
-        takes photos: ``push_attachment`` and ``Capabilities.attachments``)."""
-
+from ..standin import Staff
 
 # Modules a plugin must not import when it is loaded (every ``scf`` command loads every
 # plugin): import them inside the function that needs them.

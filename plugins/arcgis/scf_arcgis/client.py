@@ -16,11 +16,12 @@ from scf_plugins import (
     ConfigError,
     DefiniteError,
     Geocoder,
+    HttpClient,
+    HttpPolicy,
     LoginRefused,
     TransientError,
     register_secret,
 )
-from scf_plugins.net.http import HttpClient, HttpPolicy
 
 log = logging.getLogger(__name__)
 

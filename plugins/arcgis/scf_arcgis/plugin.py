@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import math
 import threading
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from scf_plugins import AddressCheck, DefiniteError, Geocoder, Issue, hookimpl
+from scf_plugins import AddressCheck, DefiniteError, Geocoder, Issue, StandIn, hookimpl
 
 if TYPE_CHECKING:
     import click
@@ -221,3 +222,12 @@ def register_commands(cli: click.Group) -> None:
     group = cli.commands.get("emulator")
     if group is not None and hasattr(group, "add_command"):
         group.add_command(emulator_command, "arcgis")
+
+
+@hookimpl
+def start_standin(users: Mapping[str, str]) -> StandIn:
+    """The fake GeocodeServer on a free loopback port (``scf demo``); with a login, it asks
+    for a token as a secured locator does."""
+    from .standin import GeocoderStandIn
+
+    return GeocoderStandIn(users)

@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 from scf_arcgis.plugin import forget_clients
 
-from scf_plugins import Geocoder, Issue
-from scf_plugins.models import frozen_mapping
+from scf_plugins import Geocoder, Issue, frozen_mapping
 
 URL = "http://127.0.0.1:9/arcgis/rest/services/Locators/Composite/GeocodeServer"
 

@@ -19,13 +19,15 @@ from scf_plugins import (
     AmbiguousError,
     ConfigError,
     DefiniteError,
+    HttpAnswer,
+    HttpClient,
+    HttpPolicy,
     Integration,
     LoginRefused,
     RemoteError,
     TransientError,
     register_secret,
 )
-from scf_plugins.net.http import Answer, HttpClient, HttpPolicy
 
 from .records import Decoder
 from .versions import version_tuple
@@ -228,7 +230,7 @@ class CityworksClient:
         token: str | None,
         idempotent: bool,
         decode: Decoder | None = None,
-        judge: Callable[[Answer], str | None] | None = None,
+        judge: Callable[[HttpAnswer], str | None] | None = None,
         files: Files | None = None,
     ) -> dict[str, Any]:
         url = f"{self.site}/Services/{path}"
@@ -246,7 +248,7 @@ class CityworksClient:
         return self._parse(path, answer, idempotent, decode)
 
     def _parse(
-        self, path: str, answer: Answer, idempotent: bool, decode: Decoder | None = None
+        self, path: str, answer: HttpAnswer, idempotent: bool, decode: Decoder | None = None
     ) -> dict[str, Any]:
         if answer.status == 404:
             raise EndpointMissing(
@@ -283,7 +285,7 @@ class CityworksClient:
         return body
 
 
-def _login_outcome(answer: Answer) -> str | None:
+def _login_outcome(answer: HttpAnswer) -> str | None:
     """``refused`` for a login answered with an envelope Status other than 0 (the log record
     and metrics then say so; HTTP itself said 200)."""
     try:

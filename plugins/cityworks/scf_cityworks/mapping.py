@@ -21,6 +21,7 @@ from scf_plugins import (
     Integration,
     Issue,
     Question,
+    QuestionType,
     RemoteComment,
     RemoteState,
     RemoteUpdate,
@@ -28,7 +29,6 @@ from scf_plugins import (
     Tracked,
     pull_pattern,
 )
-from scf_plugins.models import QuestionType
 
 log = logging.getLogger(__name__)
 

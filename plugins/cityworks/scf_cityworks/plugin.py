@@ -10,11 +10,12 @@ import difflib
 import logging
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from scf_plugins import (
     DEFAULT_PULL_PREFIX,
+    INTEGRATION_KEYS,
     AmbiguousError,
     Attachment,
     Capabilities,
@@ -24,11 +25,11 @@ from scf_plugins import (
     RemoteState,
     RemoteUpdate,
     RequestType,
+    StandIn,
     Submission,
     Tracked,
     hookimpl,
 )
-from scf_plugins.config.settings import INTEGRATION_KEYS as HOST_KEYS
 
 from . import mapping, records
 from .versions import version_tuple
@@ -384,7 +385,7 @@ def check_integration(integration: Integration) -> list[str]:
         problems.append(f"srid: {exc}")
     for key in integration.options:
         if key not in KNOWN_OPTIONS:
-            close = difflib.get_close_matches(key, sorted(KNOWN_OPTIONS | HOST_KEYS), n=1)
+            close = difflib.get_close_matches(key, sorted(KNOWN_OPTIONS | INTEGRATION_KEYS), n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             problems.append(
                 f"{key}: unknown key; {hint}the cityworks plugin knows "
@@ -416,3 +417,11 @@ def register_commands(cli: click.Group) -> None:
     group = cli.commands.get("emulator")
     if group is not None and hasattr(group, "add_command"):
         group.add_command(emulator_command, "cityworks")
+
+
+@hookimpl
+def start_standin(users: Mapping[str, str]) -> StandIn:
+    """The Cityworks emulator on a free loopback port, taking these logins (``scf demo``)."""
+    from .standin import EmulatorStandIn
+
+    return EmulatorStandIn(users)

@@ -9,8 +9,7 @@ import pytest
 from scf_cityworks.emulator import Emulator, EmulatorState
 from scf_cityworks.plugin import forget_sites
 
-from scf_plugins import ActivityRule, Integration, Secret
-from scf_plugins.models import frozen_mapping
+from scf_plugins import ActivityRule, Integration, Secret, frozen_mapping
 
 PASSWORD = "Emu-Pass-7731"
 

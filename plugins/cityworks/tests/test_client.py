@@ -174,7 +174,7 @@ def test_no_password_or_token_in_errors_or_logs(requests_mock, make_integration,
     requests_mock.post(PROBLEMS, exc=leaky)
     with pytest.raises(TransientError) as info:
         CityworksClient(make_integration()).call("Ams/ServiceRequest/Problems", {})
-    from scf_plugins.net.redaction import redact
+    from scf_plugins import redact
 
     text = str(info.value) + caplog.text
     assert TOKEN not in text and "Emu-Pass-7731" not in text

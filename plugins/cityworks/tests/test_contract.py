@@ -9,7 +9,7 @@ from scf_cityworks import plugin
 from scf_cityworks.emulator import Emulator
 
 from scf_plugins import Integration
-from scf_plugins.testing.contract import RemoteSystemContract
+from scf_plugins.testing import RemoteSystemContract
 
 
 class EmulatorStaff:

@@ -109,7 +109,7 @@ ISSUE = Issue(
 
 
 def test_create_fields_field_by_field(make_integration) -> None:  # type: ignore[no-untyped-def]
-    from scf_plugins.models import frozen_mapping
+    from scf_plugins import frozen_mapping
 
     integration = make_integration(
         image_url_field="Text1",

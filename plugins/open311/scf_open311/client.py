@@ -18,6 +18,7 @@ from scf_plugins import (
     AmbiguousError,
     ConfigError,
     DefiniteError,
+    HttpAnswer,
     HttpClient,
     HttpPolicy,
     Integration,
@@ -26,7 +27,6 @@ from scf_plugins import (
     redact,
     register_secret,
 )
-from scf_plugins.net.http import Answer
 
 # XML elements that are lists in GeoReport, whatever their count (as FixMyStreet reads them).
 LISTS = ("service", "attribute", "value", "request", "error", "request_update", "group")
@@ -102,7 +102,7 @@ class GeoReport:
     def _jurisdiction(self) -> list[tuple[str, str]]:
         return [("jurisdiction_id", self.jurisdiction)] if self.jurisdiction else []
 
-    def _read(self, answer: Answer, what: str, *, idempotent: bool) -> Any:
+    def _read(self, answer: HttpAnswer, what: str, *, idempotent: bool) -> Any:
         status = answer.status
         if 200 <= status < 300:
             try:
@@ -128,7 +128,7 @@ class GeoReport:
             raise TransientError(text)
         raise DefiniteError(text)
 
-    def _parse(self, answer: Answer) -> Any:
+    def _parse(self, answer: HttpAnswer) -> Any:
         if "html" in answer.content_type:
             raise ValueError("an HTML page, not GeoReport (a login page or a proxy?)")
         if self.format == "json":
@@ -146,7 +146,7 @@ class GeoReport:
         [(root, body)] = doc.items()
         return unwrap(body, root)
 
-    def _errors(self, answer: Answer) -> str:
+    def _errors(self, answer: HttpAnswer) -> str:
         """The server's own error descriptions, or the start of its body."""
         try:
             data = self._parse(answer)

@@ -11,8 +11,16 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from scf_plugins import Integration, Issue, Question, RemoteState, RemoteUpdate, RequestType
-from scf_plugins.models import QuestionType, frozen_mapping
+from scf_plugins import (
+    Integration,
+    Issue,
+    Question,
+    QuestionType,
+    RemoteState,
+    RemoteUpdate,
+    RequestType,
+    frozen_mapping,
+)
 
 from .client import truth
 

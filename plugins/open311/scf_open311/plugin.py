@@ -22,11 +22,12 @@ from __future__ import annotations
 import difflib
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from scf_plugins import (
+    INTEGRATION_KEYS,
     AmbiguousError,
     Capabilities,
     CheckWarning,
@@ -41,12 +42,12 @@ from scf_plugins import (
     RemoteUpdate,
     RequestType,
     Resolution,
+    StandIn,
     Submission,
     Tracked,
     hookimpl,
     pull_pattern,
 )
-from scf_plugins.config.settings import INTEGRATION_KEYS as HOST_KEYS
 
 from . import mapping
 from .client import truth
@@ -383,7 +384,7 @@ def check_integration(integration: Integration) -> list[str]:
     problems: list[str] = []
     for key in integration.options:
         if key not in OPTIONS:
-            close = difflib.get_close_matches(key, [*OPTIONS, *HOST_KEYS], n=1)
+            close = difflib.get_close_matches(key, [*OPTIONS, *INTEGRATION_KEYS], n=1)
             hint = f"did you mean {close[0]!r}? " if close else ""
             problems.append(f"{where}.{key}: unknown key; {hint}the open311 plugin takes "
                             f"{', '.join(sorted(OPTIONS))}")  # fmt: skip
@@ -417,3 +418,12 @@ def register_commands(cli: click.Group) -> None:
     group = cli.commands.get("emulator")
     if group is not None and hasattr(group, "add_command"):
         group.add_command(emulator_command)
+
+
+@hookimpl
+def start_standin(users: Mapping[str, str]) -> StandIn:
+    """The Open311 emulator on a free loopback port; each password given is an API key it
+    accepts (``scf demo``, tests)."""
+    from .standin import EmulatorStandIn
+
+    return EmulatorStandIn(users)

@@ -11,6 +11,7 @@ from scf_open311.emulator import Open311Emulator
 
 from scf_plugins import (
     AmbiguousError,
+    Answer,
     DefiniteError,
     Integration,
     Issue,
@@ -20,9 +21,7 @@ from scf_plugins import (
     Secret,
     Tracked,
 )
-from scf_plugins.models import Answer
-from scf_plugins.plugins import build_manager
-from scf_plugins.testing import LoopbackServer, Reply, make_integration
+from scf_plugins.testing import LoopbackServer, Reply, build_manager, make_integration
 
 from .conftest import KEY
 
