@@ -11,7 +11,7 @@ import dataclasses
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..config.settings import Settings
@@ -170,3 +170,25 @@ def diagnose(settings: Settings, host: PluginHost, store: Store | None = None) -
         mine = tuple(line for name, line in advice_lines if name == integration.name)
         findings[i] = dataclasses.replace(findings[i], notes=findings[i].notes + mine)
     return findings
+
+
+def healthy(findings: list[Finding]) -> bool:
+    """Whether every target was reached (``scf doctor`` exits 1 otherwise, or with none)."""
+    return bool(findings) and all(f.ok for f in findings)
+
+
+def as_json(findings: list[Finding]) -> list[dict[str, Any]]:
+    """The ``scf doctor --json`` shape."""
+    return [
+        {"target": f.target, "ok": f.ok, "detail": f.detail, "notes": list(f.notes)}
+        for f in findings
+    ]
+
+
+def text(findings: list[Finding]) -> str:
+    """The screen for people: a line per target, then its notes."""
+    lines = []
+    for f in findings:
+        lines.append(f"{'OK  ' if f.ok else 'FAIL'} {f.target}: {f.detail}")
+        lines += [f"     note: {note}" for note in f.notes]
+    return "\n".join(lines)

@@ -1,0 +1,57 @@
+"""What ``scf credentials set`` checks and does beside storing the password: a warning when
+the config has no such integration or environment, and the integration's circuit closed."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ScfError
+
+if TYPE_CHECKING:
+    from ..store.store import Store
+
+
+def unknown_credential(path: Path, name: str, environment: str | None) -> list[str]:
+    """Warnings when the config at ``path`` has no integration or geocoder NAME, or no such
+    environment of it (a typo would store a password nothing reads)."""
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeError, tomllib.TOMLDecodeError):
+        return []  # no config to compare with (yet): nothing to warn about
+    integrations: dict[str, Any] = raw.get("integrations") or {}
+    geocoders: dict[str, Any] = raw.get("geocoders") or {}
+    if not isinstance(integrations, dict) or not isinstance(geocoders, dict):
+        return []  # config check says what is wrong with the file
+    if name in integrations:
+        table = integrations[name] if isinstance(integrations[name], dict) else {}
+        envs = sorted(k for k, v in table.items() if isinstance(v, dict) and "url" in v)
+        if environment is None:
+            return [f"{path} has integration {name} with environments {', '.join(envs) or 'none'}"
+                    f"; give --env (its passwords are per environment)"]  # fmt: skip
+        if environment not in envs:
+            return [f"{path} has no [integrations.{name}.{environment}]; its environments: "
+                    f"{', '.join(envs) or 'none'}"]  # fmt: skip
+        return []
+    if name in geocoders:
+        return [] if environment is None else [
+            f"{name} is a geocoder in {path}; its password has no environment: drop --env"
+        ]  # fmt: skip
+    known = ", ".join(sorted([*integrations, *geocoders])) or "none"
+    return [f"{path} has no integration or geocoder named {name!r} (it has: {known})"]
+
+
+def close_circuit(store: Callable[[], Store], name: str) -> bool:
+    """Close NAME's circuit (it was down, perhaps for this very password), so the next pass
+    tries it at once; False when it was not open, or the config or store cannot be opened."""
+    from ..engine import circuits
+    from ..timeutil import utcnow
+
+    try:
+        opened = store()
+        with opened.transaction() as conn:
+            return circuits.close(conn, name, utcnow(), "its password was changed")
+    except ScfError:
+        return False
