@@ -19,9 +19,10 @@ from ..models import Integration, Issue, Pending, Resolution, Status, Submission
 from ..store.store import issue_from_row
 from ..store.tables import issues
 from . import circuits, leases
+from .answers import MAX_REMOTE_ID, id_problem, plugin_state_json, state_problem
 from .context import StepContext
+from .linking import link
 from .pending import await_resolution, drop_token
-from .submit import MAX_REMOTE_ID, id_problem, link, plugin_state_json, state_problem
 
 log = logging.getLogger(__name__)
 

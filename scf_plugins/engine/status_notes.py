@@ -1,5 +1,5 @@
 """How each integration and geocoder fared in this worker's passes, kept for ``scf status``
-(:func:`scf_plugins.ops.status.note`), without a write for every pass."""
+(:func:`scf_plugins.ops.health.note`), without a write for every pass."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ..ops import status
+from ..ops import health
 from ..store.store import Store
 from .outcomes import describe
 
@@ -40,6 +40,6 @@ class StatusNotes:
         self._noted[name] = now
         try:
             with self.store.transaction() as conn:
-                status.note(conn, name, kind, now=self.clock(), **fields)
+                health.note(conn, name, kind, now=self.clock(), **fields)
         except Exception as exc:  # a status row is not worth a failed pass
             log.warning("could not record the status of %s: %s", name, describe(exc))

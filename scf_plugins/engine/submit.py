@@ -8,25 +8,20 @@ commit, is looked up (``submit`` reconciles) before anything is created again.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 from collections import deque
-from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, or_
 
-from ..errors import AmbiguousError, DefiniteError
-from ..intake.sanitize import clean
-from ..models import PLUGIN_STATE_LIMIT, AddressCheck, Integration, Issue, Status, Submission
-from ..ops import telemetry
-from ..store.links import Scope
+from ..errors import AmbiguousError
+from ..models import AddressCheck, Integration, Issue, Status, Submission
 from ..store.store import issue_from_row
-from ..store.tables import issues, length
-from . import circuits, leases, messages, transitions
-from .attention import flag
+from ..store.tables import issues
+from . import circuits, leases, linking, messages
+from .answers import plugin_state_json, submission_problem
 from .context import StepContext
 from .outcomes import PassReport, describe, error_kind, uncertain
 from .pending import await_resolution
@@ -35,9 +30,6 @@ from .retries import record_failure
 log = logging.getLogger(__name__)
 
 
-MAX_REMOTE_ID = length(issues.c.remote_id)
-MAX_TOKEN = length(issues.c.pending_token)
-STATUS_LIMIT = length(issues.c.remote_status)
 BREAKER_AFTER = 5  # consecutive transient failures before an integration is skipped this pass
 
 
@@ -186,7 +178,7 @@ def _apply(
         if not submission.remote_id:
             _await(ctx, integration, issue, submission, now)
             return None
-        return link(ctx, integration, issue, submission, check, now)
+        return linking.link(ctx, integration, issue, submission, check, now)
     except Exception as exc:  # a plugin bug must cost one issue a retry, not the pass
         if circuits.integration_wide(exc):
             # Down as a whole: nothing was sent, and the issue is not to blame.
@@ -214,59 +206,6 @@ def _apply(
                 plugin_state=_state_of(exc, ctx.report, issue),
             )
         return kind
-
-
-def submission_problem(submission: object) -> str | None:
-    """Why a plugin's answer to ``submit`` cannot be linked (or kept pending), or None."""
-    if not isinstance(submission, Submission):
-        return f"the plugin's submit returned {type(submission).__name__}, not a Submission"
-    if submission.remote_id == "" and submission.token is not None:
-        problem = id_problem(submission.token, "token", MAX_TOKEN)
-    else:
-        problem = id_problem(submission.remote_id, "remote id", MAX_REMOTE_ID)
-    return problem or state_problem(submission.plugin_state)
-
-
-def id_problem(value: object, what: str, limit: int) -> str | None:
-    """Why a remote id or token from a plugin cannot be stored, or None."""
-    if not isinstance(value, str) or not value:
-        return f"the plugin returned no {what}"
-    if len(value) > limit:
-        return f"the plugin returned a {what} longer than {limit} characters"
-    if not value.isprintable() or any(c.isspace() for c in value):
-        return f"the plugin returned a {what} with spaces or control characters ({value!r})"
-    return None
-
-
-def state_problem(state: object) -> str | None:
-    """Why a plugin state cannot be kept (not a JSON object, or too big), or None."""
-    try:
-        plugin_state_json(state)
-    except ValueError as exc:
-        return str(exc)
-    return None
-
-
-def plugin_state_json(state: object) -> str | None:
-    """A plugin's state as the JSON the store keeps (None: none given, keep what is stored).
-
-    :raises ValueError: when it is not a JSON object of at most ``PLUGIN_STATE_LIMIT``
-        characters.
-    """
-    if state is None:
-        return None
-    if not isinstance(state, Mapping):
-        raise ValueError(f"the plugin returned a plugin_state that is a {type(state).__name__}")
-    try:
-        text = json.dumps(dict(state), sort_keys=True, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"the plugin returned a plugin_state that is not JSON ({exc})") from None
-    if len(text) > PLUGIN_STATE_LIMIT:
-        raise ValueError(
-            f"the plugin returned a plugin_state of {len(text)} characters; "
-            f"the limit is {PLUGIN_STATE_LIMIT}"
-        )
-    return text
 
 
 def _state_of(exc: BaseException, report: PassReport, issue: Issue) -> str | None:
@@ -338,72 +277,6 @@ def _hold(
             check=check,
             held=True,
         )
-
-
-def link(
-    ctx: StepContext,
-    integration: Integration,
-    issue: Issue,
-    submission: Submission,
-    check: AddressCheck | None,
-    now: datetime,
-) -> str | None:
-    """Acknowledge the issue with its new link, unless that remote request is linked already
-    at this endpoint (the store's unique index says so; an old unscoped link to the same id is
-    left to its next poll, which finds another issue's marker there and flags it)."""
-    from sqlalchemy.exc import IntegrityError  # SQLAlchemy is loaded by now; keep start-up lean
-
-    status = clean(submission.status, STATUS_LIMIT) if isinstance(submission.status, str) else None
-    try:
-        with ctx.store.transaction() as conn:
-            if transitions.acknowledge(
-                conn,
-                ctx.settings,
-                integration,
-                issue,
-                ctx.owner,
-                submission.remote_id,
-                status,
-                now,
-                check,
-                plugin_state_json(submission.plugin_state),
-            ):
-                ctx.report.acknowledged += 1
-                ctx.report.submitted += int(submission.created is not False)
-                telemetry.record_transition(integration.name, "acknowledged")
-                log.info(
-                    "issue %s acknowledged as %s",
-                    issue.id,
-                    submission.remote_id,
-                    extra={
-                        "integration": integration.name,
-                        "issue_id": issue.id,
-                        "remote_id": submission.remote_id,
-                        "transition": "acknowledged",
-                    },
-                )
-        return None
-    except IntegrityError:  # the store's unique link index: that request is linked already
-        with ctx.store.read() as conn:
-            other = transitions.linked_elsewhere(
-                conn, Scope.live(integration), submission.remote_id, issue.id
-            )
-    who = f"issue {other}" if other is not None else "another issue"
-    text = (
-        f"remote request {submission.remote_id} of {integration.name} is already linked to "
-        f"{who}; not linked twice. Look at both issues in the remote system, then `scf links "
-        f"withdraw`/`resubmit` the wrong one and `scf issues retry {issue.id}`"
-    )
-    ctx.failed(
-        f"issue {issue.id} ({integration.name})",
-        DefiniteError(text),
-        integration=integration.name,
-        issue_id=issue.id,
-    )
-    with ctx.store.transaction() as conn:
-        flag(conn, issue.id, "conflict", text, now)
-        record_failure(conn, issue.id, ctx.owner, "conflict", text, now, submit_attempted=True)
-    return "conflict"
 
 
 def _with_check(issue: Issue, check: AddressCheck | None) -> Issue:
