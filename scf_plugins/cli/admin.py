@@ -146,12 +146,12 @@ def status_cmd(app: App, as_json: bool, prometheus: bool) -> None:
     """Each integration and geocoder: issues by status, what waits and what fails, the last
     pass, the last successful call. Exits 1 when anything is failing (for cron and
     monitoring)."""
-    from ..ops import status
+    from ..ops import metrics, status
     from ..timeutil import utcnow
 
     now = utcnow()
     if prometheus:
-        click.echo(status.prometheus_text(app.settings, app.store, now).decode(), nl=False)
+        click.echo(metrics.prometheus_text(app.settings, app.store, now).decode(), nl=False)
         data = status.gather(app.settings, app.store, now)
     else:
         data = status.gather(app.settings, app.store, now)

@@ -3,94 +3,48 @@
 It runs in its own process, so everything it shows is in the store: issue counts, what waits
 and what fails (from the issues), open circuits, and the health rows the engine writes after
 each pass (when, how long, errors, the last successful remote call, recent latencies).
-The same figures are Prometheus gauges for ``/metrics`` and ``scf status --prometheus``.
+The figures come from :mod:`.counts` and :mod:`.health`; :mod:`.metrics` turns them into
+Prometheus gauges for ``/metrics`` and ``scf status --prometheus``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import Connection, and_, func, select
-from sqlalchemy.exc import IntegrityError
 
 from ..engine import circuits, retention
 from ..models import Status
 from ..store.links import foreign_links
-from ..store.tables import attachments, health, issues
+from ..store.tables import issues
 from ..timeutil import iso
-from . import telemetry
+from . import counts, health
 
 if TYPE_CHECKING:
-    from prometheus_client.metrics_core import Metric
-
     from ..config.settings import Settings
     from ..store.store import Store
-
-STUCK_AFTER = 5  # attempts after which a failing issue counts as stuck (as `issues list`)
-
-
-def note(
-    conn: Connection,
-    name: str,
-    kind: str,
-    *,
-    now: datetime,
-    seconds: float | None = None,
-    errors: int | None = None,
-    last_error: str | None = None,
-) -> None:
-    """Record how ``name`` fared: a pass (``seconds``, ``errors``, its last error) and this
-    process's recent calls to it (latency, last success)."""
-    p50, p95, last_ok = telemetry.latency(name)
-    values: dict[str, Any] = {"kind": kind}
-    if seconds is not None:
-        values.update(
-            last_pass_at=now, last_pass_seconds=round(seconds, 3), last_pass_errors=errors
-        )
-    if last_error:
-        values.update(last_error=last_error[:2000], last_error_at=now)
-    if last_ok is not None:
-        values["last_success_at"] = last_ok
-    if p50 is not None:
-        values.update(latency_p50_ms=round(p50, 1), latency_p95_ms=round(p95 or p50, 1))
-    if len(values) == 1:
-        return  # nothing new to say
-    done = conn.execute(health.update().where(health.c.name == name).values(**values)).rowcount
-    if not done:
-        try:
-            with conn.begin_nested():
-                conn.execute(health.insert().values(name=name, **values))
-        except IntegrityError:  # another worker wrote it first
-            conn.execute(health.update().where(health.c.name == name).values(**values))
 
 
 def gather(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
     """The ``scf status --json`` shape (keys are added, never renamed)."""
     with store.read() as conn:
-        counts = _counts(conn)
-        waiting = _waiting(conn)
-        failing = _failing(conn)
-        stuck = _by_integration(conn, _stuck())
-        held = _by_integration(conn, issues.c.held.is_(True))
-        pending = _pending(conn)
-        photos = _photos(conn)
+        by_status = counts.by_status(conn)
+        waiting = counts.waiting(conn)
+        failing = counts.failing(conn)
+        stuck = counts.by_integration(conn, counts.stuck())
+        held = counts.by_integration(conn, issues.c.held.is_(True))
+        pending = counts.pending(conn)
+        photos = counts.photos(conn)
         kept = retention.stored(conn)
-        rows = {r.name: r for r in conn.execute(select(health))}
+        rows = health.read_all(conn)
         open_circuits = circuits.read_all(conn)
-        unrouted = conn.execute(
-            select(func.count()).where(
-                issues.c.status == Status.OPEN.value, issues.c.integration.is_(None)
-            )
-        ).scalar()
+        unrouted = counts.unrouted(conn)
         foreign: dict[str, int] = {}
         for group in foreign_links(conn, settings.integrations):
             foreign[group.integration] = foreign.get(group.integration, 0) + group.count
     out: dict[str, Any] = {
         "integrations": [],
         "geocoders": [],
-        "unrouted": unrouted or 0,
+        "unrouted": unrouted,
         "photos": {**kept, "purge_after_days": settings.images.purge_after_days},
     }
     for integration in settings.integrations.values():
@@ -103,7 +57,7 @@ def gather(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
                 "name": name,
                 "plugin": integration.plugin,
                 "environment": integration.environment,
-                "counts": {s.value: counts.get((name, s.value), 0) for s in Status},
+                "counts": {s.value: by_status.get((name, s.value), 0) for s in Status},
                 "waiting": waiting.get(name, (0, None))[0],
                 "failing": sum(failing.get(name, {}).values()),
                 "failing_by_kind": failing.get(name, {}),
@@ -220,186 +174,6 @@ def text(data: dict[str, Any], now: datetime) -> str:
         )
     )
     return "\n".join(lines)
-
-
-def metrics(data: dict[str, Any]) -> Iterator[Metric]:
-    """The status as Prometheus gauges."""
-    from prometheus_client.core import GaugeMetricFamily
-
-    issue_counts = GaugeMetricFamily(
-        "scf_issues", "Issues by integration and status.", labels=["integration", "status"]
-    )
-    waiting = GaugeMetricFamily("scf_issues_waiting", "Issues waiting to be submitted.",
-                                labels=["integration"])  # fmt: skip
-    failing_now = GaugeMetricFamily("scf_issues_failing", "Issues whose last attempt failed.",
-                                    labels=["integration", "kind"])  # fmt: skip
-    oldest = GaugeMetricFamily(
-        "scf_oldest_waiting_seconds", "Age of the oldest issue waiting to be submitted.",
-        labels=["integration"],
-    )  # fmt: skip
-    pending = GaugeMetricFamily(
-        "scf_issues_pending", "Creates accepted under a token, their remote id not known yet.",
-        labels=["integration"],
-    )  # fmt: skip
-    down = GaugeMetricFamily(
-        "scf_integration_down", "1 while the integration's circuit is open (it is down).",
-        labels=["integration"],
-    )  # fmt: skip
-    photos_waiting = GaugeMetricFamily(
-        "scf_photos_waiting", "Photos still to send to the remote system.",
-        labels=["integration"],
-    )  # fmt: skip
-    photos_failing = GaugeMetricFamily(
-        "scf_photos_failing", "Photos whose last upload failed.", labels=["integration"]
-    )
-    stored = GaugeMetricFamily(
-        "scf_photos_stored_bytes", "Bytes of the photos the store holds (purged ones not counted)."
-    )
-    stored.add_metric([], data["photos"]["stored_bytes"])
-    for i in data["integrations"]:
-        for state, count in i["counts"].items():
-            issue_counts.add_metric([i["name"], state], count)
-        waiting.add_metric([i["name"]], i["waiting"])
-        for kind, count in i["failing_by_kind"].items():
-            failing_now.add_metric([i["name"], kind], count)
-        oldest.add_metric([i["name"]], i["oldest_waiting_seconds"] or 0)
-        pending.add_metric([i["name"]], i["pending"])
-        down.add_metric([i["name"]], 1 if i["down"] else 0)
-        photos_waiting.add_metric([i["name"]], i["photos_waiting"])
-        photos_failing.add_metric([i["name"]], i["photos_failing"])
-    yield from (issue_counts, waiting, failing_now, oldest, pending, down, photos_waiting,
-                photos_failing, stored)  # fmt: skip
-
-
-def prometheus_text(settings: Settings, store: Store, now: datetime) -> bytes:
-    """The status in the Prometheus text format (for a node-exporter textfile)."""
-    from prometheus_client import CollectorRegistry, generate_latest
-
-    registry = CollectorRegistry()
-    registry.register(_Collector(settings, store, now))
-    return generate_latest(registry)
-
-
-class _Collector:
-    """The store's gauges, read at each scrape."""
-
-    def __init__(self, settings: Settings, store: Store, now: datetime | None = None) -> None:
-        self.settings, self.store, self.now = settings, store, now
-
-    def collect(self) -> Iterator[Metric]:
-        """Read the store and yield the gauges."""
-        from ..timeutil import utcnow
-
-        yield from metrics(gather(self.settings, self.store, self.now or utcnow()))
-
-
-def collector(settings: Settings, store: Store) -> _Collector:
-    """A Prometheus collector of the store's gauges (``/metrics`` registers it)."""
-    return _Collector(settings, store)
-
-
-# -- queries -----------------------------------------------------------------------------------
-
-
-def _waiting_condition() -> Any:
-    return and_(
-        issues.c.status == Status.OPEN.value,
-        issues.c.integration.is_not(None),
-        issues.c.remote_id.is_(None),
-        issues.c.pending_token.is_(None),
-        issues.c.held.is_(False),
-    )
-
-
-def _stuck() -> Any:
-    return and_(
-        issues.c.status.in_((Status.OPEN.value, Status.ACKNOWLEDGED.value)),
-        (issues.c.attempts >= STUCK_AFTER) | issues.c.attention.is_not(None),
-    )
-
-
-def _counts(conn: Connection) -> dict[tuple[str, str], int]:
-    rows = conn.execute(
-        select(issues.c.integration, issues.c.status, func.count()).group_by(
-            issues.c.integration, issues.c.status
-        )
-    )
-    return {(str(r[0]), str(r[1])): int(r[2]) for r in rows if r[0] is not None}
-
-
-def _waiting(conn: Connection) -> dict[str, tuple[int, datetime | None]]:
-    rows = conn.execute(
-        select(issues.c.integration, func.count(), func.min(issues.c.created_at))
-        .where(_waiting_condition())
-        .group_by(issues.c.integration)
-    )
-    return {str(r[0]): (int(r[1]), _aware(r[2])) for r in rows}
-
-
-def _photos(conn: Connection) -> dict[str, tuple[int, int]]:
-    """Photos not sent yet (nor kept here) per integration: how many, and how many failing.
-    Only photos that can still go count: a closed issue's photo is never sent, so a failure
-    it had must not keep the status failing for good."""
-    rows = conn.execute(
-        select(
-            issues.c.integration,
-            func.count(),
-            func.count(attachments.c.last_error),
-        )
-        .select_from(attachments.join(issues, issues.c.id == attachments.c.issue_id))
-        .where(
-            attachments.c.pushed_at.is_(None),
-            attachments.c.kept_here.is_(None),
-            attachments.c.purged_at.is_(None),
-            issues.c.status.in_((Status.OPEN.value, Status.ACKNOWLEDGED.value)),
-        )
-        .group_by(issues.c.integration)
-    )
-    return {str(r[0]): (int(r[1]), int(r[2])) for r in rows}
-
-
-def _pending(conn: Connection) -> dict[str, tuple[int, datetime | None]]:
-    rows = conn.execute(
-        select(issues.c.integration, func.count(), func.min(issues.c.pending_since))
-        .where(issues.c.status == Status.OPEN.value, issues.c.pending_token.is_not(None))
-        .group_by(issues.c.integration)
-    )
-    return {str(r[0]): (int(r[1]), _aware(r[2])) for r in rows}
-
-
-def _failing(conn: Connection) -> dict[str, dict[str, int]]:
-    rows = conn.execute(
-        select(issues.c.integration, issues.c.last_error_kind, func.count())
-        .where(
-            issues.c.status.in_((Status.OPEN.value, Status.ACKNOWLEDGED.value)),
-            issues.c.last_error_kind.is_not(None),
-            issues.c.last_error_kind != "held",
-            issues.c.integration.is_not(None),
-        )
-        .group_by(issues.c.integration, issues.c.last_error_kind)
-    )
-    out: dict[str, dict[str, int]] = {}
-    for name, kind, count in rows:
-        out.setdefault(str(name), {})[str(kind)] = int(count)
-    return out
-
-
-def _by_integration(conn: Connection, condition: Any) -> dict[str, int]:
-    rows = conn.execute(
-        select(issues.c.integration, func.count()).where(condition).group_by(issues.c.integration)
-    )
-    return {str(r[0]): int(r[1]) for r in rows if r[0] is not None}
-
-
-def _aware(value: Any) -> datetime | None:
-    """``func.min`` of a UTC column comes back naive from SQLite; it is UTC."""
-    from datetime import UTC
-
-    if value is None:
-        return None
-    when = datetime.fromisoformat(value) if isinstance(value, str) else value
-    assert isinstance(when, datetime)
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def _age(now: datetime, then: datetime | None) -> float | None:

@@ -28,8 +28,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..engine.outcomes import describe
 from ..errors import UserError
 from ..intake.images import ImageLimits, Photo, check_count, prepare
-from ..ops import status as status_view
 from ..ops import telemetry
+from ..ops.metrics import collector
 from ..timeutil import iso, utcnow
 from . import apikeys, formats
 from .limits import RateLimit
@@ -136,7 +136,7 @@ def create_app(
         body, status = await run_in_threadpool(_health, ctx)
         return Response(orjson.dumps(body), status, media_type=formats.JSON_TYPE)
 
-    gauges = status_view.collector(settings, store)
+    gauges = collector(settings, store)
 
     async def metrics(request: Request) -> Response:
         text = await run_in_threadpool(_metrics_text, gauges)

@@ -1,0 +1,126 @@
+"""The store's figures per integration that ``scf status`` shows: issues by status, what
+waits, what fails, what is stuck, held or pending, and the photos still to send."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select
+
+from ..models import Status
+from ..store.tables import attachments, issues
+
+STUCK_AFTER = 5  # failed attempts after which an issue counts (and is listed) as stuck
+_LIVE = (Status.OPEN.value, Status.ACKNOWLEDGED.value)
+
+
+def stuck() -> Any:
+    """The condition of a stuck issue: failing for a while, or waiting for a person."""
+    return and_(
+        issues.c.status.in_(_LIVE),
+        (issues.c.attempts >= STUCK_AFTER) | issues.c.attention.is_not(None),
+    )
+
+
+def by_status(conn: Connection) -> dict[tuple[str, str], int]:
+    """Issues per (integration, status)."""
+    rows = conn.execute(
+        select(issues.c.integration, issues.c.status, func.count()).group_by(
+            issues.c.integration, issues.c.status
+        )
+    )
+    return {(str(r[0]), str(r[1])): int(r[2]) for r in rows if r[0] is not None}
+
+
+def waiting(conn: Connection) -> dict[str, tuple[int, datetime | None]]:
+    """Open issues waiting to be submitted per integration: how many, and the oldest."""
+    rows = conn.execute(
+        select(issues.c.integration, func.count(), func.min(issues.c.created_at))
+        .where(
+            issues.c.status == Status.OPEN.value,
+            issues.c.integration.is_not(None),
+            issues.c.remote_id.is_(None),
+            issues.c.pending_token.is_(None),
+            issues.c.held.is_(False),
+        )
+        .group_by(issues.c.integration)
+    )
+    return {str(r[0]): (int(r[1]), _aware(r[2])) for r in rows}
+
+
+def photos(conn: Connection) -> dict[str, tuple[int, int]]:
+    """Photos not sent yet (nor kept here) per integration: how many, and how many failing.
+    Only photos that can still go count: a closed issue's photo is never sent, so a failure
+    it had must not keep the status failing for good."""
+    rows = conn.execute(
+        select(
+            issues.c.integration,
+            func.count(),
+            func.count(attachments.c.last_error),
+        )
+        .select_from(attachments.join(issues, issues.c.id == attachments.c.issue_id))
+        .where(
+            attachments.c.pushed_at.is_(None),
+            attachments.c.kept_here.is_(None),
+            attachments.c.purged_at.is_(None),
+            issues.c.status.in_(_LIVE),
+        )
+        .group_by(issues.c.integration)
+    )
+    return {str(r[0]): (int(r[1]), int(r[2])) for r in rows}
+
+
+def pending(conn: Connection) -> dict[str, tuple[int, datetime | None]]:
+    """Creates accepted under a token, no remote id yet, per integration: how many, the oldest."""
+    rows = conn.execute(
+        select(issues.c.integration, func.count(), func.min(issues.c.pending_since))
+        .where(issues.c.status == Status.OPEN.value, issues.c.pending_token.is_not(None))
+        .group_by(issues.c.integration)
+    )
+    return {str(r[0]): (int(r[1]), _aware(r[2])) for r in rows}
+
+
+def failing(conn: Connection) -> dict[str, dict[str, int]]:
+    """Live issues whose last attempt failed, per integration and kind of failure."""
+    rows = conn.execute(
+        select(issues.c.integration, issues.c.last_error_kind, func.count())
+        .where(
+            issues.c.status.in_(_LIVE),
+            issues.c.last_error_kind.is_not(None),
+            issues.c.last_error_kind != "held",
+            issues.c.integration.is_not(None),
+        )
+        .group_by(issues.c.integration, issues.c.last_error_kind)
+    )
+    out: dict[str, dict[str, int]] = {}
+    for name, kind, count in rows:
+        out.setdefault(str(name), {})[str(kind)] = int(count)
+    return out
+
+
+def by_integration(conn: Connection, condition: Any) -> dict[str, int]:
+    """Issues meeting ``condition`` per integration."""
+    rows = conn.execute(
+        select(issues.c.integration, func.count()).where(condition).group_by(issues.c.integration)
+    )
+    return {str(r[0]): int(r[1]) for r in rows if r[0] is not None}
+
+
+def unrouted(conn: Connection) -> int:
+    """Open issues no integration serves (their request was cancelled remotely)."""
+    count = conn.execute(
+        select(func.count()).where(
+            issues.c.status == Status.OPEN.value, issues.c.integration.is_(None)
+        )
+    ).scalar()
+    return int(count or 0)
+
+
+def _aware(value: Any) -> datetime | None:
+    """``func.min`` of a UTC column comes back naive from SQLite; it is UTC."""
+    if value is None:
+        return None
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(when, datetime)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
