@@ -3,13 +3,16 @@
 :mod:`.resolve`, :mod:`.poll`, :mod:`.comments`, :mod:`.photos` (their shared rules:
 :mod:`.outbox`) and :mod:`.archive`.
 
-What the steps share, below them: an issue's status changes (:mod:`.transitions`), posting
-its messages (:mod:`.posting`, texts in :mod:`.messages`), retries and back-off
-(:mod:`.retries`), pending tokens (:mod:`.pending`), attention flags (:mod:`.attention`),
-remote activity and comments (:mod:`.inbox`), circuits, leases, poll rounds, photo retention
-and pass outcomes. Beside the loop: :mod:`.gate` (trips, pauses, circuit reads),
-:mod:`.heartbeat`, :mod:`.status_notes`, :mod:`.continuous` and :mod:`.refresh_types`.
-Nothing imports :mod:`.loop` but the callers of the engine.
+What the steps share, below them (no step imports another): an issue's status changes
+(:mod:`.transitions`), posting its messages (:mod:`.posting`, texts in :mod:`.messages`),
+retries and back-off (:mod:`.retries`), pending tokens (:mod:`.pending`), attention flags
+(:mod:`.attention`), linking a created request (:mod:`.linking`), checks of what a plugin
+returns (:mod:`.answers`, :mod:`.updates`), remote activity and comments (:mod:`.inbox`),
+circuits, leases, poll rounds, photo retention and pass outcomes.
+
+Beside the loop: :mod:`.gate` (trips, pauses, circuit reads), :mod:`.heartbeat`,
+:mod:`.status_notes`, :mod:`.continuous` and :mod:`.refresh_types`. Nothing imports
+:mod:`.loop` but the callers of the engine.
 
 May import the host's contract (models, errors, plugins), ``config``, ``store``, ``net``,
 ``intake`` and ``ops``; never ``server`` or ``cli``.

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, RowMapping, Table, or_, select
 
-# Leases are renewed while their worker works (Engine's heartbeat), so this only bounds how
+# Leases are renewed while their worker works (heartbeat.py), so this only bounds how
 # long the work of a worker that died elsewhere waits; on the same machine it is taken over
 # at once (take_over_dead).
 DEFAULT_LEASE = timedelta(seconds=60)
