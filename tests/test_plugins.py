@@ -12,7 +12,7 @@ import pytest
 
 from scf_plugins import Integration, hookspecs
 from scf_plugins.errors import ConfigError
-from scf_plugins.plugins import build_manager
+from scf_plugins.plugins import PluginHost, build_manager
 from scf_plugins.testing.fake import FakeRemote
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -139,9 +139,16 @@ def test_every_hook_is_documented_and_tested(hook: str) -> None:
     fn = getattr(hookspecs, hook)
     doc = inspect.getdoc(fn) or ""
     assert len(doc) > 80, f"{hook} needs a docstring that is the plugin author's reference"
-    for param in inspect.signature(fn).parameters:
-        assert f":param {param}:" in doc, f"{hook}'s docstring must say what {param} is"
+    signature = inspect.signature(fn)
+    for name, param in signature.parameters.items():
+        assert f":param {name}:" in doc, f"{hook}'s docstring must say what {name} is"
+        assert param.annotation is not inspect.Parameter.empty, f"{hook}: type {name}"
     assert ":returns:" in doc
+    assert signature.return_annotation is not inspect.Signature.empty, f"{hook}: its return type"
+    # The host calls hooks only through PluginHost's typed, routed methods.
+    wrapper = getattr(PluginHost, hook, None)
+    assert callable(wrapper), f"PluginHost needs a typed method that calls {hook}"
+    assert inspect.getdoc(wrapper), f"PluginHost.{hook} needs a docstring"
     tests = [p for p in ROOT.glob("**/tests/**/*.py") if ".venv" not in p.parts]
     pattern = re.compile(rf"\b{hook}\b")
     users = [p for p in tests if p.name != Path(__file__).name and pattern.search(p.read_text())]
