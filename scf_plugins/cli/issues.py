@@ -1,4 +1,6 @@
-"""Issues: ``request-types``, ``report``, ``issues list|show|recategorize|release``, ``comment``."""
+"""Issues: ``request-types``, ``report``, ``comment`` and ``issues list|show|recategorize|release|
+withdraw|resubmit|retry|edit``: each reads its options, calls :mod:`scf_plugins.ops.issues`
+and prints."""
 
 from __future__ import annotations
 
@@ -7,48 +9,33 @@ import sys
 import click
 
 from ..errors import UserError
-from ..intake.area import ServiceArea
-from ..intake.images import from_files
-from ..intake.reporting import Report, build_issue, parse_answer_args, text_problem
+from ..intake.reporting import Report, parse_answer_args
 from ..models import RequestType
-from ..ops.views import dumps, issue_json, request_type_json, table
-from ..timeutil import local_time
+from ..ops import issues as desk
+from ..ops import request_types
+from ..ops.views import (
+    dumps,
+    issue_json,
+    issue_text,
+    request_type_json,
+    request_types_text,
+    table,
+)
 from .app import App
 from .root import checked_reason, cli, echo, pass_app
 
-STUCK_AFTER = 5  # failed attempts before an issue is listed as stuck
+
+def _warn(line: str) -> None:
+    echo(line, err=True)
 
 
-def _load_types(app: App, refresh: bool) -> bool:
-    """Load the request types when asked or when none are cached; False when an
-    integration's could not be loaded (each said once, on stderr)."""
-    from ..intake import catalog
+def _type_of(app: App) -> desk.TypeOf:
+    """How a command finds a request type by code (loading the cache first if it is empty)."""
 
-    cached = app.store.request_types()
-    if refresh or not cached:
-        result = catalog.refresh(app.settings, app.host, app.store)
-        for name, error in result.failed.items():
-            echo(f"warning: request types of {name} not refreshed: {error}", err=True)
-        if result.failed and not result.loaded and not cached:
-            raise UserError("no request types could be loaded; run `scf doctor` to see why")
-        return not result.failed
-    return True
+    def find(code: str) -> RequestType:
+        return request_types.find(app.settings, app.host, app.store, code, _warn)
 
-
-def _request_type(app: App, code: str) -> RequestType:
-    """The cached request type ``code`` (loading the cache first if it is empty)."""
-    _load_types(app, refresh=False)
-    rt = app.store.request_type(code)
-    if rt is None:  # codes are matched ignoring case, when that names one type
-        same = [t for t in app.store.request_types() if t.code.casefold() == code.casefold()]
-        rt = same[0] if len(same) == 1 else None
-    if rt is None:
-        known = ", ".join(t.code for t in app.store.request_types()) or "none"
-        raise UserError(
-            f"unknown request type {code!r}; use one of: {known} "
-            f"(or run `scf request-types --refresh`)"
-        )
-    return rt
+    return find
 
 
 @cli.command("request-types")
@@ -58,30 +45,12 @@ def _request_type(app: App, code: str) -> RequestType:
 def request_types_cmd(app: App, refresh: bool, as_json: bool) -> None:
     """The request types and their questions, in order; with --refresh, exits 1 when an
     integration's could not be reloaded (its cached ones are shown)."""
-    complete = _load_types(app, refresh)
+    complete = request_types.load(app.settings, app.host, app.store, refresh, _warn)
     types = app.store.request_types()
     if as_json:
         echo(dumps([request_type_json(rt) for rt in types]))
-        sys.exit(0 if complete else 1)
-    for rt in types:
-        echo(f"{rt.code}  {rt.name}  [{rt.integration}]")
-        for q in rt.questions:
-            flags = ", ".join(
-                f
-                for f in (
-                    q.type,
-                    "required" if q.required else "optional",
-                    "private" if q.private else "",
-                )
-                if f
-            )
-            when = (
-                " (only when " + " or ".join(f"{p}={o!r}" for p, o in q.asked_when) + ")"
-                if q.asked_when
-                else ""
-            )
-            options = f": {' | '.join(q.options)}" if q.options else ""
-            echo(f"    {q.id:>6}  {q.text} [{flags}]{when}{options}")
+    elif types:
+        echo(request_types_text(types))
     sys.exit(0 if complete else 1)
 
 
@@ -130,9 +99,6 @@ def report_cmd(
 ) -> None:
     """Report an issue; required answers are enforced; prints the new issue's id. Photos are
     checked and re-encoded (no metadata is kept) before anything is stored."""
-    parsed = parse_answer_args(answers)
-    rt = _request_type(app, code)
-    code = rt.code  # as the remote system spells it (it matched ignoring case)
     report = Report(
         request_type=code,
         summary=summary,
@@ -144,11 +110,9 @@ def report_cmd(
         email=email,
         phone=phone,
         image_url=image_url,
-        answers=parsed,
+        answers=parse_answer_args(answers),
     )
-    new = build_issue(report, rt, app.settings.owner_of(code), area=_area(app))
-    photos = from_files(images, app.settings.images)
-    issue_id = app.store.create_issue(new, photos)
+    issue_id = desk.report(app.settings, app.store, _type_of(app), report, images)
     echo(dumps({"id": issue_id}) if as_json else f"reported issue {issue_id}")
 
 
@@ -183,28 +147,7 @@ def issues_group() -> None:
 @pass_app
 def issues_list(app: App, status: str | None, limit: int, as_json: bool) -> None:
     """Issues, newest first."""
-    if status == "stuck":
-        rows = app.store.list(stuck_after=STUCK_AFTER, limit=limit)
-    elif status == "attention":
-        rows = app.store.list(attention=True, limit=limit)
-    elif status in ("failing", "held", "unrouted"):
-        rows = list(app.store.rows(app.store.select_ids(status)[:limit]))
-    else:
-        rows = app.store.list(status, limit=limit)
-    data = [
-        {
-            "id": r["id"],
-            "status": r["status"],
-            "request_type": r["request_type"],
-            "integration": r["integration"],
-            "remote_id": r["remote_id"],
-            "summary": r["summary"],
-            "attempts": r["attempts"],
-            "last_error": r["last_error"],
-            "attention": r["attention"],
-        }
-        for r in rows
-    ]
+    data = desk.listed(app.store, status, limit)
     if as_json:
         echo(dumps(data))
         return
@@ -233,97 +176,8 @@ def issues_list(app: App, status: str | None, limit: int, as_json: bool) -> None
 @pass_app
 def issues_show(app: App, issue_id: int, public: bool, as_json: bool) -> None:
     """One issue with its answers, messages and comments."""
-    record = app.store.get(issue_id)
-    if record is None:
-        raise UserError(f"there is no issue {issue_id}; see `scf issues list`")
-    data = issue_json(record, public=public)
-    if as_json:
-        echo(dumps(data))
-        return
-    zone = app.settings.organization.zone
-
-    def when(stamp: str | None) -> str:
-        return local_time(stamp, zone)
-
-    echo(f"Issue {data['id']}: {data['summary']}")
-    echo(f"  reported      {when(data['created_at'])}")
-    echo(
-        f"  status        {data['status']}"
-        + (
-            f" (remote {data['remote_id']}, {data['remote_status'] or 'open'})"
-            if data["remote_id"]
-            else ""
-        )
-    )
-    echo(f"  request type  {data['request_type']} -> {data['integration'] or 'no integration'}")
-    echo(f"  location      {data['lat']}, {data['lng']}  {data['address'] or ''}".rstrip())
-    reporter = data["reporter"]
-    if reporter["name"] or reporter["email"] or reporter.get("phone"):
-        who = " ".join(v for v in (reporter["name"], reporter["email"], reporter.get("phone")) if v)
-        echo(f"  reporter      {who}")
-    if data.get("reported_via"):
-        echo(f"  reported via  Open311, API key {data['reported_via']!r}")
-    if data["description"]:
-        echo(f"  description   {data['description']}")
-    check = data["address_check"]
-    if check:
-        verdict = "accepted" if check["accepted"] else "NOT accepted"
-        echo(
-            f"  address check {verdict}: {check['address'] or '(no candidate)'} "
-            f"score {check['score']} {check['candidate_type'] or ''} {check['reason']}".rstrip()
-        )
-    sync = data.get("sync")
-    link = data.get("link")
-    if link and data["remote_id"]:
-        where = (
-            f"{link['environment']} at {link['endpoint']}"
-            if link["endpoint"]
-            else "made before links were scoped; verified on the next poll"
-        )
-        echo(f"  link          marker {link['marker']}, {where}")
-    if sync and sync["claimed_by"]:
-        from ..engine.leases import describe_owner
-
-        echo(
-            f"  claimed       by {describe_owner(sync['claimed_by'])} until "
-            f"{when(sync['claimed_until'])}"
-        )
-    for photo in data["attachments"]:
-        state = (
-            f"sent as {photo['remote_id']}"
-            if photo["remote_id"]
-            else photo["kept_here"]
-            or (
-                "not sent: the issue left Acknowledged first"
-                if data["status"] in ("closed", "archived") or photo["purged_at"]
-                else f"waiting ({photo['last_error']})"
-                if photo["last_error"]
-                else "waiting"
-            )
-        )
-        if photo["purged_at"]:
-            state += f"; its bytes purged {when(photo['purged_at'])} (retention)"
-        echo(f"  photo         {photo['filename']} ({photo['size'] // 1024} KB): {state}")
-    if sync and sync["pending"]:
-        echo(
-            f"  pending       accepted as token {sync['pending']['token']} at "
-            f"{when(sync['pending']['since'])}; its request number is not known yet "
-            f"(asked again {when(sync['next_attempt_at']) or 'soon'})"
-        )
-    if sync and sync["attention"]:
-        echo(f"  ATTENTION     [{sync['attention_kind']}] {sync['attention']}")
-    if sync and sync["held"]:
-        echo("  HELD          waiting for staff: the address could not be verified")
-    if sync and sync["last_error"]:
-        echo(
-            f"  last error    [{sync['last_error_kind']}] {sync['last_error']} "
-            f"(attempt {sync['attempts']}, next {when(sync['next_attempt_at']) or '-'})"
-        )
-    for a in data["answers"]:
-        echo(f"  Q {a['question']}: {a['answer']}" + (" (private)" if a["private"] else ""))
-    for c in data["comments"]:
-        kept = f"  ({c['kept_here']})" if c.get("kept_here") else ""
-        echo(f"  [{when(c['created_at'])}] {c['kind']:<7} {c['author']}: {c['text']}{kept}")
+    data = issue_json(desk.record(app.store, issue_id), public=public)
+    echo(dumps(data) if as_json else issue_text(data, app.settings.organization.zone))
 
 
 @cli.command("comment")
@@ -333,31 +187,9 @@ def issues_show(app: App, issue_id: int, public: bool, as_json: bool) -> None:
 @pass_app
 def comment_cmd(app: App, issue_id: int, text: str, author: str) -> None:
     """Add a local comment to an issue (pushed to the remote request on the next pass)."""
-    body = text.strip()
-    if not body or len(body) > 5000:
-        raise UserError("the comment must be 1 to 5000 characters")
-    problem = text_problem(body, multiline=True)
-    if problem:
-        raise UserError(f"the comment {problem}")
-    if not author.strip() or len(author) > 200 or text_problem(author):
-        raise UserError("--author must be 1 to 200 characters of plain text on one line")
-    record = app.store.get(issue_id)
-    if record is None:
-        raise UserError(f"there is no issue {issue_id}; see `scf issues list`")
-    comment_id = app.store.add_comment(issue_id, author.strip(), body)
-    status = record.issue.status.value
-    integration = app.settings.integrations.get(record.integration or "")
-    if integration is not None and not app.host.capabilities(integration).push_comments:
-        echo(
-            f"added comment {comment_id} to issue {issue_id}; it stays here: "
-            f"{integration.plugin} has no comment API"
-        )
-        return
-    where = {
-        "acknowledged": "it goes to the remote request on the next pass",
-        "open": "it goes to the remote request once the issue is linked to one",
-    }.get(status, f"it stays here: the issue is {status}, so its remote request is done with")
-    echo(f"added comment {comment_id} to issue {issue_id}; {where}")
+    body, author = desk.checked_comment(text, author)
+    comment_id, fate = desk.comment(app.settings, app.host, app.store, issue_id, author, body)
+    echo(f"added comment {comment_id} to issue {issue_id}; {fate}")
 
 
 @issues_group.command("recategorize")
@@ -373,33 +205,10 @@ def comment_cmd(app: App, issue_id: int, text: str, author: str) -> None:
 @pass_app
 def issues_recategorize(app: App, issue_id: int, code: str, answers: tuple[str, ...]) -> None:
     """Give an Open issue (e.g. after a cancel) another request type; it is routed again."""
-    record = app.store.get(issue_id)
-    if record is None:
-        raise UserError(f"there is no issue {issue_id}; see `scf issues list`")
-    issue = record.issue
-    if issue.status.value != "open" or issue.remote_id:
-        raise UserError(
-            f"issue {issue_id} is {issue.status.value} and linked to a remote request; "
-            f"only an Open, unlinked issue can be recategorized"
-        )
-    rt = _request_type(app, code)
-    code = rt.code
-    report = Report(
-        request_type=code,
-        summary=issue.summary,
-        lat=issue.lat,
-        lng=issue.lng,
-        description=issue.description,
-        address=issue.address,
-        name=issue.reporter_name,
-        email=issue.reporter_email,
-        image_url=issue.image_url,
-        answers=parse_answer_args(answers),
+    code, integration = desk.recategorize(
+        app.settings, app.store, issue_id, code, answers, _type_of(app)
     )
-    new = build_issue(report, rt, app.settings.owner_of(code))
-    if not app.store.recategorize(issue_id, code, new.integration, new.type_ref, new.answers):
-        raise UserError(f"issue {issue_id} changed meanwhile; look at it again")
-    echo(f"issue {issue_id} is now {code}, served by {new.integration or 'no integration'}")
+    echo(f"issue {issue_id} is now {code}, served by {integration or 'no integration'}")
 
 
 @issues_group.command("release")
@@ -408,22 +217,14 @@ def issues_recategorize(app: App, issue_id: int, code: str, answers: tuple[str, 
 @pass_app
 def issues_release(app: App, issue_id: int, address: str | None) -> None:
     """Send on an issue held because its address could not be verified."""
-    if address is not None and (not address.strip() or len(address) > 300):
-        raise UserError("--address must be 1 to 300 characters")
-    if not app.store.release_hold(issue_id, address.strip() if address else None):
-        raise UserError(f"issue {issue_id} is not held; see `scf issues show {issue_id}`")
+    desk.release(app.store, issue_id, address)
     echo(f"issue {issue_id} released; it is submitted on the next pass")
 
 
-def _unlink(app: App, issue_id: int, reason: str, verb: str, refused: str, done: str) -> None:
-    from ..engine import transitions
-    from ..timeutil import utcnow
-
-    text = checked_reason(reason)
-    with app.store.transaction() as conn:
-        changed = getattr(transitions, verb)(conn, app.settings, issue_id, text, utcnow())
-    if not changed:
-        raise UserError(f"issue {issue_id} is not {refused}; see `scf issues show {issue_id}`")
+def _unlink(
+    app: App, issue_id: int, reason: str, verb: desk.Unlink, refused: str, done: str
+) -> None:
+    desk.unlink(app.settings, app.store, issue_id, checked_reason(reason), verb, refused)
     echo(f"issue {issue_id} {done}")
 
 
@@ -466,28 +267,13 @@ def issues_retry(
     """Clear the back-off of Open issues and of their comments not yet pushed, so the next
     pass (at once under `scf serve` or `scf sync`) tries them again; a create or comment that
     may have gone through is still looked up first."""
-    chosen = [name for name, on in (("--failing", failing), ("--stuck", stuck)) if on]
-    if bool(issue_ids) + len(chosen) != 1:
+    if bool(issue_ids) + failing + stuck != 1:
         raise UserError("give issue ids, or --failing, or --stuck (one of them)")
-    if integration is not None and integration not in app.settings.integrations:
-        known = ", ".join(app.settings.integrations) or "none"
-        raise UserError(f"there is no integration {integration!r}; the integrations: {known}")
-    if integration is not None and issue_ids:
-        raise UserError("--integration goes with --failing or --stuck, not with issue ids")
-    ids = list(issue_ids) or list(
-        app.store.select_ids(chosen[0].removeprefix("--"), integration, STUCK_AFTER)
-    )
-    if not ids:
-        raise UserError(f"no issue is {chosen[0].removeprefix('--')}; nothing to retry")
-    count, pushed = app.store.retry(ids)
-    if not count and not pushed:
-        raise UserError(
-            "none of these issues is Open and waiting to be sent, nor has a comment waiting "
-            "(linked issues are polled each round anyway)"
-        )
+    selection: desk.Selection | None = "failing" if failing else "stuck" if stuck else None
+    chosen, count, pushed = desk.retry(app.settings, app.store, issue_ids, selection, integration)
     echo(
         f"{count} issue(s) and {pushed} comment(s) or photo(s) will be tried again on the next pass"
-        + (f" ({len(ids) - count} others are not waiting to be sent)" if len(ids) > count else "")
+        + (f" ({chosen - count} others are not waiting to be sent)" if chosen > count else "")
     )
 
 
@@ -518,35 +304,6 @@ def issues_edit(
 ) -> None:
     """Correct an issue not yet sent (swapped coordinates, a wrong answer), with the same
     checks as `scf report`; it is sent on the next pass."""
-    record = app.store.get(issue_id)
-    if record is None:
-        raise UserError(f"there is no issue {issue_id}; see `scf issues list`")
-    if all(v is None for v in (summary, description, lat, lng, address)) and not answers:
-        raise UserError("nothing to change; give --lat, --lng, --address, --answer, …")
-    issue = record.issue
-    rt = _request_type(app, issue.request_type)
-    given = dict(parse_answer_args(answers))
-    kept = [(a.question_id, a.answer) for a in issue.answers if a.question_id not in given]
-    report = Report(
-        request_type=issue.request_type,
-        summary=issue.summary if summary is None else summary,
-        lat=issue.lat if lat is None else lat,
-        lng=issue.lng if lng is None else lng,
-        description=issue.description if description is None else description,
-        address=issue.address if address is None else (address or None),
-        name=issue.reporter_name,
-        email=issue.reporter_email,
-        image_url=issue.image_url,
-        answers=tuple(kept + [(q, v) for q, v in given.items() if v]),
-        phone=record.reporter_phone,
-        reported_via=record.reported_via,
-    )
-    new = build_issue(report, rt, app.settings.owner_of(issue.request_type), area=_area(app))
-    refused = app.store.edit(issue_id, new)
-    if refused:
-        raise UserError(refused)
+    change = desk.Correction(summary, description, lat, lng, address, answers)
+    desk.edit(app.settings, app.store, issue_id, change, _type_of(app))
     echo(f"issue {issue_id} corrected; it is sent on the next pass")
-
-
-def _area(app: App) -> ServiceArea | None:
-    return app.settings.organization.service_area

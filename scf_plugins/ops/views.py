@@ -1,4 +1,5 @@
-"""How issues and request types are shown: the stable JSON shapes, and tables for people."""
+"""How issues and request types are shown: the stable JSON shapes, and text and tables for
+people."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..intake.sanitize import for_terminal, json_text
 from ..models import RequestType
-from ..timeutil import iso, utcnow
+from ..timeutil import iso, local_time, utcnow
 
 if TYPE_CHECKING:
     from ..store.store import IssueRecord
@@ -121,6 +122,123 @@ def issue_json(record: IssueRecord, *, public: bool = False) -> dict[str, Any]:
             "endpoint": record.link_endpoint,
         }
     return data
+
+
+def request_types_text(types: Sequence[RequestType]) -> str:
+    """The ``scf request-types`` screen: each type, then its questions in order."""
+    lines = []
+    for rt in types:
+        lines.append(f"{rt.code}  {rt.name}  [{rt.integration}]")
+        for q in rt.questions:
+            flags = ", ".join(
+                f
+                for f in (
+                    q.type,
+                    "required" if q.required else "optional",
+                    "private" if q.private else "",
+                )
+                if f
+            )
+            when = (
+                " (only when " + " or ".join(f"{p}={o!r}" for p, o in q.asked_when) + ")"
+                if q.asked_when
+                else ""
+            )
+            options = f": {' | '.join(q.options)}" if q.options else ""
+            lines.append(f"    {q.id:>6}  {q.text} [{flags}]{when}{options}")
+    return "\n".join(lines)
+
+
+def issue_text(data: dict[str, Any], zone: str) -> str:
+    """The ``scf issues show`` screen of :func:`issue_json`'s shape, times in ``zone``."""
+
+    def when(stamp: str | None) -> str:
+        return local_time(stamp, zone)
+
+    lines = [
+        f"Issue {data['id']}: {data['summary']}",
+        f"  reported      {when(data['created_at'])}",
+    ]
+    lines.append(
+        f"  status        {data['status']}"
+        + (
+            f" (remote {data['remote_id']}, {data['remote_status'] or 'open'})"
+            if data["remote_id"]
+            else ""
+        )
+    )
+    lines.append(
+        f"  request type  {data['request_type']} -> {data['integration'] or 'no integration'}"
+    )
+    lines.append(f"  location      {data['lat']}, {data['lng']}  {data['address'] or ''}".rstrip())
+    reporter = data["reporter"]
+    if reporter["name"] or reporter["email"] or reporter.get("phone"):
+        who = " ".join(v for v in (reporter["name"], reporter["email"], reporter.get("phone")) if v)
+        lines.append(f"  reporter      {who}")
+    if data.get("reported_via"):
+        lines.append(f"  reported via  Open311, API key {data['reported_via']!r}")
+    if data["description"]:
+        lines.append(f"  description   {data['description']}")
+    check = data["address_check"]
+    if check:
+        verdict = "accepted" if check["accepted"] else "NOT accepted"
+        lines.append(
+            f"  address check {verdict}: {check['address'] or '(no candidate)'} "
+            f"score {check['score']} {check['candidate_type'] or ''} {check['reason']}".rstrip()
+        )
+    sync = data.get("sync")
+    link = data.get("link")
+    if link and data["remote_id"]:
+        where = (
+            f"{link['environment']} at {link['endpoint']}"
+            if link["endpoint"]
+            else "made before links were scoped; verified on the next poll"
+        )
+        lines.append(f"  link          marker {link['marker']}, {where}")
+    if sync and sync["claimed_by"]:
+        from ..engine.leases import describe_owner
+
+        lines.append(
+            f"  claimed       by {describe_owner(sync['claimed_by'])} until "
+            f"{when(sync['claimed_until'])}"
+        )
+    for photo in data["attachments"]:
+        state = (
+            f"sent as {photo['remote_id']}"
+            if photo["remote_id"]
+            else photo["kept_here"]
+            or (
+                "not sent: the issue left Acknowledged first"
+                if data["status"] in ("closed", "archived") or photo["purged_at"]
+                else f"waiting ({photo['last_error']})"
+                if photo["last_error"]
+                else "waiting"
+            )
+        )
+        if photo["purged_at"]:
+            state += f"; its bytes purged {when(photo['purged_at'])} (retention)"
+        lines.append(f"  photo         {photo['filename']} ({photo['size'] // 1024} KB): {state}")
+    if sync and sync["pending"]:
+        lines.append(
+            f"  pending       accepted as token {sync['pending']['token']} at "
+            f"{when(sync['pending']['since'])}; its request number is not known yet "
+            f"(asked again {when(sync['next_attempt_at']) or 'soon'})"
+        )
+    if sync and sync["attention"]:
+        lines.append(f"  ATTENTION     [{sync['attention_kind']}] {sync['attention']}")
+    if sync and sync["held"]:
+        lines.append("  HELD          waiting for staff: the address could not be verified")
+    if sync and sync["last_error"]:
+        lines.append(
+            f"  last error    [{sync['last_error_kind']}] {sync['last_error']} "
+            f"(attempt {sync['attempts']}, next {when(sync['next_attempt_at']) or '-'})"
+        )
+    for a in data["answers"]:
+        lines.append(f"  Q {a['question']}: {a['answer']}" + (" (private)" if a["private"] else ""))
+    for c in data["comments"]:
+        kept = f"  ({c['kept_here']})" if c.get("kept_here") else ""
+        lines.append(f"  [{when(c['created_at'])}] {c['kind']:<7} {c['author']}: {c['text']}{kept}")
+    return "\n".join(lines)
 
 
 def media_path(path_token: str) -> str:

@@ -1,0 +1,258 @@
+"""Issues by hand: what ``scf report`` and ``scf issues …`` do once their options are read.
+
+Each function checks what the config and the store say (a refusal is a
+:class:`~scf_plugins.errors.UserError` that names the fix), then changes the store through its
+API or the engine's transitions. Reports and corrections go through the one intake
+validation (:func:`~scf_plugins.intake.reporting.build_issue`), as reports from the Open311
+door do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..errors import UserError
+from ..intake.images import from_files
+from ..intake.reporting import Report, build_issue, parse_answer_args, text_problem
+from ..models import RequestType
+
+if TYPE_CHECKING:
+    from ..config.settings import Settings
+    from ..plugins import PluginHost
+    from ..store.store import IssueRecord, Store
+
+Selection = Literal["failing", "stuck"]
+Unlink = Literal["withdraw", "resubmit"]
+TypeOf = Callable[[str], RequestType]  # the request type of a code, loading them if need be
+
+
+@dataclasses.dataclass(frozen=True)
+class Correction:
+    """What ``scf issues edit`` changes; None keeps the issue's value (an empty address
+    removes it), and ``answers`` replace those of the same question (an empty value removes
+    an optional one)."""
+
+    summary: str | None = None
+    description: str | None = None
+    lat: float | None = None
+    lng: float | None = None
+    address: str | None = None
+    answers: tuple[str, ...] = ()
+
+    def empty(self) -> bool:
+        """Whether nothing would change."""
+        fields = (self.summary, self.description, self.lat, self.lng, self.address)
+        return all(v is None for v in fields) and not self.answers
+
+
+def listed(store: Store, status: str | None, limit: int) -> list[dict[str, Any]]:
+    """The ``scf issues list --json`` shape, newest first. ``status`` is an issue status, or
+    ``stuck`` (failing for a while or waiting for a person), ``attention`` (waiting for a
+    person), ``failing``, ``held`` or ``unrouted``."""
+    from .counts import STUCK_AFTER  # SQLAlchemy: loaded only when a store is used
+
+    if status == "stuck":
+        rows = store.list(stuck_after=STUCK_AFTER, limit=limit)
+    elif status == "attention":
+        rows = store.list(attention=True, limit=limit)
+    elif status in ("failing", "held", "unrouted"):
+        rows = list(store.rows(store.select_ids(status)[:limit]))
+    else:
+        rows = store.list(status, limit=limit)
+    return [
+        {
+            "id": r["id"],
+            "status": r["status"],
+            "request_type": r["request_type"],
+            "integration": r["integration"],
+            "remote_id": r["remote_id"],
+            "summary": r["summary"],
+            "attempts": r["attempts"],
+            "last_error": r["last_error"],
+            "attention": r["attention"],
+        }
+        for r in rows
+    ]
+
+
+def record(store: Store, issue_id: int) -> IssueRecord:
+    """The issue, or a refusal that says where to find one."""
+    found = store.get(issue_id)
+    if found is None:
+        raise UserError(f"there is no issue {issue_id}; see `scf issues list`")
+    return found
+
+
+def report(
+    settings: Settings, store: Store, type_of: TypeOf, given: Report, images: Sequence[str]
+) -> int:
+    """Store a new issue after the intake's checks, with its photos checked and re-encoded
+    first; returns its id. Its type is ``given``'s code as the remote system spells it (it
+    may have been matched ignoring case)."""
+    rt = type_of(given.request_type)
+    given = dataclasses.replace(given, request_type=rt.code)
+    area = settings.organization.service_area
+    new = build_issue(given, rt, settings.owner_of(rt.code), area=area)
+    photos = from_files(images, settings.images)
+    return store.create_issue(new, photos)
+
+
+def checked_comment(text: str, author: str) -> tuple[str, str]:
+    """A comment's text and author as stored, or a refusal (checked before anything opens)."""
+    body = text.strip()
+    if not body or len(body) > 5000:
+        raise UserError("the comment must be 1 to 5000 characters")
+    problem = text_problem(body, multiline=True)
+    if problem:
+        raise UserError(f"the comment {problem}")
+    if not author.strip() or len(author) > 200 or text_problem(author):
+        raise UserError("--author must be 1 to 200 characters of plain text on one line")
+    return body, author.strip()
+
+
+def comment(
+    settings: Settings, host: PluginHost, store: Store, issue_id: int, author: str, body: str
+) -> tuple[int, str]:
+    """Add a local comment (checked by :func:`checked_comment`); returns its id and where it
+    goes: to the remote request on a pass, or it stays here."""
+    found = record(store, issue_id)
+    comment_id = store.add_comment(issue_id, author, body)
+    integration = settings.integrations.get(found.integration or "")
+    if integration is not None and not host.capabilities(integration).push_comments:
+        return comment_id, f"it stays here: {integration.plugin} has no comment API"
+    status = found.issue.status.value
+    fate = {
+        "acknowledged": "it goes to the remote request on the next pass",
+        "open": "it goes to the remote request once the issue is linked to one",
+    }.get(status, f"it stays here: the issue is {status}, so its remote request is done with")
+    return comment_id, fate
+
+
+def recategorize(
+    settings: Settings,
+    store: Store,
+    issue_id: int,
+    code: str,
+    answers: Sequence[str],
+    type_of: TypeOf,
+) -> tuple[str, str | None]:
+    """Give an Open, unlinked issue the request type ``code`` (its answers given anew);
+    returns the code as the remote system spells it, and the integration that serves it now
+    (None: none does)."""
+    issue = record(store, issue_id).issue
+    if issue.status.value != "open" or issue.remote_id:
+        raise UserError(
+            f"issue {issue_id} is {issue.status.value} and linked to a remote request; "
+            f"only an Open, unlinked issue can be recategorized"
+        )
+    rt = type_of(code)
+    given = Report(
+        request_type=rt.code,
+        summary=issue.summary,
+        lat=issue.lat,
+        lng=issue.lng,
+        description=issue.description,
+        address=issue.address,
+        name=issue.reporter_name,
+        email=issue.reporter_email,
+        image_url=issue.image_url,
+        answers=parse_answer_args(answers),
+    )
+    new = build_issue(given, rt, settings.owner_of(rt.code))
+    if not store.recategorize(issue_id, rt.code, new.integration, new.type_ref, new.answers):
+        raise UserError(f"issue {issue_id} changed meanwhile; look at it again")
+    return rt.code, new.integration
+
+
+def release(store: Store, issue_id: int, address: str | None) -> None:
+    """Send on an issue held for its address, with a corrected one if given."""
+    if address is not None and (not address.strip() or len(address) > 300):
+        raise UserError("--address must be 1 to 300 characters")
+    if not store.release_hold(issue_id, address.strip() if address else None):
+        raise UserError(f"issue {issue_id} is not held; see `scf issues show {issue_id}`")
+
+
+def unlink(
+    settings: Settings,
+    store: Store,
+    issue_id: int,
+    reason: str,
+    verb: Unlink,
+    refused: str,
+) -> None:
+    """Withdraw the issue (close it here) or resubmit it (send it anew), with ``reason``
+    told to the resident; ``refused`` names the issues that can be."""
+    from ..engine import transitions
+    from ..timeutil import utcnow
+
+    with store.transaction() as conn:
+        changed = getattr(transitions, verb)(conn, settings, issue_id, reason, utcnow())
+    if not changed:
+        raise UserError(f"issue {issue_id} is not {refused}; see `scf issues show {issue_id}`")
+
+
+def retry(
+    settings: Settings,
+    store: Store,
+    issue_ids: Sequence[int],
+    selection: Selection | None,
+    integration: str | None,
+) -> tuple[int, int, int]:
+    """Clear the back-off of the issues given, or of every ``failing`` or ``stuck`` one (of
+    ``integration``, if given), and of their comments and photos not yet pushed. Returns how
+    many issues were chosen, how many of them will be tried again, and how many comments or
+    photos."""
+    from .counts import STUCK_AFTER
+
+    if integration is not None and integration not in settings.integrations:
+        known = ", ".join(settings.integrations) or "none"
+        raise UserError(f"there is no integration {integration!r}; the integrations: {known}")
+    if integration is not None and issue_ids:
+        raise UserError("--integration goes with --failing or --stuck, not with issue ids")
+    ids = list(issue_ids)
+    if selection is not None:
+        ids = list(store.select_ids(selection, integration, STUCK_AFTER))
+        if not ids:
+            raise UserError(f"no issue is {selection}; nothing to retry")
+    count, pushed = store.retry(ids)
+    if not count and not pushed:
+        raise UserError(
+            "none of these issues is Open and waiting to be sent, nor has a comment waiting "
+            "(linked issues are polled each round anyway)"
+        )
+    return len(ids), count, pushed
+
+
+def edit(
+    settings: Settings, store: Store, issue_id: int, change: Correction, type_of: TypeOf
+) -> None:
+    """Correct an issue not yet sent, with the same checks as a new report; it starts its
+    sync afresh."""
+    found = record(store, issue_id)
+    if change.empty():
+        raise UserError("nothing to change; give --lat, --lng, --address, --answer, …")
+    issue = found.issue
+    rt = type_of(issue.request_type)
+    given = dict(parse_answer_args(change.answers))
+    kept = [(a.question_id, a.answer) for a in issue.answers if a.question_id not in given]
+    corrected = Report(
+        request_type=issue.request_type,
+        summary=issue.summary if change.summary is None else change.summary,
+        lat=issue.lat if change.lat is None else change.lat,
+        lng=issue.lng if change.lng is None else change.lng,
+        description=issue.description if change.description is None else change.description,
+        address=issue.address if change.address is None else (change.address or None),
+        name=issue.reporter_name,
+        email=issue.reporter_email,
+        image_url=issue.image_url,
+        answers=tuple(kept + [(q, v) for q, v in given.items() if v]),
+        phone=found.reporter_phone,
+        reported_via=found.reported_via,
+    )
+    area = settings.organization.service_area
+    new = build_issue(corrected, rt, settings.owner_of(issue.request_type), area=area)
+    refused = store.edit(issue_id, new)
+    if refused:
+        raise UserError(refused)
