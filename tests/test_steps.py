@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -121,9 +121,26 @@ class Bench:
             return dict(row.one())
 
 
+CONFIG = """
+[organization]
+name = "City of Testville"
+
+[integrations.alpha]
+plugin = "fake-a"
+environment = "test"
+request_types = ["*"]
+
+[integrations.alpha.test]
+url = "http://127.0.0.1:9/nothing-listens-here"
+user = "scf-int"
+"""
+
+
 @pytest.fixture
-def bench(write_config: Callable[[str], Path], basic_config: str) -> Iterator[Bench]:
-    settings = load_config(write_config(basic_config))  # integration alpha on plugin fake-a
+def bench(tmp_path: Path) -> Iterator[Bench]:
+    path = tmp_path / "scf.toml"  # its SQLite store goes beside it
+    path.write_text(CONFIG, encoding="utf-8")
+    settings = load_config(path)
     host = build_manager(load_entry_points=False)
     plugin = Remote("fake-a")
     host.register(plugin, "fake-a")
