@@ -26,11 +26,10 @@ def serve_cmd(app: App, address: str, port: int, no_sync: bool) -> None:
     SIGINT or SIGTERM: stop accepting, finish the requests in flight and the current sync
     step, exit 0.
     """
-    from ..server.running import build
+    from ..server.running import build, preflight
 
     settings = app.settings
-    app.store.request_types()  # the database opens (and upgrades) before anything listens
-    _check_port(address, port)
+    preflight(app.store, address, port)
 
     def show(kind: str, report: PassReport) -> None:
         echo(f"pass ({kind}): {report.summary()}")
@@ -43,32 +42,13 @@ def serve_cmd(app: App, address: str, port: int, no_sync: bool) -> None:
     )  # fmt: skip
 
     def stop(signum: int, _frame: Any) -> None:
-        # Before uvicorn listens, and again after it has drained (it re-raises what it got).
-        serving.server.should_exit = True
-        if serving.engine is not None:
-            serving.engine.stop.set()
+        serving.request_stop()
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stop)
     serving.run()
     echo("stopped", err=True)
     sys.exit(0)
-
-
-def _check_port(address: str, port: int) -> None:
-    """One clear line, before the engine starts, when the address cannot be listened on."""
-    import socket
-
-    from ..errors import UserError
-
-    try:
-        with socket.create_server((address, port)):
-            pass
-    except OSError as exc:
-        raise UserError(
-            f"cannot listen on {address}:{port} ({exc.strerror or exc}); pick another --port, "
-            f"or stop what uses it"
-        ) from None
 
 
 @cli.group("api-keys")
@@ -94,19 +74,8 @@ def api_keys_create(app: App, name: str) -> None:
 def api_keys_list(app: App, as_json: bool) -> None:
     """The keys by name (never the keys themselves), revoked ones included."""
     from ..server import apikeys
-    from ..timeutil import iso
 
-    keys = apikeys.listed(app.store)
-    rows = [
-        {
-            "name": k.name,
-            "created_at": iso(k.created_at),
-            "revoked_at": iso(k.revoked_at),
-            "last_used_at": iso(k.last_used_at),
-            "active": k.revoked_at is None,
-        }
-        for k in keys
-    ]
+    rows = apikeys.listed_json(app.store)
     if as_json:
         echo(dumps(rows))
         return

@@ -12,6 +12,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
@@ -20,7 +21,7 @@ from ..errors import UserError
 from ..net.redaction import register_secret
 from ..store.store import Store
 from ..store.tables import api_keys, issues
-from ..timeutil import utcnow
+from ..timeutil import iso, utcnow
 
 PREFIX = "scf_"  # so a leaked key is recognisable in a scanner or a log
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -78,6 +79,20 @@ def listed(store: Store) -> list[ApiKey]:
             ).all()
         )
     return [ApiKey(r["name"], r["created_at"], r["revoked_at"], used.get(r["name"])) for r in rows]
+
+
+def listed_json(store: Store) -> list[dict[str, Any]]:
+    """The ``scf api-keys list --json`` shape."""
+    return [
+        {
+            "name": k.name,
+            "created_at": iso(k.created_at),
+            "revoked_at": iso(k.revoked_at),
+            "last_used_at": iso(k.last_used_at),
+            "active": k.revoked_at is None,
+        }
+        for k in listed(store)
+    ]
 
 
 def revoke(store: Store, name: str) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..engine.outcomes import PassReport
+from ..errors import UserError
 from .web import create_app
 
 if TYPE_CHECKING:
@@ -58,6 +59,13 @@ class Serving:
         finally:
             self.stop_engine()
 
+    def request_stop(self) -> None:
+        """Stop accepting and let the engine stop after its current step (a signal handler
+        calls this before uvicorn listens, and again after it has drained)."""
+        self.server.should_exit = True
+        if self.engine is not None:
+            self.engine.stop.set()
+
     def stop_engine(self) -> None:
         """Ask the engine to stop and wait for its current step."""
         if self.engine is None or self.thread is None:
@@ -86,6 +94,25 @@ def announcing_server(config: uvicorn.Config, announce: Callable[[str], None]) -
                 announce(bound_url(self))
 
     return Announcing(config)
+
+
+def preflight(store: Store, address: str, port: int) -> None:
+    """What must hold before anything starts: the database opens (and upgrades), and the
+    address can be listened on."""
+    store.request_types()
+    check_port(address, port)
+
+
+def check_port(address: str, port: int) -> None:
+    """One clear line, before the engine starts, when the address cannot be listened on."""
+    try:
+        with socket.create_server((address, port)):
+            pass
+    except OSError as exc:
+        raise UserError(
+            f"cannot listen on {address}:{port} ({exc.strerror or exc}); pick another --port, "
+            f"or stop what uses it"
+        ) from None
 
 
 def build(
