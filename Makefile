@@ -47,6 +47,7 @@ dist: $(STAMP)
 	rm -rf dist
 	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --no-deps -w dist \
 		. plugins/cityworks plugins/arcgis plugins/open311
+	rm -rf build plugins/*/build
 	@ls dist
 
 clean:
