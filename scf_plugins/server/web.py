@@ -32,8 +32,9 @@ from ..ops import telemetry
 from ..ops.metrics import collector
 from ..timeutil import iso, utcnow
 from . import apikeys, formats
+from .form import Form
 from .limits import RateLimit
-from .open311 import Form, Open311, Reply, failure
+from .open311 import Open311, Reply, failure
 
 if TYPE_CHECKING:
     from datetime import datetime
