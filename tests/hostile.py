@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from scf_plugins.testing import StandInServer
+
 
 def read_request(conn: socket.socket) -> tuple[str, str, dict[str, str], bytes]:
     """Read one HTTP/1.1 request: method, path, headers (lower-case names), body."""
@@ -64,11 +66,6 @@ class Seen:
     body: bytes
 
 
-class _Server(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
 class _Listener(abc.ABC):
     """A loopback listener whose handler is ``self.handle(conn)``."""
 
@@ -81,24 +78,26 @@ class _Listener(abc.ABC):
                 with contextlib.suppress(OSError):
                     owner.handle(self.request)
 
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.server = StandInServer(("127.0.0.1", 0), Handler, name=type(self).__name__)
 
     @property
     def root(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
+        return self.server.root
 
     @abc.abstractmethod
     def handle(self, conn: socket.socket) -> None:
         """Answer the requests of one connection."""
 
     def __enter__(self) -> Any:
-        self.thread.start()
+        self.server.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()  # a trickle in progress ends with its connection, at once
+
+    def stop(self) -> None:
+        """Stop listening and close every connection."""
+        self.server.stop()
 
 
 class Recorder(_Listener):

@@ -9,12 +9,19 @@ integrations built for tests.
 - :func:`make_integration`: an :class:`~scf_plugins.Integration` with test defaults;
 - :class:`FakeRemote` and :class:`FakeStaff` (:mod:`.fake`): an in-memory remote system;
 - :func:`build_manager` and :class:`PluginHost`: a host with only the plugin under test
-  (``build_manager(load_entry_points=False)``, then ``register``), routed as in production.
+  (``build_manager(load_entry_points=False)``, then ``register``), routed as in production;
+- :class:`Harness`, :class:`Clock` and :class:`Door` (:mod:`.harness`): one way to test a
+  host (its config, store, plugins, passes on a clock, CLI and Open311 door), and the
+  ``harness`` and ``scf_database`` fixtures (:mod:`.fixtures`) that make them under pytest;
+- :func:`wait_for` (:mod:`.waiting`): wait for an event with a deadline, not for time.
 
-- :mod:`.standins`: what a plugin's stand-in server (``scf emulator NAME``) is built on.
+- :mod:`.standins`: what a plugin's stand-in server (``scf emulator NAME``) is built on, with
+  :class:`StandInServer` and :class:`StandInHTTPServer` (:mod:`.servers`): start, stop at
+  once, keep-alive connections closed on stop.
 
-The contract suite and the loopback server need pytest; they are imported when first named,
-so a plugin's emulator can import :mod:`.standins` in production, where pytest is absent.
+The contract suite and the loopback server need pytest, and the harness the host's heavy
+internals; they are imported when first named, so a plugin's emulator can import
+:mod:`.standins` in production, where pytest is absent.
 """
 
 from __future__ import annotations
@@ -27,13 +34,21 @@ from ..plugins import PluginHost, build_manager
 from ..standin import Staff
 from . import standins
 from .fake import FakeRemote, FakeStaff
+from .servers import StandInHTTPServer, StandInServer
+from .waiting import wait_for
 
 if TYPE_CHECKING:
     from .contract import RemoteSystemContract
+    from .harness import Clock, Door, Harness, fresh_database
     from .loopback import LoopbackServer, Reply, Seen, loopback
 
-# The names that need pytest, and the module each comes from.
+# The names that need pytest (or, for the harness, the host's heavy internals), and the
+# module each comes from.
 _NEED_PYTEST = {
+    "Clock": "harness",
+    "Door": "harness",
+    "Harness": "harness",
+    "fresh_database": "harness",
     "RemoteSystemContract": "contract",
     "LoopbackServer": "loopback",
     "Reply": "loopback",
@@ -80,16 +95,23 @@ def make_integration(plugin: str, url: str = "http://127.0.0.1:9", **overrides: 
 
 __all__ = [
     "TEST_PASSWORD",
+    "Clock",
+    "Door",
     "FakeRemote",
     "FakeStaff",
+    "Harness",
     "LoopbackServer",
     "PluginHost",
     "RemoteSystemContract",
     "Reply",
     "Seen",
     "Staff",
+    "StandInHTTPServer",
+    "StandInServer",
     "build_manager",
+    "fresh_database",
     "loopback",
     "make_integration",
     "standins",
+    "wait_for",
 ]

@@ -398,6 +398,7 @@ class RemoteSystemContract:
         for secret in secrets:
             assert not any(secret in text for text in shown), "a secret appears in an error or log"
 
+    @pytest.mark.slow  # a subprocess: `-m "not slow"` leaves it out
     def test_importing_the_plugin_loads_no_heavy_library(self, contract_plugin: Any) -> None:
         """Every ``scf`` command loads every plugin: its module must load in milliseconds,
         so the libraries in HEAVY_MODULES are imported where they are used, not at the top."""

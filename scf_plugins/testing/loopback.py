@@ -13,7 +13,8 @@ request it got::
 
 It listens on 127.0.0.1 only, on a free port, and stops with the test, so a test never
 reaches beyond this machine. The ``loopback`` fixture is registered with pytest when
-scf-plugins is installed (a ``pytest11`` entry point): a plugin's tests just ask for it.
+scf-plugins is installed (a ``pytest11`` entry point): a plugin's tests just ask for it, and
+for the kit's other fixtures (:mod:`.fixtures`), which this module loads.
 """
 
 from __future__ import annotations
@@ -23,11 +24,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+
+from .servers import StandInHTTPServer
+
+# The kit's other fixtures and its `store` marker come with this entry point.
+pytest_plugins = ["scf_plugins.testing.fixtures"]
 
 
 @dataclass(frozen=True)
@@ -109,14 +115,12 @@ class LoopbackServer:
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: the server records requests instead of logging them."""
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = StandInHTTPServer(("127.0.0.1", 0), _Handler, name="loopback")
 
     @property
     def url(self) -> str:
         """``http://127.0.0.1:PORT`` (no trailing slash)."""
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self._server.url
 
     def route(self, method: str, path: str, reply: Reply | Handler) -> None:
         """Answer ``method`` requests whose path matches ``path`` (a regex) with ``reply``."""
@@ -135,13 +139,12 @@ class LoopbackServer:
 
     def start(self) -> LoopbackServer:
         """Start serving (on a background thread); returns itself."""
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        """Stop serving and close the socket."""
-        self._server.shutdown()
-        self._server.server_close()
+        """Stop serving at once: the socket and any keep-alive connection are closed."""
+        self._server.stop()
 
     def __enter__(self) -> LoopbackServer:
         return self.start()

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import math
 import secrets
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from scf_plugins.testing import StandInHTTPServer
 
 
 @dataclass(frozen=True)
@@ -219,36 +220,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(raw)
 
 
-class FakeGeocodeServer(ThreadingHTTPServer):
+class FakeGeocodeServer(StandInHTTPServer):
     """``with FakeGeocodeServer() as gis: gis.url`` serves the fake on a free loopback port."""
-
-    daemon_threads = True
 
     def __init__(
         self, locator: FakeLocator | None = None, host: str = "127.0.0.1", port: int = 0
     ) -> None:
-        super().__init__((host, port), _Handler)
+        super().__init__((host, port), _Handler, name="arcgis-fake")
         self.locator = locator or FakeLocator()
-        self._thread: threading.Thread | None = None
 
     @property
     def root(self) -> str:
         """``http://127.0.0.1:PORT/arcgis``."""
-        host, port = self.server_address[:2]
-        return f"http://{host!s}:{port}/arcgis"
+        return f"{super().root}/arcgis"
 
     @property
     def url(self) -> str:
         """The GeocodeServer URL a config names."""
         return f"{self.root}/rest/services/Locators/Composite/GeocodeServer"
-
-    def __enter__(self) -> FakeGeocodeServer:
-        self._thread = threading.Thread(
-            target=self.serve_forever, daemon=True, kwargs={"poll_interval": 0.05}
-        )
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.shutdown()
-        self.server_close()

@@ -20,11 +20,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from scf_plugins.testing import standins
+from scf_plugins.testing import StandInHTTPServer, standins
 
 FAULT_KINDS = ("503", "reset", "drop_after_commit", "slow", "html")
 BASE = "/open311/v2"
@@ -222,15 +222,17 @@ class Open311Emulator:
     def __init__(self, state: EmulatorState | None = None, host: str = "127.0.0.1",
                  port: int = 0) -> None:  # fmt: skip
         self.state = state or EmulatorState()
-        self._server = ThreadingHTTPServer((host, port), _handler(self.state))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = StandInHTTPServer((host, port), _handler(self.state), name="open311")
+
+    @property
+    def server(self) -> StandInHTTPServer:
+        """The HTTP server (its ``in_flight`` counts the requests being answered)."""
+        return self._server
 
     @property
     def root(self) -> str:
         """``http://HOST:PORT``."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._server.root
 
     @property
     def url(self) -> str:
@@ -239,13 +241,12 @@ class Open311Emulator:
 
     def start(self) -> Open311Emulator:
         """Serve on a background thread."""
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        """Stop serving."""
-        self._server.shutdown()
-        self._server.server_close()
+        """Stop serving at once: the socket and every open connection are closed."""
+        self._server.stop()
 
     def __enter__(self) -> Open311Emulator:
         return self.start()

@@ -10,15 +10,15 @@ fault was injected. ``/__emulator/*`` is the control interface (city staff and f
 from __future__ import annotations
 
 import ast
-import contextlib
 import json
 import re
-import threading
 import time
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from scf_plugins.testing import StandInHTTPServer
 
 from .state import CwFault, EmulatorState, as_bool, as_int, as_ints, lower_keys
 
@@ -325,18 +325,6 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the emulator counts calls instead of logging them."""
 
-    def setup(self) -> None:
-        """Track the connection, so stopping the emulator ends keep-alive clients too."""
-        super().setup()
-        with self.server.open_lock:
-            self.server.open_connections.add(self.connection)
-
-    def finish(self) -> None:
-        """Forget the connection."""
-        with self.server.open_lock:
-            self.server.open_connections.discard(self.connection)
-        super().finish()
-
     def do_GET(self) -> None:
         """GET with ``data`` in the query (or, like some clients, in a form body)."""
         self._handle()
@@ -536,19 +524,14 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, json.dumps(result))
 
 
-class EmulatorHTTPServer(ThreadingHTTPServer):
-    """A threading HTTP server bound to one :class:`EmulatorState`."""
-
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128
+class EmulatorHTTPServer(StandInHTTPServer):
+    """The stand-in server bound to one :class:`EmulatorState` (stopping it ends keep-alive
+    clients too: a client's connection must not reach the old state)."""
 
     def __init__(
         self, address: tuple[str, int], state: EmulatorState, site: str = "/Cityworks"
     ) -> None:
-        super().__init__(address, _Handler)
-        self.open_connections: set[Any] = set()
-        self.open_lock = threading.Lock()
+        super().__init__(address, _Handler, name="cw-emulator")
         self.state = state
         self.api = Api(state)
         self.site = site.rstrip("/")
@@ -567,13 +550,11 @@ class Emulator:
         self.state = state or EmulatorState()
         self.server = EmulatorHTTPServer((host, port), self.state, site)
         self.site = site
-        self._thread: threading.Thread | None = None
 
     @property
     def root(self) -> str:
         """``http://127.0.0.1:PORT`` of the server."""
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.server.root
 
     @property
     def url(self) -> str:
@@ -582,28 +563,12 @@ class Emulator:
 
     def start(self) -> Emulator:
         """Serve in a background thread."""
-        self._thread = threading.Thread(
-            target=self.server.serve_forever,
-            name="cw-emulator",
-            kwargs={"poll_interval": 0.05},
-            daemon=True,
-        )
-        self._thread.start()
+        self.server.start()
         return self
 
     def stop(self) -> None:
-        """Stop serving, close the socket and end open connections (as a stopped server
-        would: a client's keep-alive connection must not reach the old state)."""
-        import socket
-
-        self.server.shutdown()
-        self.server.server_close()
-        with self.server.open_lock:
-            for connection in list(self.server.open_connections):
-                with contextlib.suppress(OSError):
-                    connection.shutdown(socket.SHUT_RDWR)
-        if self._thread:
-            self._thread.join(timeout=5)
+        """Stop serving at once: the socket and every open connection are closed."""
+        self.server.stop()
 
     def __enter__(self) -> Emulator:
         return self.start()
