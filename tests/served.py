@@ -1,16 +1,14 @@
-"""The served door for tests: an ASGI app on a free loopback port, with its store and an
-API key (``scf_plugins.server.running``)."""
+"""The served door for tests: the config tables it needs, a fake geocoder, and the server
+(an ASGI app on a free loopback port, ``scf_plugins.server.running``). The door itself, with
+its store and an API key, is ``Harness.serve()`` (``scf_plugins.testing.Door``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
-
-import requests
 
 from scf_plugins import AddressCheck, hookimpl
 from scf_plugins.server.running import Background as Served
-from scf_plugins.store.store import Store
+from scf_plugins.testing import Door
 
 __all__ = ["GEOCODER", "SERVER", "Door", "FakeGeocoder", "Served"]
 
@@ -36,27 +34,3 @@ class FakeGeocoder:
         if address.lower().startswith("1 main st"):
             return AddressCheck(address, True, "1 MAIN ST, TESTVILLE", 97.0, 41.31, -72.92)
         return AddressCheck(address, False, reason="no candidates")
-
-
-@dataclass
-class Door:
-    """A served door with its store, settings and one live API key."""
-
-    url: str
-    key: str
-    store: Store
-    settings: Any
-
-    def get(self, path: str, **params: Any) -> requests.Response:
-        return requests.get(f"{self.url}{path}", params=params, timeout=10)
-
-    def post(self, fmt: str = "json", key: str | None = None, **fields: Any) -> requests.Response:
-        data = {"api_key": self.key if key is None else key, **fields}
-        return requests.post(f"{self.url}/open311/v2/requests.{fmt}", data=data, timeout=10)
-
-    def post_pairs(self, fmt: str, pairs: list[tuple[str, str]]) -> requests.Response:
-        return requests.post(
-            f"{self.url}/open311/v2/requests.{fmt}",
-            data=[("api_key", self.key), *pairs],
-            timeout=10,
-        )

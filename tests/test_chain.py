@@ -5,29 +5,16 @@ there, and host A's issue closes with the closing message that came down the cha
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
 
 import pytest
-from click.testing import CliRunner, Result
 
-from scf_plugins.cli import cli
-from scf_plugins.cli.app import App
-from scf_plugins.config.settings import load_config
-from scf_plugins.engine.loop import Engine
-from scf_plugins.plugins import build_manager
-from scf_plugins.server.apikeys import create
-from scf_plugins.server.web import create_app
-from scf_plugins.store.store import Store
-
-from .served import Served
+from scf_plugins.testing import Harness
+from scf_plugins.timeutil import utcnow
 
 HOST_A = """
 [organization]
 name = "Testville County"
-database = "sqlite:///{db}"
 
 [integrations.county]
 plugin = "open311"
@@ -45,54 +32,25 @@ closed = "Request {{remote_id}} is closed: {{reason}}"
 """
 
 
-class HostA:
-    """The upstream host: its config, store, plugins and CLI."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.host = build_manager(disabled=set())
-        self.settings = load_config(path)
-        self.store = Store.open(self.settings.organization.database)
-
-    def cli(self, *args: str) -> Result:
-        return CliRunner().invoke(cli, list(args), obj=App(str(self.path), host=self.host))
-
-    def sync(self) -> Any:
-        return Engine(
-            self.settings, self.host, self.store, clock=lambda: datetime.now(UTC)
-        ).run_pass()
-
-    def show(self, issue_id: int) -> dict[str, Any]:
-        result = self.cli("issues", "show", str(issue_id), "--json")
-        assert result.exit_code == 0, result.output
-        data: dict[str, Any] = json.loads(result.stdout)
-        return data
-
-
 @pytest.fixture
 def chain(
-    world, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[[], tuple[Any, HostA]]]:  # type: ignore[no-untyped-def]
-    served: list[Served] = []
+    world: Callable[..., Harness], harness: Callable[..., Harness]
+) -> Callable[..., tuple[Harness, Harness]]:
+    """Host B (``world``, its door serving) and host A, whose ``county`` integration is B's
+    door; A is on its own SQLite store and the wall clock."""
 
-    def make(extra: str = "") -> tuple[Any, HostA]:
+    def make(extra: str = "") -> tuple[Harness, Harness]:
         b = world()
         assert b.cli("request-types", "--refresh").exit_code == 0
-        store_b = b.store()
-        key = create(store_b, "county-a")
-        door = Served(create_app(b.settings, b.host, store_b))
-        served.append(door)
-        monkeypatch.setenv("SCF_COUNTY_TEST_PASSWORD", key)
-        path = tmp_path / "a" / "scf.toml"
-        path.parent.mkdir()
-        path.write_text(
-            HOST_A.format(db=tmp_path / "a" / "a.db", url=f"{door.url}/open311/v2", extra=extra)
+        door = b.serve("county-a", refresh=False)
+        a = harness(
+            HOST_A.format(url=f"{door.url}/open311/v2", extra=extra),
+            clock=utcnow,
+            passwords={"county.test": door.key},
         )
-        return b, HostA(path)
+        return b, a
 
-    yield make
-    for door in served:
-        door.stop()
+    return make
 
 
 def test_a_report_travels_down_the_chain_and_its_closing_comes_back(chain) -> None:  # type: ignore[no-untyped-def]

@@ -78,7 +78,7 @@ def test_changing_the_password_closes_the_circuit_at_once(
     monkeypatch.setenv("SCF_CITYWORKS_TEST_PASSWORD", "wrong-password-2")
     assert w.sync().errors == 1
     monkeypatch.delenv("SCF_CITYWORKS_TEST_PASSWORD")
-    monkeypatch.setenv("SCF_SECRETS_FILE", str(w.tmp / "secrets.json"))
+    monkeypatch.setenv("SCF_SECRETS_FILE", str(w.folder / "secrets.json"))
     result = w.cli("credentials", "set", "cityworks", "--env", "test", "--stdin",
                    input=f"{PASSWORD}\n")  # fmt: skip
     assert result.exit_code == 0, result.output

@@ -3,7 +3,6 @@ while work remains (the lost race of a select-then-update under READ COMMITTED).
 
 from __future__ import annotations
 
-import os
 import threading
 from datetime import timedelta
 from typing import Any
@@ -15,15 +14,11 @@ from scf_plugins.models import NewIssue, Status
 from scf_plugins.store.store import Store
 from scf_plugins.store.tables import issues
 from scf_plugins.timeutil import utcnow
-from tests.conftest import DATABASE_ENV, empty_database
 
 
 @pytest.fixture
-def store(tmp_path: Any) -> Any:
-    url = os.environ.get(DATABASE_ENV) or f"sqlite:///{tmp_path / 'scf.db'}"
-    if os.environ.get(DATABASE_ENV):
-        empty_database(url)
-    opened = Store.open(url)
+def store(scf_database: str) -> Any:
+    opened = Store.open(scf_database)
     yield opened
     opened.close()
 

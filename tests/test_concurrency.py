@@ -8,6 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # real `scf sync` processes side by side
 SCF = str(Path(sys.executable).parent / "scf")
 
 

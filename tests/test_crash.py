@@ -14,9 +14,39 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from scf_plugins.testing import wait_for
+
+pytestmark = pytest.mark.slow  # the crash suite: real `scf sync` processes killed and restarted
 SCF = str(Path(sys.executable).parent / "scf")
-KILL_AFTER = [0.3, 0.38, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.95, 1.2]  # start-up is ~0.3 s
+# When each worker is killed (the moments are the test; start-up is ~0.3 s).
+KILL_AFTER = [0.3, 0.38, 0.45, 0.5, 0.55, 0.6, 0.7, 0.8, 0.95, 1.2]
+
+
+def settled(w, timeout: float) -> bool:  # type: ignore[no-untyped-def]
+    """Every lease a worker took has lapsed, every call it made has had ``timeout`` seconds
+    (so a restarted worker may look a possibly-made create up), and the emulator has
+    finished every call it got: what a restart after a kill needs. The workers' clock is
+    the wall's."""
+    from sqlalchemy import func, select
+
+    from scf_plugins.store.tables import attachments, comments, issues, poll_batches
+
+    leases = [t.c.lease_until for t in (issues, comments, attachments, poll_batches)]
+    attempts = [issues.c.submit_attempted_at, comments.c.push_attempted_at,
+                attachments.c.push_attempted_at]  # fmt: skip
+    with w.store().read() as conn:
+        ends = [conn.execute(select(func.max(c))).scalar() for c in leases]
+        ends += [
+            at + timedelta(seconds=timeout)
+            for at in (conn.execute(select(func.max(c))).scalar() for c in attempts)
+            if at is not None
+        ]
+    now = datetime.now(UTC)
+    return w.emulator.server.in_flight == 0 and all(end is None or end < now for end in ends)
 
 
 def sync(world, lease: float = 0.5) -> subprocess.Popen[str]:  # type: ignore[no-untyped-def]
@@ -27,6 +57,12 @@ def sync(world, lease: float = 0.5) -> subprocess.Popen[str]:  # type: ignore[no
         text=True,
         env=os.environ.copy(),
     )
+
+
+def creating(w, proc: subprocess.Popen[Any]) -> bool:  # type: ignore[no-untyped-def]
+    """True once the emulator got a create; the worker must still be running."""
+    assert proc.poll() is None, "scf sync ended before it created anything"
+    return bool(w.emulator.state.counts["ams/servicerequest/create"])
 
 
 def add_work(w, issues: list[int], round_: int) -> None:  # type: ignore[no-untyped-def]
@@ -49,18 +85,17 @@ def test_sigkill_at_many_moments_then_restart(world) -> None:  # type: ignore[no
     for round_, delay in enumerate(KILL_AFTER):
         add_work(w, issues, round_)
         proc = sync(w)
-        time.sleep(delay)
+        time.sleep(delay)  # the moment of the kill: what this test varies
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
             killed += 1
         proc.communicate(timeout=60)
     assert killed >= 3, "the kills must land while passes are running"
-    time.sleep(1.2)  # the dead processes' leases expire, and their calls' timeout passes
     for _ in range(3):
+        wait_for(lambda: settled(w, timeout=1), 30, "the dead workers' leases and calls to lapse")
         proc = sync(w)
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
-        time.sleep(0.6)
 
     requests = w.emulator.state.requests
     markers = collections.Counter(r["OtherSystemId"] for r in requests.values())
@@ -92,10 +127,7 @@ def test_sigterm_finishes_the_current_step_and_stops_cleanly(world) -> None:  # 
         text=True,
         env=os.environ.copy(),
     )
-    deadline = time.monotonic() + 30
-    while not w.emulator.state.counts["ams/servicerequest/create"]:  # mid-way through a pass
-        assert time.monotonic() < deadline and proc.poll() is None
-        time.sleep(0.01)
+    wait_for(lambda: creating(w, proc), 30, "the first create (mid-way through a pass)")
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
@@ -103,7 +135,7 @@ def test_sigterm_finishes_the_current_step_and_stops_cleanly(world) -> None:  # 
     assert "pass 1 (submit):" in out
     # Nothing half-done: every issue is acknowledged, untouched, or marked as possibly
     # created (looked up first), and later passes finish the rest with no duplicate.
-    time.sleep(0.1)
+    wait_for(lambda: w.emulator.server.in_flight == 0, 10, "the emulator's last answers")
     w.later(minutes=10)
     w.sync()
     markers = [r["OtherSystemId"] for r in w.emulator.state.requests.values()]
@@ -120,10 +152,7 @@ def test_a_killed_workers_claims_are_taken_over_at_once_on_the_same_machine(worl
         stderr=subprocess.DEVNULL,
         env=os.environ.copy(),
     )
-    deadline = time.monotonic() + 30
-    while not w.emulator.state.counts["ams/servicerequest/create"]:
-        assert time.monotonic() < deadline and proc.poll() is None
-        time.sleep(0.01)
+    wait_for(lambda: creating(w, proc), 30, "the first create")
     proc.kill()
     proc.wait()
     claimed = w.show(ids[0])["sync"]
@@ -136,8 +165,9 @@ def test_a_killed_workers_claims_are_taken_over_at_once_on_the_same_machine(worl
     report = w.sync()
     assert report.acknowledged == 0 and report.errors == 0
     assert "claimed       by" not in w.cli("issues", "show", str(ids[0])).output
-    time.sleep(0.6)  # the dead worker's creates land remotely meanwhile
-    w.clock[0] = datetime.now(UTC) + timedelta(seconds=31)  # past timeout_seconds (30)
+    # The dead worker's creates land remotely meanwhile.
+    wait_for(lambda: w.emulator.server.in_flight == 0, 10, "the dead worker's creates to land")
+    w.clock.now = datetime.now(UTC) + timedelta(seconds=31)  # past timeout_seconds (30)
     report = w.sync()
     assert report.acknowledged == 12
     markers = [r["OtherSystemId"] for r in w.emulator.state.requests.values()]
@@ -156,7 +186,7 @@ def test_claims_of_a_worker_elsewhere_wait_for_their_lease(world) -> None:  # ty
         conn.execute(
             issues.update().values(
                 lease_owner="elsewhere:0badb007:4242:abcdef",
-                lease_until=w.clock[0] + timedelta(seconds=60),
+                lease_until=w.clock.now + timedelta(seconds=60),
             )
         )
     assert w.sync().acknowledged == 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import socket
 
+import pytest
+
 from scf_plugins.cli.demo import run_demo
 from scf_plugins.plugins import build_manager
 
@@ -119,6 +121,7 @@ def test_doctor_names_a_wrong_path(world) -> None:  # type: ignore[no-untyped-de
     assert "answered 404; check that the url ends in /Services/AMS" in result.stdout
 
 
+@pytest.mark.slow  # a subprocess
 def test_the_emulator_command_serves_a_site(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import os
     import subprocess

@@ -13,13 +13,13 @@ import os
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from scf_plugins.testing import wait_for
 from tests import hostile
 from tests.conftest import PASSWORD
 
@@ -88,6 +88,7 @@ def test_a_create_trickling_its_body_is_ambiguous_then_found(hostile_world: Any)
     exactly_once(w, [issue_id])
 
 
+@pytest.mark.slow  # a subprocess
 def test_sigterm_ends_a_pass_whose_call_hangs(hostile_world: Any) -> None:
     w, server = hostile_world(extra="timeout_seconds = 300")
     w.report()
@@ -101,11 +102,13 @@ def test_sigterm_ends_a_pass_whose_call_hangs(hostile_world: Any) -> None:
         text=True,
         env=env,
     )
-    ends = time.monotonic() + 30
-    while not any("servicerequest/create" in s.path.lower() for s in server.seen):
-        assert time.monotonic() < ends and proc.poll() is None
-        time.sleep(0.05)
-    time.sleep(0.3)  # the call is in flight, the server trickling
+
+    def creating() -> bool:
+        assert proc.poll() is None, "scf sync ended before its create reached the server"
+        return any("servicerequest/create" in s.path.lower() for s in server.seen)
+
+    # The server has read the whole create: the call is in flight, the answer trickling.
+    wait_for(creating, 30, "the create to reach the trickling server")
     proc.terminate()
     _out, err = proc.communicate(timeout=15)  # a 300 s call abandoned within seconds
     assert proc.returncode == 0, err
@@ -179,6 +182,7 @@ print(int(peak.split()[1]) // 1024)
 """
 
 
+@pytest.mark.slow  # a subprocess
 def test_memory_stays_bounded_whatever_the_answer_size(hostile_world: Any) -> None:
     """A 400 MB answer: the client stops at the 32 MB default; peak RSS stays far below."""
     w, server = hostile_world()

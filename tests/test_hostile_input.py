@@ -128,6 +128,7 @@ def test_control_characters_in_a_comment_or_its_author_are_refused(run: Any) -> 
     assert result.exit_code == 1 and "contains a control character" in result.output
 
 
+@pytest.mark.slow  # a subprocess
 def test_arguments_that_are_not_utf8_get_one_clear_line(basic_config: str, tmp_path: Path) -> None:
     config = tmp_path / "scf.toml"
     config.write_text(basic_config)

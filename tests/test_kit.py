@@ -82,6 +82,7 @@ def submit(integration: Integration, issue: Issue) -> Submission:
 '''
 
 
+@pytest.mark.slow  # a subprocess
 def test_a_plugin_type_checks_against_the_installed_host(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The host ships py.typed and a typed hookimpl: an out-of-tree plugin's mypy run sees
     the host's types (a wrong one is caught, a right one passes)."""

@@ -170,7 +170,9 @@ def test_2_a_lost_create_after_recategorize_never_finds_the_cancelled_request(
     assert sum("was cancelled" in t for t in system) == 1
 
 
-def test_3_a_second_store_never_claims_the_first_stores_requests(world: Any, tmp_path: Any) -> None:
+def test_3_a_second_store_never_claims_the_first_stores_requests(
+    world: Any, harness: Any, tmp_path: Any
+) -> None:
     w = world()
     first = w.report()
     w.sync()
@@ -179,9 +181,9 @@ def test_3_a_second_store_never_claims_the_first_stores_requests(world: Any, tmp
     config = w.path.read_text()
     database = w.settings.organization.database
     rebuilt = tmp_path / "rebuilt"
-    rebuilt.mkdir()
-    (rebuilt / "scf.toml").write_text(config.replace(database, f"sqlite:///{rebuilt / 'scf.db'}"))
-    w2 = type(w)(w.emulator, rebuilt / "scf.toml", w.host, rebuilt, w.clock)
+    config = config.replace(database, f"sqlite:///{rebuilt / 'scf.db'}")
+    w2 = harness(config, folder=rebuilt, host=w.host, clock=w.clock,
+                 default_answers=w.default_answers)  # fmt: skip
     second = w2.report()
     assert second == first
     w.emulator.state.inject("drop_after_commit", match="servicerequest/create")

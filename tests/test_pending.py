@@ -4,47 +4,29 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from click.testing import Result
 
 from scf_plugins import AmbiguousError, Integration, Issue, Submission, hookimpl
-from scf_plugins.config.settings import load_config
 from scf_plugins.engine.loop import Engine
 from scf_plugins.plugins import PluginHost
-from scf_plugins.store.store import Store
+from scf_plugins.testing import Clock, Harness
 from scf_plugins.testing.fake import FakeRemote, FakeStaff
 
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def later(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def batch(
-    fake_host: tuple[PluginHost, FakeRemote],
-    run: Callable[..., Result],
-    write_config: Callable[[str], Path],
-    basic_config: str,
+    fake_host: tuple[PluginHost, FakeRemote], basic: Harness
 ) -> tuple[Engine, FakeRemote, Clock, Callable[..., Result]]:
-    host, plugin = fake_host
+    _, plugin = fake_host
     plugin.batch = True
-    clock = Clock()
-    settings = load_config(write_config(basic_config))
-    engine = Engine(settings, host, Store.open(settings.organization.database), clock=clock)
-    return engine, plugin, clock, run
+    clock = Clock(START)
+    return basic.engine(clock=clock), plugin, clock, basic.cli
 
 
 def report(run: Callable[..., Result]) -> int:
@@ -76,16 +58,16 @@ def test_a_token_is_pending_until_resolved_then_the_message_names_the_real_id(ba
     assert (status["pending"], status["waiting"]) == (1, 0)
 
     # Not processed yet: asked, still pending, never submitted again.
-    clock.later(6)
+    clock.advance(seconds=6)
     assert engine.run_pass().acknowledged == 0
     assert show(run, issue_id)["sync"]["pending"]["token"] == token
     assert [c for c in plugin.calls if c[0] == "submit"] == [("submit", "alpha")]
     assert ("resolve_pending", "alpha") in plugin.calls
 
     FakeStaff(plugin).process_batch()
-    clock.later(1)
+    clock.advance(seconds=1)
     assert engine.run_pass().acknowledged == 0  # not asked again before its delay
-    clock.later(10)
+    clock.advance(seconds=10)
     assert engine.run_pass().acknowledged == 1
     shown = show(run, issue_id)
     rid = plugin.tokens[token]
@@ -103,21 +85,19 @@ def test_a_lost_token_sends_the_issue_again_after_a_look_up(batch) -> None:  # t
     engine.run_pass()
     token = show(run, issue_id)["sync"]["pending"]["token"]
     FakeStaff(plugin).forget_token(token)
-    clock.later(6)
+    clock.advance(seconds=6)
     lost = engine.run_pass()
     assert lost.acknowledged == 0
     shown = show(run, issue_id)
     assert shown["sync"]["pending"] is None
     assert "was lost" in shown["sync"]["last_error"]
-    clock.later(60)
+    clock.advance(seconds=60)
     plugin.batch = False
     assert engine.run_pass().acknowledged == 1
     assert show(run, issue_id)["status"] == "acknowledged"
 
 
-def test_the_plugin_state_of_an_uncertain_create_reaches_its_retry(
-    fake_host, run, write_config, basic_config
-) -> None:  # type: ignore[no-untyped-def]
+def test_the_plugin_state_of_an_uncertain_create_reaches_its_retry(fake_host, basic) -> None:  # type: ignore[no-untyped-def]
     host, _ = fake_host
     seen: list[dict[str, Any]] = []
 
@@ -131,13 +111,12 @@ def test_the_plugin_state_of_an_uncertain_create_reaches_its_retry(
 
     host.unregister("fake-a")
     host.register(Remembers("fake-a"), "fake-a")
-    clock = Clock()
-    settings = load_config(write_config(basic_config))
-    store = Store.open(settings.organization.database)
-    engine = Engine(settings, host, store, clock=clock)
-    issue_id = report(run)
+    clock = Clock(START)
+    store = basic.store()
+    engine = basic.engine(clock=clock)
+    issue_id = report(basic.cli)
     engine.run_pass()
-    clock.later(120)
+    clock.advance(seconds=120)
     assert engine.run_pass().acknowledged == 1
     assert seen == [{}, {"sent_at": "2026-03-02T09:00:00Z"}]
     record = store.get(issue_id)
@@ -148,7 +127,7 @@ def test_the_plugin_state_of_an_uncertain_create_reaches_its_retry(
     "state", [["a list"], {"big": "x" * 5000}, {"not json": object()}], ids=str
 )
 def test_a_plugin_state_the_store_cannot_keep_is_a_plugin_error_not_a_crash(
-    fake_host, run, write_config, basic_config, state
+    fake_host, basic, state
 ) -> None:  # type: ignore[no-untyped-def]
     host, _ = fake_host
 
@@ -159,15 +138,14 @@ def test_a_plugin_state_the_store_cannot_keep_is_a_plugin_error_not_a_crash(
 
     host.unregister("fake-a")
     host.register(Bad("fake-a"), "fake-a")
-    settings = load_config(write_config(basic_config))
-    engine = Engine(settings, host, Store.open(settings.organization.database), clock=Clock())
-    issue_id = report(run)
+    engine = basic.engine(clock=Clock(START))
+    issue_id = report(basic.cli)
     outcome = engine.run_pass()
     assert outcome.acknowledged == 0 and outcome.errors == 1
-    assert "plugin_state" in show(run, issue_id)["sync"]["last_error"]
+    assert "plugin_state" in show(basic.cli, issue_id)["sync"]["last_error"]
 
 
-def test_poll_hands_the_plugin_its_state(fake_host, run, write_config, basic_config) -> None:  # type: ignore[no-untyped-def]
+def test_poll_hands_the_plugin_its_state(fake_host, basic) -> None:  # type: ignore[no-untyped-def]
     host, _ = fake_host
     seen: list[dict[str, Any]] = []
 
@@ -184,9 +162,8 @@ def test_poll_hands_the_plugin_its_state(fake_host, run, write_config, basic_con
 
     host.unregister("fake-a")
     host.register(Stateful("fake-a"), "fake-a")
-    settings = load_config(write_config(basic_config))
-    engine = Engine(settings, host, Store.open(settings.organization.database), clock=Clock())
-    report(run)
+    engine = basic.engine(clock=Clock(START))
+    report(basic.cli)
     engine.run_pass()
     engine.run_pass()
     assert seen and seen[-1] == {"site": "north"}

@@ -9,7 +9,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +18,8 @@ import pytest
 import requests
 from click.testing import Result
 from PIL import ExifTags, Image
+
+from scf_plugins.testing import Harness, wait_for
 
 from .served import Door
 
@@ -81,11 +82,9 @@ def stored(store: Any, issue_id: int) -> list[bytes]:
 
 
 def test_gps_and_every_other_metadata_are_gone_and_the_photo_is_upright(
-    run: Callable[..., Result], tmp_path: Path, fake_host: Any, write_config: Any, basic_config: str
+    basic: Harness, tmp_path: Path
 ) -> None:
-    from scf_plugins.config.settings import load_config
-    from scf_plugins.store.store import Store
-
+    run = basic.cli
     original = photo(gps=True, orientation=6)
     assert Image.open(io.BytesIO(original)).getexif().get_ifd(ExifTags.IFD.GPSInfo)  # it had GPS
     result = report(run, write(tmp_path, "IMG_0001.HEIC.jpg", original))
@@ -94,8 +93,7 @@ def test_gps_and_every_other_metadata_are_gone_and_the_photo_is_upright(
     [meta] = shown(run, issue_id)["attachments"]
     assert (meta["content_type"], meta["remote_id"]) == ("image/jpeg", None)
     assert meta["filename"] == "IMG_0001-HEIC.jpg" and meta["path"].startswith("/media/")
-    settings = load_config(write_config(basic_config))
-    [content] = stored(Store.open(settings.organization.database), issue_id)
+    [content] = stored(basic.store(), issue_id)
     assert meta["size"] == len(content)
     kept = Image.open(io.BytesIO(content))
     assert kept.format == "JPEG" and kept.size == (20, 40)  # turned upright (orientation 6)
@@ -150,16 +148,14 @@ def test_too_many_photos_and_a_missing_file_are_refused(
 
 
 def test_a_plugin_without_photos_keeps_them_here_with_no_error_and_no_retry(
-    run: Callable[..., Result], fake_host: Any, tmp_path: Path, write_config: Any, basic_config: str
+    basic: Harness, fake_host: Any, tmp_path: Path
 ) -> None:
-    from scf_plugins.config.settings import load_config
-    from scf_plugins.engine.loop import Engine
-    from scf_plugins.store.store import Store
+    from scf_plugins.timeutil import utcnow
 
-    host, plugin = fake_host
+    run = basic.cli
+    _, plugin = fake_host
     issue_id = json.loads(report(run, write(tmp_path, "a.jpg", photo())).stdout)["id"]
-    settings = load_config(write_config(basic_config))
-    engine = Engine(settings, host, Store.open(settings.organization.database))
+    engine = basic.engine(clock=utcnow)
     first = engine.run_pass()
     again = engine.run_pass()
     assert first.acknowledged == 1 and first.errors == again.errors == 0
@@ -207,6 +203,7 @@ def test_a_lost_upload_answer_is_looked_up_not_uploaded_twice(world: Any, tmp_pa
     )
 
 
+@pytest.mark.slow  # a subprocess
 def test_sigkill_mid_upload_then_restart_attaches_each_photo_once(
     world: Any, tmp_path: Path
 ) -> None:
@@ -219,18 +216,21 @@ def test_sigkill_mid_upload_then_restart_attaches_each_photo_once(
     proc = subprocess.Popen([SCF, "--config", str(w.path), "sync", "--once"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             env=os.environ.copy())  # fmt: skip
-    deadline = time.monotonic() + 30
-    while w.emulator.state.counts["ams/attachments/addrequestattachment"] < 2:
-        assert time.monotonic() < deadline and proc.poll() is None
-        time.sleep(0.01)
+
+    def uploading() -> bool:
+        assert proc.poll() is None, "scf sync ended before both uploads were under way"
+        return w.emulator.state.counts["ams/attachments/addrequestattachment"] >= 2
+
+    wait_for(uploading, 30, "both uploads under way")
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    time.sleep(1.3)  # the uploads in flight land remotely meanwhile
     rid = w.remote_id(issue_id)
+    # The uploads in flight land remotely meanwhile (the emulator is slow on purpose).
+    wait_for(lambda: len(w.emulator.state.attachments.get(rid, ())) == 2, 10, "both uploads landed")
     assert len(w.emulator.state.attachments[rid]) == 2
     report = w.sync()  # at once: the uploads may still be in flight, so none is retried
     assert report.photos_out == 0 and report.errors == 0
-    w.clock[0] = datetime.now(UTC) + timedelta(seconds=31)  # past timeout_seconds (30)
+    w.clock.now = datetime.now(UTC) + timedelta(seconds=31)  # past timeout_seconds (30)
     assert w.sync().photos_out == 2
     names = [a["Attachment"] for a in w.emulator.state.attachments[rid]]
     assert len(names) == len(set(names)) == 2
@@ -347,8 +347,8 @@ def test_photos_are_purged_after_the_retention_period_and_the_issue_says_so(
     w.later(days=29)
     assert w.sync().photos_purged == 0  # archived 29 days ago: kept
     with w.store().read() as conn:  # what config check reports as due, a day before and after
-        assert retention.due(conn, w.clock[0], timedelta(days=30)) == (0, 0)
-        count, size = retention.due(conn, w.clock[0] + timedelta(days=2), timedelta(days=30))
+        assert retention.due(conn, w.clock.now, timedelta(days=30)) == (0, 0)
+        count, size = retention.due(conn, w.clock.now + timedelta(days=2), timedelta(days=30))
         assert count == 1 and size == w.show(old)["attachments"][0]["size"]
     w.later(days=2)
     report = w.sync()

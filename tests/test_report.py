@@ -155,10 +155,10 @@ def test_comment_on_a_missing_issue_is_refused(run) -> None:  # type: ignore[no-
     assert result.exit_code == 1 and "there is no issue 42" in result.output
 
 
-def test_store_round_trip_and_schema_version(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_store_round_trip_and_schema_version(scf_database) -> None:  # type: ignore[no-untyped-def]
     from scf_plugins.store import tables
 
-    store = Store.open(f"sqlite:///{tmp_path / 'x.db'}")
+    store = Store.open(scf_database)
     with store.read() as conn:
         assert tables.current_version(conn) == tables.target_version()
     store.close()

@@ -85,7 +85,7 @@ def test_no_secret_in_output_logs_or_store(world) -> None:  # type: ignore[no-un
     assert len(tokens) >= 3, "the run must have used several tokens"
     secrets = {PASSWORD, WRONG, *tokens}
     texts = [r.stdout + r.stderr for r in runs]
-    database = b"".join(p.read_bytes() for p in Path(w.tmp).glob("scf.db*"))
+    database = b"".join(p.read_bytes() for p in Path(w.folder).glob("scf.db*"))
     for secret in secrets:
         for text in texts:
             assert secret not in text

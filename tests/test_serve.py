@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +21,7 @@ from sqlalchemy import update
 from scf_plugins.engine.posting import post as post_message
 from scf_plugins.server.apikeys import create, revoke
 from scf_plugins.store.tables import issues
+from scf_plugins.testing import wait_for
 
 from .served import Door
 
@@ -531,13 +531,13 @@ def test_the_access_log_names_the_key_never_the_key_or_the_query(
     with caplog.at_level(logging.INFO, logger="scf_plugins.server.access"):
         door.post("json", **GOOD)
         door.get("/open311/v2/servicerequestupdates.json", api_key=door.key)
+
         # The line is written once the answer is sent, on the server's thread: wait for it.
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline:
+        def logged() -> list[logging.LogRecord] | None:
             lines = [r for r in caplog.records if r.name == "scf_plugins.server.access"]
-            if len(lines) >= 2:
-                break
-            time.sleep(0.01)
+            return lines if len(lines) >= 2 else None
+
+        lines = wait_for(logged, 5, "the access log's two lines")
     assert [(r.method, r.path, r.status) for r in lines] == [  # type: ignore[attr-defined]
         ("POST", "/open311/v2/requests.json", 200),
         ("GET", "/open311/v2/servicerequestupdates.json", 200),

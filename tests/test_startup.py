@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 PROBE = """
 import json, sys
 from scf_plugins.cli import cli
@@ -17,6 +19,7 @@ print(json.dumps({name: name in sys.modules for name in ("sqlalchemy", "pyproj",
 """
 
 
+@pytest.mark.slow  # a subprocess
 def test_plugin_discovery_and_the_cli_import_no_heavy_library() -> None:
     out = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, check=True)
     loaded = json.loads(out.stdout)

@@ -103,11 +103,11 @@ def test_closed_to_archived_after_two_weeks(world) -> None:  # type: ignore[no-u
     issue_id = w.report()
     w.sync()
     w.emulator.state.staff("close", w.remote_id(issue_id))
-    with freeze_time(w.clock[0]):
+    with freeze_time(w.clock.now):
         from scf_plugins.timeutil import utcnow
 
         w.sync(clock=utcnow)
-    with freeze_time(w.clock[0]) as frozen:
+    with freeze_time(w.clock.now) as frozen:
         frozen.tick(13 * 86400)
         assert w.sync(clock=utcnow).archived == 0
         frozen.tick(1 * 86400 + 60)
@@ -267,17 +267,12 @@ def test_scf_sync_once_prints_a_summary_and_exit_code(world) -> None:  # type: i
     assert result.exit_code == 1 and "errors 2" in result.output  # the create and the poll
 
 
-def test_a_lease_shorter_than_the_calls_never_sends_an_issue_twice(
-    run, fake_host, write_config, basic_config
-) -> None:  # type: ignore[no-untyped-def]
+def test_a_lease_shorter_than_the_calls_never_sends_an_issue_twice(basic, fake_host) -> None:  # type: ignore[no-untyped-def]
     import threading
     from collections import Counter
     from datetime import timedelta
 
     from scf_plugins import hookimpl
-    from scf_plugins.config.settings import load_config
-    from scf_plugins.engine.loop import Engine
-    from scf_plugins.store.store import Store
     from scf_plugins.testing.fake import FakeRemote
     from scf_plugins.timeutil import utcnow
 
@@ -297,20 +292,13 @@ def test_a_lease_shorter_than_the_calls_never_sends_an_issue_twice(
     host.register(SlowFirst("fake-a"), "fake-a")
     for n in range(10):
         assert (
-            run(
+            basic.cli(
                 "report", "--type", "GRAFFITI", "--summary", f"wall {n}", "--lat", "1", "--lng", "2"
             ).exit_code
             == 0
         )
-    settings = load_config(write_config(basic_config))
-    engine = Engine(
-        settings,
-        host,
-        Store.open(settings.organization.database),
-        clock=utcnow,
-        lease=timedelta(milliseconds=1),
-    )
-    threading.Timer(0.5, release.set).start()
+    engine = basic.engine(clock=utcnow, lease=timedelta(milliseconds=1))
+    threading.Timer(0.5, release.set).start()  # the slow create: it hangs half a second
     report = engine.run_pass()
     assert report.acknowledged == 10
     assert set(sent.values()) == {1}, sent
@@ -327,13 +315,9 @@ def test_request_types_against_the_emulator_in_order(world) -> None:  # type: ig
     assert "(only when 512='Private property')" in graffiti
 
 
-def test_a_remote_id_too_long_to_keep_is_an_error_not_a_corrupt_link(
-    run, fake_host, write_config, basic_config
-) -> None:  # type: ignore[no-untyped-def]
+def test_a_remote_id_too_long_to_keep_is_an_error_not_a_corrupt_link(basic, fake_host) -> None:  # type: ignore[no-untyped-def]
     from scf_plugins import Submission, hookimpl
-    from scf_plugins.config.settings import load_config
     from scf_plugins.engine.loop import run_pass
-    from scf_plugins.store.store import Store
     from scf_plugins.testing.fake import FakeRemote
 
     class LongIds(FakeRemote):
@@ -345,15 +329,16 @@ def test_a_remote_id_too_long_to_keep_is_an_error_not_a_corrupt_link(
     host.unregister("fake-a")
     host.register(LongIds("fake-a"), "fake-a")
     assert (
-        run("report", "--type", "GRAFFITI", "--summary", "x", "--lat", "1", "--lng", "2").exit_code
+        basic.cli(
+            "report", "--type", "GRAFFITI", "--summary", "x", "--lat", "1", "--lng", "2"
+        ).exit_code
         == 0
     )
-    settings = load_config(write_config(basic_config))
-    report = run_pass(settings, host, Store.open(settings.organization.database))
+    report = run_pass(basic.settings, host, basic.store())
     assert report.errors == 1 and report.acknowledged == 0
     import json
 
-    shown = json.loads(run("issues", "show", "1", "--json").stdout)
+    shown = json.loads(basic.cli("issues", "show", "1", "--json").stdout)
     assert shown["status"] == "open" and "longer than 200" in shown["sync"]["last_error"]
 
 
@@ -374,18 +359,14 @@ def test_an_integration_with_wrong_settings_is_skipped_not_sent_wrong_data(world
     assert again.errors == 0 and not again.problems and not w.emulator.state.requests
 
 
-def test_reports_are_submitted_while_a_long_poll_runs(
-    run, fake_host, write_config, basic_config
-) -> None:  # type: ignore[no-untyped-def]
+def test_reports_are_submitted_while_a_long_poll_runs(basic, fake_host) -> None:  # type: ignore[no-untyped-def]
     """Submits never wait for polls: a report stored (by another process) while a poll hangs
     is acknowledged in about a second."""
     import threading
-    import time
 
     from scf_plugins import hookimpl
-    from scf_plugins.config.settings import load_config
-    from scf_plugins.engine.loop import SUBMIT_STEPS, Engine
-    from scf_plugins.store.store import Store
+    from scf_plugins.engine.loop import SUBMIT_STEPS
+    from scf_plugins.testing import wait_for
     from scf_plugins.testing.fake import FakeRemote
     from scf_plugins.timeutil import utcnow
 
@@ -402,20 +383,20 @@ def test_reports_are_submitted_while_a_long_poll_runs(
     host.unregister("fake-a")
     host.register(SlowPoll("fake-a"), "fake-a")
     report = ("report", "--type", "GRAFFITI", "--summary", "wall", "--lat", "1", "--lng", "2")
-    assert run(*report).exit_code == 0
-    settings = load_config(write_config(basic_config))
-    store = Store.open(settings.organization.database)
-    engine = Engine(settings, host, store, clock=utcnow)
+    assert basic.cli(*report).exit_code == 0
+    store = basic.store()
+    engine = basic.engine(clock=utcnow)
     engine.run_pass(SUBMIT_STEPS)  # issue 1 is linked, so the first poll round has it
     worker = threading.Thread(target=engine.run_continuously, args=(lambda kind, r: None,))
     worker.start()
     try:
         assert entered.wait(20), "the poll never started"
-        assert run(*report).exit_code == 0  # issue 2 arrives while the poll hangs
-        ends = time.monotonic() + 10
-        while store.get(2).issue.status.value != "acknowledged":  # type: ignore[union-attr]
-            assert time.monotonic() < ends, "issue 2 waited for the poll"
-            time.sleep(0.05)
+        assert basic.cli(*report).exit_code == 0  # issue 2 arrives while the poll hangs
+        wait_for(
+            lambda: store.get(2).issue.status.value == "acknowledged",  # type: ignore[union-attr]
+            10,
+            "issue 2 acknowledged while the poll hangs (it must not wait for the poll)",
+        )
         assert not release.is_set()
     finally:
         release.set()

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 from scf_cityworks.commands import emulator_command
 
@@ -73,6 +74,7 @@ def test_a_key_typo_suggests_the_closest_key(world: Any) -> None:
     assert "closed_status: unknown key; did you mean 'closed_statuses'?" in result.output
 
 
+@pytest.mark.slow  # a subprocess
 def test_a_port_in_use_is_one_clear_line(tmp_path: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
@@ -156,6 +158,7 @@ def test_issues_show_prints_times_in_the_organizations_zone(world: Any) -> None:
     assert re.search(r"reported      \d{4}-\d\d-\d\d \d\d:\d\d E[SD]T", text), text
 
 
+@pytest.mark.slow  # a subprocess
 def test_scf_serve_on_a_busy_port_is_one_clear_line(world: Any) -> None:
     w = world()
     with socket.socket() as busy:

@@ -8,12 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
 from click.testing import CliRunner
 from scf_open311.commands import emulator_command
 from scf_open311.emulator import Open311Emulator
 
 
+@pytest.mark.slow  # a subprocess
 def test_the_emulator_command_serves_and_stops_on_sigterm() -> None:
     env = {**os.environ, "SCF_EMULATOR_KEY": "cli-key-1234"}
     scf = str(Path(sys.executable).parent / "scf")
