@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 N      ?= 10000
 export PROJ_NETWORK := OFF
 
-.PHONY: install test test-postgres lint typecheck unit demo bench dist clean
+.PHONY: install test test-fast test-postgres lint typecheck unit demo bench dist clean
 
 $(STAMP): pyproject.toml plugins/cityworks/pyproject.toml plugins/arcgis/pyproject.toml \
 		plugins/open311/pyproject.toml
@@ -31,7 +31,13 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
-# The end-to-end tests again, on a throwaway PostgreSQL (installed with apt where possible).
+# The same without the slow suites (marked `slow`: real scf processes, kills, probes), for
+# the edit-test loop: under a minute on two cores.
+test-fast: lint typecheck $(STAMP)
+	$(BIN)/pytest -m "not slow"
+
+# The store-backed tests (marked `store`) again, on a throwaway PostgreSQL (installed with apt
+# where possible; in CI, CI=true, a PostgreSQL that cannot be had fails the target).
 test-postgres: $(STAMP)
 	bash .ci/test-postgres
 
