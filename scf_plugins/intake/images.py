@@ -12,8 +12,10 @@ It then re-encodes the image:
 
 - the EXIF orientation is applied to the pixels;
 - the long side is at most ``max_side`` pixels;
-- the result is a JPEG with no metadata at all. GPS, camera, EXIF, XMP and ICC are all gone:
-  nothing from the original file is kept but its pixels.
+- colours in an embedded ICC profile are converted to sRGB, then the profile is dropped;
+- the result is a JPEG with no metadata at all: its only application segment is the JFIF
+  header (APP0). GPS, camera, EXIF, XMP, ICC, comments (a JPEG COM segment, PNG text chunks,
+  a GIF comment) are all gone: nothing from the original file is kept but its pixels.
 
 Each refusal is a :class:`~scf_plugins.errors.UserError` that says what to send instead.
 """
@@ -36,6 +38,7 @@ MB = 1024 * 1024
 ACCEPTED = ("JPEG", "PNG", "GIF", "WEBP", "HEIF")  # Pillow's names; HEIF needs pillow-heif
 MAX_PIXELS = 50_000_000  # a 50-megapixel photo is the largest a phone takes; more is a bomb
 JPEG_QUALITY = 85
+GIF_PROFILE_SCAN = 4 * MB  # a GIF's colour profile is looked for in its first bytes only
 
 
 @dataclass(frozen=True)
@@ -88,8 +91,11 @@ def prepare(data: bytes, name: str, limits: ImageLimits) -> Photo:
                 if opened.width * opened.height > MAX_PIXELS:
                     raise Image.DecompressionBombError(f"{opened.width}x{opened.height}")
                 opened.load()
+                profile = opened.info.get("icc_profile") or (
+                    _gif_profile(data) if opened.format == "GIF" else None
+                )
                 upright = ImageOps.exif_transpose(opened)
-                clean = _flatten(upright)
+                clean = _flatten(_in_srgb(upright, profile))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise UserError(
             f"{label} decodes to more than {MAX_PIXELS // 1_000_000} million pixels (a "
@@ -103,10 +109,10 @@ def prepare(data: bytes, name: str, limits: ImageLimits) -> Photo:
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
         raise UserError(f"{label} cannot be decoded ({exc}); send the photo again") from None
     clean.thumbnail((limits.max_side, limits.max_side), Image.Resampling.LANCZOS)
+    bare = _pixels_only(clean)
     out = io.BytesIO()
-    # No exif=, icc_profile= or comment: the saved file carries pixels only.
-    clean.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True)
-    return Photo(_stem(name) + ".jpg", out.getvalue(), clean.width, clean.height)
+    bare.save(out, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+    return Photo(_stem(name) + ".jpg", out.getvalue(), bare.width, bare.height)
 
 
 def check_count(count: int, limits: ImageLimits, how: str = "with --image") -> None:
@@ -157,6 +163,72 @@ def _readable() -> list[str]:
 
     Image.init()
     return [name for name in ACCEPTED if name in Image.OPEN]
+
+
+def _in_srgb(image: Image.Image, profile: object) -> Image.Image:
+    """The pixels converted from the embedded colour profile to sRGB, so colours stay right
+    once the profile is dropped (a JPEG without one is read as sRGB). An image without a
+    profile, or with one the colour engine cannot use (damaged, or not for the image's
+    colour space), keeps its pixels as they are: a broken profile never costs the photo."""
+    if not isinstance(profile, bytes) or not profile:
+        return image
+    try:
+        from PIL import ImageCms
+    except ImportError:  # a Pillow built without LittleCMS: the pixels go as they are
+        return image
+    alpha = None
+    work = image.convert("RGBA") if image.mode == "P" else image
+    if work.mode in ("RGBA", "LA"):
+        # The colour engine converts colour channels only: alpha is carried across as it is.
+        alpha = work.getchannel("A")
+        work = work.convert(work.mode[:-1])
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+        converted = ImageCms.profileToProfile(
+            work, source, ImageCms.createProfile("sRGB"), outputMode="RGB"
+        )
+    except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+        return image
+    if converted is None:  # only with inPlace=True, which is not asked for
+        return image
+    if alpha is not None:
+        converted.putalpha(alpha)
+    return converted
+
+
+def _gif_profile(data: bytes) -> bytes | None:
+    """The ICC profile a GIF carries in an ``ICCRGBG1012`` application extension before its
+    first image (Pillow does not read it), or None. Bounded by the bytes: a truncated or odd
+    block ends the search, never the photo."""
+    try:
+        flags = data[10]
+        i = 13 + (3 << ((flags & 7) + 1) if flags & 0x80 else 0)  # past the global palette
+        while data[i] == 0x21 and i < GIF_PROFILE_SCAN:  # extensions, up to the first image
+            label, i = data[i + 1], i + 2
+            body = bytearray()
+            while data[i] and i < GIF_PROFILE_SCAN:
+                body += data[i + 1 : i + 1 + data[i]]
+                i += 1 + data[i]
+            i += 1
+            if label == 0xFF and body[:11] == b"ICCRGBG1012":
+                return bytes(body[11:])
+    except IndexError:
+        pass
+    return None
+
+
+def _pixels_only(image: Image.Image) -> Image.Image:
+    """A new image holding ``image``'s pixels and nothing else.
+
+    Pillow carries what it read (``info``: a JPEG or GIF comment, PNG text, the ICC profile,
+    EXIF, XMP, dpi) through conversions and writes some of it back on save, the JPEG comment
+    among them; a fresh image has an empty ``info``, so the saved file holds pixels only.
+    """
+    from PIL import Image
+
+    bare = Image.new(image.mode, image.size)
+    bare.paste(image)
+    return bare
 
 
 def _flatten(image: Image.Image) -> Image.Image:
