@@ -1,7 +1,18 @@
-"""What operators see: ``scf status`` (:mod:`.status`), ``scf doctor`` (:mod:`.doctor`),
-advice on the config (:mod:`.advice`), telemetry and metrics (:mod:`.telemetry`), log
-set-up (:mod:`.logs`) and the issue views the CLI prints (:mod:`.views`).
+"""What operators see and do, behind the CLI's commands (which only parse and print):
 
-May import the host's contract, ``config``, ``store``, ``net`` and ``intake``; never
-``server`` or ``cli``.
+- seeing: ``scf status`` (:mod:`.status`, its figures in :mod:`.counts` and :mod:`.health`,
+  gauges in :mod:`.metrics`), ``scf doctor`` (:mod:`.doctor`), ``scf config check``
+  (:mod:`.config_check`), ``scf plugins`` (:mod:`.plugins`), ``scf links``, advice on the
+  config (:mod:`.advice`), and how issues and request types are shown (:mod:`.views`);
+- doing: issues by hand (:mod:`.issues`, request types in :mod:`.request_types`), links of
+  another environment (:mod:`.links`), what ``credentials set`` does beside storing
+  (:mod:`.credentials`);
+- telemetry (:mod:`.telemetry`) and log set-up (:mod:`.logs`).
+
+May import the host's contract, ``config``, ``store``, ``net``, ``intake``, and the engine's
+modules that read or change state for an operator (transitions, circuits, retention,
+leases); never ``engine.loop``, ``server`` or ``cli``. The engine imports only
+:mod:`.telemetry`, :mod:`.advice` and :mod:`.health`, which import nothing of the engine.
+Modules the CLI imports at start-up load SQLAlchemy only inside the functions that use a
+store.
 """

@@ -1,5 +1,13 @@
 """``scf serve``: the Open311 GeoReport v2 door, health, and the engine in the same process.
 
-:mod:`.open311` holds the resources (no HTTP in it), :mod:`.formats` the JSON and XML,
-:mod:`.web` the routes and limits, :mod:`.running` the server and the engine beside it.
+- :mod:`.open311`: the resources, apart from HTTP; what a client sends is read and checked
+  by :mod:`.form`, what the GETs read comes from :mod:`.records`, and how services,
+  requests and updates look is :mod:`.documents` (written as JSON or XML by :mod:`.formats`);
+- :mod:`.web`: the routes, the access log and the checks every POST passes; bodies read
+  within their caps in :mod:`.bodies`, the rate limit in :mod:`.limits`, ``/healthz`` and
+  ``/metrics`` in :mod:`.health`; API keys in :mod:`.apikeys`;
+- :mod:`.running`: the server and the engine beside it.
+
+May import the host's contract and every core package (``config``, ``store``, ``net``,
+``intake``, ``ops``, ``engine``); never ``cli``.
 """

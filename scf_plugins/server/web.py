@@ -13,11 +13,9 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
+from typing import TYPE_CHECKING
 
 import orjson
-from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -27,12 +25,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..engine.outcomes import describe
 from ..errors import UserError
-from ..intake.images import ImageLimits, Photo, check_count, prepare
 from ..ops import telemetry
 from ..ops.metrics import collector
-from ..timeutil import iso, utcnow
-from . import apikeys, formats
+from . import apikeys, bodies, formats
 from .form import Form
+from .health import health, metrics_text
 from .limits import RateLimit
 from .open311 import Open311, Reply, failure
 
@@ -50,7 +47,6 @@ _RESOURCE = re.compile(
     r"^(?P<name>services|requests|tokens|servicerequestupdates)"
     r"(?:/(?P<arg>[^/]+?))?\.(?P<fmt>[A-Za-z0-9]+)$"
 )
-MAX_PAIRS = 500  # form or query fields one request may send
 
 
 @dataclass
@@ -106,7 +102,7 @@ def create_app(
                                 "accepted here"),
                     )  # fmt: skip
                 return await _post_request(ctx, request, fmt)
-            query = _form(request.url.query.encode("latin-1"))
+            query = bodies.fields(request.url.query.encode("latin-1"))
             if isinstance(query, Reply):
                 return _respond(fmt, query)
             wrong = _jurisdiction(ctx, query)
@@ -134,13 +130,13 @@ def create_app(
         return Response(content, 200, media_type=content_type, headers=MEDIA_HEADERS)
 
     async def healthz(request: Request) -> Response:
-        body, status = await run_in_threadpool(_health, ctx)
+        body, status = await run_in_threadpool(health, ctx.store, ctx.last_pass)
         return Response(orjson.dumps(body), status, media_type=formats.JSON_TYPE)
 
     gauges = collector(settings, store)
 
     async def metrics(request: Request) -> Response:
-        text = await run_in_threadpool(_metrics_text, gauges)
+        text = await run_in_threadpool(metrics_text, gauges)
         return Response(text, 200, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     app = Starlette(
@@ -177,10 +173,10 @@ async def _post_update(ctx: Context, request: Request, fmt: str) -> Response:
             fmt, failure(400, "send the update as application/x-www-form-urlencoded (UTF-8)")
         )
     cap = ctx.settings.server.max_body_kb * 1024
-    body = await _body(request, cap)
+    body = await bodies.body(request, cap)
     if body is None:
         return _respond(fmt, failure(413, f"the body is larger than {cap // 1024} KB"))
-    form = _form(body)
+    form = bodies.fields(body)
     if isinstance(form, Reply):
         return _respond(fmt, form)
     refused = await _admit(ctx, request, form)
@@ -226,17 +222,17 @@ async def _post_request(ctx: Context, request: Request, fmt: str) -> Response:
     cap = ctx.settings.server.max_body_kb * 1024
     if multipart:  # room for the photos an issue may have, besides the fields
         cap += limits.max_per_issue * (limits.max_bytes + 4096)
-    body = await _body(request, cap)
+    body = await bodies.body(request, cap)
     if body is None:
         return _respond(fmt, failure(413, f"the body is larger than {cap // 1024} KB"))
     files: list[tuple[str, bytes]] = []
     if multipart:
-        parsed = await _multipart(request, body, limits)
+        parsed = await bodies.multipart(request, body, limits)
         if isinstance(parsed, Reply):
             return _respond(fmt, parsed)
         form, files = parsed
     else:
-        urlencoded = _form(body)
+        urlencoded = bodies.fields(body)
         if isinstance(urlencoded, Reply):
             return _respond(fmt, urlencoded)
         form = urlencoded
@@ -245,81 +241,13 @@ async def _post_request(ctx: Context, request: Request, fmt: str) -> Response:
         return _respond(fmt, refused)
     key_name = request.state.api_key
     try:  # decoding photos is CPU work: off the event loop
-        photos = await run_in_threadpool(_photos, files, limits)
+        photos = await run_in_threadpool(bodies.photos, files, limits)
     except UserError as exc:
         return _respond(fmt, failure(400, str(exc)))
     reply, issue_id = await run_in_threadpool(ctx.open311.create, form, key_name, photos)
     if issue_id is not None and ctx.wake is not None:
         ctx.wake()  # submitted now, not at the next check
     return _respond(fmt, reply)
-
-
-async def _multipart(
-    request: Request, body: bytes, limits: ImageLimits
-) -> tuple[Form, list[tuple[str, bytes]]] | Reply:
-    """A ``multipart/form-data`` report: its fields, and every file part as a photo, whatever
-    its name (FixMyStreet sends ``photo1``, ``photo2``…; others ``media``)."""
-    from starlette.datastructures import UploadFile
-    from starlette.formparsers import MultiPartException, MultiPartParser
-
-    async def once() -> Any:
-        yield body
-
-    # One file more than allowed is read, so the refusal names the limit, not the parser.
-    parser = MultiPartParser(request.headers, once(), max_files=limits.max_per_issue + 1,
-                             max_fields=MAX_PAIRS)  # fmt: skip
-    try:
-        data = await parser.parse()
-    except MultiPartException as exc:
-        return failure(400, f"the multipart body cannot be read ({exc}); check the client")
-    pairs: list[tuple[str, str]] = []
-    files: list[tuple[str, bytes]] = []
-    for name, value in data.multi_items():
-        if isinstance(value, UploadFile):
-            files.append((value.filename or name, await value.read()))
-            await value.close()
-        else:
-            pairs.append((name, value))
-    try:
-        check_count(len(files), limits, "as file parts")
-    except UserError as exc:
-        return failure(400, str(exc))
-    return Form(pairs), files
-
-
-async def _body(request: Request, cap: int) -> bytes | None:
-    """The request body, or None when it is (or says it is) larger than ``cap``."""
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > cap):
-        return None
-    chunks = bytearray()
-    async for chunk in request.stream():
-        chunks += chunk
-        if len(chunks) > cap:
-            return None
-    return bytes(chunks)
-
-
-def _form(raw: bytes) -> Form | Reply:
-    """Form or query fields, repeated and blank ones kept; not UTF-8 is a 400."""
-    try:
-        pairs = parse_qsl(
-            raw.decode("utf-8"),
-            keep_blank_values=True,
-            strict_parsing=False,
-            encoding="utf-8",
-            errors="strict",
-            max_num_fields=MAX_PAIRS,
-        )
-    except UnicodeError:
-        return failure(400, "the fields are not UTF-8 (percent-encoded); send UTF-8")
-    except ValueError:
-        return failure(400, f"too many fields; at most {MAX_PAIRS}")
-    return Form(pairs)
-
-
-def _photos(files: list[tuple[str, bytes]], limits: ImageLimits) -> list[Photo]:
-    return [prepare(data, name, limits) for name, data in files]
 
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
@@ -335,31 +263,6 @@ def _jurisdiction(ctx: Context, form: Form) -> Reply | None:
     if given and own and given != own:
         return failure(404, f"jurisdiction_id {given[:60]!r} not found; this is {own}")
     return None
-
-
-def _metrics_text(gauges: Any) -> bytes:
-    """This process's counters, and the store's gauges read now."""
-    from prometheus_client import CollectorRegistry, generate_latest
-
-    scrape = CollectorRegistry()
-    scrape.register(gauges)
-    return generate_latest(telemetry.registry()) + generate_latest(scrape)
-
-
-def _health(ctx: Context) -> tuple[dict[str, Any], int]:
-    body: dict[str, Any] = {"status": "ok", "database": "ok"}
-    try:
-        with ctx.store.read() as conn:
-            conn.execute(select(1)).scalar()
-    except Exception as exc:  # any failure of the store is what this reports
-        body.update(status="failing", database=describe(exc))
-    last = ctx.last_pass() if ctx.last_pass else None
-    body["sync"] = ctx.last_pass is not None
-    body["last_pass_at"] = iso(last)
-    body["last_pass_age_seconds"] = (
-        round((utcnow() - last).total_seconds(), 1) if last is not None else None
-    )
-    return body, 200 if body["status"] == "ok" else 503
 
 
 def _respond(fmt: str, reply: Reply) -> Response:
