@@ -5,6 +5,8 @@
 - :mod:`.reader`: typed values read from a table, every mistake kept as one problem line;
 - :mod:`.organization`, :mod:`.integrations`, :mod:`.geocoders`, :mod:`.server`,
   :mod:`.images`: one section each, its keys and how it is read;
+- :mod:`.messages`: the texts residents read, their defaults and placeholders (the engine
+  renders them);
 - :mod:`.credentials`: the passwords kept out of the config.
 
 May import the host's contract (models, errors), ``net.redaction`` and the values of

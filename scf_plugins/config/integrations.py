@@ -9,8 +9,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..engine.messages import template_problem
 from ..models import INTEGRATION_KEYS, ActivityRule, Geocoder, Integration, Messages, frozen_mapping
+from .messages import template_problem
 from .reader import Reader
 
 log = logging.getLogger(__name__)

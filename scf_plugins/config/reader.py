@@ -15,10 +15,10 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..engine.messages import template_problem
 from ..errors import ConfigError
 from ..models import Secret
 from . import credentials
+from .messages import template_problem
 
 _SECRET_KEY = re.compile(
     r"(?i)^(password|passwd|pwd|secret|token|api_?key|access_token)$|_(password|secret|token)$"

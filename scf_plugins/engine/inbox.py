@@ -14,12 +14,12 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
+from ..config import messages
 from ..config.settings import Settings
 from ..intake.sanitize import COMMENT_LIMIT, clean
 from ..models import Integration, RemoteComment
 from ..store.store import insert_comment
 from ..store.tables import announced, comments, fit, length
-from . import messages
 from .posting import post, template_values
 
 AUTHOR_LIMIT = length(comments.c.author)

@@ -1,7 +1,7 @@
 """Posting system messages on an issue, and the values their templates are filled with.
 
 A message is posted on the caller's transaction, so it commits with the change it tells of.
-The templates and their placeholders are :mod:`.messages`.
+The templates and their placeholders are :mod:`scf_plugins.config.messages`.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from ..config import messages
 from ..config.settings import Settings
 from ..store.store import insert_comment
-from . import messages
 
 
 def template_values(

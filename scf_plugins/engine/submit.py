@@ -16,11 +16,12 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, or_
 
+from ..config import messages
 from ..errors import AmbiguousError
 from ..models import AddressCheck, Integration, Issue, Status, Submission
 from ..store.store import issue_from_row
 from ..store.tables import issues
-from . import circuits, leases, linking, messages
+from . import circuits, leases, linking
 from .answers import plugin_state_json, submission_problem
 from .context import StepContext
 from .outcomes import PassReport, describe, error_kind, uncertain

@@ -22,12 +22,12 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, Text, bindparam, func, select
 
+from ..config import messages
 from ..config.settings import Settings
 from ..models import AddressCheck, Integration, Issue, Status
 from ..store.links import Scope, legacy_marker, new_marker
 from ..store.store import next_generation
 from ..store.tables import fit, issues, store_id
-from . import messages
 from .posting import post, post_status_message, template_values
 
 # Built once: constructing a statement costs more CPU than running it on SQLite, and the

@@ -1,8 +1,10 @@
 """System messages: the default texts a resident reads, and their placeholders.
 
-Templates use ``str.format`` syntax with named placeholders only. The set of names each
-message may use is fixed here, so ``scf config check`` rejects an unknown placeholder long
-before a sync pass would have to render it.
+A config concern: ``[organization.messages]`` and ``[integrations.NAME.messages]`` override
+the defaults, and the engine renders whichever applies. Templates use ``str.format`` syntax
+with named placeholders only. The set of names each message may use is fixed here, so
+``scf config check`` rejects an unknown placeholder long before a sync pass would have to
+render it.
 """
 
 from __future__ import annotations
