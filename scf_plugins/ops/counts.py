@@ -23,6 +23,11 @@ def stuck() -> Any:
     )
 
 
+def held() -> Any:
+    """The condition of a held issue: waiting for staff to check its address."""
+    return issues.c.held.is_(True)
+
+
 def by_status(conn: Connection) -> dict[tuple[str, str], int]:
     """Issues per (integration, status)."""
     rows = conn.execute(

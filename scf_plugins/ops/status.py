@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 from ..engine import circuits, retention
 from ..models import Status
 from ..store.links import foreign_links
-from ..store.tables import issues
 from ..timeutil import iso
 from . import counts, health
 
@@ -31,7 +30,7 @@ def gather(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
         waiting = counts.waiting(conn)
         failing = counts.failing(conn)
         stuck = counts.by_integration(conn, counts.stuck())
-        held = counts.by_integration(conn, issues.c.held.is_(True))
+        held = counts.by_integration(conn, counts.held())
         pending = counts.pending(conn)
         photos = counts.photos(conn)
         kept = retention.stored(conn)
