@@ -8,6 +8,7 @@ commit, is looked up (``submit`` reconciles) before anything is created again.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -18,6 +19,7 @@ from sqlalchemy import ColumnElement, or_
 
 from ..config import messages
 from ..errors import AmbiguousError
+from ..intake import places
 from ..models import AddressCheck, Integration, Issue, Status, Submission
 from ..store.store import issue_from_row
 from ..store.tables import issues
@@ -92,7 +94,13 @@ def _submit_one(
     check = issue.address_check
     geocoder = ctx.settings.geocoder_for(integration)
     if geocoder is not None and check is None:
-        check = ctx.host.validate_address(geocoder, issue)
+        # A place the geocoder answers is checked as a reported point is: one that cannot be
+        # right comes back rejected, so on_reject decides (send the reported point, or hold).
+        check = places.ask(
+            functools.partial(ctx.host.validate_address, geocoder, issue),
+            places.query_of(issue),
+            ctx.settings.organization.service_area,
+        )
         if check is not None and not check.accepted and geocoder.on_reject == "hold":
             return "held", None, check
     if check is not issue.address_check:

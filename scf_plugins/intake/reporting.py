@@ -89,7 +89,12 @@ def _text(
 
 
 def _coordinate(label: str, value: float, low: float, high: float) -> float:
-    if not isinstance(value, int | float) or not math.isfinite(value) or not low <= value <= high:
+    if (
+        not isinstance(value, int | float)
+        or isinstance(value, bool)
+        or not math.isfinite(value)
+        or not low <= value <= high
+    ):
         raise UserError(f"{label} {value!r} is out of range; use a number from {low:g} to {high:g}")
     return float(value)
 
@@ -193,6 +198,7 @@ class Labels:
     lng: str = "--lng"
     answer: str = "--answer {qid}=VALUE"  # how to answer question ``qid``
     answer_field: str = "--answer {qid}"  # the field a problem with that answer names
+    point: str = "{lat}/{lng}: "  # what leads a point outside the service area
 
     def options(self, question: Question) -> list[str]:
         """The accepted answers of a choice question, as problems list them."""
@@ -230,6 +236,28 @@ class _Problems:
             return None
 
 
+def point_problems(
+    lat: float, lng: float, area: ServiceArea | None, labels: Labels | None = None
+) -> list[Problem]:
+    """Why a point cannot be an issue's location: a coordinate that is not a finite number
+    in range (latitude -90..90, longitude -180..180), or a point outside the service area
+    (checked once both coordinates are good). Empty when the point can be used.
+
+    The one check every point goes through: a reported one (:func:`build_issue`) and one a
+    geocoder answers (:mod:`.places`).
+    """
+    labels = labels or Labels()
+    problems = _Problems()
+    good_lat = problems.check(labels.lat, lambda: _coordinate(labels.lat, lat, -90, 90))
+    good_lng = problems.check(labels.lng, lambda: _coordinate(labels.lng, lng, -180, 180))
+    if area is not None and good_lat is not None and good_lng is not None:
+        outside = area.problem(good_lat, good_lng)
+        if outside:
+            named = labels.point.format(lat=labels.lat, lng=labels.lng)
+            problems.found.append(Problem(labels.lat, named + outside))
+    return problems.found
+
+
 def build_issue(
     report: Report,
     rt: RequestType,
@@ -261,23 +289,18 @@ def build_issue(
     email = problems.check(labels.email, lambda: _email(labels.email, report.email))
     phone = problems.check(labels.phone, lambda: _phone(labels.phone, report.phone))
     image_url = problems.check(labels.image_url, lambda: _url(labels.image_url, report.image_url))
-    lat = problems.check(labels.lat, lambda: _coordinate(labels.lat, report.lat, -90, 90))
-    lng = problems.check(labels.lng, lambda: _coordinate(labels.lng, report.lng, -180, 180))
-    if area is not None and lat is not None and lng is not None:
-        outside = area.problem(lat, lng)
-        if outside:
-            problems.found.append(Problem(labels.lat, f"{labels.lat}/{labels.lng}: {outside}"))
+    problems.found.extend(point_problems(report.lat, report.lng, area, labels))
     stored = _answers(report, rt, labels, problems)
     if problems.found:
         raise ReportError(problems.found)
-    assert summary is not None and lat is not None and lng is not None
+    assert summary is not None
     return NewIssue(
         request_type=rt.code,
         integration=integration,
         type_ref=rt.ref,
         summary=summary,
-        lat=lat,
-        lng=lng,
+        lat=float(report.lat),
+        lng=float(report.lng),
         description=description or "",
         address=address,
         reporter_name=name,

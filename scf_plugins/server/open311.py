@@ -9,6 +9,7 @@ report goes through the same intake as ``scf report``.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import RemoteError, UserError
+from ..intake import places
 from ..intake.images import Photo
 from ..intake.reporting import LIMITS, Report, ReportError, build_issue
 from ..models import RequestType
@@ -180,10 +182,6 @@ class Open311:
                 placed = self._place(rt, form.get("address_string") or "")
             except UserError as exc:
                 return failure(400, str(exc)), None
-            area = self.settings.organization.service_area
-            outside = area.problem(*placed) if area is not None else None
-            if outside:
-                return failure(400, f"address_string: {outside}"), None
             new = dataclasses.replace(new, lat=placed[0], lng=placed[1])
         issue_id = self.store.create_issue(new, photos)
         notice = (
@@ -194,7 +192,9 @@ class Open311:
         return Reply(200, "service_requests", [answer]), issue_id
 
     def _place(self, rt: RequestType, address: str) -> tuple[float, float]:
-        """Where a geocoder puts ``address``; refuses (UserError) when none can."""
+        """Where a geocoder puts ``address``, checked as a reported point is (in range, in the
+        service area); refuses (UserError, one line) when none can or the place cannot be
+        right."""
         integration = self.settings.integrations.get(rt.integration)
         geocoder = self.settings.geocoder_for(integration) if integration else None
         needed = "send lat and long (WGS84) with it"
@@ -204,14 +204,18 @@ class Open311:
                 f"{rt.code}; {needed}"
             )
         try:
-            check = self.host.place_address(geocoder, address)
+            check = places.ask(
+                functools.partial(self.host.place_address, geocoder, address),
+                address,
+                self.settings.organization.service_area,
+            )
         except RemoteError:
             raise UserError(f"the geocoder cannot be reached now; {needed}, or try later") from None
         if check is None or not check.accepted or check.lat is None or check.lng is None:
-            reason = f" ({check.reason})" if check is not None and check.reason else ""
-            raise UserError(
-                f"address_string {address[:100]!r} could not be placed{reason}; {needed}"
-            )
+            reason = check.reason if check is not None else ""
+            if not reason.startswith(places.UNPLACED):
+                reason = places.UNPLACED + (f" ({reason})" if reason else "")
+            raise UserError(f"address_string {address[:100]!r} {reason}; {needed}")
         return check.lat, check.lng
 
     # -- requests: GET -------------------------------------------------------------------------
