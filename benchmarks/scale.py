@@ -28,12 +28,11 @@ LATENCY = 0.020
 def _reset(database: str) -> None:
     from sqlalchemy import create_engine
 
-    from scf_plugins.store import tables as schema
+    from scf_plugins.store import migrate
 
     engine = create_engine(database)
     with engine.begin() as conn:
-        schema.metadata.drop_all(conn)
-        conn.exec_driver_sql("DROP TABLE IF EXISTS scf_meta")
+        migrate.drop_all(conn)  # the store's tables and Alembic's
     engine.dispose()
 
 

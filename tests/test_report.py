@@ -156,9 +156,8 @@ def test_comment_on_a_missing_issue_is_refused(run) -> None:  # type: ignore[no-
 
 
 def test_store_round_trip_and_schema_version(scf_database) -> None:  # type: ignore[no-untyped-def]
-    from scf_plugins.store import tables
+    from scf_plugins.store import migrate
 
     store = Store.open(scf_database)
-    with store.read() as conn:
-        assert tables.current_version(conn) == tables.target_version()
+    assert migrate.current(store.engine).at_head
     store.close()

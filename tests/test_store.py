@@ -1,85 +1,102 @@
-"""The store: schema versions and upgrades, transactions, and the SQLite set-up."""
+"""The store: schema revisions and upgrades, transactions, and the SQLite set-up."""
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import create_engine, text
 
 from scf_plugins.errors import ConfigError
-from scf_plugins.intake.images import Photo
 from scf_plugins.models import Answer, NewIssue
-from scf_plugins.store import tables
+from scf_plugins.store import migrate, tables
 from scf_plugins.store.store import Store
+
+from .old_schemas import PHOTO, build_sqlite, put_rows
+
+REVISION_8 = """
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0008"
+down_revision = "0007"
+
+
+def upgrade() -> None:
+    op.add_column("issues", sa.Column("priority", sa.String(20)))
+"""
 
 
 def url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'scf.db'}"
 
 
-def undo_schema_7(conn: Connection) -> None:
-    """Take away what schema 7 added to comments (an older store never had it)."""
-    conn.execute(text("DROP INDEX uq_comments_client_ref"))
-    conn.execute(text("ALTER TABLE comments DROP COLUMN client_ref"))
+@pytest.fixture
+def newer_scf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], None]]:
+    """Turns this scf into a later release: one more revision (0008 adds issues.priority)."""
+
+    def become() -> None:
+        folder = tmp_path / "migrations"
+        shutil.copytree(migrate.MIGRATIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+        (folder / "versions" / "r0008_priority.py").write_text(REVISION_8)
+        monkeypatch.setattr(migrate, "MIGRATIONS", folder)
+        monkeypatch.setattr(migrate, "HEAD", "0008")
+        migrate.known_revisions.cache_clear()
+
+    yield become
+    monkeypatch.undo()
+    migrate.known_revisions.cache_clear()
+
+
+def old_store(tmp_path: Path, version: int) -> str:
+    """A store written by schema ``version`` (its frozen DDL), with an old issue in it."""
+    database = build_sqlite(tmp_path / "scf.db", f"schema_{version}")
+    engine = create_engine(database)
+    with engine.begin() as conn:
+        put_rows(conn, version)
+    engine.dispose()
+    return database
 
 
 def test_a_new_database_gets_the_current_schema(tmp_path: Path) -> None:
     store = Store.open(url(tmp_path))
+    assert migrate.current(store.engine).at_head
     with store.read() as conn:
-        assert tables.current_version(conn) == tables.target_version()
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
 
 
 def test_an_older_database_is_upgraded_in_place(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, newer_scf: Callable[[], None]
 ) -> None:
     store = Store.open(url(tmp_path))
     issue_id = store.create_issue(
         NewIssue("POTHOLE", "cw", "101", "Hole", 1.0, 2.0, answers=(Answer("1", "Q", "Yes"),))
     )
     store.close()
-
-    def add_column(conn: Connection) -> None:
-        conn.execute(text("ALTER TABLE issues ADD COLUMN priority VARCHAR(20)"))
-
-    monkeypatch.setattr(tables, "MIGRATIONS", [*tables.MIGRATIONS, add_column])
+    newer_scf()
     store = Store.open(url(tmp_path))
+    assert migrate.current(store.engine) == migrate.SchemaState("0008")
     with store.read() as conn:
-        assert tables.current_version(conn) == len(tables.MIGRATIONS)
         assert conn.execute(text("SELECT priority FROM issues")).all() == [(None,)]
+        version = conn.execute(text("SELECT value FROM scf_meta WHERE key = 'schema_version'"))
+        assert version.scalar() == "8"
     record = store.get(issue_id)
     assert record is not None and record.issue.answers[0].answer == "Yes"
+    assert len(list(tmp_path.glob("scf.db.before-0007-*"))) == 1
 
 
 def test_a_schema_1_database_keeps_its_links_and_gets_a_store_id(tmp_path: Path) -> None:
     """Links made before markers had a store id keep their ``scf-<id>`` marker, unscoped."""
-    store = Store.open(url(tmp_path))
-    issue_id = store.create_issue(NewIssue("POTHOLE", "cw", "101", "Hole", 1.0, 2.0))
-    with store.transaction() as conn:  # back to what schema 1 looked like
-        for index in ("uq_issues_link", "ix_issues_created_at", "ix_issues_reported_via"):
-            conn.execute(text(f"DROP INDEX {index}"))
-        for column in ("marker", "generation", "link_environment", "link_endpoint",
-                       "attention", "attention_kind", "reporter_phone", "reported_via",
-                       "submit_attempted_at", "pending_token", "pending_since",
-                       "plugin_state"):  # fmt: skip
-            conn.execute(text(f"ALTER TABLE issues DROP COLUMN {column}"))
-        conn.execute(text("ALTER TABLE comments DROP COLUMN push_attempted_at"))
-        conn.execute(text("ALTER TABLE comments DROP COLUMN kept_here"))
-        undo_schema_7(conn)
-        for table in ("attachment_contents", "attachments"):  # schema 6
-            conn.execute(text(f"DROP TABLE {table}"))
-        conn.execute(text("UPDATE issues SET status = 'acknowledged', remote_id = '77'"))
-        conn.execute(text("UPDATE scf_meta SET value = '1' WHERE key = 'schema_version'"))
-        conn.execute(text("DELETE FROM scf_meta WHERE key = 'store_id'"))
-    store.close()
-    store = Store.open(url(tmp_path))
+    store = Store.open(old_store(tmp_path, 1))
     with store.read() as conn:
-        assert tables.current_version(conn) == tables.target_version()
+        assert migrate.read_state(conn).at_head
         assert len(tables.store_id(conn)) == 8
-    record = store.get(issue_id)
+    record = store.get(1)
     assert record is not None
-    assert record.issue.marker == f"scf-{issue_id}" and record.issue.remote_id == "77"
+    assert record.issue.marker == "scf-1" and record.issue.remote_id == "77"
     assert record.link_endpoint is None  # adopted by the first poll that finds its marker
     new_id = store.create_issue(NewIssue("POTHOLE", "cw", "101", "Hole", 1.0, 2.0))
     new = store.get(new_id)
@@ -87,28 +104,31 @@ def test_a_schema_1_database_keeps_its_links_and_gets_a_store_id(tmp_path: Path)
 
 
 def test_a_schema_6_database_gets_schema_7_and_keeps_its_photos(tmp_path: Path) -> None:
-    store = Store.open(url(tmp_path))
-    photo = Photo("scf-1.jpg", b"\xff\xd8 jpeg bytes", 4, 3)
-    issue_id = store.create_issue(NewIssue("POTHOLE", "cw", "101", "Hole", 1.0, 2.0), [photo])
-    with store.transaction() as conn:  # back to schema 6
-        conn.execute(text("ALTER TABLE attachments DROP COLUMN purged_at"))
-        undo_schema_7(conn)
-        conn.execute(text("UPDATE scf_meta SET value = '6' WHERE key = 'schema_version'"))
-    store.close()
-    store = Store.open(url(tmp_path))
+    store = Store.open(old_store(tmp_path, 6))
     with store.read() as conn:
-        assert tables.current_version(conn) == tables.target_version() == 7
-    record = store.get(issue_id)
+        assert migrate.read_state(conn) == migrate.SchemaState("0007")
+    record = store.get(1)
     assert record is not None
     (kept,) = record.attachments
     assert kept.purged_at is None
-    assert store.media(kept.path_token) == ("image/jpeg", photo.content)
+    assert store.media(kept.path_token) == ("image/jpeg", PHOTO)
 
 
-def test_a_newer_database_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_newer_database_is_refused(
+    tmp_path: Path, newer_scf: Callable[[], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
     Store.open(url(tmp_path)).close()
-    monkeypatch.setattr(tables, "MIGRATIONS", [])
-    with pytest.raises(ConfigError, match="newer than this scf"):
+    newer_scf()
+    Store.open(url(tmp_path)).close()  # the later release took it to 0008
+    monkeypatch.undo()  # and this one is back
+    migrate.known_revisions.cache_clear()
+    with pytest.raises(ConfigError, match=r"revision 0008, newer than this scf \(0007\)"):
+        Store.open(url(tmp_path))
+    with sqlite3.connect(tmp_path / "scf.db") as con:  # one from before Alembic, but newer
+        con.execute("DROP TABLE alembic_version")
+        con.execute("UPDATE scf_meta SET value = '9' WHERE key = 'schema_version'")
+    con.close()
+    with pytest.raises(ConfigError, match=r"revision 0009 \(schema version 9\), newer than"):
         Store.open(url(tmp_path))
 
 

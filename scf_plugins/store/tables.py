@@ -1,12 +1,11 @@
-"""The store's tables, and the migrations that bring an older database up to date.
+"""The store's tables as this scf uses them (the schema at the head revision).
 
-The schema version lives in ``scf_meta``. Each migration is a function from version N-1 to N,
-run in its own transaction, so an interrupted upgrade leaves the database at a whole version.
+A change here needs a revision in ``migrations/versions`` that makes the same change to an
+existing store (see :mod:`scf_plugins.store.migrations`); a test checks they agree.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,7 +26,6 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
-    inspect,
     select,
 )
 
@@ -315,132 +313,7 @@ health = Table(
 )
 
 
-def _v1(conn: Connection) -> None:
-    raise AssertionError("a new database is built from the metadata, not migrated")
-
-
-_V2_COLUMNS = (
-    "marker VARCHAR(30)",
-    "generation INTEGER NOT NULL DEFAULT 0",
-    "link_environment VARCHAR(100)",
-    "link_endpoint VARCHAR(500)",
-    "attention TEXT",
-    "attention_kind VARCHAR(20)",
-)
-
-
-def _v2(conn: Connection) -> None:
-    """Scoped links and store-unique markers. Links made before keep ``marker`` NULL (read as
-    ``scf-<id>``) and no scope: the first poll that finds their marker adopts them."""
-    for column in _V2_COLUMNS:
-        conn.exec_driver_sql(f"ALTER TABLE issues ADD COLUMN {column}")
-    conn.exec_driver_sql("CREATE UNIQUE INDEX uq_issues_link ON issues (link_endpoint, remote_id)")
-
-
-def _v3(conn: Connection) -> None:
-    """Shared poll rounds."""
-    metadata.create_all(conn, tables=[poll_rounds, poll_batches])
-
-
-def _timestamp(conn: Connection) -> str:
-    """The column type :class:`UTCDateTime` has on this database."""
-    return str(UTCDateTime().compile(dialect=conn.dialect))
-
-
-def _v4(conn: Connection) -> None:
-    """Open311 intake (API keys, the reporter's phone, which key reported an issue), and when
-    each create or comment was last attempted."""
-    conn.exec_driver_sql("ALTER TABLE issues ADD COLUMN reporter_phone VARCHAR(50)")
-    conn.exec_driver_sql("ALTER TABLE issues ADD COLUMN reported_via VARCHAR(100)")
-    conn.exec_driver_sql(f"ALTER TABLE issues ADD COLUMN submit_attempted_at {_timestamp(conn)}")
-    conn.exec_driver_sql(f"ALTER TABLE comments ADD COLUMN push_attempted_at {_timestamp(conn)}")
-    conn.exec_driver_sql("ALTER TABLE comments ADD COLUMN kept_here VARCHAR(300)")
-    conn.exec_driver_sql("CREATE INDEX ix_issues_created_at ON issues (created_at)")
-    conn.exec_driver_sql("CREATE INDEX ix_issues_reported_via ON issues (reported_via, created_at)")
-    metadata.create_all(conn, tables=[api_keys, circuits, health])
-
-
-def _v5(conn: Connection) -> None:
-    """Plugin kit v2: pending creates and the plugin's own state per issue."""
-    conn.exec_driver_sql("ALTER TABLE issues ADD COLUMN pending_token VARCHAR(200)")
-    conn.exec_driver_sql(f"ALTER TABLE issues ADD COLUMN pending_since {_timestamp(conn)}")
-    conn.exec_driver_sql("ALTER TABLE issues ADD COLUMN plugin_state TEXT")
-
-
-def _v6(conn: Connection) -> None:
-    """Residents' photos."""
-    metadata.create_all(conn, tables=[attachments, attachment_contents])
-
-
-def _v7(conn: Connection) -> None:
-    """Photo retention (when a photo's bytes were purged) and comments posted through the
-    Open311 door (whose update they are). A store upgraded from before schema 6 got the
-    attachments table from today's metadata in ``_v6``, column included."""
-    if "purged_at" not in {c["name"] for c in inspect(conn).get_columns("attachments")}:
-        conn.exec_driver_sql(f"ALTER TABLE attachments ADD COLUMN purged_at {_timestamp(conn)}")
-    conn.exec_driver_sql("ALTER TABLE comments ADD COLUMN client_ref VARCHAR(300)")
-    conn.exec_driver_sql(
-        "CREATE UNIQUE INDEX uq_comments_client_ref ON comments (issue_id, client_ref)"
-    )
-
-
-# MIGRATIONS[i] takes the database from version i to version i + 1. A new database is built
-# whole from ``metadata`` and starts at the latest version.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 STORE_ID_KEY = "store_id"
-
-
-def current_version(conn: Connection) -> int:
-    """The schema version of the database behind ``conn`` (0 for an empty one)."""
-    if not conn.dialect.has_table(conn, "scf_meta"):
-        return 0
-    value = conn.execute(select(meta.c.value).where(meta.c.key == "schema_version")).scalar()
-    return int(value) if value is not None else 0
-
-
-def target_version() -> int:
-    """The schema version this code works with."""
-    return len(MIGRATIONS)
-
-
-def upgrade(begin: Callable[[], Any]) -> int:
-    """Bring the database up to :func:`target_version`, one migration per transaction.
-
-    :param begin: opens a transaction (``engine.begin``).
-    :returns: the number of migrations run.
-    :raises ConfigError: when the database is newer than this code.
-    """
-    ran = 0
-    while True:
-        with begin() as conn:
-            version = current_version(conn)
-            if version > target_version():
-                raise ConfigError(
-                    f"the database has schema version {version}, newer than this scf "
-                    f"({target_version()}); upgrade scf-plugins before using it"
-                )
-            if version == target_version():
-                return ran
-            if version == 0:  # a new database: today's tables whole
-                metadata.create_all(conn)
-                version = target_version() - 1
-            else:
-                MIGRATIONS[version](conn)
-            _set_version(conn, version + 1)
-            _ensure_store_id(conn)
-            ran += 1
-
-
-def _ensure_store_id(conn: Connection) -> None:
-    """Give the store its random identity once; markers carry it, so two stores (a rebuilt
-    database, a staging CRM) never claim each other's remote requests."""
-    if conn.execute(select(meta.c.value).where(meta.c.key == STORE_ID_KEY)).scalar() is None:
-        import secrets
-        import string
-
-        alphabet = string.ascii_lowercase + string.digits
-        store_id = "".join(secrets.choice(alphabet) for _ in range(8))
-        conn.execute(meta.insert().values(key=STORE_ID_KEY, value=store_id))
 
 
 def store_id(conn: Connection) -> str:
@@ -449,11 +322,3 @@ def store_id(conn: Connection) -> str:
     if value is None:
         raise ConfigError("the database has no store id; open it with this scf to upgrade it")
     return str(value)
-
-
-def _set_version(conn: Connection, version: int) -> None:
-    updated = conn.execute(
-        meta.update().where(meta.c.key == "schema_version").values(value=str(version))
-    )
-    if updated.rowcount == 0:
-        conn.execute(meta.insert().values(key="schema_version", value=str(version)))

@@ -1,0 +1,1 @@
+"""Alembic revision scripts, one per schema version, oldest first (loaded by path, not imported)."""
