@@ -424,3 +424,14 @@ def test_a_plugin_answering_nan_in_the_pass_is_not_kept(harness: Callable[..., H
     raw = h.store().get(issue_id)
     assert raw is not None and raw.issue.address_check is not None
     assert json.dumps(check).count("NaN") == 0
+
+
+def test_a_service_area_is_in_degrees_or_refused(tmp_path: Path) -> None:
+    # State plane feet: a city's own GIS export, saved without reprojecting.
+    feet = [[[950000, 650000], [990000, 650000], [990000, 690000], [950000, 650000]]]
+    (tmp_path / "city.geojson").write_text(json.dumps({"type": "Polygon", "coordinates": feet}))
+    with pytest.raises(ValueError, match="950000, 650000, which is not longitude, latitude"):
+        from_config("city.geojson", tmp_path)
+    for box in ([math.nan, 41.2, -72.8, 41.4], [-73.0, 41.2, math.inf, 41.4]):
+        with pytest.raises(ValueError, match="min_lng, min_lat, max_lng, max_lat"):
+            from_config(box, tmp_path)

@@ -10,6 +10,7 @@ lost, or 0,0.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,15 @@ def from_config(value: Any, base: Path) -> ServiceArea:
         raise ValueError(f"{path} holds no Polygon or MultiPolygon")
     if sum(len(r) for p in polygons for r in p) > MAX_POINTS:
         raise ValueError(f"{path} has more than {MAX_POINTS:,} points; simplify it")
+    for lng, lat in (point for p in polygons for r in p for point in r):
+        # A file saved in a projected system (state plane feet, Web Mercator metres) has
+        # coordinates far outside degrees: no point would ever be inside it.
+        if not (math.isfinite(lng) and math.isfinite(lat) and -180 <= lng <= 180
+                and -90 <= lat <= 90):  # fmt: skip
+            raise ValueError(
+                f"{path} has the position {lng:g}, {lat:g}, which is not longitude, latitude "
+                f"in degrees; save it as GeoJSON in WGS84 (EPSG:4326)"
+            )
     return ServiceArea(tuple(polygons), path.name)
 
 
@@ -121,14 +131,6 @@ def _polygon(rings: Any) -> tuple[Ring, ...] | None:
             return None
         out.append(points)
     return tuple(out)
-
-
-def _position(value: Any) -> bool:
-    return (
-        isinstance(value, list)
-        and len(value) >= 2
-        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in value[:2])
-    )
 
 
 def _inside(x: float, y: float, ring: Ring) -> bool:
