@@ -168,7 +168,10 @@ def validate_address(geocoder: Geocoder, issue: Issue) -> AddressCheck | None:
     :param issue: the issue; ``address`` may be None, ``lat``/``lng`` are WGS84.
     :returns: an :class:`AddressCheck` (``accepted`` says whether to use its address), or None
         when the geocoder has nothing to say about this issue (then the reported address is
-        sent as it is).
+        sent as it is). The host holds ``lat``/``lng`` to the rules of a reported point
+        (finite, in range, inside the service area); a place that breaks them, or a
+        projection that fails (a pyproj error, an overflow), makes the check rejected with
+        the reason "could not be placed: …" and no coordinates.
     :raises TransientError: when the geocoder cannot be reached; the issue waits for it.
     """
 
@@ -182,7 +185,8 @@ def place_address(geocoder: Geocoder, address: str) -> AddressCheck | None:
     :param address: the address as the resident wrote it.
     :returns: an :class:`AddressCheck` whose ``lat``/``lng`` (WGS84) place the address when
         ``accepted``; None when this geocoder cannot place addresses (the report is then
-        refused, naming the point it needs).
+        refused, naming the point it needs). The place is checked as in
+        :func:`validate_address`; one that cannot be right refuses the report (a 400).
     :raises TransientError: when the geocoder cannot be reached.
     """
 
