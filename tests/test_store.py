@@ -35,13 +35,13 @@ def url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def newer_scf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], None]]:
+def newer_scf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
     """Turns this scf into a later release: one more revision (0008 adds issues.priority)."""
 
-    def become() -> None:
+    def become(revision: str = REVISION_8) -> None:
         folder = tmp_path / "migrations"
         shutil.copytree(migrate.MIGRATIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
-        (folder / "versions" / "r0008_priority.py").write_text(REVISION_8)
+        (folder / "versions" / "r0008_priority.py").write_text(revision)
         monkeypatch.setattr(migrate, "MIGRATIONS", folder)
         monkeypatch.setattr(migrate, "HEAD", "0008")
         migrate.known_revisions.cache_clear()
@@ -69,7 +69,7 @@ def test_a_new_database_gets_the_current_schema(tmp_path: Path) -> None:
 
 
 def test_an_older_database_is_upgraded_in_place(
-    tmp_path: Path, newer_scf: Callable[[], None]
+    tmp_path: Path, newer_scf: Callable[..., None]
 ) -> None:
     store = Store.open(url(tmp_path))
     issue_id = store.create_issue(
@@ -86,6 +86,19 @@ def test_an_older_database_is_upgraded_in_place(
     record = store.get(issue_id)
     assert record is not None and record.issue.answers[0].answer == "Yes"
     assert len(list(tmp_path.glob("scf.db.before-0007-*"))) == 1
+
+
+def test_an_upgrade_that_fails_half_way_leaves_the_store_as_it_was(
+    tmp_path: Path, newer_scf: Callable[..., None]
+) -> None:
+    Store.open(url(tmp_path)).close()
+    newer_scf(REVISION_8 + '    op.execute("CREATE INDEX ix_x ON no_such_table (x)")\n')
+    with pytest.raises(ConfigError, match=r"to 0008 failed and was undone \(.*no_such_table"):
+        Store.open(url(tmp_path))
+    with sqlite3.connect(tmp_path / "scf.db") as con:
+        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0007",)]
+        assert "priority" not in {row[1] for row in con.execute("PRAGMA table_info(issues)")}
+    con.close()
 
 
 def test_a_schema_1_database_keeps_its_links_and_gets_a_store_id(tmp_path: Path) -> None:
@@ -115,7 +128,7 @@ def test_a_schema_6_database_gets_schema_7_and_keeps_its_photos(tmp_path: Path) 
 
 
 def test_a_newer_database_is_refused(
-    tmp_path: Path, newer_scf: Callable[[], None], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, newer_scf: Callable[..., None], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     Store.open(url(tmp_path)).close()
     newer_scf()

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, column, select, table, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import ConfigError
 from . import backup
@@ -216,7 +217,14 @@ def _change(engine: Engine, *, upgrade_old: bool) -> Upgrade:
         if state.newer or (state.behind and not upgrade_old):
             _refuse(state)
         copy = _copy_before(engine, state)
-        _migrate(conn, state)
+        try:
+            _migrate(conn, state)
+        except SQLAlchemyError as exc:  # the transaction is rolled back as this leaves it
+            reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+            raise ConfigError(
+                f"the upgrade of the store from {state.describe()} to {HEAD} failed and was "
+                f"undone ({type(exc).__name__}: {reason}); the store is as it was"
+            ) from None
         _write_legacy_version(conn)
         _ensure_store_id(conn)
     return Upgrade(state, copy)
