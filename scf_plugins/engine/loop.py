@@ -229,7 +229,11 @@ class Engine:
         issue_id: int | None = None,
     ) -> None:
         """Count and log an error met during the pass (one redacted line, with the
-        integration and issue as fields for ``--log-format json``)."""
+        integration and issue as fields for ``--log-format json``); a call with no answer
+        that belongs to an outage is the outage's, said once (see :mod:`.gate`)."""
+        outage = self._gate.unanswered  # calls abandoned on the way out are not an outage
+        if integration and not self.stop.is_set() and outage(integration, exc, report):
+            return
         report.errors += 1
         text = describe(exc)
         report.problems.append(f"{where}: {text}")

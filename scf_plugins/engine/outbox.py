@@ -5,9 +5,10 @@ Both follow the same rules, kept here once:
 - **When**: only once the issue is Acknowledged, linked on the live environment and endpoint,
   and not flagged for a marker mismatch.
 - **In flight**: at most ``max_concurrency`` pushes at once.
-- **The intent**: it is written before the call (``push_attempted``). A push whose answer was
-  lost is looked up by the plugin before it is made again. A push that may still be in flight
-  (its sender killed) waits out the call timeout first.
+- **The intent**: it is written before the call (``push_attempted``, and when). A push whose
+  answer was lost is looked up by the plugin before it is made again. A push that may still be
+  in flight (its sender killed) is looked up at once by the worker that takes it over; not
+  found, it waits out the call timeout (:mod:`.inflight`).
 - **Failures**: each item backs off on its own. An integration down as a whole charges no
   item.
 - **Nothing to push to**: where the remote system takes none, items are marked *kept here*,
@@ -21,16 +22,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, RowMapping, Table, or_, select
+from sqlalchemy import ColumnElement, RowMapping, Table, select
 
 from ..models import Integration, Issue, Status
 from ..store.links import Scope
 from ..store.store import issue_from_row
 from ..store.tables import fit, issues
-from . import circuits, leases
+from . import circuits, inflight, leases
 from .context import StepContext
 from .outcomes import describe, error_kind, uncertain
 from .retries import backoff
@@ -83,16 +84,26 @@ def push(ctx: StepContext, integration: Integration, box: Outbox) -> None:
             if not batch:
                 return
             futures = [
-                (pool.submit(box.send, ctx, integration, issue, item), item, issue)
-                for item, issue in batch
+                (
+                    pool.submit(box.send, ctx, integration, issue, item)
+                    if since is None
+                    else pool.submit(_look_up, box, ctx, integration, issue, item),
+                    item,
+                    issue,
+                    since,
+                )
+                for item, issue, since in batch
             ]
             failures = 0
-            for future, item, issue in futures:
+            for future, item, issue, since in futures:
                 try:
                     remote_id = future.result()
                 except Exception as exc:  # a plugin bug costs this item a retry
                     failures += 1
-                    _failed(ctx, integration, box, item, issue, exc)
+                    _failed(ctx, integration, box, item, issue, exc, since)
+                    continue
+                if remote_id is None:  # looked up, not found: it may still be under way
+                    _wait_for_in_flight(ctx, integration, box, item, since, None)
                     continue
                 _sent(ctx, integration, box, item, issue, remote_id)
                 setattr(report, box.count, getattr(report, box.count) + 1)
@@ -100,7 +111,19 @@ def push(ctx: StepContext, integration: Integration, box: Outbox) -> None:
                 return  # nothing went through: leave the rest for the next pass
 
 
-def _claim(ctx: StepContext, integration: Integration, box: Outbox) -> list[tuple[Any, Issue]]:
+def _look_up(
+    box: Outbox, ctx: StepContext, integration: Integration, issue: Issue, item: Any
+) -> str | None:
+    """Runs on a worker thread: the plugin's idempotent push, looking only (see
+    :mod:`.inflight`); the remote id found, or None."""
+    return inflight.look(lambda: box.send(ctx, integration, issue, item))
+
+
+def _claim(
+    ctx: StepContext, integration: Integration, box: Outbox
+) -> list[tuple[Any, Issue, datetime | None]]:
+    """Lease the next few items due, each with when a dead worker sent it if that push may
+    still be under way (then it is only looked up)."""
     t = box.table
     now = ctx.clock()
     with ctx.store.transaction() as conn:
@@ -120,32 +143,46 @@ def _claim(ctx: StepContext, integration: Integration, box: Outbox) -> list[tupl
                 t.c.kept_here.is_(None),
                 t.c.issue_id.in_(acknowledged),
                 (t.c.next_attempt_at.is_(None)) | (t.c.next_attempt_at <= now),
-                # A push that may still be in flight (its sender killed) is looked up only
-                # once it cannot be (see submit._settled).
-                or_(
-                    t.c.push_attempted.is_(False),
-                    t.c.push_attempted_at.is_(None),
-                    t.c.push_attempted_at <= now - timedelta(seconds=integration.timeout_seconds),
-                ),
             ],
             owner=ctx.owner,
             now=now,
             lease=ctx.lease,
             limit=integration.max_concurrency * leases.ROUNDS_PER_CLAIM,
-            columns=box.columns,
+            columns=(*box.columns, t.c.push_attempted_at.label("in_flight_since")),
         )
         if not rows:
             return []
-        ids = [row["id"] for row in rows]
+        since = {
+            r["id"]: inflight.sent_at(r["push_attempted"], r["in_flight_since"], integration, now)
+            for r in rows
+        }
+        # The intent (not for those only looked up: their time is the dead worker's, kept).
+        sending = [i for i, when in since.items() if when is None]
         conn.execute(
-            t.update().where(t.c.id.in_(ids)).values(push_attempted=True, push_attempted_at=now)
+            t.update().where(t.c.id.in_(sending)).values(push_attempted=True, push_attempted_at=now)
         )
         issue_ids = sorted({r["issue_id"] for r in rows})
         issue_rows = {
             r["id"]: r
             for r in conn.execute(select(issues).where(issues.c.id.in_(issue_ids))).mappings()
         }
-    return [(box.item(r), issue_from_row(issue_rows[r["issue_id"]])) for r in rows]
+    return [(box.item(r), issue_from_row(issue_rows[r["issue_id"]]), since[r["id"]]) for r in rows]
+
+
+def _wait_for_in_flight(
+    ctx: StepContext,
+    integration: Integration,
+    box: Outbox,
+    item: Any,
+    since: datetime | None,
+    error: str | None,
+) -> None:
+    """The push a dead worker may have in flight was not found (or not looked up): the item
+    waits, uncharged, until that push can no longer be under way."""
+    assert since is not None  # only looked-up items get here
+    with ctx.store.transaction() as conn:
+        inflight.wait(conn, box.table, item.id, ctx.owner, since, integration,
+                      f"{box.what} {item.id}", error)  # fmt: skip
 
 
 def _failed(
@@ -155,27 +192,30 @@ def _failed(
     item: Any,
     issue: Issue,
     exc: BaseException,
+    since: datetime | None,
 ) -> None:
     t = box.table
     now = ctx.clock()
     if circuits.integration_wide(exc):
-        # Down as a whole: nothing was sent; the item is not charged.
+        # Down as a whole: nothing was sent; the item is not charged (one only looked up
+        # keeps the dead worker's time).
         ctx.trip(integration, exc)
+        undo = {} if since else {"push_attempted": item.push_attempted, "push_attempted_at": None}
         with ctx.store.transaction() as conn:
             conn.execute(
                 t.update()
                 .where(t.c.id == item.id)
-                .values(
-                    push_attempted=item.push_attempted,
-                    push_attempted_at=None,
-                    lease_owner=None,
-                    lease_until=None,
-                )
+                .values(**undo, lease_owner=None, lease_until=None)
             )
         return
     ctx.failed(f"{box.what} {item.id} of issue {issue.id}", exc,
                integration=integration.name, issue_id=issue.id)  # fmt: skip
     ctx.pause(integration, exc)
+    if since is not None:
+        # Only a look-up failed; recording it as an attempt would forget when the dead
+        # worker's push was made, and that is what keeps it from being made twice.
+        _wait_for_in_flight(ctx, integration, box, item, since, describe(exc))
+        return
     kind, retry_after = error_kind(exc), getattr(exc, "retry_after", None)
     with ctx.store.transaction() as conn:
         attempts = conn.execute(select(t.c.attempts).where(t.c.id == item.id)).scalar() or 0

@@ -1,8 +1,12 @@
 """Step 1 of a pass: submit Open issues, up to ``max_concurrency`` creates at once.
 
 Address validation runs first where the integration has a geocoder. The claim marks the
-intent (``submit_attempted``), so a create whose answer is lost, or a crash before the local
-commit, is looked up (``submit`` reconciles) before anything is created again.
+intent (``submit_attempted``, and when: ``submit_attempted_at``), so a create whose answer is
+lost, or a crash before the local commit, is looked up (``submit`` reconciles) before anything
+is created again.
+
+A create a dead worker left in flight is looked up at once by the worker that takes it over
+(:mod:`.inflight`): found, it is linked; not found, it waits out the call timeout.
 """
 
 from __future__ import annotations
@@ -12,10 +16,8 @@ import functools
 import logging
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
-
-from sqlalchemy import ColumnElement, or_
 
 from ..config import messages
 from ..errors import AmbiguousError
@@ -23,7 +25,7 @@ from ..intake import places
 from ..models import AddressCheck, Integration, Issue, Status, Submission
 from ..store.store import issue_from_row
 from ..store.tables import issues
-from . import circuits, leases, linking
+from . import circuits, inflight, leases, linking
 from .answers import plugin_state_json, submission_problem
 from .context import StepContext
 from .outcomes import PassReport, describe, error_kind, uncertain
@@ -36,7 +38,16 @@ log = logging.getLogger(__name__)
 BREAKER_AFTER = 5  # consecutive transient failures before an integration is skipped this pass
 
 
-def _claim(ctx: StepContext, integration: Integration, busy: set[int]) -> list[Issue]:
+@dataclasses.dataclass(frozen=True)
+class Claimed:
+    """A claimed issue; ``in_flight_since`` is set when a dead worker's create of it may
+    still be under way (it was sent then): that one is only looked up."""
+
+    issue: Issue
+    in_flight_since: datetime | None = None
+
+
+def _claim(ctx: StepContext, integration: Integration, busy: set[int]) -> list[Claimed]:
     """Lease the next few Open issues (never one this process is still sending)."""
     now = ctx.clock()
     with ctx.store.transaction() as conn:
@@ -51,7 +62,6 @@ def _claim(ctx: StepContext, integration: Integration, busy: set[int]) -> list[I
                 issues.c.held.is_(False),
                 (issues.c.next_attempt_at.is_(None)) | (issues.c.next_attempt_at <= now),
                 issues.c.id.not_in(busy),
-                _settled(integration, now),
             ],
             owner=ctx.owner,
             now=now,
@@ -62,50 +72,72 @@ def _claim(ctx: StepContext, integration: Integration, busy: set[int]) -> list[I
             return []
         ids = [row["id"] for row in rows]
         answers = ctx.store.answers_of(conn, ids)
+        claimed = [
+            Claimed(
+                issue_from_row(row, answers[row["id"]]),
+                inflight.sent_at(
+                    row["submit_attempted"], row["submit_attempted_at"], integration, now
+                ),
+            )
+            for row in rows
+        ]
         # The intent: from here on, a create for these issues may reach the remote system.
+        # (Not for those only looked up: their time is the dead worker's, and is kept.)
+        sending = [c.issue.id for c in claimed if c.in_flight_since is None]
         conn.execute(
             issues.update()
-            .where(issues.c.id.in_(ids), issues.c.lease_owner == ctx.owner)
+            .where(issues.c.id.in_(sending), issues.c.lease_owner == ctx.owner)
             .values(submit_attempted=True, submit_attempted_at=now)
         )
-    return [issue_from_row(row, answers[row["id"]]) for row in rows]
-
-
-def _settled(integration: Integration, now: datetime) -> ColumnElement[bool]:
-    """Issues whose last create, if any, can no longer be in flight.
-
-    A worker killed mid-create leaves its claims to be taken over at once, but the remote
-    system may still be carrying out the create it sent: looking for it then would find
-    nothing and create it twice. So an attempted issue waits out the call's timeout (by then
-    its sender had given up) before it is looked up and tried again.
-    """
-    cutoff = now - timedelta(seconds=integration.timeout_seconds)
-    return or_(
-        issues.c.submit_attempted.is_(False),
-        issues.c.submit_attempted_at.is_(None),
-        issues.c.submit_attempted_at <= cutoff,
-    )
+    return claimed
 
 
 def _submit_one(
-    ctx: StepContext, integration: Integration, issue: Issue
+    ctx: StepContext, integration: Integration, claimed: Claimed
 ) -> tuple[str, Any, AddressCheck | None]:
-    """Runs on a worker thread: validate the address, then submit. No store access here."""
+    """Runs on a worker thread: validate the address, then submit (or only look the create
+    up, for one a dead worker may have in flight). No store access here."""
+    issue = claimed.issue
+    if claimed.in_flight_since is not None:
+        return _look_up(ctx, integration, issue)
     check = issue.address_check
     geocoder = ctx.settings.geocoder_for(integration)
     if geocoder is not None and check is None:
         # A place the geocoder answers is checked as a reported point is: one that cannot be
         # right comes back rejected, so on_reject decides (send the reported point, or hold).
-        check = places.ask(
-            functools.partial(ctx.host.validate_address, geocoder, issue),
-            places.query_of(issue),
-            ctx.settings.organization.service_area,
-        )
+        try:
+            check = places.ask(
+                functools.partial(ctx.host.validate_address, geocoder, issue),
+                places.query_of(issue),
+                ctx.settings.organization.service_area,
+            )
+        except Exception as exc:
+            circuits.not_the_integrations(exc, geocoder.name)
+            raise
         if check is not None and not check.accepted and geocoder.on_reject == "hold":
             return "held", None, check
     if check is not issue.address_check:
         issue = _with_check(issue, check)
     return "submitted", ctx.host.submit(integration, issue), check
+
+
+def _look_up(
+    ctx: StepContext, integration: Integration, issue: Issue
+) -> tuple[str, Any, AddressCheck | None]:
+    """The plugin's reconciling ``submit``, looking only (see :mod:`.inflight`)."""
+    submission = inflight.look(lambda: ctx.host.submit(integration, issue))
+    if submission is None:
+        return "not found", None, None
+    if isinstance(submission, Submission) and submission.created is not False:
+        # Its create did not go through the host's HTTP client, so nothing stopped it.
+        log.warning(
+            "issue %s: %s created a request while the host only looked for one (its calls do "
+            "not go through scf_plugins.HttpClient); it is linked, and may be a duplicate",
+            issue.id,
+            integration.plugin,
+            extra={"integration": integration.name, "issue_id": issue.id},
+        )
+    return "submitted", submission, None
 
 
 def submit(ctx: StepContext, integration: Integration) -> None:
@@ -114,8 +146,8 @@ def submit(ctx: StepContext, integration: Integration) -> None:
     Keeps ``max_concurrency`` submissions in flight, claiming the next batch as soon as the
     queue runs dry (not when the batch is done), so no slot idles at batch boundaries.
     """
-    queue: deque[Issue] = deque()
-    pending: dict[Future[Any], Issue] = {}
+    queue: deque[Claimed] = deque()
+    pending: dict[Future[Any], Claimed] = {}
     failures_in_a_row = 0
     exhausted = False
     try:
@@ -129,7 +161,7 @@ def submit(ctx: StepContext, integration: Integration) -> None:
                 )
                 while not stopping and len(pending) < integration.max_concurrency:
                     if not queue and not exhausted:
-                        busy = {i.id for i in pending.values()}
+                        busy = {c.issue.id for c in pending.values()}
                         batch = _claim(ctx, integration, busy)
                         exhausted = not batch
                         queue.extend(batch)
@@ -137,14 +169,13 @@ def submit(ctx: StepContext, integration: Integration) -> None:
                             ctx.say(f"{integration.name}: submitting {len(batch)} more")
                     if not queue:
                         break
-                    issue = queue.popleft()
-                    pending[pool.submit(_submit_one, ctx, integration, issue)] = issue
+                    claimed = queue.popleft()
+                    pending[pool.submit(_submit_one, ctx, integration, claimed)] = claimed
                 if not pending:
                     break
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    issue = pending.pop(future)
-                    kind = _apply(ctx, integration, issue, future)
+                    kind = _apply(ctx, integration, pending.pop(future), future)
                     failures_in_a_row = failures_in_a_row + 1 if kind == "transient" else 0
     finally:
         # Whatever ends the step, claimed issues never sent go back at once (those in flight
@@ -158,25 +189,31 @@ def submit(ctx: StepContext, integration: Integration) -> None:
         )
 
 
-def _release(ctx: StepContext, unsent: list[Issue]) -> None:
-    """Give back claimed issues that were never sent, with their intent mark undone."""
+def _release(ctx: StepContext, unsent: list[Claimed]) -> None:
+    """Give back claimed issues that were never sent, with their intent mark undone (those
+    only to be looked up keep the dead worker's)."""
     with ctx.store.transaction() as conn:
-        for issue in unsent:
+        for claimed in unsent:
+            if claimed.in_flight_since is not None:
+                continue
             conn.execute(
                 issues.update()
-                .where(issues.c.id == issue.id, issues.c.lease_owner == ctx.owner)
-                .values(submit_attempted=issue.submit_attempted, submit_attempted_at=None)
+                .where(issues.c.id == claimed.issue.id, issues.c.lease_owner == ctx.owner)
+                .values(submit_attempted=claimed.issue.submit_attempted, submit_attempted_at=None)
             )
-        leases.release(conn, issues, [i.id for i in unsent], ctx.owner)
+        leases.release(conn, issues, [c.issue.id for c in unsent], ctx.owner)
 
 
 def _apply(
-    ctx: StepContext, integration: Integration, issue: Issue, future: Future[Any]
+    ctx: StepContext, integration: Integration, claimed: Claimed, future: Future[Any]
 ) -> str | None:
     """Record one submission's outcome; never raises for what the plugin returned."""
-    now = ctx.clock()
+    now, issue = ctx.clock(), claimed.issue
     try:
         outcome, submission, check = future.result()
+        if outcome == "not found":
+            _wait_for_in_flight(ctx, integration, claimed, None)
+            return None
         if outcome == "held":
             _hold(ctx, issue, check, now)
             return None
@@ -192,7 +229,7 @@ def _apply(
         if circuits.integration_wide(exc):
             # Down as a whole: nothing was sent, and the issue is not to blame.
             ctx.trip(integration, exc)
-            _release(ctx, [issue])
+            _release(ctx, [claimed])
             return "down"
         kind = error_kind(exc)
         ctx.failed(
@@ -202,6 +239,11 @@ def _apply(
             issue_id=issue.id,
         )
         ctx.pause(integration, exc)
+        if claimed.in_flight_since is not None:
+            # Only a look-up failed; recording it as an attempt would forget when the dead
+            # worker's create was sent, and that is what keeps it from being sent twice.
+            _wait_for_in_flight(ctx, integration, claimed, describe(exc))
+            return kind
         with ctx.store.transaction() as conn:
             record_failure(
                 conn,
@@ -215,6 +257,17 @@ def _apply(
                 plugin_state=_state_of(exc, ctx.report, issue),
             )
         return kind
+
+
+def _wait_for_in_flight(
+    ctx: StepContext, integration: Integration, claimed: Claimed, error: str | None
+) -> None:
+    """The create a dead worker may have in flight was not found (or not looked up): the
+    issue waits, uncharged, until that create can no longer be under way."""
+    assert claimed.in_flight_since is not None  # only looked-up issues get here
+    with ctx.store.transaction() as conn:
+        inflight.wait(conn, issues, claimed.issue.id, ctx.owner, claimed.in_flight_since,
+                      integration, f"issue {claimed.issue.id}", error)  # fmt: skip
 
 
 def _state_of(exc: BaseException, report: PassReport, issue: Issue) -> str | None:

@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import AmbiguousError, DefiniteError, RemoteError, TransientError
 from ..ops import telemetry
-from . import deadlines
+from . import deadlines, lookonly
 from .redaction import redact
 
 if TYPE_CHECKING:
@@ -181,9 +181,13 @@ class HttpClient:
             takes them.
         :returns: the answer, for any status but 3xx, 429 and 5xx.
         :raises RemoteError: as the module's table says.
+        :raises ~scf_plugins.net.lookonly.ChangeRefused: a changing call made while the
+            engine only looks (nothing is sent).
         """
         import requests
 
+        if not idempotent:  # a look-only call refuses it unsent (see lookonly)
+            lookonly.check_change(what)
         started = time.perf_counter()
         outcome, status = "ok", None
         try:
