@@ -12,7 +12,7 @@ from ..errors import UserError
 from ..intake.reporting import Report, parse_answer_args
 from ..models import RequestType
 from ..ops import issues as desk
-from ..ops import request_types
+from ..ops import request_types, retrying
 from ..ops.views import (
     dumps,
     issue_json,
@@ -264,17 +264,14 @@ def issues_resubmit(app: App, issue_id: int, reason: str) -> None:
 def issues_retry(
     app: App, issue_ids: tuple[int, ...], failing: bool, stuck: bool, integration: str | None
 ) -> None:
-    """Clear the back-off of Open issues and of their comments not yet pushed, so the next
-    pass (at once under `scf serve` or `scf sync`) tries them again; a create or comment that
-    may have gone through is still looked up first."""
+    """Clear the back-off of Open issues and of their comments not yet pushed, and end the
+    wait of their integrations' circuits, so the next pass (at once under `scf serve` or `scf
+    sync`) tries them again, probing a down integration first; a create or comment that may
+    have gone through is still looked up first."""
     if bool(issue_ids) + failing + stuck != 1:
         raise UserError("give issue ids, or --failing, or --stuck (one of them)")
-    selection: desk.Selection | None = "failing" if failing else "stuck" if stuck else None
-    chosen, count, pushed = desk.retry(app.settings, app.store, issue_ids, selection, integration)
-    echo(
-        f"{count} issue(s) and {pushed} comment(s) or photo(s) will be tried again on the next pass"
-        + (f" ({chosen - count} others are not waiting to be sent)" if chosen > count else "")
-    )
+    selection: retrying.Selection | None = "failing" if failing else "stuck" if stuck else None
+    echo(retrying.retry(app.settings, app.store, issue_ids, selection, integration).text())
 
 
 @issues_group.command("edit")

@@ -22,10 +22,12 @@ no new column.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -75,9 +77,9 @@ class Circuit:
     def waiting(self, now: datetime) -> str:
         """What its issues wait for, for people: "cityworks is down since … (why); …"."""
         when = (
-            "the next pass probes it first and sends them only if it answers"
+            "the next pass probes it first, and sends what waits only if it answers"
             if self.probe_at <= now
-            else f"it is probed at {_utc(self.probe_at)} and they go once it answers"
+            else f"it is probed at {_utc(self.probe_at)}, and what waits goes once it answers"
         )
         return f"{self.integration} is down since {_utc(self.opened_at)} ({self.reason}); {when}"
 
@@ -206,17 +208,26 @@ def close(
     return True
 
 
-def probe_now(conn: Connection, integration: str, now: datetime) -> Circuit | None:
-    """End the wait of the integration's circuit, so the next pass probes it at once (``scf
-    issues retry``: someone put something right); the circuit, or None when it is closed."""
-    current = read(conn, integration)
-    if current is None:
-        return None
-    if current.probe_at > now:
-        conn.execute(
-            circuits.update().where(circuits.c.integration == integration).values(probe_at=now)
-        )
-    return read(conn, integration)
+def end_waits(
+    conn: Connection, integrations: Iterable[Integration], now: datetime
+) -> list[Circuit]:
+    """End the wait of the open circuits of ``integrations`` (``scf issues retry``: someone
+    put something right), so the next pass probes each at once; returns them, probe due now.
+    A circuit of other settings is left: the next pass closes it anyway."""
+    ended = []
+    for integration in integrations:
+        current = read(conn, integration.name)
+        if current is None or not current.applies_to(integration):
+            continue
+        if current.probe_at > now:
+            conn.execute(
+                circuits.update()
+                .where(circuits.c.integration == integration.name)
+                .values(probe_at=now)
+            )
+            current = dataclasses.replace(current, probe_at=now)
+        ended.append(current)
+    return ended
 
 
 def _circuit(row: Any) -> Circuit:

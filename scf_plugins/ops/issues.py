@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from ..plugins import PluginHost
     from ..store.store import IssueRecord, Store
 
-Selection = Literal["failing", "stuck"]
 Unlink = Literal["withdraw", "resubmit"]
 TypeOf = Callable[[str], RequestType]  # the request type of a code, loading them if need be
 
@@ -191,38 +190,6 @@ def unlink(
         changed = getattr(transitions, verb)(conn, settings, issue_id, reason, utcnow())
     if not changed:
         raise UserError(f"issue {issue_id} is not {refused}; see `scf issues show {issue_id}`")
-
-
-def retry(
-    settings: Settings,
-    store: Store,
-    issue_ids: Sequence[int],
-    selection: Selection | None,
-    integration: str | None,
-) -> tuple[int, int, int]:
-    """Clear the back-off of the issues given, or of every ``failing`` or ``stuck`` one (of
-    ``integration``, if given), and of their comments and photos not yet pushed. Returns how
-    many issues were chosen, how many of them will be tried again, and how many comments or
-    photos."""
-    from .counts import STUCK_AFTER
-
-    if integration is not None and integration not in settings.integrations:
-        known = ", ".join(settings.integrations) or "none"
-        raise UserError(f"there is no integration {integration!r}; the integrations: {known}")
-    if integration is not None and issue_ids:
-        raise UserError("--integration goes with --failing or --stuck, not with issue ids")
-    ids = list(issue_ids)
-    if selection is not None:
-        ids = list(store.select_ids(selection, integration, STUCK_AFTER))
-        if not ids:
-            raise UserError(f"no issue is {selection}; nothing to retry")
-    count, pushed = store.retry(ids)
-    if not count and not pushed:
-        raise UserError(
-            "none of these issues is Open and waiting to be sent, nor has a comment waiting "
-            "(linked issues are polled each round anyway)"
-        )
-    return len(ids), count, pushed
 
 
 def edit(
