@@ -151,6 +151,7 @@ def test_an_old_store_is_upgraded_to_the_head_without_loss(
 
 
 def _new_issue() -> NewIssue:
+    """A report as ``scf report`` stores it."""
     return NewIssue("POTHOLE", "cw", "101", "Hole", 1.0, 2.0)
 
 
@@ -327,6 +328,7 @@ def postgres(scf_database: str) -> Iterator[str]:
 
 
 def empty(url: str) -> None:
+    """Drop every table of the store at ``url``, Alembic's included."""
     engine = create_engine(url)
     with engine.begin() as conn:
         migrate.drop_all(conn)
@@ -334,6 +336,7 @@ def empty(url: str) -> None:
 
 
 def old_postgres(url: str, version: int) -> None:
+    """Make the PostgreSQL at ``url`` a store of schema ``version`` with its old rows."""
     engine = create_engine(url)
     with engine.begin() as conn:
         build(conn, f"schema_{version}")
@@ -342,6 +345,7 @@ def old_postgres(url: str, version: int) -> None:
 
 
 def postgres_shape(url: str) -> dict[str, Any]:
+    """The shape (see old_schemas.shape) of the store at ``url``."""
     engine = create_engine(url)
     with engine.connect() as conn:
         out = shape(conn)

@@ -31,6 +31,7 @@ def upgrade() -> None:
 
 
 def url(tmp_path: Path) -> str:
+    """The URL of the test's SQLite store."""
     return f"sqlite:///{tmp_path / 'scf.db'}"
 
 
