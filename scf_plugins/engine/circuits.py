@@ -219,13 +219,16 @@ def end_waits(
         current = read(conn, integration.name)
         if current is None or not current.applies_to(integration):
             continue
-        if current.probe_at > now:
+        # Due since it opened: a time every worker's clock has passed, whatever the skew
+        # between this machine's clock and theirs.
+        due = min(current.opened_at, now)
+        if current.probe_at > due:
             conn.execute(
                 circuits.update()
                 .where(circuits.c.integration == integration.name)
-                .values(probe_at=now)
+                .values(probe_at=due)
             )
-            current = dataclasses.replace(current, probe_at=now)
+            current = dataclasses.replace(current, probe_at=due)
         ended.append(current)
     return ended
 
