@@ -114,7 +114,7 @@ def test_an_old_store_is_upgraded_to_the_head_without_loss(
     with store.read() as conn:
         assert shape(conn) == fresh_shape(tmp_path / "fresh")
         meta = dict(conn.execute(text("SELECT key, value FROM scf_meta")).all())
-    assert migrate.current(store.engine).at_head and meta["schema_version"] == "7"
+    assert migrate.current(store.engine).at_head and meta["schema_version"] == "8"
     # Schema 1 had no store id: it gets one; a later store keeps its own.
     assert store.store_id == STORE_ID if version > 1 else len(store.store_id) == 8
     record = store.get(1)
@@ -133,9 +133,6 @@ def test_an_old_store_is_upgraded_to_the_head_without_loss(
     assert new is not None and new.issue.marker == f"scf-{store.store_id}-{new_id}-1"
     store.close()
     copies = sorted(tmp_path.glob("scf.db.before-*"))
-    if version == 7:  # at the head's schema already: stamped, nothing to copy
-        assert copies == [] and caplog.records == []
-        return
     (copy,) = copies
     assert copy.name.startswith(f"scf.db.before-000{version}-")
     assert oct(copy.stat().st_mode & 0o777) == "0o600"
@@ -231,10 +228,10 @@ def test_db_current_says_the_revision_and_whether_it_is_the_head(tmp_path: Path)
     result = scf(config, "db", "current")
     assert result.exit_code == 0, result.output
     assert result.output == (
-        "schema revision 0005 (schema version 5); this scf needs 0007: run `scf db upgrade`\n"
+        "schema revision 0005 (schema version 5); this scf needs 0008: run `scf db upgrade`\n"
     )
     assert json.loads(scf(config, "db", "current", "--json").output) == {
-        "revision": "0005", "head": "0007", "at_head": False, "legacy": True, "newer": False
+        "revision": "0005", "head": "0008", "at_head": False, "legacy": True, "newer": False
     }  # fmt: skip
     assert not list(tmp_path.glob("scf.db.before-*"))  # looking changes nothing
     result = scf(config, "db", "upgrade")
@@ -242,12 +239,12 @@ def test_db_current_says_the_revision_and_whether_it_is_the_head(tmp_path: Path)
     (copy,) = tmp_path.glob("scf.db.before-0005-*")
     assert f"a copy of it from before is {copy}" in result.stderr  # the log line
     assert result.stdout == (
-        f"upgraded from schema revision 0005 (schema version 5) to 0007\n"
+        f"upgraded from schema revision 0005 (schema version 5) to 0008\n"
         f"the store as it was is in {copy}\n"
     )
-    assert scf(config, "db", "current").output == "schema revision 0007 (head)\n"
+    assert scf(config, "db", "current").output == "schema revision 0008 (head)\n"
     assert scf(config, "db", "upgrade").output == (
-        "schema revision 0007 is this scf's head; nothing to do\n"
+        "schema revision 0008 is this scf's head; nothing to do\n"
     )
     assert json.loads(scf(config, "db", "current", "--json").output)["at_head"] is True
 
@@ -256,18 +253,18 @@ def test_db_current_of_a_newer_store_and_of_an_empty_one(tmp_path: Path) -> None
     url = f"sqlite:///{tmp_path / 'scf.db'}"
     config = config_for(tmp_path, url)
     assert scf(config, "db", "current").output == (
-        "empty: no schema yet (the first scf command creates it at 0007)\n"
+        "empty: no schema yet (the first scf command creates it at 0008)\n"
     )
     Store.open(url).close()
     with sqlite3.connect(tmp_path / "scf.db") as con:
         con.execute("UPDATE alembic_version SET version_num = '0009'")
     con.close()
     assert scf(config, "db", "current").output == (
-        "schema revision 0009, newer than this scf (0007): upgrade scf-plugins\n"
+        "schema revision 0009, newer than this scf (0008): upgrade scf-plugins\n"
     )
     result = scf(config, "db", "upgrade")
     assert result.exit_code == 1 and result.output.count("\n") == 1
-    assert "newer than this scf (0007); upgrade scf-plugins" in result.output
+    assert "newer than this scf (0008); upgrade scf-plugins" in result.output
 
 
 def test_db_backup_copies_a_running_store_and_refuses_what_it_should(tmp_path: Path) -> None:
@@ -371,7 +368,7 @@ def test_an_old_postgresql_store_waits_for_scf_db_upgrade_and_two_at_once_are_sa
     with pytest.raises(ConfigError) as refused:
         Store.open(postgres)
     assert str(refused.value) == (
-        "the database is at schema revision 0003 (schema version 3), this scf needs 0007: "
+        "the database is at schema revision 0003 (schema version 3), this scf needs 0008: "
         "back it up (pg_dump), then run `scf db upgrade`"
     )
     config = config_for(tmp_path, postgres)
@@ -383,8 +380,8 @@ def test_an_old_postgresql_store_waits_for_scf_db_upgrade_and_two_at_once_are_sa
     assert [r[0] for r in results] == [0, 0], results
     outputs = sorted(r[1].splitlines()[-1] for r in results)
     assert outputs == [
-        "schema revision 0007 (another scf upgraded it meanwhile)",
-        "upgraded from schema revision 0003 (schema version 3) to 0007",
+        "schema revision 0008 (another scf upgraded it meanwhile)",
+        "upgraded from schema revision 0003 (schema version 3) to 0008",
     ]
     upgraded = postgres_shape(postgres)
     store = Store.open(postgres)

@@ -139,6 +139,9 @@ issues = Table(
     Column("pending_token", String(200)),
     Column("pending_since", UTCDateTime),
     Column("plugin_state", Text),
+    # Why it was sent although its address check was not accepted (schema 8): on_reject =
+    # "submit", or staff released it; written when it is acknowledged.
+    Column("sent_unverified", String(300)),
     Index("ix_issues_created_at", "created_at"),
     Index("ix_issues_reported_via", "reported_via", "created_at"),
     Index("ix_issues_status_integration", "status", "integration"),
@@ -269,6 +272,30 @@ attachment_contents = Table(
         primary_key=True,
     ),
     Column("content", LargeBinary, nullable=False),  # read one photo at a time, never a pass's
+)
+
+
+# Where a photo went before its issue left that remote request (schema 8): resubmitted, moved
+# to another environment, withdrawn or cancelled. The photo itself starts afresh, so it goes to
+# the next request too; these rows are what ``issues show`` tells of the earlier ones.
+attachment_sends = Table(
+    "attachment_sends",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "attachment_id",
+        Integer,
+        ForeignKey("attachments.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("remote_id", String(200)),  # the photo's id there
+    Column("request", String(200)),  # the remote request (NULL: left before schema 8)
+    Column("integration", String(100)),
+    Column("environment", String(100)),
+    Column("endpoint", String(500)),
+    Column("sent_at", UTCDateTime),
+    Column("left_at", UTCDateTime, nullable=False),
+    Index("ix_attachment_sends_attachment", "attachment_id", "id"),
 )
 
 
