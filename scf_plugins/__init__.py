@@ -1,9 +1,10 @@
 """scf-plugins: the host that keeps 311 issues in step with remote work-order systems.
 
 Plugin authors need only what this module exports: the ``hookimpl`` marker, the value types
-that cross the hook boundary, the error types to raise, the HTTP client and redaction a
-plugin's client is built on, and the protocols of a stand-in server (``start_standin``). A
-plugin imports nothing else of the host, except what :mod:`scf_plugins.testing` exports.
+that cross the hook boundary, the error types to raise, the HTTP client, redaction and the
+reading of damaged answers (``Salvaged``, ``Gap``) a plugin's client is built on, and the
+protocols of a stand-in server (``start_standin``). A plugin imports nothing else of the
+host, except what :mod:`scf_plugins.testing` exports.
 """
 
 from .errors import (
@@ -47,6 +48,7 @@ from .models import (
 from .net.http import Answer as HttpAnswer
 from .net.http import HttpClient, HttpPolicy
 from .net.redaction import redact, register_secret
+from .net.salvage import Gap, Salvaged
 from .pull_prefix import DEFAULT_PULL_PREFIX, pull_pattern
 from .standin import AttachedFile, Staff, StandIn, StandInStaff
 
@@ -66,6 +68,7 @@ __all__ = [
     "Comment",
     "ConfigError",
     "DefiniteError",
+    "Gap",
     "Geocoder",
     "HttpAnswer",
     "HttpClient",
@@ -83,6 +86,7 @@ __all__ = [
     "RemoteUpdate",
     "RequestType",
     "Resolution",
+    "Salvaged",
     "ScfError",
     "Secret",
     "Staff",

@@ -7,7 +7,8 @@
 - **no redirects**: a 3xx is an error that names its ``Location``, so credentials and bodies
   never go to a host the config does not name;
 - **bounded answers**: the body is read streaming and stopped at ``max_bytes``; JSON nested
-  too deeply is refused;
+  too deeply is refused; :meth:`Answer.salvage_json` and :meth:`Answer.salvage_xml` read what
+  can be read of an answer that does not decode whole (see :mod:`scf_plugins.net.salvage`);
 - ``Retry-After`` on 429 and 503 is carried on the error (``RemoteError.retry_after``), and
   the engine waits at least that long (within its back-off caps);
 - one log record per call: ``method``, ``outcome``, ``status``, ``duration_ms`` and the
@@ -47,9 +48,14 @@ from ..errors import AmbiguousError, DefiniteError, RemoteError, TransientError
 from ..ops import telemetry
 from . import deadlines, lookonly
 from .redaction import redact
+from .salvage import MAX_DEPTH
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     import requests
+
+    from .salvage import Salvaged
 
 log = logging.getLogger("scf_plugins.net.http")
 
@@ -118,6 +124,31 @@ class Answer:
             if "depth" in str(exc):
                 raise ValueError("JSON nested too deeply") from None
             raise ValueError(str(exc)) from None
+
+    def salvage_json(self, max_depth: int = MAX_DEPTH, *, bounded: bool = True) -> Salvaged:
+        """The body as JSON as far as it can be read: as :meth:`json` reads it when it can;
+        else lone surrogates and bytes that are not UTF-8 become U+FFFD, and a part nested
+        deeper than ``max_depth``, broken, or cut off is a gap naming where it was.
+
+        :param bounded: False skips checking the depth of an answer :meth:`json` reads whole
+            (it may then nest up to 1024 levels): see :func:`~.salvage.read_json`.
+        :raises ValueError: when no JSON object or list even starts.
+        """
+        from .salvage import read_json
+
+        return read_json(self.content, max_depth, bounded=bounded)
+
+    def salvage_xml(
+        self, *, force_list: Collection[str] = (), max_depth: int = MAX_DEPTH
+    ) -> Salvaged:
+        """The body as XML, in xmltodict's shapes (``force_list``: element names that are
+        always lists), as far as it can be read; entity declarations are refused.
+
+        :raises ValueError: when no element even starts, or the document declares entities.
+        """
+        from .lenient_xml import read_xml
+
+        return read_xml(self.content, force_list=force_list, max_depth=max_depth)
 
 
 class HttpClient:
