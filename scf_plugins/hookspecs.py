@@ -124,8 +124,9 @@ def poll(integration: Integration, tracked: list[Tracked]) -> list[RemoteUpdate]
         only when it matches ``Tracked.marker``) and ``remote_closed`` set from the remote
         system's own closed flag. A request the remote no longer has is ``state=MISSING``; a
         tracked id of the wrong shape, or a record that cannot be read, is
-        ``state=UNREADABLE`` with ``error`` saying why. One bad record never raises for the
-        batch.
+        ``state=UNREADABLE`` with ``error`` saying why; a readable request whose comments
+        could not all be read keeps its state, with ``error`` saying so. One bad record never
+        raises for the batch.
     """
 
 

@@ -423,6 +423,8 @@ class RemoteUpdate:
     "closed" flag (Cityworks ``IsClosed``), so a closed request whose status neither status
     list names is flagged for staff instead of staying open in silence. ``error`` says why a
     record could not be read (``state`` is then UNREADABLE); it is recorded on that issue only.
+    Beside a readable state it says which part could not be read (some comments): the update
+    is applied, and the error recorded on the issue while it stays open.
     ``reason`` is the remote system's own reason for a cancel (or close), kept on the issue
     for staff and offered to the message templates as ``{reason}``.
     """

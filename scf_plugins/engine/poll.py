@@ -23,7 +23,7 @@ from ..store.links import Scope, marker_of
 from ..store.store import plugin_state_of
 from ..store.tables import fit, issues
 from . import circuits, inbox, rounds, transitions
-from .attention import flag, unflag
+from .attention import ENDED_BY_A_GOOD_POLL, flag, unflag
 from .context import StepContext
 from .outcomes import describe, error_kind
 from .rounds import Batch
@@ -235,6 +235,8 @@ def _apply_one(
         return
     if update.state is RemoteState.MISSING:
         error = f"remote request {update.remote_id} no longer exists in {integration.name}"
+        # A person decides: send it anew or close it here (the flag lists it for them).
+        flag(conn, row["id"], "missing", error, now)
         if _record_error(conn, row, error):
             _warn(ctx, integration, row, error)
         return
@@ -245,8 +247,8 @@ def _apply_one(
             .where(issues.c.id == row["id"])
             .values(link_environment=scope.environment, link_endpoint=scope.endpoint)
         )
-    if row["attention_kind"] == "mismatch":
-        unflag(conn, row["id"], ("mismatch",))
+    if row["attention_kind"] in ENDED_BY_A_GOOD_POLL:
+        unflag(conn, row["id"], ENDED_BY_A_GOOD_POLL)
     for field_name, value in update.fields:
         report.activity += inbox.announce(
             conn, ctx.settings, integration, row, field_name, value, now, seen()
@@ -254,14 +256,25 @@ def _apply_one(
     for comment in update.comments:
         report.comments_in += inbox.pull_comment(conn, integration, row, comment, now, seen())
     reason = clean_or_none(update.reason, VALUE_LIMIT) if isinstance(update.reason, str) else None
+    # A readable update with an error is applied; what could not be read (its comments) is
+    # kept on the issue while it stays open, as for an unreadable record.
+    partly = (
+        clean_or_none(f"part of its remote record could not be read: {update.error}", 2000)
+        if isinstance(update.error, str)
+        else None
+    )
     if update.state is RemoteState.CLOSED:
         if transitions.close(conn, ctx.settings, integration, row, update.status, now, reason):
             report.closed += 1
             _log_transition(integration, row, "closed")
+            if partly:
+                _warn(ctx, integration, row, partly)
     elif update.state is RemoteState.CANCELED:
         if transitions.cancel(conn, ctx.settings, integration, row, update.status, now, reason):
             report.cancelled += 1
             _log_transition(integration, row, "cancelled")
+            if partly:
+                _warn(ctx, integration, row, partly)
     else:
         if update.remote_closed:
             text = (
@@ -273,16 +286,18 @@ def _apply_one(
                 _warn(ctx, integration, row, text)
         elif row["attention_kind"] == "unmapped":
             unflag(conn, row["id"], ("unmapped",))
-        if update.status != row["remote_status"] or row["last_error"]:
+        if update.status != row["remote_status"] or row["last_error"] != partly:
             conn.execute(
                 issues.update()
                 .where(issues.c.id == row["id"])
                 .values(
                     remote_status=fit(issues.c.remote_status, update.status),
-                    last_error=None,
-                    last_error_kind=None,
+                    last_error=partly,
+                    last_error_kind="definite" if partly else None,
                 )
             )
+            if partly and partly != row["last_error"]:
+                _warn(ctx, integration, row, partly)
 
 
 def _warn(ctx: StepContext, integration: Integration, row: Row, text: str) -> None:

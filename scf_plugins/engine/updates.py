@@ -77,6 +77,7 @@ def unchanged(row: Row, update: RemoteUpdate | None) -> bool:
         and not update.remote_closed
         and not update.fields
         and not update.comments
+        and update.error is None
         and update.status == row["remote_status"]
         and row["last_error"] is None
         and row["attention_kind"] is None
