@@ -8,6 +8,7 @@ what to check and never a password or token.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -19,12 +20,14 @@ from scf_plugins import (
     AmbiguousError,
     ConfigError,
     DefiniteError,
+    Gap,
     HttpAnswer,
     HttpClient,
     HttpPolicy,
     Integration,
     LoginRefused,
     RemoteError,
+    Salvaged,
     TransientError,
     register_secret,
 )
@@ -34,6 +37,7 @@ from .versions import version_tuple
 
 log = logging.getLogger(__name__)
 Files = dict[str, tuple[str, bytes, str]]  # multipart file parts: name, bytes, type
+Body = tuple[dict[str, Any], tuple[Gap, ...]]  # an envelope, and what of it could not be read
 
 AUTH_PATH = "General/Authentication/Authenticate"
 NOT_FOUND_CODES = {2, 35, 60}  # InvalidRequestId, ErrorItemNotFound, WarningItemNotFound
@@ -127,7 +131,7 @@ class CityworksClient:
                 f"integration {self.name} ({self.integration.environment}) has no password; run "
                 f"`scf credentials set {self.name} --env {self.integration.environment}`"
             )
-        body = self._post(
+        body, _ = self._post(
             AUTH_PATH,
             {"LoginName": self.integration.user, "Password": password.reveal()},
             token=None,
@@ -196,14 +200,39 @@ class CityworksClient:
     ) -> dict[str, Any]:
         """Like :meth:`call` but returns the whole envelope; Status 1 with a code in
         ``accept_codes`` is returned rather than raised (for "not found" answers)."""
+        body, _ = self._envelope(path, data, idempotent, accept_codes, decode, files, False)
+        return body
+
+    def call_records(
+        self, path: str, data: dict[str, Any], *, decode: Decoder | None = None
+    ) -> Salvaged:
+        """Like :meth:`call`, for a read whose ``Value`` holds records: a part of the answer
+        that cannot be read (nested too deeply, broken, cut off) costs only the records it
+        is in. Returns ``Value`` with the gaps in it (see :class:`~scf_plugins.Salvaged`);
+        the envelope itself must still be whole enough to hold a Status and a Value."""
+        body, gaps = self._envelope(path, data, True, None, decode, None, True)
+        return Salvaged(body, gaps).at("Value")
+
+    def _envelope(
+        self,
+        path: str,
+        data: dict[str, Any],
+        idempotent: bool,
+        accept_codes: set[int] | None,
+        decode: Decoder | None,
+        files: Files | None,
+        partial: bool,
+    ) -> Body:
         token = self.token()
-        body = self._post(path, data, token=token, idempotent=idempotent, decode=decode,
-                          files=files)  # fmt: skip
+        post = functools.partial(
+            self._post, path, data, idempotent=idempotent, decode=decode, files=files,
+            partial=partial,
+        )  # fmt: skip
+        body, gaps = post(token=token)
         if status_of(body) == 2:
             log.info("token refused; logging in again", extra={"integration": self.name})
             token = self._renew(token)
-            body = self._post(path, data, token=token, idempotent=idempotent, decode=decode,
-                              files=files)  # fmt: skip
+            body, gaps = post(token=token)
             if status_of(body) == 2:
                 raise DefiniteError(
                     f"Cityworks refused a fresh token for {path} ({_messages(body)}); check that "
@@ -211,7 +240,7 @@ class CityworksClient:
                 )
         status = status_of(body)
         if status == 0:
-            return body
+            return body, gaps
         if status is None:
             kind: type[RemoteError] = TransientError if idempotent else AmbiguousError
             raise kind(
@@ -219,7 +248,7 @@ class CityworksClient:
                 f"check that the url is a Cityworks site"
             )
         if accept_codes and _codes(body) & accept_codes:
-            return body
+            return body, gaps
         raise DefiniteError(f"Cityworks refused {path}: {_messages(body)}")
 
     def _post(
@@ -232,7 +261,8 @@ class CityworksClient:
         decode: Decoder | None = None,
         judge: Callable[[HttpAnswer], str | None] | None = None,
         files: Files | None = None,
-    ) -> dict[str, Any]:
+        partial: bool = False,
+    ) -> Body:
         url = f"{self.site}/Services/{path}"
         form = {"data": json.dumps(data, separators=(",", ":"), default=str)}
         headers = {}
@@ -245,11 +275,18 @@ class CityworksClient:
             "POST", url, what=path, idempotent=idempotent, data=form, headers=headers, judge=judge,
             **extra,
         )  # fmt: skip
-        return self._parse(path, answer, idempotent, decode)
+        return self._parse(path, answer, idempotent, decode, partial)
 
     def _parse(
-        self, path: str, answer: HttpAnswer, idempotent: bool, decode: Decoder | None = None
-    ) -> dict[str, Any]:
+        self,
+        path: str,
+        answer: HttpAnswer,
+        idempotent: bool,
+        decode: Decoder | None = None,
+        partial: bool = False,
+    ) -> Body:
+        """The envelope of an answer, and the gaps in it: none unless ``partial``, when
+        gaps inside ``Value`` are the caller's to judge record by record."""
         if answer.status == 404:
             raise EndpointMissing(
                 f"{path}: the site answered 404; check that the url ends in "
@@ -271,18 +308,29 @@ class CityworksClient:
                 f"url ends in /Services/AMS, the site's {self.site}/Errors.axd, and "
                 f'whether the site needs auth = "windows"'
             )
-        try:
-            body = _fast(decode, answer.content) if decode else None
-            if body is None:
-                body = answer.json()
-        except ValueError as exc:
-            raise kind(
-                f"{path}: Cityworks sent a body that is not JSON ({len(answer.content)} bytes, "
-                f"{exc}); check {self.site}/Errors.axd"
-            ) from None
+        body = _fast(decode, answer.content) if decode else None
+        gaps: tuple[Gap, ...] = ()
+        if body is None:
+            try:  # a lone surrogate or a stray byte is read as U+FFFD
+                # A poll's records (partial) are read field by field, never printed whole:
+                # checking the depth of a large answer read whole would cost a tenth of a poll.
+                salvaged = answer.salvage_json(bounded=not partial)
+            except ValueError as exc:
+                raise kind(self._not_json(path, answer, str(exc))) from None
+            body, gaps = salvaged.value, salvaged.gaps
         if not isinstance(body, dict) or "Status" not in body:
+            if gaps:
+                raise kind(self._not_json(path, answer, str(gaps[0])))
             raise kind(f"{path}: Cityworks sent JSON without the Status envelope; check the url")
-        return body
+        if gaps and (not partial or "Value" not in body):
+            raise kind(self._not_json(path, answer, str(gaps[0])))
+        return body, gaps
+
+    def _not_json(self, path: str, answer: HttpAnswer, why: str) -> str:
+        return (
+            f"{path}: Cityworks sent a body that is not JSON ({len(answer.content)} bytes, "
+            f"{why}); check {self.site}/Errors.axd"
+        )
 
 
 def _login_outcome(answer: HttpAnswer) -> str | None:
@@ -299,7 +347,7 @@ def _fast(decode: Decoder, content: bytes) -> dict[str, Any] | None:
     """The answer as ``decode`` reads it, or None when it cannot (read it the general way)."""
     try:
         return decode(content)
-    except ValueError:
+    except (ValueError, RecursionError):  # msgspec's own guard on deep nesting: read it again
         return None
 
 

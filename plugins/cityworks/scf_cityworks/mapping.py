@@ -41,6 +41,7 @@ ISSUE_FIELDS = ("id", "marker", "summary", "description", "address", "request_ty
 
 
 _REQUEST_ID = re.compile(r"[1-9][0-9]{0,17}")
+_NESTED = (dict, list)  # where a record should hold one value
 
 
 def request_id(value: Any) -> int | None:
@@ -235,6 +236,16 @@ def render_custom(template: str, issue: Issue) -> str:
     return _IssueFormatter(issue).format(template)
 
 
+def details_of(issue: Issue) -> str:
+    """``Details``: the summary, then the description when it says more (a description that
+    only repeats the summary is sent once)."""
+    summary = issue.summary
+    description = issue.description
+    if not description or description.strip() == summary.strip():
+        return summary
+    return f"{summary}\n{description}"
+
+
 def create_fields(integration: Integration, issue: Issue, x: float, y: float) -> dict[str, Any]:
     """The ``ServiceRequest/Create`` data for ``issue`` (X/Y already projected)."""
     options = integration.options
@@ -242,7 +253,7 @@ def create_fields(integration: Integration, issue: Issue, x: float, y: float) ->
     address = (
         check.address if check is not None and check.accepted and check.address else issue.address
     )
-    details = issue.summary + (f"\n{issue.description}" if issue.description else "")
+    details = details_of(issue)
     fields: dict[str, Any] = {
         "ProblemSid": _int(issue.type_ref, 0) or issue.type_ref,
         "CallerFirstName": str(options.get("caller_first_name", DEFAULT_CALLER_FIRST_NAME)),
@@ -309,14 +320,30 @@ def update_from(
     comments: Iterable[Mapping[str, Any]],
     integration: Integration,
 ) -> RemoteUpdate:
-    """The ``RemoteUpdate`` of one tracked issue from its ``RequestBase`` and ``CommentRecord``s."""
+    """The ``RemoteUpdate`` of one tracked issue from its ``RequestBase`` and ``CommentRecord``s.
+
+    A record whose polled or watched field holds a list or an object is UNREADABLE: a status
+    cannot be read from it (and its text could be nested deeper than is safe to print).
+    """
     if request is None:
         return RemoteUpdate(
             issue_id=tracked.issue_id, remote_id=tracked.remote_id, state=RemoteState.MISSING
         )
     status = request.get("Status")
-    status_text = None if status is None else str(status)
     marker = request.get("OtherSystemId")
+    closed = request.get("IsClosed")
+    for name, value in (("Status", status), ("OtherSystemId", marker), ("IsClosed", closed),
+                        ("CancelReason", request.get("CancelReason")),
+                        *((n, request.get(n)) for n in integration.watched_fields)):  # fmt: skip
+        if isinstance(value, _NESTED):
+            return RemoteUpdate(
+                tracked.issue_id,
+                tracked.remote_id,
+                RemoteState.UNREADABLE,
+                error=f"Cityworks sent a {type(value).__name__} as the {name} of request "
+                f"{tracked.remote_id}, not a value",
+            )
+    status_text = None if status is None else str(status)
     fields = tuple(
         (name, value)
         for name in integration.watched_fields
@@ -331,12 +358,14 @@ def update_from(
         if not isinstance(text, str) or not pulled_by.match(text):
             continue
         body = pulled_by.sub("", text, count=1).strip()
-        if body and c.get("CommentId") is not None:
+        comment_id = c.get("CommentId")
+        author = c.get("AuthorName")
+        if body and isinstance(comment_id, str | int) and str(comment_id):
             pulled.append(
                 RemoteComment(
-                    remote_id=str(c["CommentId"]),
+                    remote_id=str(comment_id),
                     text=body,
-                    author=str(c.get("AuthorName") or ""),
+                    author=author if isinstance(author, str) else "",
                     created_at=parse_local(c.get("DateCreated"), integration.timezone),
                 )
             )
@@ -349,6 +378,6 @@ def update_from(
         fields=fields,
         comments=tuple(pulled),
         marker="" if marker is None else str(marker),
-        remote_closed=request.get("IsClosed") is True or str(request.get("IsClosed")) == "true",
+        remote_closed=closed is True or str(closed) == "true",
         reason=_field_value(request.get("CancelReason")) or None,
     )

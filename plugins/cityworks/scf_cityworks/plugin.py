@@ -6,6 +6,7 @@ integration and reused across calls and sync passes.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import logging
 import re
@@ -219,54 +220,58 @@ def _status(record: dict[str, Any]) -> str | None:
 def poll(integration: Integration, tracked: list[Tracked]) -> list[RemoteUpdate]:
     """``ServiceRequest/ByIds`` and ``Comment/ByActivitySids`` per batch of ``poll_batch_size``.
 
-    A tracked id that is not a Cityworks id, or a request sent twice, is reported UNREADABLE
-    on its own issue; the rest of the batch is read as usual.
+    A tracked id that is not a Cityworks id, a request sent twice, or a record that came
+    damaged (nested too deeply, broken, cut off) is reported UNREADABLE on its own issue; the
+    rest of the batch is read as usual. Comments that cannot be read leave their request's
+    status applied, with ``error`` saying so; a lone surrogate or stray byte in an answer is
+    read as U+FFFD.
     """
     site = site_for(integration)
     updates: list[RemoteUpdate] = []
     for batch in _chunks(tracked, integration.poll_batch_size):
         ids = {t.remote_id: mapping.request_id(t.remote_id) for t in batch}
         asked = sorted({i for i in ids.values() if i is not None})
-        by_rid: dict[int, list[dict[str, Any]]] = {}
+        found: dict[int, list[dict[str, Any]]] = {}
+        damaged: dict[int, str] = {}
+        lost: str | None = None
         comments_by_id: dict[str, list[dict[str, Any]]] = {}
+        comment_problems: dict[str, str] = {}
         if asked:
-            answer = site.client.call(
+            answer = site.client.call_records(
                 "Ams/ServiceRequest/ByIds",
                 {"RequestIds": asked},
                 decode=records.decoder(integration.watched_fields),
             )
-            wanted = set(asked)
-            for request in mapping.as_list(answer):
-                rid = (
-                    mapping.request_id(request.get("RequestId"))
-                    if isinstance(request, dict)
-                    else None
-                )
-                if rid in wanted:  # a stray or unreadable record is ignored
-                    by_rid.setdefault(rid, []).append(request)
-            if by_rid:
-                raw = site.client.call(
+            found, damaged, lost = records.requests_of(answer, set(asked))
+            if found:
+                raw = site.client.call_records(
                     "Ams/Comment/ByActivitySids",
-                    {"ActivitySids": sorted(by_rid), "ActivityType": COMMENT_TYPE_REQUEST},
+                    {"ActivitySids": sorted(found), "ActivityType": COMMENT_TYPE_REQUEST},
                 )
-                if isinstance(raw, dict):
-                    comments_by_id = {str(k): v for k, v in raw.items() if isinstance(v, list)}
+                comments_by_id, comment_problems = records.comments_of(raw, found)
         for t in batch:
             rid = ids[t.remote_id]
-            found = by_rid.get(rid, []) if rid is not None else []
+            got = found.get(rid, []) if rid is not None else []
             if rid is None:
                 problem = f"{t.remote_id!r} is not a Cityworks request id (a positive number)"
-            elif len(found) > 1:
-                problem = f"Cityworks sent {len(found)} records for request {rid}"
-            else:
-                updates.append(
-                    mapping.update_from(
-                        t,
-                        found[0] if found else None,
-                        comments_by_id.get(str(rid), []),
-                        integration,
-                    )
+            elif rid in damaged:
+                problem = f"Cityworks sent request {rid} damaged: {damaged[rid]}"
+            elif len(got) > 1:
+                problem = f"Cityworks sent {len(got)} records for request {rid}"
+            elif not got and lost:
+                problem = (
+                    f"request {rid} may be in the part of Cityworks' answer that could not be "
+                    f"read: {lost}"
                 )
+            else:
+                update = mapping.update_from(
+                    t, got[0] if got else None, comments_by_id.get(str(rid), []), integration
+                )
+                why = comment_problems.get(str(rid))
+                if why and update.state is not RemoteState.UNREADABLE:
+                    why = f"some of its comments in Cityworks could not be read: {why}"
+                    update = dataclasses.replace(update, error=why)
+                updates.append(update)
                 continue
             updates.append(
                 RemoteUpdate(t.issue_id, t.remote_id, RemoteState.UNREADABLE, error=problem)

@@ -1,4 +1,6 @@
-"""Reading ``ServiceRequest/ByIds`` answers without building every field of every record.
+"""Reading a poll's answers: ``ServiceRequest/ByIds`` without building every field of every
+record, and both it and ``Comment/ByActivitySids`` record by record when part of an answer
+cannot be read.
 
 A ``RequestBase`` has over a hundred fields (about 2 KB of JSON), and a poll reads 500 of them
 per call, but polling needs five or six: decoding whole records costs more CPU than the rest
@@ -9,15 +11,24 @@ The fast reading is an optimisation, never a second set of rules: an answer it c
 (a record that is not an object, a ``Value`` that is not a list) makes :func:`decoder` raise
 ``ValueError``, and the client then reads the answer the general way, so a misbehaving server
 is judged exactly as before.
+
+An answer that cannot be read whole comes as :class:`~scf_plugins.Salvaged`
+(``CityworksClient.call_records``): :func:`requests_of` and :func:`comments_of` sort it into
+what can be applied and what cannot, request by request, so one damaged record costs only its
+own issue.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 import msgspec
+
+from scf_plugins import Salvaged
+
+from .mapping import request_id
 
 # What polling reads of a request, besides the fields activity rules watch.
 POLLED_FIELDS = ("RequestId", "Status", "OtherSystemId", "IsClosed", "CancelReason")
@@ -64,3 +75,54 @@ def decoder(watched: tuple[str, ...] = ()) -> Decoder:
 
 def _dicts(records: Iterable[Any], as_dict: Callable[[Any], dict[str, Any]]) -> list[Any]:
     return [as_dict(r) for r in records]
+
+
+def requests_of(
+    got: Salvaged, wanted: Collection[int]
+) -> tuple[dict[int, list[dict[str, Any]]], dict[int, str], str | None]:
+    """A ``ByIds`` answer's records by ``RequestId`` (only the ``wanted`` ones), the wanted
+    requests whose record came damaged (with why), and why records may be missing from it
+    altogether (it was cut off, or a damaged record names no request), or None."""
+    broken = got.broken()
+    found: dict[int, list[dict[str, Any]]] = {}
+    damaged: dict[int, str] = {}
+    unnamed: list[str] = []
+    for index, record in enumerate(got.value if isinstance(got.value, list) else []):
+        rid = request_id(record.get("RequestId")) if isinstance(record, dict) else None
+        why = broken.get(index)
+        if rid is None or rid not in wanted:  # a stray record is ignored, a damaged one noted
+            if why:
+                unnamed.append(why)
+        elif why:
+            damaged.setdefault(rid, why)
+        else:
+            found.setdefault(rid, []).append(record)
+    return found, damaged, got.cut() or next(iter(unnamed), None)
+
+
+def comments_of(
+    got: Salvaged, sids: Iterable[int]
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, str]]:
+    """A ``Comment/ByActivitySids`` answer's comment records by request (as text), the
+    readable ones only, and the requests some of whose comments could not be read (with why:
+    a damaged record, or an answer cut off before the request's list)."""
+    value = got.value if isinstance(got.value, dict) else {}
+    broken = got.broken()
+    cut = got.cut()
+    comments: dict[str, list[dict[str, Any]]] = {}
+    problems: dict[str, str] = {}
+    for sid in sids:
+        key = str(sid)
+        items = value.get(key)
+        if key not in value:
+            if cut:
+                problems[key] = cut
+            continue
+        if key in broken:
+            problems[key] = broken[key]
+            bad = got.at(key).broken()
+        else:
+            bad = {}
+        if isinstance(items, list):
+            comments[key] = [c for i, c in enumerate(items) if i not in bad and isinstance(c, dict)]
+    return comments, problems
