@@ -166,7 +166,13 @@ def update_of(
     integration: Integration, issue_id: int, remote_id: str, record: dict[str, Any]
 ) -> RemoteUpdate:
     """The update for one request record: ``closed`` closes it, unless its ``status_notes``
-    name one of the integration's ``cancel_notes``; any other status is open."""
+    name one of the integration's ``cancel_notes``; any other status is open. A record whose
+    ``status``, ``status_notes`` or ``description`` is a list or an object is UNREADABLE."""
+    for name in ("status", "status_notes", "description"):
+        if isinstance(record.get(name), dict | list):
+            return RemoteUpdate(issue_id, remote_id, RemoteState.UNREADABLE,
+                                error=f"the server sent a {type(record[name]).__name__} as the "
+                                      f"{name} of request {remote_id}, not a value")  # fmt: skip
     raw = str(record.get("status") or "").strip()
     notes = str(record.get("status_notes") or "").strip()
     closed = raw.lower() == "closed"

@@ -19,6 +19,7 @@ The endpoint's API key is the integration's password (``scf credentials set NAME
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import logging
 import threading
@@ -239,20 +240,43 @@ def resolve_pending(integration: Integration, pending: list[Pending]) -> list[Re
 @hookimpl
 def poll(integration: Integration, tracked: list[Tracked]) -> list[RemoteUpdate]:
     """``GET requests?service_request_id=a,b,c`` per ``ids_per_request`` ids, and one read of
-    the updates (comments) when the server has them."""
+    the updates (comments) when the server has them.
+
+    A record the server sent damaged (nested too deeply, broken, cut off) is UNREADABLE on its
+    own issue, and so is a request missing from an answer that was damaged where it could
+    have been; comments that cannot be read leave the request's status applied, with
+    ``error`` saying so. The rest of the batch is read as usual.
+    """
     client = client_for(integration)
     size = max(1, int(option(integration, "ids_per_request")))
     records: dict[str, dict[str, Any]] = {}
+    damaged: dict[str, str] = {}  # request id: why its record could not be read
     wanted = [t for t in tracked if _well_formed(t.remote_id)]
     for chunk in _chunks([t.remote_id for t in wanted], size):
-        answer = client.get("requests", [("service_request_id", ",".join(chunk))])
-        for record in answer if isinstance(answer, list) else []:
-            if isinstance(record, dict):
-                rid = _scalar(record.get("service_request_id"))
-                if rid in chunk:
-                    records[rid] = record
-    comments = _comments(integration, client, {t.remote_id for t in wanted}) if (
-        _has_updates(integration)) else {}  # fmt: skip
+        asked = set(chunk)
+        answer = client.get_salvaged("requests", [("service_request_id", ",".join(chunk))])
+        broken = answer.broken()
+        unnamed: list[str] = []
+        for index, record in enumerate(answer.value if isinstance(answer.value, list) else []):
+            rid = _scalar(record.get("service_request_id")) if isinstance(record, dict) else ""
+            why = broken.get(index)
+            if rid not in asked:
+                if why:
+                    unnamed.append(why)
+            elif why:
+                damaged[rid] = f"the server sent request {rid} damaged: {why}"
+            else:
+                records[rid] = record
+        lost = answer.cut() or next(iter(unnamed), None)
+        for rid in chunk if lost else ():
+            if rid not in records:
+                damaged.setdefault(rid, f"request {rid} may be in the part of the server's "
+                                        f"answer that could not be read: {lost}")  # fmt: skip
+    comments, unread = (
+        _comments(integration, client, {t.remote_id for t in wanted})
+        if _has_updates(integration)
+        else ({}, {})
+    )
     updates = []
     for t in tracked:
         if not _well_formed(t.remote_id):
@@ -261,18 +285,17 @@ def poll(integration: Integration, tracked: list[Tracked]) -> list[RemoteUpdate]
             continue
         record = records.get(t.remote_id)
         if record is None:
-            updates.append(RemoteUpdate(t.issue_id, t.remote_id, RemoteState.MISSING))
+            why = damaged.get(t.remote_id)
+            state = RemoteState.UNREADABLE if why else RemoteState.MISSING
+            updates.append(RemoteUpdate(t.issue_id, t.remote_id, state, error=why))
             continue
         update = mapping.update_of(integration, t.issue_id, t.remote_id, record)
         found = comments.get(t.remote_id, ())
-        updates.append(update if not found else _with_comments(update, found))
+        error = unread.get(t.remote_id)
+        if (found or error) and update.state is not RemoteState.UNREADABLE:
+            update = dataclasses.replace(update, comments=found, error=error)
+        updates.append(update)
     return updates
-
-
-def _with_comments(update: RemoteUpdate, comments: tuple[RemoteComment, ...]) -> RemoteUpdate:
-    import dataclasses
-
-    return dataclasses.replace(update, comments=comments)
 
 
 def _well_formed(remote_id: str) -> bool:
@@ -301,18 +324,45 @@ def _read_updates(integration: Integration, client: GeoReport) -> list[dict[str,
 
 def _comments(
     integration: Integration, client: GeoReport, ids: set[str]
-) -> dict[str, tuple[RemoteComment, ...]]:
-    """The ``To SCF:`` updates of the requests in ``ids``, by request."""
+) -> tuple[dict[str, tuple[RemoteComment, ...]], dict[str, str]]:
+    """The ``To SCF:`` updates of the requests in ``ids``, by request, and the requests with
+    an update that could not be read (and why). A damaged update that names no request, or
+    an answer cut off, is logged for the integration: it could concern any of them."""
+    hours = float(option(integration, "updates_window_hours"))
+    now = datetime.now(UTC)
+    answer = client.get_salvaged("servicerequestupdates", [
+        ("start_date", _w3c(now - timedelta(hours=hours))),
+        ("end_date", _w3c(now + timedelta(minutes=5))),
+    ])  # fmt: skip
+    broken = answer.broken()
     to_scf = pull_pattern()
     out: dict[str, list[RemoteComment]] = {}
-    for item in _read_updates(integration, client):
-        rid = _scalar(item.get("service_request_id"))
+    unread: dict[str, str] = {}
+    unnamed = [answer.cut()] if answer.cut() else []
+    for index, item in enumerate(answer.value if isinstance(answer.value, list) else []):
+        rid = _scalar(item.get("service_request_id")) if isinstance(item, dict) else ""
+        if index in broken:
+            if rid in ids:
+                unread.setdefault(rid, f"some of its comments (updates) could not be read: "
+                                       f"{broken[index]}")  # fmt: skip
+            elif not rid:
+                unnamed.append(broken[index])
+            continue
+        if rid not in ids or not isinstance(item, dict):
+            continue
         uid = _scalar(item.get("update_id"))
-        text = str(item.get("description") or "")
-        if rid in ids and uid and to_scf.match(text):
+        text = item.get("description")
+        if uid and isinstance(text, str) and to_scf.match(text):
             body = to_scf.sub("", text, count=1).strip()[:4000]
             out.setdefault(rid, []).append(RemoteComment(uid, body))
-    return {rid: tuple(found) for rid, found in out.items()}
+    if unnamed:
+        log.warning(
+            "part of the comments (updates) answer could not be read and names no request; "
+            "comments in it arrive once the server sends it readable: %s",
+            unnamed[0],
+            extra={"integration": integration.name},
+        )
+    return {rid: tuple(found) for rid, found in out.items()}, unread
 
 
 # -- comments ----------------------------------------------------------------------------------
