@@ -133,13 +133,17 @@ class GeocodeClient:
                 f"geocoder {self.geocoder.name}: {operation} not found (HTTP 404); "
                 f"check the url ends in /GeocodeServer"
             )
-        try:
-            body = answer.json()
+        try:  # a lone surrogate or a stray byte is read as U+FFFD, the depth bounded
+            found = answer.salvage_json()
         except ValueError:
+            found = None
+        if found is None or found.gaps:
+            why = f"; {found.gaps[0]}" if found else ""
             raise TransientError(
                 f"geocoder {self.geocoder.name}: the answer to {operation} is not "
-                f"JSON (HTTP {answer.status})"
-            ) from None
+                f"JSON (HTTP {answer.status}{why})"
+            )
+        body = found.value
         if not isinstance(body, dict):
             raise DefiniteError(f"geocoder {self.geocoder.name}: unexpected answer to {operation}")
         error = body.get("error")
