@@ -33,6 +33,8 @@ from scf_plugins.store.store import Store
 from .old_schemas import PHOTO, STORE_ID, VERSIONS, build, build_sqlite, put_rows, shape
 
 SCF = str(Path(sys.executable).parent / "scf")
+HEAD = migrate.HEAD
+NEWER = f"{int(HEAD) + 1:04d}"  # a revision only a later release has
 OLD_STORES = [f"schema_{n}" for n in VERSIONS] + ["schema_7_upgraded_from_1"]
 
 
@@ -114,7 +116,7 @@ def test_an_old_store_is_upgraded_to_the_head_without_loss(
     with store.read() as conn:
         assert shape(conn) == fresh_shape(tmp_path / "fresh")
         meta = dict(conn.execute(text("SELECT key, value FROM scf_meta")).all())
-    assert migrate.current(store.engine).at_head and meta["schema_version"] == "8"
+    assert migrate.current(store.engine).at_head and meta["schema_version"] == str(int(HEAD))
     # Schema 1 had no store id: it gets one; a later store keeps its own.
     assert store.store_id == STORE_ID if version > 1 else len(store.store_id) == 8
     record = store.get(1)
@@ -228,10 +230,10 @@ def test_db_current_says_the_revision_and_whether_it_is_the_head(tmp_path: Path)
     result = scf(config, "db", "current")
     assert result.exit_code == 0, result.output
     assert result.output == (
-        "schema revision 0005 (schema version 5); this scf needs 0008: run `scf db upgrade`\n"
+        f"schema revision 0005 (schema version 5); this scf needs {HEAD}: run `scf db upgrade`\n"
     )
     assert json.loads(scf(config, "db", "current", "--json").output) == {
-        "revision": "0005", "head": "0008", "at_head": False, "legacy": True, "newer": False
+        "revision": "0005", "head": HEAD, "at_head": False, "legacy": True, "newer": False
     }  # fmt: skip
     assert not list(tmp_path.glob("scf.db.before-*"))  # looking changes nothing
     result = scf(config, "db", "upgrade")
@@ -239,12 +241,12 @@ def test_db_current_says_the_revision_and_whether_it_is_the_head(tmp_path: Path)
     (copy,) = tmp_path.glob("scf.db.before-0005-*")
     assert f"a copy of it from before is {copy}" in result.stderr  # the log line
     assert result.stdout == (
-        f"upgraded from schema revision 0005 (schema version 5) to 0008\n"
+        f"upgraded from schema revision 0005 (schema version 5) to {HEAD}\n"
         f"the store as it was is in {copy}\n"
     )
-    assert scf(config, "db", "current").output == "schema revision 0008 (head)\n"
+    assert scf(config, "db", "current").output == f"schema revision {HEAD} (head)\n"
     assert scf(config, "db", "upgrade").output == (
-        "schema revision 0008 is this scf's head; nothing to do\n"
+        f"schema revision {HEAD} is this scf's head; nothing to do\n"
     )
     assert json.loads(scf(config, "db", "current", "--json").output)["at_head"] is True
 
@@ -253,18 +255,18 @@ def test_db_current_of_a_newer_store_and_of_an_empty_one(tmp_path: Path) -> None
     url = f"sqlite:///{tmp_path / 'scf.db'}"
     config = config_for(tmp_path, url)
     assert scf(config, "db", "current").output == (
-        "empty: no schema yet (the first scf command creates it at 0008)\n"
+        f"empty: no schema yet (the first scf command creates it at {HEAD})\n"
     )
     Store.open(url).close()
     with sqlite3.connect(tmp_path / "scf.db") as con:
-        con.execute("UPDATE alembic_version SET version_num = '0009'")
+        con.execute("UPDATE alembic_version SET version_num = ?", (NEWER,))
     con.close()
     assert scf(config, "db", "current").output == (
-        "schema revision 0009, newer than this scf (0008): upgrade scf-plugins\n"
+        f"schema revision {NEWER}, newer than this scf ({HEAD}): upgrade scf-plugins\n"
     )
     result = scf(config, "db", "upgrade")
     assert result.exit_code == 1 and result.output.count("\n") == 1
-    assert "newer than this scf (0008); upgrade scf-plugins" in result.output
+    assert f"newer than this scf ({HEAD}); upgrade scf-plugins" in result.output
 
 
 def test_db_backup_copies_a_running_store_and_refuses_what_it_should(tmp_path: Path) -> None:
@@ -368,7 +370,7 @@ def test_an_old_postgresql_store_waits_for_scf_db_upgrade_and_two_at_once_are_sa
     with pytest.raises(ConfigError) as refused:
         Store.open(postgres)
     assert str(refused.value) == (
-        "the database is at schema revision 0003 (schema version 3), this scf needs 0008: "
+        f"the database is at schema revision 0003 (schema version 3), this scf needs {HEAD}: "
         "back it up (pg_dump), then run `scf db upgrade`"
     )
     config = config_for(tmp_path, postgres)
@@ -380,8 +382,8 @@ def test_an_old_postgresql_store_waits_for_scf_db_upgrade_and_two_at_once_are_sa
     assert [r[0] for r in results] == [0, 0], results
     outputs = sorted(r[1].splitlines()[-1] for r in results)
     assert outputs == [
-        "schema revision 0008 (another scf upgraded it meanwhile)",
-        "upgraded from schema revision 0003 (schema version 3) to 0008",
+        f"schema revision {HEAD} (another scf upgraded it meanwhile)",
+        f"upgraded from schema revision 0003 (schema version 3) to {HEAD}",
     ]
     upgraded = postgres_shape(postgres)
     store = Store.open(postgres)
@@ -405,14 +407,13 @@ def test_a_new_postgresql_store_is_created_by_any_command_once(
     assert migrate.status(postgres).at_head
 
 
-@pytest.mark.parametrize("version", [7, 1])
-def test_a_postgresql_store_from_before_alembic(postgres: str, version: int) -> None:
-    """At the head's schema it is stamped by any command; older, it is refused."""
+@pytest.mark.parametrize("version", [1, 7])
+def test_a_postgresql_store_from_before_alembic_is_refused_unchanged(
+    postgres: str, version: int
+) -> None:
     old_postgres(postgres, version)
-    if version == 7:
-        Store.open(postgres).close()
-        assert migrate.status(postgres).at_head
-        return
-    with pytest.raises(ConfigError, match=r"revision 0001 .* then run `scf db upgrade`"):
+    before = postgres_shape(postgres)
+    with pytest.raises(ConfigError, match=rf"revision 000{version} .* then run `scf db upgrade`"):
         Store.open(postgres)
-    assert migrate.status(postgres) == migrate.SchemaState("0001", legacy=True)
+    assert migrate.status(postgres) == migrate.SchemaState(f"000{version}", legacy=True)
+    assert postgres_shape(postgres) == before

@@ -17,12 +17,14 @@ from scf_plugins.store.store import Store
 
 from .old_schemas import PHOTO, build_sqlite, put_rows
 
-REVISION_8 = """
+HEAD = migrate.HEAD
+NEXT = f"{int(HEAD) + 1:04d}"  # the revision a later release adds
+NEXT_REVISION = f"""
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008"
-down_revision = "0007"
+revision = "{NEXT}"
+down_revision = "{HEAD}"
 
 
 def upgrade() -> None:
@@ -37,14 +39,14 @@ def url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def newer_scf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
-    """Turns this scf into a later release: one more revision (0008 adds issues.priority)."""
+    """Turns this scf into a later release: one more revision (NEXT adds issues.priority)."""
 
-    def become(revision: str = REVISION_8) -> None:
+    def become(revision: str = NEXT_REVISION) -> None:
         folder = tmp_path / "migrations"
         shutil.copytree(migrate.MIGRATIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
-        (folder / "versions" / "r0008_priority.py").write_text(revision)
+        (folder / "versions" / f"r{NEXT}_priority.py").write_text(revision)
         monkeypatch.setattr(migrate, "MIGRATIONS", folder)
-        monkeypatch.setattr(migrate, "HEAD", "0008")
+        monkeypatch.setattr(migrate, "HEAD", NEXT)
         migrate.known_revisions.cache_clear()
 
     yield become
@@ -79,25 +81,25 @@ def test_an_older_database_is_upgraded_in_place(
     store.close()
     newer_scf()
     store = Store.open(url(tmp_path))
-    assert migrate.current(store.engine) == migrate.SchemaState("0008")
+    assert migrate.current(store.engine) == migrate.SchemaState(NEXT)
     with store.read() as conn:
         assert conn.execute(text("SELECT priority FROM issues")).all() == [(None,)]
         version = conn.execute(text("SELECT value FROM scf_meta WHERE key = 'schema_version'"))
-        assert version.scalar() == "8"
+        assert version.scalar() == str(int(NEXT))
     record = store.get(issue_id)
     assert record is not None and record.issue.answers[0].answer == "Yes"
-    assert len(list(tmp_path.glob("scf.db.before-0007-*"))) == 1
+    assert len(list(tmp_path.glob(f"scf.db.before-{HEAD}-*"))) == 1
 
 
 def test_an_upgrade_that_fails_half_way_leaves_the_store_as_it_was(
     tmp_path: Path, newer_scf: Callable[..., None]
 ) -> None:
     Store.open(url(tmp_path)).close()
-    newer_scf(REVISION_8 + '    op.execute("CREATE INDEX ix_x ON no_such_table (x)")\n')
-    with pytest.raises(ConfigError, match=r"to 0008 failed and was undone \(.*no_such_table"):
+    newer_scf(NEXT_REVISION + '    op.execute("CREATE INDEX ix_x ON no_such_table (x)")\n')
+    with pytest.raises(ConfigError, match=rf"to {NEXT} failed and was undone \(.*no_such_table"):
         Store.open(url(tmp_path))
     with sqlite3.connect(tmp_path / "scf.db") as con:
-        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [("0007",)]
+        assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [(HEAD,)]
         assert "priority" not in {row[1] for row in con.execute("PRAGMA table_info(issues)")}
     con.close()
 
@@ -117,10 +119,10 @@ def test_a_schema_1_database_keeps_its_links_and_gets_a_store_id(tmp_path: Path)
     assert new is not None and new.issue.marker == f"scf-{store.store_id}-{new_id}-1"
 
 
-def test_a_schema_6_database_gets_schema_7_and_keeps_its_photos(tmp_path: Path) -> None:
+def test_a_schema_6_database_gets_the_head_and_keeps_its_photos(tmp_path: Path) -> None:
     store = Store.open(old_store(tmp_path, 6))
     with store.read() as conn:
-        assert migrate.read_state(conn) == migrate.SchemaState("0007")
+        assert migrate.read_state(conn) == migrate.SchemaState(HEAD)
     record = store.get(1)
     assert record is not None
     (kept,) = record.attachments
@@ -133,16 +135,16 @@ def test_a_newer_database_is_refused(
 ) -> None:
     Store.open(url(tmp_path)).close()
     newer_scf()
-    Store.open(url(tmp_path)).close()  # the later release took it to 0008
+    Store.open(url(tmp_path)).close()  # the later release took it to NEXT
     monkeypatch.undo()  # and this one is back
     migrate.known_revisions.cache_clear()
-    with pytest.raises(ConfigError, match=r"revision 0008, newer than this scf \(0007\)"):
+    with pytest.raises(ConfigError, match=rf"revision {NEXT}, newer than this scf \({HEAD}\)"):
         Store.open(url(tmp_path))
     with sqlite3.connect(tmp_path / "scf.db") as con:  # one from before Alembic, but newer
         con.execute("DROP TABLE alembic_version")
-        con.execute("UPDATE scf_meta SET value = '9' WHERE key = 'schema_version'")
+        con.execute("UPDATE scf_meta SET value = '99' WHERE key = 'schema_version'")
     con.close()
-    with pytest.raises(ConfigError, match=r"revision 0009 \(schema version 9\), newer than"):
+    with pytest.raises(ConfigError, match=r"revision 0099 \(schema version 99\), newer than"):
         Store.open(url(tmp_path))
 
 

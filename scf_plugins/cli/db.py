@@ -40,8 +40,6 @@ def current_cmd(app: App, as_json: bool) -> None:
         echo(f"empty: no schema yet (the first scf command creates it at {migrate.HEAD})")
     elif state.newer:
         echo(f"{state.describe()}, newer than this scf ({migrate.HEAD}): upgrade scf-plugins")
-    elif not state.behind:  # from before Alembic, at the head's schema: only stamped
-        echo(f"{state.describe()}, this scf's head; the next scf command stamps it")
     else:
         echo(f"{state.describe()}; this scf needs {migrate.HEAD}: run `scf db upgrade`")
 

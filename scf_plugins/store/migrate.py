@@ -11,9 +11,8 @@ A database is in one of these states (:func:`read_state`):
 - **at a revision this scf does not have** (a newer scf wrote it): refused.
 
 Who may change the schema: a SQLite store is created or upgraded by any command that opens
-it, a PostgreSQL store is created (or a pre-Alembic one at the head's schema stamped) by any
-command but upgraded only by ``scf db upgrade`` (the operator backs it up with ``pg_dump``
-first). Every change runs in one transaction
+it, a PostgreSQL store is created by any command but upgraded only by ``scf db upgrade``
+(the operator backs it up with ``pg_dump`` first). Every change runs in one transaction
 taken with a lock that a second worker waits on, so two workers starting together never run
 the same upgrade: SQLite's write lock (``BEGIN IMMEDIATE``), or a PostgreSQL advisory lock.
 Before a SQLite store is upgraded, a copy of it is written beside it (:mod:`.backup`).
@@ -82,9 +81,9 @@ class SchemaState:
 
     @property
     def behind(self) -> bool:
-        """Revisions to run: an existing store at an older revision (one from before Alembic
-        at the head's schema is only stamped, which changes no table)."""
-        return self.revision is not None and self.revision != HEAD
+        """An existing store that is not at the head: revisions to run (or, from a newer
+        scf, to refuse)."""
+        return self.revision is not None and not self.at_head
 
     @property
     def newer(self) -> bool:
@@ -252,8 +251,8 @@ def _locked(engine: Engine) -> Iterator[Connection]:
 def _copy_before(engine: Engine, state: SchemaState) -> Path | None:
     """Copy a SQLite store beside itself before its schema changes, and say where."""
     path = sqlite_path(engine.url)
-    if path is None or state.revision is None or not state.behind:
-        return None  # no table changes, or nothing to lose (an empty store, one in memory)
+    if path is None or state.revision is None:
+        return None  # nothing to lose: an empty store, or one in memory
     copy = backup.copy_beside(path, state.revision)
     log.warning(
         "upgrading the store %s from %s to %s; a copy of it from before is %s. To roll "
