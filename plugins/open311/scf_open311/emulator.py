@@ -6,7 +6,7 @@ with single items, a ``realtime`` and a ``batch`` service (the batch one answers
 a token; staff process the batch later), an ``inactive`` and a ``private`` service, every
 attribute datatype, and mySociety's ``servicerequestupdates`` both ways. City staff act on it
 through :class:`EmulatorState` (or ``POST /__emulator/staff``), and faults can be armed for
-the next calls (``503``, ``reset``, ``drop_after_commit``, ``slow``, ``html``).
+the next calls (``503``, ``reset``, ``drop_after_commit``, ``slow``, ``html``, ``deep``).
 
 Its state is in memory only.
 """
@@ -26,7 +26,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from scf_plugins.testing import StandInHTTPServer, standins
 
-FAULT_KINDS = ("503", "reset", "drop_after_commit", "slow", "html")
+FAULT_KINDS = ("503", "reset", "drop_after_commit", "slow", "html", "deep")
+DEPTH = 5000  # levels the ``deep`` fault nests: past any reader's own limit
 BASE = "/open311/v2"
 SINGULAR = {"services": "service", "attributes": "attribute", "values": "value",
             "service_requests": "request", "errors": "error",
@@ -99,7 +100,8 @@ class EmulatorState:
     def inject(self, kind: str, count: int = 1, match: str = "") -> None:
         """Fail the next ``count`` calls whose path contains ``match`` with ``kind``:
         ``503``, ``reset`` (drop before doing anything), ``drop_after_commit`` (do it, then
-        drop the connection), ``slow`` (sleep ``slow_seconds`` first), ``html`` (a login page)."""
+        drop the connection), ``slow`` (sleep ``slow_seconds`` first), ``html`` (a login page),
+        ``deep`` (do it, then answer with the first record nested thousands of levels deep)."""
         self.faults.arm(kind, count, match)
 
     def take_fault(self, path: str) -> str | None:
@@ -273,6 +275,19 @@ def render(data: Any, fmt: str, root: str) -> bytes:
     return text.encode("utf-8")
 
 
+def deepen(body: bytes, fmt: str, root: str) -> bytes:
+    """``body`` with its first record (or its single item) holding a part nested
+    :data:`DEPTH` levels deep, as no serializer would write it (it would recurse)."""
+    if fmt == "json":
+        nested = b'"nested": ' + b"[" * DEPTH + b"]" * DEPTH + b", "
+        at = body.find(b"{") + 1  # just inside the first object
+    else:
+        nested = b"<nested>" * DEPTH + b"</nested>" * DEPTH
+        found = body.find(f"<{SINGULAR.get(root, root)}>".encode())
+        at = body.index(b">", found) + 1 if found >= 0 else 0  # just inside that element
+    return body[:at] + nested + body[at:] if at > 0 else body
+
+
 def _handler(state: EmulatorState) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -327,7 +342,8 @@ def _handler(state: EmulatorState) -> type[BaseHTTPRequestHandler]:
                 return
             ctype = "application/json; charset=utf-8" if fmt == "json" else (
                 "text/xml; charset=utf-8")  # fmt: skip
-            self._send(status, render(data, fmt, root), ctype)
+            body = render(data, fmt, root)
+            self._send(status, deepen(body, fmt, root) if fault == "deep" else body, ctype)
 
         def _route(self, method: str, resource: str, form: list[tuple[str, str]]) -> Any:
             q = dict(form)

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from scf_plugins.testing import StandInHTTPServer
 
+from . import damage
 from .state import CwFault, EmulatorState, as_bool, as_int, as_ints, lower_keys
 
 HTML_LOGIN = (
@@ -446,7 +447,7 @@ class _Handler(BaseHTTPRequestHandler):
             value.update({"RequestId": "\u00b2", "Status": {"Code": value.get("Status")}})
         if fault == "duplicate" and isinstance(value, list) and value:
             value.insert(1, dict(value[0]))
-        body = json.dumps(result)
+        body = damage.dumps(result, fault)
         if fault == "malformed":
             body = body[: max(1, len(body) // 2)]
         self._send(200, body)

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from scf_plugins.testing import standins
 
+from . import damage
 from .catalogue import EMPLOYEES, STATUSES, seed
 
 DATE_FORMAT = "%Y-%m-%dT%H:%M:%S"
@@ -120,7 +121,7 @@ def clock_id() -> int:
 
 
 FAULT_KINDS = ("503", "html", "malformed", "reset", "drop_after_commit", "slow", "expire_token",
-               "not_found", "garble", "duplicate")  # fmt: skip
+               "not_found", "garble", "duplicate", *damage.KINDS)  # fmt: skip
 
 
 @dataclass
@@ -173,7 +174,10 @@ class EmulatorState:
         ``expire_token`` (every token stops working just before this call), ``not_found``
         (HTTP 404, as a site without that endpoint answers), ``garble`` (do the call, then
         answer with an unreadable ``RequestId`` and a ``Status`` that is not text),
-        ``duplicate`` (do the call, then send a list answer's first record twice).
+        ``duplicate`` (do the call, then send a list answer's first record twice),
+        ``surrogate`` and ``deep`` (do the call, then damage the answer's first record: a lone
+        surrogate in its text, or its text nested thousands of levels deep; see
+        :mod:`.damage`).
         """
         self.faults.arm(kind, count, match)
 
