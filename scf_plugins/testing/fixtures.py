@@ -5,7 +5,8 @@
   ``store``, so ``pytest -m store`` runs exactly the tests that open a store, on whatever
   database ``SCF_TEST_DATABASE_URL`` names;
 - ``harness``: makes :class:`~scf_plugins.testing.harness.Harness` objects on that database
-  and closes them with the test.
+  and closes them with the test;
+- (for every test) the secrets registered for redaction during a test are forgotten after it.
 
 Loaded with the ``loopback`` fixture (the ``scf_plugins`` pytest11 entry point), so a
 plugin's tests just ask for them.
@@ -42,6 +43,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if STORE_FIXTURE in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.store)
+
+
+@pytest.fixture(autouse=True)
+def _secrets_of_this_test(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Forget after each test the secrets registered for redaction during it (an emulator's
+    tokens, a test's passwords). The registry is process-wide and each registration compiles
+    one pattern of them all: kept for a whole suite, registering grows quadratically."""
+    from ..net import redaction
+
+    monkeypatch.setattr(redaction, "_secrets", set(redaction._secrets))
+    monkeypatch.setattr(redaction, "_pattern", redaction._pattern)
 
 
 @pytest.fixture

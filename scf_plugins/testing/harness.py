@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, Self
 
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     import requests
     from click.testing import Result
 
+    from ..cli.app import App
     from ..engine.loop import Engine
     from ..engine.outcomes import PassReport
     from ..store.store import Store
@@ -152,9 +154,13 @@ class Harness:
 
     def store(self) -> Store:
         """The store the config names (one per database URL, kept open until :meth:`close`)."""
+        return self.store_at(self.settings.organization.database)
+
+    def store_at(self, url: str) -> Store:
+        """The store at ``url``, opened on first use and kept open until :meth:`close` (the
+        CLI commands the harness runs use it too: opening a store checks its schema)."""
         from ..store.store import Store
 
-        url = self.settings.organization.database
         if url not in self._stores:
             self._stores[url] = Store.open(url)
         return self._stores[url]
@@ -193,9 +199,8 @@ class Harness:
         from click.testing import CliRunner
 
         from ..cli import cli
-        from ..cli.app import App
 
-        app = App(str(self.path), host=self.host)
+        app = _app(self)(str(self.path), host=self.host)
         return CliRunner().invoke(cli, list(args), obj=app, input=input)
 
     def cli_ok(self, *args: str, input: str | None = None) -> Result:
@@ -243,7 +248,7 @@ class Harness:
             refresh_types(settings, self.host, store)
         key = create(store, key_name)
         server = Background(create_app(settings, self.host, store))
-        self._running.append(server)
+        self._running.append(_Leaving(server))
         return Door(server.url, key, store, settings)
 
     def keep(self, server: Any) -> Any:
@@ -273,6 +278,32 @@ class Harness:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _app(harness: Harness) -> type[App]:
+    """The CLI's :class:`~scf_plugins.cli.app.App` whose store is the harness's own for the
+    database the config names (the config is read as the command would read it)."""
+    from ..cli.app import App
+
+    class HarnessApp(App):
+        @cached_property
+        def store(self) -> Store:
+            return harness.store_at(self.settings.organization.database)
+
+    return HarnessApp
+
+
+class _Leaving:
+    """A served door that stops without being waited for: uvicorn takes 0.1 to 0.3 s to wind
+    down (its ticks and a fixed pause), which over a suite of door tests is most of their
+    time, and nothing after a test needs the door gone, only going."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+
+    def stop(self) -> None:
+        """Ask the server to stop; its (daemon) thread ends by itself."""
+        self.server.server.should_exit = True
 
 
 @dataclass
