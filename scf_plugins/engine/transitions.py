@@ -7,9 +7,11 @@ transaction: a status change and the message it posts commit together or not at 
 transition re-checks the state it starts from in its UPDATE, so applying the same remote news
 twice changes nothing the second time.
 
-What a failure, a pending token, an attention flag or remote activity does to an issue is
-kept apart: :mod:`.retries`, :mod:`.pending`, :mod:`.attention`, :mod:`.inbox`; posting a
-message is :mod:`.posting`.
+An issue that leaves its remote request (withdrawn, resubmitted, cancelled) takes its photos
+along (:mod:`.photo_sends`), and closing or leaving a request ends the attention flags whose
+cause was that request. What a failure, a pending token, an attention flag or remote activity
+does to an issue is kept apart: :mod:`.retries`, :mod:`.pending`, :mod:`.attention`,
+:mod:`.inbox`; posting a message is :mod:`.posting`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from ..models import AddressCheck, Integration, Issue, Status
 from ..store.links import Scope, legacy_marker, new_marker
 from ..store.store import next_generation
 from ..store.tables import fit, issues, store_id
+from .photo_sends import leave_request
 from .posting import post, post_status_message, template_values
 
 # Built once: constructing a statement costs more CPU than running it on SQLite, and the
@@ -56,6 +59,7 @@ _ACKNOWLEDGE_ANY = (
         lease_owner=None,
         lease_until=None,
         address_check=bindparam("b_check"),
+        sent_unverified=bindparam("b_unverified"),
         attention=None,
         attention_kind=None,
         pending_token=None,
@@ -116,6 +120,7 @@ def acknowledge(
             "b_remote_status": remote_status,
             "b_now": now,
             "b_check": json.dumps(asdict(stored_check)) if stored_check else None,
+            "b_unverified": unverified_note(settings, integration, stored_check),
             "b_state": plugin_state,
         },
     ).rowcount
@@ -137,6 +142,23 @@ def acknowledge(
         now,
     )
     return True
+
+
+def unverified_note(
+    settings: Settings, integration: Integration, check: AddressCheck | None
+) -> str | None:
+    """Why an issue whose address check was not accepted is being sent all the same (None when
+    the check accepted it, or there was none): what the config says now, as it is sent."""
+    if check is None or check.accepted:
+        return None
+    geocoder = settings.geocoder_for(integration)
+    if geocoder is None:
+        why = f"no geocoder checks {integration.name}'s addresses now"
+    elif geocoder.on_reject == "hold":
+        why = "staff released it (`scf issues release`)"
+    else:
+        why = f'[geocoders.{geocoder.name}] on_reject = "submit" sends such a report on'
+    return f"sent as reported although the address check did not accept it: {why}"[:300]
 
 
 def _leave_acknowledged(
@@ -195,9 +217,12 @@ def close(
         "closed",
         integration.messages.closed_by_status,
         integration.messages.closed,
-        {"status": Status.CLOSED.value, "closed_at": now},
+        # Nothing is left for a person to do on it: a flag (a closing status nobody had
+        # mapped, now mapped) goes with the request.
+        {"status": Status.CLOSED.value, "closed_at": now, "attention": None,
+         "attention_kind": None},
         reason or "",
-    )
+    )  # fmt: skip
 
 
 def cancel(
@@ -213,12 +238,16 @@ def cancel(
 
     The issue is left for staff: handled locally, or given another request type (which routes
     it again). Clearing ``integration`` is what keeps the next pass from resubmitting it. The
-    remote system's reason (``{reason}`` in the message) is kept on the issue for staff.
+    remote system's reason (``{reason}`` in the message) is kept on the issue for staff. Its
+    photos go to the request it gets next.
     """
     note = f"cancelled in {integration.name} (request {row['remote_id']})" + (
         f": {reason}" if reason else ""
     )
-    return _leave_acknowledged(
+    scope = Scope.live(integration)  # polled there: an old link was adopted before this
+    left = {**row, "integration": integration.name, "link_environment": scope.environment,
+            "link_endpoint": scope.endpoint}  # fmt: skip
+    cancelled = _leave_acknowledged(
         conn,
         settings,
         row,
@@ -240,6 +269,9 @@ def cancel(
         },
         reason or "",
     )
+    if cancelled:
+        leave_request(conn, left, now)
+    return cancelled
 
 
 _UNLINKED = {
@@ -301,8 +333,9 @@ def _unlink(
     kind: str,
     values: Callable[[RowMapping], dict[str, object] | None],
 ) -> bool:
-    """Drop an Open or Acknowledged issue's link, set ``values(row)`` (None: refused), and
-    post the ``kind`` message with ``reason``; all in the caller's transaction."""
+    """Drop an Open or Acknowledged issue's link (its flags go with it, its photos go to the
+    next request), set ``values(row)`` (None: refused), and post the ``kind`` message with
+    ``reason``; all in the caller's transaction."""
     row = conn.execute(select(issues).where(issues.c.id == issue_id)).mappings().first()
     if row is None or row["status"] not in (Status.OPEN.value, Status.ACKNOWLEDGED.value):
         return False
@@ -316,6 +349,7 @@ def _unlink(
     ).rowcount
     if updated != 1:
         return False
+    leave_request(conn, row, now)
     template = messages.DEFAULTS[kind]
     text = messages.render(template, kind, **template_values(dict(row), settings, reason=reason))
     post(conn, settings, issue_id, text, now)
