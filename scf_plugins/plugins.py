@@ -4,21 +4,30 @@ The rest of the host calls the small typed methods of :class:`PluginHost`, never
 ``pm.hook.*``: each method picks the one plugin that serves the integration or geocoder
 (pluggy's ``subset_hook_caller``, as pytest does for conftest hooks), so two plugins can
 never both answer and a plugin never checks whether a call is meant for it.
+
+Whatever a plugin raises that is not one of the host's errors (a ``KeyError`` on an answer it
+did not expect, a ``RecursionError`` on one nested too deeply) leaves these methods as a
+:class:`~scf_plugins.errors.RemoteError` naming the plugin and the hook, so every caller
+handles a plugin's bug the way it handles a refusal: one line, one issue or batch charged,
+the loop going on (see :func:`plugin_failure`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import logging
 import os
-from collections.abc import Iterable, Mapping
+import traceback
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 from . import hookspecs
-from .errors import ConfigError, DefiniteError
+from .errors import AmbiguousError, ConfigError, DefiniteError, RemoteError, ScfError
+from .net.lookonly import ChangeRefused
 
 if TYPE_CHECKING:
     import click
@@ -44,6 +53,38 @@ log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "scf_plugins"
 DISABLE_ENV = "SCF_DISABLE_PLUGINS"
+# The hooks that change the remote system: a bug met in one may come after the change was
+# made (a create sent, its answer then misread), so the failure is ambiguous and the retry
+# goes through the plugin's look-up first; any other hook's bug is a definite error.
+CHANGING_HOOKS = frozenset({"submit", "push_comment", "push_attachment"})
+
+
+def plugin_failure(plugin: str, hook: str, exc: Exception) -> RemoteError:
+    """The error a plugin's unexpected exception becomes: "plugin cityworks, hook poll:
+    KeyError: 'Value'". Its traceback is logged at debug (a text log keeps it on one line).
+
+    A changing hook's (:data:`CHANGING_HOOKS`) is an :class:`AmbiguousError`: the create,
+    comment or photo may have been carried out before the plugin failed, so it is looked up
+    by its marker before it is sent again, never sent twice; any other hook's is a
+    :class:`DefiniteError` (retried with the long back-off: a bug is not fixed by retrying).
+    """
+    text = f"plugin {plugin}, hook {hook}: {type(exc).__name__}: {exc}"
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("%s; traceback:\n%s", text, "".join(traceback.format_exception(exc)))
+    kind = AmbiguousError if hook in CHANGING_HOOKS else DefiniteError
+    return kind(text)
+
+
+@contextlib.contextmanager
+def blaming(plugin: str, hook: str) -> Iterator[None]:
+    """Turn what the block raises that is not the host's own into a :func:`plugin_failure`
+    of ``plugin`` and ``hook`` (the block calls the hook, or reads what it answered)."""
+    try:
+        yield
+    except (ScfError, ChangeRefused):
+        raise  # the plugin's own error kinds, and the host's refusal of a change unsent
+    except Exception as exc:
+        raise plugin_failure(plugin, hook, exc) from exc
 
 
 @dataclass(frozen=True)
@@ -158,8 +199,15 @@ class PluginHost:
             f"install its distribution or fix the plugin name"
         )
 
+    def _call(self, hook: str, plugin: str, **kwargs: Any) -> Any:
+        """Call ``hook`` of ``plugin`` alone; what it raises that is not the host's own
+        becomes a :func:`plugin_failure`."""
+        caller = self._caller(hook, plugin)
+        with blaming(plugin, hook):
+            return caller(**kwargs)
+
     def _first(self, hook: str, plugin: str, **kwargs: Any) -> Any:
-        result = self._caller(hook, plugin)(**kwargs)
+        result = self._call(hook, plugin, **kwargs)
         if result is None and hook != "validate_address":
             raise DefiniteError(f"plugin {plugin!r} does not implement {hook}")
         return result
@@ -168,8 +216,9 @@ class PluginHost:
 
     def list_request_types(self, integration: Integration) -> list[RequestType]:
         """Request types the integration's plugin offers (see the hook spec)."""
-        results = self._caller("list_request_types", integration.plugin)(integration=integration)
-        return [rt for batch in results for rt in batch]
+        results = self._call("list_request_types", integration.plugin, integration=integration)
+        with blaming(integration.plugin, "list_request_types"):  # each answer must be a list
+            return [rt for batch in results for rt in batch]
 
     def submit(self, integration: Integration, issue: Issue) -> Submission:
         """Create (or find) the remote request of ``issue`` (see the hook spec)."""
@@ -195,7 +244,7 @@ class PluginHost:
     def check_connection(self, integration: Integration) -> str | None:
         """One line proving the endpoint takes the credentials, or None when the plugin has
         no such check (see the hook spec)."""
-        result = self._caller("check_connection", integration.plugin)(integration=integration)
+        result = self._call("check_connection", integration.plugin, integration=integration)
         return None if result is None else str(result)
 
     def push_comment(self, integration: Integration, issue: Issue, comment: Comment) -> str:
@@ -240,7 +289,7 @@ class PluginHost:
         """Where the geocoder places ``address`` (see the hook spec); None when it cannot."""
         from .models import AddressCheck
 
-        result = self._caller("place_address", geocoder.plugin)(geocoder=geocoder, address=address)
+        result = self._call("place_address", geocoder.plugin, geocoder=geocoder, address=address)
         return result if isinstance(result, AddressCheck) else None
 
     def probe_geocoder(self, geocoder: Geocoder) -> str:
@@ -251,23 +300,25 @@ class PluginHost:
         """What the integration's remote system does (the defaults when the plugin is silent)."""
         from .models import Capabilities
 
-        result = self._caller("capabilities", integration.plugin)(integration=integration)
+        result = self._call("capabilities", integration.plugin, integration=integration)
         return result if isinstance(result, Capabilities) else Capabilities()
 
     def list_statuses(self, integration: Integration) -> list[str] | None:
         """The remote system's status codes, or None when its plugin cannot list them."""
-        result = self._caller("list_statuses", integration.plugin)(integration=integration)
+        result = self._call("list_statuses", integration.plugin, integration=integration)
         return None if result is None else [str(code) for code in result]
 
     def check_integration(self, integration: Integration) -> list[str]:
         """The plugin's own checks of the integration's settings."""
-        results = self._caller("check_integration", integration.plugin)(integration=integration)
-        return [line for batch in results for line in batch]
+        results = self._call("check_integration", integration.plugin, integration=integration)
+        with blaming(integration.plugin, "check_integration"):  # each answer must be a list
+            return [line for batch in results for line in batch]
 
     def check_geocoder(self, geocoder: Geocoder) -> list[str]:
         """The plugin's own checks of the geocoder's settings."""
-        results = self._caller("check_geocoder", geocoder.plugin)(geocoder=geocoder)
-        return [line for batch in results for line in batch]
+        results = self._call("check_geocoder", geocoder.plugin, geocoder=geocoder)
+        with blaming(geocoder.plugin, "check_geocoder"):  # each answer must be a list
+            return [line for batch in results for line in batch]
 
     def register_commands(self, cli: click.Group) -> None:
         """Let every plugin add its commands to the CLI."""
@@ -279,5 +330,5 @@ class PluginHost:
 
         :raises ConfigError: when no plugin of that name is loaded.
         """
-        result: StandIn | None = self._caller("start_standin", plugin)(users=users)
+        result: StandIn | None = self._call("start_standin", plugin, users=users)
         return result

@@ -144,7 +144,7 @@ def test_a_plugin_bug_is_recorded_not_raised(world, monkeypatch) -> None:  # typ
     report = w.sync()
     assert report.errors == 1
     shown = w.show(issue_id)
-    assert shown["sync"]["last_error"] == "unexpected KeyError in the plugin: 'Details'"
+    assert shown["sync"]["last_error"] == "plugin cityworks, hook submit: KeyError: 'Details'"
 
 
 def test_oversized_remote_values_are_kept_within_the_store_limits(world) -> None:  # type: ignore[no-untyped-def]
