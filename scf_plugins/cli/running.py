@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 import sys
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,6 +15,9 @@ from ..engine.outcomes import PassReport
 from ..intake.sanitize import for_terminal
 from .app import App
 from .root import cli, echo, pass_app
+
+if TYPE_CHECKING:
+    from ..config.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -39,22 +44,17 @@ def sync_cmd(app: App, once: bool, interval: float | None, lease_seconds: float)
     """Run sync passes: submit, poll, push comments, archive.
 
     With --once, one whole pass, exit 1 if it had errors. Otherwise until SIGINT/SIGTERM:
-    new reports are submitted as they arrive while polling keeps its own cadence.
+    new reports are submitted as they arrive while polling keeps its own cadence, and a
+    changed config file is used from the next pass (SIGHUP: read it now).
     """
-    import dataclasses
-
+    from ..config.watch import ConfigWatch
     from ..engine.loop import Engine
 
-    settings = app.settings
-    if interval is not None:
-        settings = dataclasses.replace(
-            settings,
-            integrations={
-                name: dataclasses.replace(i, poll_interval_seconds=interval)
-                for name, i in settings.integrations.items()
-            },
-        )
-    engine = Engine(settings, app.host, app.store, lease=timedelta(seconds=lease_seconds))
+    def prepare(settings: Settings) -> Settings:
+        return settings if interval is None else with_poll_interval(settings, interval)
+
+    watch = ConfigWatch(prepare(app.settings), prepare)
+    engine = Engine(watch.current, app.host, app.store, lease=timedelta(seconds=lease_seconds))
     if sys.stderr.isatty():
         engine.progress = lambda text: click.echo(
             f"\r{for_terminal(text, one_line=True)[:70]:<70}", err=True, nl=False
@@ -66,6 +66,7 @@ def sync_cmd(app: App, once: bool, interval: float | None, lease_seconds: float)
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stop)
+    signal.signal(signal.SIGHUP, lambda _signum, _frame: watch.ask())
     number = 0
 
     def show(kind: str, report: PassReport) -> None:
@@ -81,8 +82,25 @@ def sync_cmd(app: App, once: bool, interval: float | None, lease_seconds: float)
         # Stopped on request: calls abandoned on the way out are not failures (the next
         # run looks up any create or comment that may have gone through).
         sys.exit(1 if report.errors and not engine.stop.is_set() else 0)
-    engine.run_continuously(show)
+
+    def reload_if_changed() -> None:
+        fresh = watch.check()
+        if fresh is not None:
+            engine.use(fresh)
+
+    engine.run_continuously(show, between=reload_if_changed)
     sys.exit(0)
+
+
+def with_poll_interval(settings: Settings, seconds: float) -> Settings:
+    """``settings`` with every integration polled every ``seconds`` (``--interval``)."""
+    return dataclasses.replace(
+        settings,
+        integrations={
+            name: dataclasses.replace(i, poll_interval_seconds=seconds)
+            for name, i in settings.integrations.items()
+        },
+    )
 
 
 @cli.command("demo")

@@ -24,7 +24,7 @@ def serve_cmd(app: App, address: str, port: int, no_sync: bool) -> None:
     the sync engine in the same process, submitting each report the moment it arrives.
 
     SIGINT or SIGTERM: stop accepting, finish the requests in flight and the current sync
-    step, exit 0.
+    step, exit 0. A changed config file is used from the next pass (SIGHUP: read it now).
     """
     from ..server.running import build, preflight
 
@@ -46,6 +46,7 @@ def serve_cmd(app: App, address: str, port: int, no_sync: bool) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, stop)
+    signal.signal(signal.SIGHUP, lambda _signum, _frame: serving.reload())
     serving.run()
     echo("stopped", err=True)
     sys.exit(0)

@@ -9,7 +9,8 @@ from typing import Any
 from .reader import Reader
 
 KEYS = {"public_url", "jurisdiction_id", "requests_per_minute", "max_body_kb",
-        "max_page_size", "contact", "key_service", "agency_responsible"}  # fmt: skip
+        "max_page_size", "contact", "key_service", "agency_responsible",
+        "stale_after_intervals"}  # fmt: skip
 _PUBLIC_URL = re.compile(r"(?i)^https?://[^\s/?#]+(/[^\s?#]*)?$")
 
 
@@ -29,6 +30,9 @@ class Server:
     contact: str = ""
     key_service: str = ""
     agency_responsible: str | None = None  # default: the organization's name
+    # A sync loop is stale (/healthz 503) when its last pass is older than this many of its
+    # intervals (scf_plugins.ops.liveness); at least 2, so a loop is never stale on time.
+    stale_after_intervals: float = 5.0
 
 
 def read_server(reader: Reader, table: Any) -> Server:
@@ -60,4 +64,5 @@ def read_server(reader: Reader, table: Any) -> Server:
         agency_responsible=reader.get(
             table, "agency_responsible", "server", str, None, "use a string"
         ),
+        stale_after_intervals=reader.number(table, "stale_after_intervals", "server", 5, 2, 1000),
     )

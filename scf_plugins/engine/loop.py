@@ -21,6 +21,13 @@ SQLite keeps a single writer and a crash loses at most the calls in flight, whic
 pass reconciles (``submit`` looks before it creates again). While a pass runs its leases are
 renewed (:mod:`.heartbeat`); :meth:`Engine.run_continuously` runs passes without end
 (:mod:`.continuous`).
+
+A pass reads one config from start to end: :meth:`Engine.use` (a reloaded config file) takes
+effect from the next pass. Whatever a plugin raises is one error of the pass (the host names
+the plugin and the hook, :func:`scf_plugins.plugins.plugin_failure`); the other integrations
+and issues are served. Each pass leaves when it ended for the liveness checks (``scf status``,
+``/healthz``, :mod:`scf_plugins.ops.liveness`): in this engine's memory and in the store's
+health rows.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -35,9 +43,9 @@ from typing import Any
 
 from ..config.settings import Settings
 from ..errors import ConfigError, ScfError
-from ..models import Integration, problems_and_warnings
+from ..models import Geocoder, Integration, problems_and_warnings
 from ..net import deadlines
-from ..ops import advice, telemetry
+from ..ops import advice, health, telemetry
 from ..plugins import PluginHost
 from ..store import tables
 from ..store.store import Store
@@ -46,7 +54,7 @@ from . import leases
 from .archive import archive as archive_step
 from .comments import push_comments
 from .context import Step, StepContext
-from .continuous import POLL_CHECK_EVERY, SUBMIT_EVERY, run_until_stopped
+from .continuous import POLL_CHECK_EVERY, STOP_GRACE, SUBMIT_EVERY, run_until_stopped
 from .gate import Gate
 from .heartbeat import heartbeat
 from .outcomes import PassReport, describe, error_kind
@@ -81,9 +89,18 @@ class Engine:
     # across workers; otherwise every pass polls (joining a round other workers started).
     continuous: bool = False
     last_pass_at: datetime | None = None  # when the latest pass (of any steps) ended
+    # Liveness: when the latest pass with the submit steps ended, and when the poll loop last
+    # went through each integration (polled it, found no round due, or found it down).
+    last_submit_at: datetime | None = None
+    last_poll_at: dict[str, datetime] = field(default_factory=dict)
+    running_since: datetime | None = None  # when run_continuously began
     _gate: Gate = field(init=False, repr=False)
     _notes: StatusNotes = field(init=False, repr=False)
-    _settings_problems: dict[str, list[str]] = field(default_factory=dict, repr=False)
+    # The plugins' checks, by integration name, with the settings they were made on.
+    _checked: dict[str, tuple[Integration, Geocoder | None, list[str]]] = field(
+        default_factory=dict, repr=False
+    )
+    _types_waits: dict[str, datetime] = field(default_factory=dict, repr=False)
     _skipped_said: set[str] = field(default_factory=set, repr=False)
     _started: bool = field(default=False, repr=False)
     _wake: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -94,23 +111,51 @@ class Engine:
 
     # -- the pass ----------------------------------------------------------------------------
 
-    def run_pass(self, steps: Sequence[Step] = ALL_STEPS, *, archive: bool = True) -> PassReport:
+    def run_pass(
+        self,
+        steps: Sequence[Step] = ALL_STEPS,
+        *,
+        archive: bool = True,
+        refresh_types: bool = False,
+    ) -> PassReport:
         """One pass over every integration (by default the whole pass: every step, then
-        archive); never raises for a remote failure."""
+        archive); never raises for what a plugin or a remote system does.
+
+        :param refresh_types: first reload the request types that are due (a long run's
+            poll passes); a failure is one error of the pass.
+        """
+        settings = self.settings  # the whole pass on one config, whatever a reload does
         with heartbeat(self.store, LEASED, self.owner, self.lease, self.clock):
-            report = self._pass(steps, archive)
-        self.last_pass_at = self.clock()
+            report = self._pass(settings, steps, archive, refresh_types)
+        self.last_pass_at = now = self.clock()
+        if submit in steps:
+            self.last_submit_at = now
+        if poll in steps:
+            self.last_poll_at.update(dict.fromkeys(settings.integrations, now))
         return report
 
-    def _pass(self, steps: Sequence[Step], archive: bool) -> PassReport:
+    def _pass(
+        self, settings: Settings, steps: Sequence[Step], archive: bool, refresh_types: bool
+    ) -> PassReport:
         report = PassReport()
         started = time.perf_counter()
-        self._start(report)
-        ctx = self._context(report)
-        for integration in self.settings.integrations.values():
-            if self._ready(integration, report):
+        self._start(settings, report)
+        ctx = self._context(settings, report)
+        if refresh_types:
+            self._refresh_types(settings, report)
+        for integration in settings.integrations.values():
+            began, errors = time.perf_counter(), report.errors
+            if self._ready(settings, integration, report):
                 self._run_steps(ctx, integration, steps)
-        for geocoder in self.settings.geocoders.values():
+            if poll in steps:  # the poll loop went through it, whatever it found
+                self._notes.note(
+                    health.loop_row("poll", integration.name),
+                    health.LOOP,
+                    busy=report.busy,
+                    seconds=time.perf_counter() - began,
+                    errors=report.errors - errors,
+                )
+        for geocoder in settings.geocoders.values():
             self._notes.note(geocoder.name, "geocoder", busy=report.busy)
         if archive and not self.stop.is_set():
             archive_step(ctx)
@@ -118,12 +163,20 @@ class Engine:
         kind = "whole" if len(steps) == len(ALL_STEPS) else steps[0].__name__
         telemetry.record_pass(kind, report.seconds, report.errors)
         log.info("pass: %s", report.summary(), extra={"event": "pass", **report.fields()})
+        if submit in steps:
+            self._notes.note(
+                health.loop_row("submit"),
+                health.LOOP,
+                busy=report.busy,
+                seconds=report.seconds,
+                errors=report.errors,
+            )
         return report
 
-    def _ready(self, integration: Integration, report: PassReport) -> bool:
+    def _ready(self, settings: Settings, integration: Integration, report: PassReport) -> bool:
         """Whether the integration's steps run in this pass: its settings pass its plugin's
-        checks (else it is skipped, said once per process) and its circuit lets it through."""
-        problems = self.settings_problems(integration)
+        checks (else it is skipped, said once per config) and its circuit lets it through."""
+        problems = self.settings_problems(integration, settings)
         if not problems:
             return self._gate.opens(integration, report)
         # Said once per process: the problems are checked once, and a long-running worker
@@ -170,7 +223,7 @@ class Engine:
             last_error=new_problems[-1] if new_problems else None,
         )
 
-    def _context(self, report: PassReport) -> StepContext:
+    def _context(self, settings: Settings, report: PassReport) -> StepContext:
         """What the steps of this pass may use, bound to its report."""
 
         def failed(
@@ -188,7 +241,7 @@ class Engine:
         return StepContext(
             store=self.store,
             host=self.host,
-            settings=self.settings,
+            settings=settings,
             report=report,
             clock=self.clock,
             owner=self.owner,
@@ -203,7 +256,7 @@ class Engine:
             say=self.say,
         )
 
-    def _start(self, report: PassReport) -> None:
+    def _start(self, settings: Settings, report: PassReport) -> None:
         """Once per engine, before its first pass: free at once the claims of dead workers on
         this machine, and say that issues linked to another environment are left alone."""
         if self._started:
@@ -213,7 +266,7 @@ class Engine:
             freed = leases.take_over_dead(conn, LEASED, self.owner, self.clock())
         if freed:
             log.warning("took over %d claims of a worker on this machine that is gone", freed)
-        for _, line in advice.foreign_link_lines(self.settings, self.store):
+        for _, line in advice.foreign_link_lines(settings, self.store):
             report.problems.append(line)
             log.warning("%s", line)
 
@@ -243,6 +296,11 @@ class Engine:
         if issue_id is not None:
             fields["issue_id"] = issue_id
         log.warning("%s: %s", where, text, extra=fields)
+        if not isinstance(exc, ScfError) and log.isEnabledFor(logging.DEBUG):
+            # The host's own bug in a step (a plugin's is named, and traced, by the host's
+            # plugin calls): the line above says what, the traceback where.
+            trace = "".join(traceback.format_exception(exc))
+            log.debug("%s: traceback:\n%s", where, trace, extra=fields)
 
     def poll_gap(self, integration: Integration) -> timedelta:
         """How long after a poll round started the next may start."""
@@ -255,23 +313,38 @@ class Engine:
         if self.progress:
             self.progress(text)
 
-    def settings_problems(self, integration: Integration) -> list[str]:
-        """The plugins' own checks of an integration (and its geocoder), run once per engine.
+    def settings_problems(
+        self, integration: Integration, settings: Settings | None = None
+    ) -> list[str]:
+        """The plugins' own checks of an integration (and its geocoder), run once per
+        engine and config (``settings``, default the engine's: a reloaded config is checked
+        again).
 
         An integration whose settings are wrong (say a 15.8 site with a State Plane srid) is
         skipped rather than sent wrong data.
         """
-        if integration.name not in self._settings_problems:
-            try:
-                problems, _ = problems_and_warnings(self.host.check_integration(integration))
-                geocoder = self.settings.geocoder_for(integration)
-                if geocoder is not None:
-                    found, _ = problems_and_warnings(self.host.check_geocoder(geocoder))
-                    problems += [f"geocoder {geocoder.name}: {p}" for p in found]
-            except ScfError as exc:
-                problems = [str(exc)]
-            self._settings_problems[integration.name] = problems
-        return self._settings_problems[integration.name]
+        settings = settings or self.settings
+        geocoders = settings.geocoders
+        geocoder = geocoders.get(integration.address_validation or "")
+        checked = self._checked.get(integration.name)
+        if checked is not None and checked[0] is integration and checked[1] is geocoder:
+            return checked[2]
+        try:
+            problems, _ = problems_and_warnings(self.host.check_integration(integration))
+            if geocoder is not None:
+                found, _ = problems_and_warnings(self.host.check_geocoder(geocoder))
+                problems += [f"geocoder {geocoder.name}: {p}" for p in found]
+        except ScfError as exc:  # a plugin's bug in its checks too (the host names it)
+            problems = [str(exc)]
+        self._checked[integration.name] = (integration, geocoder, problems)
+        return problems
+
+    def use(self, settings: Settings) -> None:
+        """Work on ``settings`` (a reloaded config) from the next pass on; a pass under way
+        ends on the config it began with. The plugins' checks run again on the new settings,
+        and an integration they skip is said again."""
+        self.settings = settings
+        self._skipped_said = set()
 
     # -- a long run --------------------------------------------------------------------------
 
@@ -281,35 +354,54 @@ class Engine:
         *,
         submit_every: float = SUBMIT_EVERY,
         poll_check_every: float = POLL_CHECK_EVERY,
+        between: Callable[[], None] | None = None,
+        stop_grace: float = STOP_GRACE,
     ) -> None:
         """Run until :attr:`stop` is set: new reports are submitted (and comments pushed)
         within ``submit_every`` seconds of being stored, or at once after :meth:`wake`, on
         one thread, while polling keeps its own cadence (``poll_interval_seconds``, a round
-        shared with other workers) on this one; a long poll never delays a submit.
+        shared with other workers) on another; a long poll never delays a submit. Request
+        types are reloaded by the poll passes when due.
 
         :param on_report: called with ``"submit"`` or ``"poll"`` and each pass that did
             something or met an error.
+        :param between: run before each poll pass (``scf sync`` and ``scf serve`` look
+            for a changed config there, and call :meth:`use`).
+        :param stop_grace: how long each loop's current pass may take once stopped.
         """
         self.continuous = True
-
-        def poll_pass() -> PassReport:
-            self.refresh_types_if_due()
-            return self.run_pass(POLL_STEPS)
-
+        self.running_since = self.clock()
         run_until_stopped(
             lambda: self.run_pass(SUBMIT_STEPS, archive=False),
-            poll_pass,
+            lambda: self.run_pass(POLL_STEPS, refresh_types=True),
             on_report,
             stop=self.stop,
             wake=self._wake,
             submit_every=submit_every,
             poll_check_every=poll_check_every,
+            between=between,
+            stop_grace=stop_grace,
         )
 
     def refresh_types_if_due(self) -> None:
         """Reload each integration's request types when they are older than its
-        ``request_types_refresh_hours`` (see :mod:`.refresh_types`)."""
-        refresh_if_due(self.settings, self.host, self.store, self.clock(), self.settings_problems)
+        ``request_types_refresh_hours`` (see :mod:`.refresh_types`); a failure is logged."""
+        self._refresh_types(self.settings, PassReport())
+
+    def _refresh_types(self, settings: Settings, report: PassReport) -> None:
+        def failed(integration: Integration, exc: Exception) -> None:
+            where = f"request types of {integration.name} not refreshed"
+            self.failed(report, where, exc, integration=integration.name)
+
+        refresh_if_due(
+            settings,
+            self.host,
+            self.store,
+            self.clock(),
+            lambda integration: self.settings_problems(integration, settings),
+            failed,
+            self._types_waits,
+        )
 
     def wake(self) -> None:
         """Submit now: a report was just stored (``scf serve``)."""

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -18,6 +18,8 @@ from ..store.store import Store
 
 log = logging.getLogger(__name__)
 
+RETRY_FAILED = timedelta(minutes=15)  # a refresh that failed is tried again after this long
+
 
 def refresh_if_due(
     settings: Settings,
@@ -25,10 +27,18 @@ def refresh_if_due(
     store: Store,
     now: datetime,
     problems: Callable[[Integration], list[str]],
+    failed: Callable[[Integration, Exception], None],
+    waits: MutableMapping[str, datetime],
 ) -> None:
     """Reload the request types of each integration they are due for (none for one whose
     settings have ``problems``). A type that disappeared keeps its open issues; new reports
-    of it are refused."""
+    of it are refused.
+
+    :param failed: told of each integration whose types could not be reloaded (its cached
+        ones stay); whatever went wrong, the others are still tried.
+    :param waits: until when each integration whose refresh failed is left alone (this
+        worker's memory): a failure is said once per ``RETRY_FAILED``, not at every pass.
+    """
     types = tables.request_types
     with store.read() as conn:
         fetched = dict(
@@ -46,11 +56,18 @@ def refresh_if_due(
         last = last if last.tzinfo else last.replace(tzinfo=UTC)
         if now - last < timedelta(hours=hours) or problems(integration):
             continue
-        result = catalog.refresh_one(settings, host, store, integration)
-        if result is not None:
-            log.info(
-                "request types of %s refreshed: %d",
-                integration.name,
-                result,
-                extra={"integration": integration.name, "event": "types-refreshed"},
-            )
+        if now < waits.get(integration.name, now):
+            continue
+        try:
+            count = catalog.load_one(settings, host, store, integration)
+        except Exception as exc:  # the plugin's answer or the store: the next one is tried
+            waits[integration.name] = now + RETRY_FAILED
+            failed(integration, exc)
+            continue
+        waits.pop(integration.name, None)
+        log.info(
+            "request types of %s refreshed: %d",
+            integration.name,
+            count,
+            extra={"integration": integration.name, "event": "types-refreshed"},
+        )

@@ -56,7 +56,7 @@ def refresh(settings: Settings, host: PluginHost, store: Store) -> RefreshResult
     failed: dict[str, str] = {}
     for integration in settings.integrations.values():
         try:
-            loaded[integration.name] = _load(settings, host, store, integration)
+            loaded[integration.name] = load_one(settings, host, store, integration)
         except RemoteError as exc:  # the caller says so (once)
             failed[integration.name] = str(exc)
     return RefreshResult(loaded=loaded, failed=failed)
@@ -68,7 +68,7 @@ def refresh_one(
     """Reload one integration's request types; how many it offers, or None when it could
     not be reached (its cached types stay; one line is logged)."""
     try:
-        return _load(settings, host, store, integration)
+        return load_one(settings, host, store, integration)
     except RemoteError as exc:
         log.warning(
             "request types of %s not refreshed: %s",
@@ -79,7 +79,11 @@ def refresh_one(
         return None
 
 
-def _load(settings: Settings, host: PluginHost, store: Store, integration: Integration) -> int:
+def load_one(settings: Settings, host: PluginHost, store: Store, integration: Integration) -> int:
+    """Reload one integration's request types into the store; how many it offers.
+
+    :raises RemoteError: when they could not be had (the cached ones stay).
+    """
     offered = host.list_request_types(integration)
     mine = [
         prepare(rt, integration, settings.organization.private_keywords)

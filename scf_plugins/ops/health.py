@@ -1,5 +1,12 @@
 """The health rows: how each integration and geocoder fared, written by the engine after its
-passes and read by ``scf status`` (which runs in its own process)."""
+passes and read by ``scf status`` (which runs in its own process).
+
+The sync loops have rows of their own (kind ``loop``), for the liveness checks
+(:mod:`.liveness`): ``loop:submit``, when a pass with the submit steps last ended, and
+``loop:poll:NAME``, when the poll loop last went through integration NAME. Their
+``last_pass_at`` is what ``scf status``, ``/metrics`` and ``/healthz`` age. A name of the config
+never holds a colon, so these never meet an integration's or a geocoder's row.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,13 @@ from sqlalchemy.exc import IntegrityError
 
 from ..store.tables import health
 from . import telemetry
+
+LOOP = "loop"  # the kind of a loop's row
+
+
+def loop_row(loop: str, integration: str | None = None) -> str:
+    """The health row of a sync loop: ``loop:submit``, or ``loop:poll:NAME`` per integration."""
+    return f"{LOOP}:{loop}" if integration is None else f"{LOOP}:{loop}:{integration}"
 
 
 def note(

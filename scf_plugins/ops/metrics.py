@@ -50,6 +50,25 @@ def metrics(data: dict[str, Any]) -> Iterator[Metric]:
         "scf_photos_stored_bytes", "Bytes of the photos the store holds (purged ones not counted)."
     )
     stored.add_metric([], data["photos"]["stored_bytes"])
+    loop_age = GaugeMetricFamily(
+        "scf_loop_age_seconds",
+        "Seconds since the sync loop last went round (poll: its oldest integration); absent "
+        "until one is recorded.",
+        labels=["loop"],
+    )
+    loop_stale = GaugeMetricFamily(
+        "scf_loop_stale", "1 while the sync loop is stale ([server] stale_after_intervals).",
+        labels=["loop"],
+    )  # fmt: skip
+    poll_age = GaugeMetricFamily(
+        "scf_poll_loop_age_seconds",
+        "Seconds since the poll loop last went through the integration.",
+        labels=["integration"],
+    )
+    for loop, entry in data["loops"].items():
+        if entry["age_seconds"] is not None:
+            loop_age.add_metric([loop], entry["age_seconds"])
+        loop_stale.add_metric([loop], 1 if entry["stale"] else 0)
     for i in data["integrations"]:
         for state, count in i["counts"].items():
             issue_counts.add_metric([i["name"], state], count)
@@ -61,8 +80,10 @@ def metrics(data: dict[str, Any]) -> Iterator[Metric]:
         down.add_metric([i["name"]], 1 if i["down"] else 0)
         photos_waiting.add_metric([i["name"]], i["photos_waiting"])
         photos_failing.add_metric([i["name"]], i["photos_failing"])
+        if i["poll_loop"]["age_seconds"] is not None:
+            poll_age.add_metric([i["name"]], i["poll_loop"]["age_seconds"])
     yield from (issue_counts, waiting, failing_now, oldest, pending, down, photos_waiting,
-                photos_failing, stored)  # fmt: skip
+                photos_failing, stored, loop_age, loop_stale, poll_age)  # fmt: skip
 
 
 def prometheus_text(settings: Settings, store: Store, now: datetime) -> bytes:

@@ -2,7 +2,8 @@
 
 It runs in its own process, so everything it shows is in the store: issue counts, what waits
 and what fails (from the issues), open circuits, and the health rows the engine writes after
-each pass (when, how long, errors, the last successful remote call, recent latencies).
+each pass (when, how long, errors, the last successful remote call, recent latencies, and
+when each sync loop last went round: :mod:`.liveness`).
 The figures come from :mod:`.counts` and :mod:`.health`; :mod:`.metrics` turns them into
 Prometheus gauges for ``/metrics`` and ``scf status --prometheus``.
 """
@@ -15,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from ..engine import circuits, retention
 from ..models import Status
 from ..store.links import foreign_links
-from ..timeutil import iso
-from . import counts, health
+from ..timeutil import iso, local_time
+from . import counts, health, liveness
 
 if TYPE_CHECKING:
     from ..config.settings import Settings
@@ -30,6 +31,7 @@ def gather(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
         waiting = counts.waiting(conn)
         failing = counts.failing(conn)
         stuck = counts.by_integration(conn, counts.stuck())
+        stuck_in_all = counts.total(conn, counts.stuck())
         held = counts.by_integration(conn, counts.held())
         pending = counts.pending(conn)
         photos = counts.photos(conn)
@@ -40,11 +42,17 @@ def gather(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
         foreign: dict[str, int] = {}
         for group in foreign_links(conn, settings.integrations):
             foreign[group.integration] = foreign.get(group.integration, 0) + group.count
+    loops = liveness.from_rows(settings, rows, now)
+    polls = {age.integration: age for age in loops if age.loop == "poll"}
     out: dict[str, Any] = {
         "integrations": [],
         "geocoders": [],
         "unrouted": unrouted,
+        # What `scf issues list --status stuck` lists: every integration's, those of an
+        # integration no longer configured, and unrouted issues waiting for a person.
+        "stuck": stuck_in_all,
         "photos": {**kept, "purge_after_days": settings.images.purge_after_days},
+        "loops": liveness.summary(loops),
     }
     for integration in settings.integrations.values():
         name = integration.name
@@ -80,6 +88,7 @@ def gather(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
                 "down_since": iso(circuit.opened_at) if circuit else None,
                 "down_reason": circuit.reason if circuit else None,
                 "next_probe_at": iso(circuit.probe_at) if circuit else None,
+                "poll_loop": polls[name].as_json(),
             }
         )
     for geocoder in settings.geocoders.values():
@@ -106,13 +115,18 @@ def failing(data: dict[str, Any]) -> bool:
     return any(i["failing"] or i["photos_failing"] or i["down"] for i in data["integrations"])
 
 
-def text(data: dict[str, Any], now: datetime) -> str:
-    """The screen for people."""
+def text(data: dict[str, Any], now: datetime, zone: str = "UTC") -> str:
+    """The screen for people, times in ``zone`` (the organization's, as ``issues show``)."""
+
+    def when(stamp: str | None) -> str:
+        return local_time(stamp, zone)
+
     lines = []
     for i in data["integrations"]:
         counts = i["counts"]
         state = (
-            f"DOWN since {i['down_since']}: {i['down_reason']} (next probe {i['next_probe_at']})"
+            f"DOWN since {when(i['down_since'])}: {i['down_reason']} "
+            f"(next probe {when(i['next_probe_at'])})"
             if i["down"]
             else ("FAILING" if i["failing"] or i["photos_failing"] else "ok")
         )
@@ -141,7 +155,7 @@ def text(data: dict[str, Any], now: datetime) -> str:
                      f"linked to another environment {i['linked_elsewhere']}")  # fmt: skip
         if i["last_pass_at"]:
             lines.append(
-                f"  last pass     {i['last_pass_at']} ({i['last_pass_seconds']:.2f} s, "
+                f"  last pass     {when(i['last_pass_at'])} ({i['last_pass_seconds']:.2f} s, "
                 f"{i['last_pass_errors']} errors)"
             )
         else:
@@ -149,18 +163,26 @@ def text(data: dict[str, Any], now: datetime) -> str:
                 "  last pass     none recorded yet (is `scf sync` or `scf serve` running?)"
             )
         if i["last_error"]:
-            lines.append(f"  last error    {i['last_error_at']}: {i['last_error']}")
-        lines.append(f"  last reached  {i['last_success_at'] or 'not yet'}" + _latency(i))
+            lines.append(f"  last error    {when(i['last_error_at'])}: {i['last_error']}")
+        lines.append(f"  polled        {_loop(i['poll_loop'])}")
+        lines.append(f"  last reached  {when(i['last_success_at']) or 'not yet'}" + _latency(i))
     for g in data["geocoders"]:
         lines.append(
             f"geocoder {g['name']} ({g['plugin']}) for {', '.join(g['integrations']) or '-'}"
         )
         lines.append(f"  held          {g['held']}")
-        lines.append(f"  last reached  {g['last_success_at'] or 'not yet'}" + _latency(g))
+        lines.append(f"  last reached  {when(g['last_success_at']) or 'not yet'}" + _latency(g))
     if data["unrouted"]:
         lines.append(
             f"unrouted: {data['unrouted']} open issues have no integration (cancelled remotely); "
             f"give each a type that fits: scf issues recategorize ID --type CODE"
+        )
+    lines.append(f"submit loop: {_loop(data['loops']['submit'])}")
+    shown = sum(i["stuck"] for i in data["integrations"])
+    if data["stuck"] != shown:
+        lines.append(
+            f"stuck: {data['stuck']} in all, {data['stuck'] - shown} of them unrouted or of an "
+            f"integration no longer configured: scf issues list --status stuck"
         )
     photos = data["photos"]
     keep = photos["purge_after_days"]
@@ -185,6 +207,17 @@ def _duration(seconds: float) -> str:
     if seconds < 7200:
         return f"{seconds / 60:.0f} min"
     return f"{seconds / 3600:.1f} h"
+
+
+def _loop(entry: dict[str, Any]) -> str:
+    """When a sync loop last went round (a :func:`.liveness.LoopAge.as_json` entry)."""
+    if entry["age_seconds"] is None:
+        return "no pass recorded yet"
+    state = "STALE" if entry["stale"] else "ok"
+    return (
+        f"{_duration(entry['age_seconds'])} ago ({state}; stale after "
+        f"{_duration(entry['stale_after_seconds'])})"
+    )
 
 
 def _latency(entry: dict[str, Any]) -> str:

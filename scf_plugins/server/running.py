@@ -3,6 +3,12 @@
 SIGINT or SIGTERM: uvicorn stops accepting and finishes the requests in flight (up to
 ``GRACE`` seconds); then the engine is asked to stop, finishes its current step (its remote
 calls are not abandoned) and the process exits 0.
+
+A changed config file is noticed between poll passes (every ``RELOAD_EVERY`` seconds with
+``--no-sync``), and at once on SIGHUP (:meth:`Serving.reload`): when it passes the checks, the
+engine and the door use it from their next pass and request (see
+:mod:`scf_plugins.config.watch` for what needs a restart). ``/healthz`` answers 503 when the
+engine's loops stop going round (:mod:`scf_plugins.ops.liveness`).
 """
 
 from __future__ import annotations
@@ -15,21 +21,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..config.watch import ConfigWatch
 from ..engine.outcomes import PassReport
 from ..errors import UserError
-from .web import create_app
+from ..ops import liveness
+from .web import Context, build_app
 
 if TYPE_CHECKING:
     import uvicorn
 
     from ..config.settings import Settings
     from ..engine.loop import Engine
+    from ..ops.liveness import LoopAge
     from ..plugins import PluginHost
     from ..store.store import Store
 
 log = logging.getLogger(__name__)
 GRACE = 30  # seconds requests in flight may take to finish at shutdown
 ENGINE_GRACE = 120.0  # seconds the engine's current step may take to finish
+RELOAD_EVERY = 2.0  # seconds between looks at the config file when no engine runs here
 
 
 @dataclass
@@ -40,6 +50,9 @@ class Serving:
     engine: Engine | None
     thread: threading.Thread | None = None
     on_report: Callable[[str, PassReport], None] | None = field(default=None, repr=False)
+    context: Context | None = field(default=None, repr=False)  # what the door's routes share
+    watch: ConfigWatch | None = field(default=None, repr=False)
+    _done: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def passed(self, kind: str, report: PassReport) -> None:
         """Hand a pass that did something on (to the terminal)."""
@@ -51,13 +64,55 @@ class Serving:
         if self.engine is not None:
             engine = self.engine
             self.thread = threading.Thread(
-                target=engine.run_continuously, args=(self.passed,), name="sync", daemon=True
+                target=engine.run_continuously,
+                args=(self.passed,),
+                kwargs={"between": self.reload_if_changed},
+                name="sync",
+                daemon=True,
             )
             self.thread.start()
+        elif self.watch is not None:  # no engine to look between its passes: a thread does
+            threading.Thread(target=self._watching, name="config-watch", daemon=True).start()
         try:
             self.server.run()
         finally:
+            self._done.set()
             self.stop_engine()
+
+    def reload(self) -> None:
+        """Read the config file again soon, changed or not (SIGHUP; only sets a flag)."""
+        if self.watch is not None:
+            self.watch.ask()
+
+    def reload_if_changed(self) -> None:
+        """Use the config file's new settings, engine and door, if it changed and passes the
+        checks (otherwise one warning, and the old ones stay)."""
+        fresh = self.watch.check() if self.watch is not None else None
+        if fresh is None:
+            return
+        if self.engine is not None:
+            self.engine.use(fresh)
+        if self.context is not None:
+            self.context.use(fresh)
+
+    def loops(self) -> list[LoopAge]:
+        """How long ago the engine's loops went round, and whether they are stale."""
+        engine = self.engine
+        assert engine is not None  # asked only by /healthz of a server with an engine
+        return liveness.judge(
+            engine.settings,
+            engine.last_submit_at,
+            engine.last_poll_at,
+            engine.clock(),
+            since=engine.running_since,
+        )
+
+    def _watching(self) -> None:
+        while not self._done.wait(RELOAD_EVERY):
+            try:
+                self.reload_if_changed()
+            except Exception as exc:  # a reload that fails leaves the running config alone
+                log.warning("could not reload the config: %s", exc)
 
     def request_stop(self) -> None:
         """Stop accepting and let the engine stop after its current step (a signal handler
@@ -133,12 +188,14 @@ def build(
 
     engine = Engine(settings, host, store, continuous=True) if sync else None
     serving = Serving(server=None, engine=engine, on_report=on_report)  # type: ignore[arg-type]
-    app = create_app(
+    serving.watch = ConfigWatch(settings)
+    app, serving.context = build_app(
         settings,
         host,
         store,
         wake=engine.wake if engine else None,
         last_pass=(lambda: engine.last_pass_at) if engine else None,
+        loops=serving.loops if engine else None,
     )
     config = uvicorn.Config(
         app,

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from starlette.applications import Starlette
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from ..config.settings import Settings
+    from ..ops.liveness import LoopAge
     from ..plugins import PluginHost
     from ..store.store import Store
 
@@ -59,6 +60,15 @@ class Context:
     limit: RateLimit
     wake: Callable[[], None] | None = None  # wakes the in-process submitter
     last_pass: Callable[[], datetime | None] | None = None
+    loops: Callable[[], Sequence[LoopAge]] | None = None  # the in-process engine's liveness
+    gauges: Any = None  # the store's gauges for /metrics
+
+    def use(self, settings: Settings) -> None:
+        """Serve on ``settings`` (a reloaded config) from the next request on."""
+        self.settings = self.open311.settings = settings
+        self.limit.per_minute = settings.server.requests_per_minute
+        if self.gauges is not None:
+            self.gauges.settings = settings
 
 
 def create_app(
@@ -70,6 +80,20 @@ def create_app(
     last_pass: Callable[[], datetime | None] | None = None,
 ) -> ASGIApp:
     """The ASGI app of ``scf serve``: Open311 at ``/open311``, ``/healthz``, the access log."""
+    return build_app(settings, host, store, wake=wake, last_pass=last_pass)[0]
+
+
+def build_app(
+    settings: Settings,
+    host: PluginHost,
+    store: Store,
+    *,
+    wake: Callable[[], None] | None = None,
+    last_pass: Callable[[], datetime | None] | None = None,
+    loops: Callable[[], Sequence[LoopAge]] | None = None,
+) -> tuple[ASGIApp, Context]:
+    """:func:`create_app`, with the engine's liveness for ``/healthz``, and the context its
+    routes share (:meth:`Context.use` gives them a reloaded config)."""
     ctx = Context(
         Open311(settings, host, store),
         settings,
@@ -77,6 +101,8 @@ def create_app(
         RateLimit(settings.server.requests_per_minute),
         wake,
         last_pass,
+        loops,
+        collector(settings, store),
     )
 
     async def discovery(request: Request) -> Response:
@@ -130,13 +156,11 @@ def create_app(
         return Response(content, 200, media_type=content_type, headers=MEDIA_HEADERS)
 
     async def healthz(request: Request) -> Response:
-        body, status = await run_in_threadpool(health, ctx.store, ctx.last_pass)
+        body, status = await run_in_threadpool(health, ctx.store, ctx.last_pass, ctx.loops)
         return Response(orjson.dumps(body), status, media_type=formats.JSON_TYPE)
 
-    gauges = collector(settings, store)
-
     async def metrics(request: Request) -> Response:
-        text = await run_in_threadpool(metrics_text, gauges)
+        text = await run_in_threadpool(metrics_text, ctx.gauges)
         return Response(text, 200, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     app = Starlette(
@@ -148,7 +172,7 @@ def create_app(
             Route("/metrics", metrics, methods=["GET"]),
         ]
     )
-    return AccessLog(app)
+    return AccessLog(app), ctx
 
 
 def _get(ctx: Context, name: str, arg: str | None, query: Form, base: str) -> Reply:
