@@ -196,10 +196,18 @@ def _failed(
 ) -> None:
     t = box.table
     now = ctx.clock()
-    if circuits.integration_wide(exc):
-        # Down as a whole: nothing was sent; the item is not charged (one only looked up
-        # keeps the dead worker's time).
+    down = circuits.integration_wide(exc)
+    if down:
         ctx.trip(integration, exc)
+    else:
+        ctx.failed(f"{box.what} {item.id} of issue {issue.id}", exc,
+                   integration=integration.name, issue_id=issue.id)  # fmt: skip
+        ctx.pause(integration, exc)
+        # A call of an outage (no answer) that carried nothing out counts as down too.
+        down = ctx.tripped(integration) and circuits.no_answer(exc) and not uncertain(exc)
+    if down:
+        # Nothing was sent: the item is not charged (one only looked up keeps the dead
+        # worker's time).
         undo = {} if since else {"push_attempted": item.push_attempted, "push_attempted_at": None}
         with ctx.store.transaction() as conn:
             conn.execute(
@@ -208,9 +216,6 @@ def _failed(
                 .values(**undo, lease_owner=None, lease_until=None)
             )
         return
-    ctx.failed(f"{box.what} {item.id} of issue {issue.id}", exc,
-               integration=integration.name, issue_id=issue.id)  # fmt: skip
-    ctx.pause(integration, exc)
     if since is not None:
         # Only a look-up failed; recording it as an attempt would forget when the dead
         # worker's push was made, and that is what keeps it from being made twice.

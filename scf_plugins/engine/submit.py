@@ -239,6 +239,10 @@ def _apply(
             issue_id=issue.id,
         )
         ctx.pause(integration, exc)
+        if ctx.tripped(integration) and circuits.no_answer(exc) and not uncertain(exc):
+            # A call of the outage that carried nothing out: not charged, as when down.
+            _release(ctx, [claimed])
+            return "down"
         if claimed.in_flight_since is not None:
             # Only a look-up failed; recording it as an attempt would forget when the dead
             # worker's create was sent, and that is what keeps it from being sent twice.
