@@ -155,5 +155,5 @@ def status_cmd(app: App, as_json: bool, prometheus: bool) -> None:
         data = status.gather(app.settings, app.store, now)
     else:
         data = status.gather(app.settings, app.store, now)
-        echo(dumps(data) if as_json else status.text(data, now))
+        echo(dumps(data) if as_json else status.text(data, now, app.settings.organization.zone))
     sys.exit(1 if status.failing(data) else 0)

@@ -11,8 +11,8 @@ import click
 from ..errors import UserError
 from ..intake.reporting import Report, parse_answer_args
 from ..models import RequestType
+from ..ops import history, request_types, retrying, unlinking
 from ..ops import issues as desk
-from ..ops import request_types, retrying
 from ..ops.views import (
     dumps,
     issue_json,
@@ -176,16 +176,17 @@ def issues_list(app: App, status: str | None, limit: int, as_json: bool) -> None
 @pass_app
 def issues_show(app: App, issue_id: int, public: bool, as_json: bool) -> None:
     """One issue with its answers, messages and comments."""
-    data = issue_json(desk.record(app.store, issue_id), public=public)
+    found = desk.record(app.store, issue_id)
+    data = issue_json(found, public=public, history=history.of(app.store, issue_id))
     echo(dumps(data) if as_json else issue_text(data, app.settings.organization.zone))
 
 
 @cli.command("comment")
 @click.argument("issue_id", type=int)
 @click.argument("text")
-@click.option("--author", default="Resident", show_default=True)
+@click.option("--author", help=f"Who wrote it; default {desk.STAFF!r} (a comment made here).")
 @pass_app
-def comment_cmd(app: App, issue_id: int, text: str, author: str) -> None:
+def comment_cmd(app: App, issue_id: int, text: str, author: str | None) -> None:
     """Add a local comment to an issue (pushed to the remote request on the next pass)."""
     body, author = desk.checked_comment(text, author)
     comment_id, fate = desk.comment(app.settings, app.host, app.store, issue_id, author, body)
@@ -221,26 +222,73 @@ def issues_release(app: App, issue_id: int, address: str | None) -> None:
     echo(f"issue {issue_id} released; it is submitted on the next pass")
 
 
+_FILTERS = (
+    click.argument("issue_ids", type=int, nargs=-1),
+    click.option("--failing", is_flag=True, help="Every issue whose last attempt failed."),
+    click.option("--stuck", is_flag=True, help="Every stuck issue (see list --status stuck)."),
+    click.option("--attention", is_flag=True, help="Every issue waiting for a person."),
+    click.option("--integration", help="Only issues of this integration (with a filter)."),
+    click.option("--json", "as_json", is_flag=True, help="Print a JSON list, one per issue."),
+)
+
+
+def _filtered(command: click.decorators.FC) -> click.decorators.FC:
+    for option in reversed(_FILTERS):
+        command = option(command)
+    return command
+
+
+def _selection(failing: bool, stuck: bool, attention: bool) -> unlinking.Selection | None:
+    if failing + stuck + attention > 1:
+        raise UserError("give one of --failing, --stuck or --attention")
+    return "failing" if failing else "stuck" if stuck else "attention" if attention else None
+
+
 def _unlink(
-    app: App, issue_id: int, reason: str, verb: desk.Unlink, refused: str, done: str
+    app: App,
+    verb: unlinking.Verb,
+    reason: str,
+    issue_ids: tuple[int, ...],
+    selection: unlinking.Selection | None,
+    integration: str | None,
+    as_json: bool,
 ) -> None:
-    desk.unlink(app.settings, app.store, issue_id, checked_reason(reason), verb, refused)
-    echo(f"issue {issue_id} {done}")
+    """Withdraw or resubmit each issue chosen, one line (or JSON object) per issue; exits 1
+    when any could not be."""
+    text = checked_reason(reason)
+    ids = unlinking.choose(app.settings, app.store, issue_ids, selection, integration, verb)
+    outcomes = []
+    for outcome in unlinking.act(app.settings, app.store, ids, verb, text):
+        outcomes.append(outcome)
+        if not as_json:
+            echo(outcome.line())
+    if as_json:
+        echo(dumps([o.json() for o in outcomes]))
+    sys.exit(0 if all(o.done for o in outcomes) else 1)
 
 
 @issues_group.command("withdraw")
-@click.argument("issue_id", type=int)
+@_filtered
 @click.option("--reason", required=True, help="Told to the resident in the closing message.")
 @pass_app
-def issues_withdraw(app: App, issue_id: int, reason: str) -> None:
-    """Close an Open or Acknowledged issue here, with a message; the remote system is not
-    touched (its link, if any, is dropped)."""
-    _unlink(app, issue_id, reason, "withdraw", "Open or Acknowledged",
-            "withdrawn (closed here; the remote system was not touched)")  # fmt: skip
+def issues_withdraw(
+    app: App,
+    issue_ids: tuple[int, ...],
+    failing: bool,
+    stuck: bool,
+    attention: bool,
+    integration: str | None,
+    as_json: bool,
+    reason: str,
+) -> None:
+    """Close Open or Acknowledged issues here, with a message; the remote system is not
+    touched (their links, if any, are dropped). Give ids, or a filter."""
+    selection = _selection(failing, stuck, attention)
+    _unlink(app, "withdraw", reason, issue_ids, selection, integration, as_json)
 
 
 @issues_group.command("resubmit")
-@click.argument("issue_id", type=int)
+@_filtered
 @click.option(
     "--reason",
     default="its earlier request could not be followed",
@@ -248,11 +296,21 @@ def issues_withdraw(app: App, issue_id: int, reason: str) -> None:
     help="Told to the resident in the message.",
 )
 @pass_app
-def issues_resubmit(app: App, issue_id: int, reason: str) -> None:
-    """Drop the issue's link and send it anew (a new remote request, under a new marker)."""
-    _unlink(app, issue_id, reason, "resubmit",
-            "an Open or Acknowledged issue routed to an integration",
-            "is sent anew on the next pass")  # fmt: skip
+def issues_resubmit(
+    app: App,
+    issue_ids: tuple[int, ...],
+    failing: bool,
+    stuck: bool,
+    attention: bool,
+    integration: str | None,
+    as_json: bool,
+    reason: str,
+) -> None:
+    """Drop the issues' links and send them anew (new remote requests under new markers, their
+    photos too); linked issues whose remote request is gone are waiting for a person, so
+    `--attention` finds them. Give ids, or a filter."""
+    selection = _selection(failing, stuck, attention)
+    _unlink(app, "resubmit", reason, issue_ids, selection, integration, as_json)
 
 
 @issues_group.command("retry")

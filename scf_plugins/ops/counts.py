@@ -1,10 +1,15 @@
 """The store's figures per integration that ``scf status`` shows: issues by status, what
-waits, what fails, what is stuck, held or pending, and the photos still to send."""
+waits, what fails, what is stuck, held or pending, and the photos still to send.
+
+The conditions here are the one definition of each kind of issue: ``scf status`` counts with
+them, and ``scf issues list --status …`` and the bulk ``resubmit``/``withdraw`` select with
+:func:`ids`, so a count and its listing always agree.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, and_, func, select
 
@@ -13,19 +18,71 @@ from ..store.tables import attachments, issues
 
 STUCK_AFTER = 5  # failed attempts after which an issue counts (and is listed) as stuck
 _LIVE = (Status.OPEN.value, Status.ACKNOWLEDGED.value)
+Kind = Literal["stuck", "attention", "failing", "held", "unrouted"]
 
 
 def stuck() -> Any:
-    """The condition of a stuck issue: failing for a while, or waiting for a person."""
+    """The condition of a stuck issue: Open or Acknowledged, and failing for a while (a held
+    issue waits for its address, counted as held) or waiting for a person. A closed issue is
+    never stuck, whatever it still carries."""
+    failing_long = and_(
+        issues.c.attempts >= STUCK_AFTER,
+        issues.c.last_error.is_not(None),
+        issues.c.held.is_(False),
+    )
+    return and_(issues.c.status.in_(_LIVE), failing_long | issues.c.attention.is_not(None))
+
+
+def attention() -> Any:
+    """The condition of an issue waiting for a person: Open or Acknowledged and flagged (see
+    :mod:`scf_plugins.engine.attention`)."""
+    return and_(issues.c.status.in_(_LIVE), issues.c.attention.is_not(None))
+
+
+def failing_now() -> Any:
+    """The condition of a failing issue: Open or Acknowledged, and its last attempt failed (a
+    held address is no failure)."""
     return and_(
         issues.c.status.in_(_LIVE),
-        (issues.c.attempts >= STUCK_AFTER) | issues.c.attention.is_not(None),
+        issues.c.last_error_kind.is_not(None),
+        issues.c.last_error_kind != "held",
     )
 
 
 def held() -> Any:
     """The condition of a held issue: waiting for staff to check its address."""
     return issues.c.held.is_(True)
+
+
+def unrouted_now() -> Any:
+    """The condition of an unrouted issue: Open with no integration (cancelled remotely)."""
+    return and_(issues.c.status == Status.OPEN.value, issues.c.integration.is_(None))
+
+
+_KINDS = {
+    "stuck": stuck,
+    "attention": attention,
+    "failing": failing_now,
+    "held": lambda: and_(issues.c.status == Status.OPEN.value, held()),
+    "unrouted": unrouted_now,
+}
+
+
+def ids(
+    conn: Connection, kind: Kind, integration: str | None = None, limit: int | None = None
+) -> list[int]:
+    """The ids of the issues of ``kind`` (of ``integration``, if given), newest first."""
+    query = select(issues.c.id).where(_KINDS[kind]()).order_by(issues.c.id.desc())
+    if integration is not None:
+        query = query.where(issues.c.integration == integration)
+    if limit is not None:
+        query = query.limit(limit)
+    return [int(i) for i in conn.execute(query).scalars()]
+
+
+def total(conn: Connection, condition: Any) -> int:
+    """How many issues meet ``condition``, whatever their integration (none included)."""
+    return int(conn.execute(select(func.count()).where(condition)).scalar() or 0)
 
 
 def by_status(conn: Connection) -> dict[tuple[str, str], int]:
@@ -90,12 +147,7 @@ def failing(conn: Connection) -> dict[str, dict[str, int]]:
     """Live issues whose last attempt failed, per integration and kind of failure."""
     rows = conn.execute(
         select(issues.c.integration, issues.c.last_error_kind, func.count())
-        .where(
-            issues.c.status.in_(_LIVE),
-            issues.c.last_error_kind.is_not(None),
-            issues.c.last_error_kind != "held",
-            issues.c.integration.is_not(None),
-        )
+        .where(failing_now(), issues.c.integration.is_not(None))
         .group_by(issues.c.integration, issues.c.last_error_kind)
     )
     out: dict[str, dict[str, int]] = {}
@@ -114,12 +166,7 @@ def by_integration(conn: Connection, condition: Any) -> dict[str, int]:
 
 def unrouted(conn: Connection) -> int:
     """Open issues no integration serves (their request was cancelled remotely)."""
-    count = conn.execute(
-        select(func.count()).where(
-            issues.c.status == Status.OPEN.value, issues.c.integration.is_(None)
-        )
-    ).scalar()
-    return int(count or 0)
+    return total(conn, unrouted_now())
 
 
 def _aware(value: Any) -> datetime | None:

@@ -4,14 +4,14 @@ Each function checks what the config and the store say (a refusal is a
 :class:`~scf_plugins.errors.UserError` that names the fix), then changes the store through its
 API or the engine's transitions. Reports and corrections go through the one intake
 validation (:func:`~scf_plugins.intake.reporting.build_issue`), as reports from the Open311
-door do.
+door do. Withdrawing and resubmitting are :mod:`.unlinking`; retrying is :mod:`.retrying`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import UserError
 from ..intake.images import from_files
@@ -22,8 +22,10 @@ if TYPE_CHECKING:
     from ..config.settings import Settings
     from ..plugins import PluginHost
     from ..store.store import IssueRecord, Store
+    from .counts import Kind
 
-Unlink = Literal["withdraw", "resubmit"]
+STAFF = "Staff"  # who a comment made here is by, unless --author names someone
+FILTERS = ("stuck", "attention", "failing", "held", "unrouted")  # :mod:`.counts` kinds
 TypeOf = Callable[[str], RequestType]  # the request type of a code, loading them if need be
 
 
@@ -49,15 +51,14 @@ class Correction:
 def listed(store: Store, status: str | None, limit: int) -> list[dict[str, Any]]:
     """The ``scf issues list --json`` shape, newest first. ``status`` is an issue status, or
     ``stuck`` (failing for a while or waiting for a person), ``attention`` (waiting for a
-    person), ``failing``, ``held`` or ``unrouted``."""
-    from .counts import STUCK_AFTER  # SQLAlchemy: loaded only when a store is used
+    person), ``failing``, ``held`` or ``unrouted``: the issues ``scf status`` counts as such
+    (one definition, :mod:`.counts`)."""
+    if status in FILTERS:
+        from . import counts  # SQLAlchemy: loaded only when a store is used
 
-    if status == "stuck":
-        rows = store.list(stuck_after=STUCK_AFTER, limit=limit)
-    elif status == "attention":
-        rows = store.list(attention=True, limit=limit)
-    elif status in ("failing", "held", "unrouted"):
-        rows = list(store.rows(store.select_ids(status)[:limit]))
+        with store.read() as conn:
+            chosen = counts.ids(conn, cast("Kind", status), limit=limit)
+        rows = list(store.rows(chosen))
     else:
         rows = store.list(status, limit=limit)
     return [
@@ -98,8 +99,12 @@ def report(
     return store.create_issue(new, photos)
 
 
-def checked_comment(text: str, author: str) -> tuple[str, str]:
-    """A comment's text and author as stored, or a refusal (checked before anything opens)."""
+def checked_comment(text: str, author: str | None) -> tuple[str, str]:
+    """A comment's text and author as stored, or a refusal (checked before anything opens).
+    Without an author it is by :data:`STAFF`: a comment made here is the city's, never a
+    resident's."""
+    if author is None:
+        author = STAFF
     body = text.strip()
     if not body or len(body) > 5000:
         raise UserError("the comment must be 1 to 5000 characters")
@@ -171,25 +176,6 @@ def release(store: Store, issue_id: int, address: str | None) -> None:
         raise UserError("--address must be 1 to 300 characters")
     if not store.release_hold(issue_id, address.strip() if address else None):
         raise UserError(f"issue {issue_id} is not held; see `scf issues show {issue_id}`")
-
-
-def unlink(
-    settings: Settings,
-    store: Store,
-    issue_id: int,
-    reason: str,
-    verb: Unlink,
-    refused: str,
-) -> None:
-    """Withdraw the issue (close it here) or resubmit it (send it anew), with ``reason``
-    told to the resident; ``refused`` names the issues that can be."""
-    from ..engine import transitions
-    from ..timeutil import utcnow
-
-    with store.transaction() as conn:
-        changed = getattr(transitions, verb)(conn, settings, issue_id, reason, utcnow())
-    if not changed:
-        raise UserError(f"issue {issue_id} is not {refused}; see `scf issues show {issue_id}`")
 
 
 def edit(

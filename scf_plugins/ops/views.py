@@ -13,6 +13,7 @@ from ..timeutil import iso, local_time, utcnow
 
 if TYPE_CHECKING:
     from ..store.store import IssueRecord
+    from .history import History
 
 
 def request_type_json(rt: RequestType) -> dict[str, Any]:
@@ -38,9 +39,14 @@ def request_type_json(rt: RequestType) -> dict[str, Any]:
     }
 
 
-def issue_json(record: IssueRecord, *, public: bool = False) -> dict[str, Any]:
-    """The ``scf issues show --json`` shape; ``public`` hides private answers and the email."""
+def issue_json(
+    record: IssueRecord, *, public: bool = False, history: History | None = None
+) -> dict[str, Any]:
+    """The ``scf issues show --json`` shape; ``public`` hides private answers, the email and
+    where photos went. ``history`` adds each photo's earlier requests and why the issue was
+    sent unverified."""
     issue = record.issue
+    earlier = history.earlier if history and not public else {}
     answers = [
         {
             "question_id": a.question_id,
@@ -82,12 +88,27 @@ def issue_json(record: IssueRecord, *, public: bool = False) -> dict[str, Any]:
         ],
         "created_at": iso(issue.created_at),
         "address_check": asdict(issue.address_check) if issue.address_check else None,
+        "sent_unverified": history.sent_unverified if history else None,
         "attachments": [
             {
                 "filename": a.filename,
                 "content_type": a.content_type,
                 "size": a.size,
                 "remote_id": None if public else a.remote_id,
+                # A photo's row is always about the issue's current request (it starts
+                # afresh when the issue leaves one); the earlier ones are listed apart.
+                "request": issue.remote_id if a.remote_id and not public else None,
+                "earlier": [
+                    {
+                        "remote_id": e.remote_id,
+                        "request": e.request,
+                        "integration": e.integration,
+                        "environment": e.environment,
+                        "sent_at": iso(e.sent_at),
+                        "left_at": iso(e.left_at),
+                    }
+                    for e in earlier.get(a.id, ())
+                ],
                 "path": None if a.purged_at else media_path(a.path_token),
                 "purged_at": iso(a.purged_at),
                 **({} if public else {"kept_here": a.kept_here, "last_error": a.last_error}),
@@ -186,6 +207,8 @@ def issue_text(data: dict[str, Any], zone: str) -> str:
             f"  address check {verdict}: {check['address'] or '(no candidate)'} "
             f"score {check['score']} {check['candidate_type'] or ''} {check['reason']}".rstrip()
         )
+    if data.get("sent_unverified"):
+        lines.append(f"  sent anyway   {data['sent_unverified']}")
     sync = data.get("sync")
     link = data.get("link")
     if link and data["remote_id"]:
@@ -203,18 +226,7 @@ def issue_text(data: dict[str, Any], zone: str) -> str:
             f"{when(sync['claimed_until'])}"
         )
     for photo in data["attachments"]:
-        state = (
-            f"sent as {photo['remote_id']}"
-            if photo["remote_id"]
-            else photo["kept_here"]
-            or (
-                "not sent: the issue left Acknowledged first"
-                if data["status"] in ("closed", "archived") or photo["purged_at"]
-                else f"waiting ({photo['last_error']})"
-                if photo["last_error"]
-                else "waiting"
-            )
-        )
+        state = _photo_state(photo, data["status"])
         if photo["purged_at"]:
             state += f"; its bytes purged {when(photo['purged_at'])} (retention)"
         lines.append(f"  photo         {photo['filename']} ({photo['size'] // 1024} KB): {state}")
@@ -239,6 +251,26 @@ def issue_text(data: dict[str, Any], zone: str) -> str:
         kept = f"  ({c['kept_here']})" if c.get("kept_here") else ""
         lines.append(f"  [{when(c['created_at'])}] {c['kind']:<7} {c['author']}: {c['text']}{kept}")
     return "\n".join(lines)
+
+
+def _photo_state(photo: dict[str, Any], status: str) -> str:
+    """Where a photo went: to the issue's current request, and to earlier ones."""
+    earlier = []
+    for e in photo.get("earlier", ()):
+        request = f"earlier request {e['request']}" if e["request"] else "earlier request"
+        where = ", ".join(v for v in (request, e["environment"]) if v)
+        earlier.append(f"sent as {e['remote_id']} ({where})")
+    if photo["remote_id"]:
+        now = f"sent as {photo['remote_id']}"
+    elif photo["kept_here"]:
+        now = photo["kept_here"]
+    elif status in ("closed", "archived") or photo["purged_at"]:
+        now = "" if earlier else "not sent: the issue left Acknowledged first"
+    else:
+        now = "waiting for the new request" if earlier else "waiting"
+        if photo["last_error"]:
+            now += f" ({photo['last_error']})"
+    return "; ".join(part for part in (now, *earlier) if part)
 
 
 def media_path(path_token: str) -> str:
