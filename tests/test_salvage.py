@@ -14,8 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scf_plugins import Gap, HttpAnswer, Salvaged
+from scf_plugins.net.lenient_json import read_json
 from scf_plugins.net.lenient_xml import read_xml
-from scf_plugins.net.salvage import MAX_DEPTH, depth_of, read_json
+from scf_plugins.net.salvage import MAX_DEPTH, depth_of
 
 LISTS = ("service", "attribute", "value", "request", "error", "request_update", "group")
 

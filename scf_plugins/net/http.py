@@ -131,10 +131,10 @@ class Answer:
         deeper than ``max_depth``, broken, or cut off is a gap naming where it was.
 
         :param bounded: False skips checking the depth of an answer :meth:`json` reads whole
-            (it may then nest up to 1024 levels): see :func:`~.salvage.read_json`.
+            (it may then nest up to 1024 levels): see :func:`~.lenient_json.read_json`.
         :raises ValueError: when no JSON object or list even starts.
         """
-        from .salvage import read_json
+        from .lenient_json import read_json
 
         return read_json(self.content, max_depth, bounded=bounded)
 

@@ -1,11 +1,12 @@
-"""JSON read token by token, so that one broken part costs only itself.
+"""JSON read as far as it can be: :func:`read_json`, and its last resort, token by token, so
+that one broken part costs only itself.
 
-The last resort of :func:`scf_plugins.net.salvage.read_json`, for text the standard reader
-refuses as a whole. A part nested deeper than ``max_depth`` becomes None and a
-:class:`~scf_plugins.net.salvage.Gap` on its own path. A token that does not fit where it
-stands leaves a gap on the object or list it is in, which keeps what was read of it (a
-record's id before the damage still names the record); reading goes on after that part's
-closing bracket. An answer that ends early leaves a gap on every object and list still open.
+Token by token is for text the standard reader refuses as a whole. A part nested deeper than
+``max_depth`` becomes None and a :class:`~scf_plugins.net.salvage.Gap` on its own path. A
+token that does not fit where it stands leaves a gap on the object or list it is in, which
+keeps what was read of it (a record's id before the damage still names the record); reading
+goes on after that part's closing bracket. An answer that ends early leaves a gap on every
+object and list still open.
 
 Speed comes from the standard library's reader: each object or list below the root is
 offered to it whole first (in C, its recursion bounded by the interpreter), and only one it
@@ -22,7 +23,7 @@ import json
 import re
 from typing import Any
 
-from .salvage import Gap, Path, Salvaged, depth_of, repair, repaired
+from .salvage import MAX_DEPTH, Gap, Path, Salvaged, depth_of, repair, repaired
 
 _TOKEN = re.compile(
     r"""[ \t\r\n]*(?:
@@ -56,6 +57,41 @@ class _Frame:
         self.path = path
         self.key = ""  # an object's key, read before its value
         self.state = "first"  # first, key, colon, value, next
+
+
+def read_json(content: bytes, max_depth: int = MAX_DEPTH, *, bounded: bool = True) -> Salvaged:
+    """``content`` as JSON, read as far as it can be.
+
+    The strict reader (orjson) first; then, with bytes that are not UTF-8 replaced, the
+    standard library's reader (it takes lone surrogates) when the nesting is within
+    ``max_depth``; else token by token (:func:`read`), isolating what is broken.
+
+    :param bounded: False takes what the strict reader reads whole as it is, nested up to
+        its own limit of 1024 levels, saving the check of its depth on a large answer: for a
+        caller that reads only single values from it (printing a value nested near 1000
+        levels deep, or comparing two, raises RecursionError).
+    :raises ValueError: when no JSON value even starts (an empty body, a page of text).
+    """
+    import orjson
+
+    try:
+        value = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        if not bounded or content.count(b"[") + content.count(b"{") <= max_depth:
+            return Salvaged(value)  # too few brackets to nest deeper: no need to look
+        text = content.decode("utf-8")  # orjson read it: it is UTF-8
+        return Salvaged(value) if depth_of(text) <= max_depth else read(text, max_depth)
+    text = content.decode("utf-8", "replace")
+    if depth_of(text) <= max_depth:
+        try:
+            value = json.loads(text)
+        except (ValueError, RecursionError):  # RecursionError: only where depth_of was fooled
+            pass
+        else:
+            return Salvaged(repaired(value) if _SURROGATE_ESCAPE.search(text) else value)
+    return read(text, max_depth)
 
 
 def read(text: str, max_depth: int) -> Salvaged:

@@ -3,23 +3,23 @@
 "One bad record never stops a batch" holds only for records that parse: a strict reader
 refuses a whole answer for one lone surrogate (``"\\ud800"``), one stray byte that is not
 UTF-8, one record nested thousands of levels deep, or a body cut off mid-record. So an answer
-the strict reader refuses is read again tolerantly:
+the strict reader refuses is read again tolerantly (:func:`.lenient_json.read_json`,
+:func:`.lenient_xml.read_xml`):
 
 - a lone surrogate becomes U+FFFD, and so does a byte that is not UTF-8: the text is kept,
   and nothing stored later holds what a UTF-8 database or a JSON document cannot;
 - what still cannot be read (a part nested deeper than ``max_depth``, a part that is not
   JSON or not XML, the end of a cut-off answer) is left out as a :class:`Gap` naming where it
   was, by the keys and indexes from the root, so the plugin can name the record, and the
-  issue, it concerns; the rest of the answer comes back as usual.
+  issue, it concerns; the rest of the answer comes back as usual, in a :class:`Salvaged`.
 
-Every reader here is iterative (no recursion on an attacker's depth), linear in the size of
-the answer, and holds at most ``max_depth`` levels of what it builds; the answer itself is
+Every reader is iterative (no recursion on an attacker's depth), linear in the size of the
+answer, and keeps at most ``max_depth`` levels of what it builds; the answer itself is
 already bounded by ``max_response_mb``.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from array import array
 from dataclasses import dataclass
@@ -33,8 +33,6 @@ SHOWN = 6  # levels of a gap's path a message names (a deep one would fill the s
 Path = tuple[str | int, ...]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
-# A surrogate can only come from a \uD800-\uDFFF escape: without one, no string needs a look.
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"', re.S)  # unrolled: linear, no backtracking
 _NOT_BRACKET = re.compile(r"[^\[\]{}]+")
 _LEVELS = bytes.maketrans(b"[]{}", b"\x01\xff\x01\xff")  # +1 and -1 as signed bytes
@@ -104,43 +102,6 @@ def repair(text: str) -> str:
     return _SURROGATE.sub("\ufffd", text)
 
 
-def read_json(content: bytes, max_depth: int = MAX_DEPTH, *, bounded: bool = True) -> Salvaged:
-    """``content`` as JSON, read as far as it can be.
-
-    The strict reader (orjson) first; then, with bytes that are not UTF-8 replaced, the
-    standard library's reader (it takes lone surrogates) when the nesting is within
-    ``max_depth``; else token by token (:mod:`.lenient_json`), isolating what is broken.
-
-    :param bounded: False takes what the strict reader reads whole as it is, nested up to
-        its own limit of 1024 levels, saving the check of its depth on a large answer: for a
-        caller that reads only single values from it (printing a value nested near 1000
-        levels deep, or comparing two, raises RecursionError).
-    :raises ValueError: when no JSON value even starts (an empty body, a page of text).
-    """
-    import orjson
-
-    from .lenient_json import read
-
-    try:
-        value = orjson.loads(content)
-    except orjson.JSONDecodeError:
-        pass
-    else:
-        if not bounded or content.count(b"[") + content.count(b"{") <= max_depth:
-            return Salvaged(value)  # too few brackets to nest deeper: no need to look
-        text = content.decode("utf-8")  # orjson read it: it is UTF-8
-        return Salvaged(value) if depth_of(text) <= max_depth else read(text, max_depth)
-    text = content.decode("utf-8", "replace")
-    if depth_of(text) <= max_depth:
-        try:
-            value = json.loads(text)
-        except (ValueError, RecursionError):  # RecursionError: only where depth_of was fooled
-            pass
-        else:
-            return Salvaged(repaired(value) if _SURROGATE_ESCAPE.search(text) else value)
-    return read(text, max_depth)
-
-
 def depth_of(text: str) -> int:
     """How deeply the JSON ``text`` nests, counted without parsing it (the brackets outside
     strings, in C): a guard before a reader that recurses. A broken string can make it count
@@ -179,4 +140,4 @@ def repaired(value: Any) -> Any:
     return value
 
 
-__all__ = ["MAX_DEPTH", "Gap", "Path", "Salvaged", "depth_of", "read_json", "repair", "repaired"]
+__all__ = ["MAX_DEPTH", "Gap", "Path", "Salvaged", "depth_of", "repair", "repaired"]
