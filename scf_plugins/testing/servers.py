@@ -138,6 +138,12 @@ class StandInServer(socketserver.ThreadingTCPServer):
             self._open.discard(request)
         super().shutdown_request(request)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Print the traceback of a handler that failed, unless the server was stopped: then
+        the failure is the connection stop() shut down under it."""
+        if not self._stopping.is_set():
+            super().handle_error(request, client_address)
+
     def __enter__(self) -> Self:
         return self.start()
 
