@@ -121,8 +121,8 @@ def comments_of(
         if key in broken:
             problems[key] = broken[key]
             bad = got.at(key).broken()
-        else:
-            bad = {}
+            if isinstance(items, list):
+                items = [c for i, c in enumerate(items) if i not in bad]
         if isinstance(items, list):
-            comments[key] = [c for i, c in enumerate(items) if i not in bad and isinstance(c, dict)]
+            comments[key] = items  # the mapping leaves out what is not a comment record
     return comments, problems

@@ -14,10 +14,19 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-from scf_cityworks import mapping, plugin
+from scf_cityworks import mapping, plugin, records
 from scf_cityworks.emulator import Emulator
 
-from scf_plugins import Integration, Issue, RemoteState, RemoteUpdate, Tracked, TransientError
+from scf_plugins import (
+    Gap,
+    Integration,
+    Issue,
+    RemoteState,
+    RemoteUpdate,
+    Salvaged,
+    Tracked,
+    TransientError,
+)
 from scf_plugins.testing import Harness
 
 from .conftest import PASSWORD
@@ -145,6 +154,18 @@ def test_an_answer_cut_off_applies_the_records_before_the_cut(
     assert "may be in the part of Cityworks' answer that could not be read" in str(
         updates[14].error
     )
+
+
+def test_comments_of_a_request_whose_whole_list_is_unreadable_are_flagged() -> None:
+    got = Salvaged(
+        {"11": None, "12": [{"CommentId": 1}, None], "13": [{"CommentId": 3}]},
+        (Gap(("11",), "nested too deeply"), Gap(("12", 1), "not JSON")),
+    )
+    comments, problems = records.comments_of(got, [11, 12, 13, 14])
+    assert comments == {"12": [{"CommentId": 1}], "13": [{"CommentId": 3}]}
+    assert problems == {"11": "nested too deeply", "12": "not JSON (at 1)"}
+    cut = Salvaged({"11": []}, (Gap((), "the answer ends"),))
+    assert records.comments_of(cut, [11, 12]) == ({"11": []}, {"12": "the answer ends"})
 
 
 def test_a_field_holding_an_object_makes_the_record_unreadable_not_a_status(
