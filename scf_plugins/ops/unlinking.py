@@ -75,7 +75,8 @@ def choose(
         chosen = sorted(counts.ids(conn, selection, integration))
     if not chosen:
         of = f" of {integration}" if integration else ""
-        raise UserError(f"no issue{of} is {selection}; nothing to {verb}")
+        what = "waiting for a person" if selection == "attention" else selection
+        raise UserError(f"no issue{of} is {what}; nothing to {verb}")
     return chosen
 
 
