@@ -14,7 +14,14 @@ import pytest
 from scf_open311 import plugin
 from scf_open311.emulator import Open311Emulator
 
-from scf_plugins import DefiniteError, Integration, RemoteState, RemoteUpdate, Tracked
+from scf_plugins import (
+    ActivityRule,
+    DefiniteError,
+    Integration,
+    RemoteState,
+    RemoteUpdate,
+    Tracked,
+)
 from scf_plugins.testing import Harness, make_integration
 
 from .conftest import KEY
@@ -28,6 +35,7 @@ def integration(fmt: str) -> Integration:
     return make_integration(
         "open311", BASE, options={"format": fmt, "updates": "mysociety"},
         closed_statuses=("closed",), cancel_statuses=(),
+        activity=(ActivityRule("agency_responsible", "Assigned to {value}."),),
     )  # fmt: skip
 
 
@@ -144,6 +152,20 @@ def test_a_deep_request_record_is_unreadable_on_its_issue_and_the_rest_applies(
     assert updates[4].state is RemoteState.MISSING  # the answer was whole: 4 is not there
 
 
+def test_a_lone_surrogate_and_a_stray_byte_in_json_are_read_as_replacement_characters(
+    requests_mock: Any,
+) -> None:
+    records = [
+        json_request("1", "closed", extra=b'"status_notes": "fixed \\ud800", '),
+        json_request("2", extra=b'"agency_responsible": "caf\xe9", '),
+    ]
+    updates = b'[{"update_id": "u1", "service_request_id": "2", "description": "To SCF: \\udc00"}]'
+    found = poll(requests_mock, "json", b"[%s]" % b", ".join(records), updates)
+    assert found[1].state is RemoteState.CLOSED and found[1].reason == "fixed \ufffd"
+    assert found[2].fields == (("agency_responsible", "caf\ufffd"),)
+    assert [c.text for c in found[2].comments] == ["\ufffd"]
+
+
 def test_a_requests_answer_cut_off_keeps_the_records_before_the_cut(requests_mock: Any) -> None:
     whole = b"<service_requests>" + xml_request("1", "closed") + xml_request("2")
     updates = poll(requests_mock, "xml", whole[:-30], b"<service_request_updates/>")
@@ -246,11 +268,16 @@ def test_deep_records_cost_only_their_own_issues_end_to_end(
     assert "first note" in [c["text"] for c in county.show(first)["comments"]]
     assert county.show(first)["sync"]["last_error"] is None
 
-    emulator.state.staff("close", rid[third])
-    emulator.state.inject("deep", match="requests")  # the first record: the first issue's
+    # The fault damages the first record the server sends: of the requests still polled, the
+    # one it made first (the creates went concurrently, so either may be).
+    by_rid = {remote: issue_id for issue_id, remote in rid.items()}
+    polled = [by_rid[r] for r in emulator.state.requests if by_rid.get(r) in (first, third)]
+    damaged, other = polled
+    emulator.state.staff("close", rid[other])
+    emulator.state.inject("deep", match="requests")
     county.later(minutes=5)
     report = county.sync()
     assert not emulator.state.faults, "the fault was never hit"
     assert report.closed == 1 and report.errors == 1, report.problems
-    assert county.show(third)["status"] == "closed"
-    assert "nested too deeply" in county.show(first)["sync"]["last_error"]
+    assert county.show(other)["status"] == "closed"
+    assert "nested too deeply" in county.show(damaged)["sync"]["last_error"]
