@@ -139,8 +139,9 @@ def issues_group() -> None:
     ),
     help="Only issues in this status; 'stuck': issues that keep failing to sync or wait for "
     "a person; 'attention': only those waiting for a person (a link that does not verify, a "
-    "remote request linked twice, a closed status nobody mapped); 'failing': the last attempt "
-    "failed; 'held': waiting for an address; 'unrouted': cancelled remotely, no type fits yet.",
+    "remote request gone or linked twice, a closed status nobody mapped, a cancel); 'failing': "
+    "the last attempt failed; 'held': waiting for an address; 'unrouted': cancelled remotely, "
+    "no type fits yet. These five take Open and Acknowledged issues, as `scf status` counts.",
 )
 @click.option("--limit", type=click.IntRange(1, 100_000), default=1000, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")

@@ -82,7 +82,8 @@ def links_withdraw(
 def links_resubmit(
     app: App, integration: str, environment: str, endpoint: str | None, reason: str
 ) -> None:
-    """Send every issue linked to another environment anew to the live one (new requests)."""
+    """Send every issue linked to another environment anew to the live one (new requests,
+    their photos too)."""
     text = checked_reason(reason)
     done = links.act(app.settings, app.store, integration, environment, endpoint, text, "resubmit")
     echo(f"resubmitted {done} issue(s) of {integration} linked to {environment}")
