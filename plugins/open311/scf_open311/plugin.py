@@ -312,13 +312,16 @@ def _has_updates(integration: Integration) -> bool:
     return str(option(integration, "updates")).lower() == "mysociety"
 
 
-def _read_updates(integration: Integration, client: GeoReport) -> list[dict[str, Any]]:
+def _updates_window(integration: Integration) -> list[tuple[str, str]]:
+    """The query of ``servicerequestupdates``: the last ``updates_window_hours``."""
     hours = float(option(integration, "updates_window_hours"))
     now = datetime.now(UTC)
-    answer = client.get("servicerequestupdates", [
-        ("start_date", _w3c(now - timedelta(hours=hours))),
-        ("end_date", _w3c(now + timedelta(minutes=5))),
-    ])  # fmt: skip
+    return [("start_date", _w3c(now - timedelta(hours=hours))),
+            ("end_date", _w3c(now + timedelta(minutes=5)))]  # fmt: skip
+
+
+def _read_updates(integration: Integration, client: GeoReport) -> list[dict[str, Any]]:
+    answer = client.get("servicerequestupdates", _updates_window(integration))
     return [u for u in answer if isinstance(u, dict)] if isinstance(answer, list) else []
 
 
@@ -328,12 +331,7 @@ def _comments(
     """The ``To SCF:`` updates of the requests in ``ids``, by request, and the requests with
     an update that could not be read (and why). A damaged update that names no request, or
     an answer cut off, is logged for the integration: it could concern any of them."""
-    hours = float(option(integration, "updates_window_hours"))
-    now = datetime.now(UTC)
-    answer = client.get_salvaged("servicerequestupdates", [
-        ("start_date", _w3c(now - timedelta(hours=hours))),
-        ("end_date", _w3c(now + timedelta(minutes=5))),
-    ])  # fmt: skip
+    answer = client.get_salvaged("servicerequestupdates", _updates_window(integration))
     broken = answer.broken()
     to_scf = pull_pattern()
     out: dict[str, list[RemoteComment]] = {}
