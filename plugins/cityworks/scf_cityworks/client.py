@@ -200,7 +200,10 @@ class CityworksClient:
     ) -> dict[str, Any]:
         """Like :meth:`call` but returns the whole envelope; Status 1 with a code in
         ``accept_codes`` is returned rather than raised (for "not found" answers)."""
-        body, _ = self._envelope(path, data, idempotent, accept_codes, decode, files, False)
+        body, _ = self._envelope(
+            path, data, idempotent=idempotent, accept_codes=accept_codes, decode=decode,
+            files=files,
+        )  # fmt: skip
         return body
 
     def call_records(
@@ -210,19 +213,22 @@ class CityworksClient:
         that cannot be read (nested too deeply, broken, cut off) costs only the records it
         is in. Returns ``Value`` with the gaps in it (see :class:`~scf_plugins.Salvaged`);
         the envelope itself must still be whole enough to hold a Status and a Value."""
-        body, gaps = self._envelope(path, data, True, None, decode, None, True)
+        body, gaps = self._envelope(path, data, decode=decode, partial=True)
         return Salvaged(body, gaps).at("Value")
 
     def _envelope(
         self,
         path: str,
         data: dict[str, Any],
-        idempotent: bool,
-        accept_codes: set[int] | None,
-        decode: Decoder | None,
-        files: Files | None,
-        partial: bool,
+        *,
+        idempotent: bool = True,
+        accept_codes: set[int] | None = None,
+        decode: Decoder | None = None,
+        files: Files | None = None,
+        partial: bool = False,
     ) -> Body:
+        """The envelope of a call with Status 0 (or an accepted code), and the gaps in it
+        (``partial``: see :meth:`_parse`); a refused token is renewed once."""
         token = self.token()
         post = functools.partial(
             self._post, path, data, idempotent=idempotent, decode=decode, files=files,
