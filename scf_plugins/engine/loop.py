@@ -121,8 +121,8 @@ class Engine:
         """One pass over every integration (by default the whole pass: every step, then
         archive); never raises for what a plugin or a remote system does.
 
-        :param refresh_types: first reload the request types that are due (a long run's
-            poll passes); a failure is one error of the pass.
+        :param refresh_types: first reload each integration's request types when due (a
+            long run's poll passes); a failure is one error of the pass.
         """
         settings = self.settings  # the whole pass on one config, whatever a reload does
         with heartbeat(self.store, LEASED, self.owner, self.lease, self.clock):
@@ -141,12 +141,25 @@ class Engine:
         started = time.perf_counter()
         self._start(settings, report)
         ctx = self._context(settings, report)
-        if refresh_types:
-            self._refresh_types(settings, report)
         for integration in settings.integrations.values():
-            began, errors = time.perf_counter(), report.errors
-            if self._ready(settings, integration, report):
+            began, errors, problems = time.perf_counter(), report.errors, len(report.problems)
+            if refresh_types:
+                self._refresh_types(settings, report, integration)
+            ran = self._ready(settings, integration, report)
+            if ran:
                 self._run_steps(ctx, integration, steps)
+            # How it fared, for `scf status`: its steps, or a failure before them (its
+            # request types, its plugin's checks); a trip is the circuit's to say.
+            if ran or (report.errors > errors and not ctx.tripped(integration)):
+                new_problems = report.problems[problems:]
+                self._notes.note(
+                    integration.name,
+                    "integration",
+                    busy=report.errors > errors or report.busy,
+                    seconds=time.perf_counter() - began,
+                    errors=report.errors - errors,
+                    last_error=new_problems[-1] if new_problems else None,
+                )
             if poll in steps:  # the poll loop went through it, whatever it found
                 self._notes.note(
                     health.loop_row("poll", integration.name),
@@ -193,10 +206,8 @@ class Engine:
 
     def _run_steps(self, ctx: StepContext, integration: Integration, steps: Sequence[Step]) -> None:
         """The steps for one integration, until one trips it, it asks for a pause, or the
-        worker stops; then how it fared is noted for ``scf status``."""
+        worker stops."""
         report = ctx.report
-        began = time.perf_counter()
-        errors_before, problems_before = report.errors, len(report.problems)
         for step in steps:
             if ctx.tripped(integration):
                 break
@@ -213,15 +224,6 @@ class Engine:
                 step(ctx, integration)
             except Exception as exc:  # one broken integration never blocks the others
                 ctx.failed(f"{integration.name} {step.__name__}", exc, integration=integration.name)
-        new_problems = report.problems[problems_before:]
-        self._notes.note(
-            integration.name,
-            "integration",
-            busy=report.errors > errors_before or report.busy,
-            seconds=time.perf_counter() - began,
-            errors=report.errors - errors_before,
-            last_error=new_problems[-1] if new_problems else None,
-        )
 
     def _context(self, settings: Settings, report: PassReport) -> StepContext:
         """What the steps of this pass may use, bound to its report."""
@@ -388,7 +390,9 @@ class Engine:
         ``request_types_refresh_hours`` (see :mod:`.refresh_types`); a failure is logged."""
         self._refresh_types(self.settings, PassReport())
 
-    def _refresh_types(self, settings: Settings, report: PassReport) -> None:
+    def _refresh_types(
+        self, settings: Settings, report: PassReport, only: Integration | None = None
+    ) -> None:
         def failed(integration: Integration, exc: Exception) -> None:
             where = f"request types of {integration.name} not refreshed"
             self.failed(report, where, exc, integration=integration.name)
@@ -401,6 +405,7 @@ class Engine:
             lambda integration: self.settings_problems(integration, settings),
             failed,
             self._types_waits,
+            only=only,
         )
 
     def wake(self) -> None:

@@ -29,6 +29,8 @@ def refresh_if_due(
     problems: Callable[[Integration], list[str]],
     failed: Callable[[Integration, Exception], None],
     waits: MutableMapping[str, datetime],
+    *,
+    only: Integration | None = None,
 ) -> None:
     """Reload the request types of each integration they are due for (none for one whose
     settings have ``problems``). A type that disappeared keeps its open issues; new reports
@@ -38,17 +40,16 @@ def refresh_if_due(
         ones stay); whatever went wrong, the others are still tried.
     :param waits: until when each integration whose refresh failed is left alone (this
         worker's memory): a failure is said once per ``RETRY_FAILED``, not at every pass.
+    :param only: this integration alone (the loop refreshes each before its steps).
     """
+    integrations = list(settings.integrations.values()) if only is None else [only]
     types = tables.request_types
+    query = select(types.c.integration, func.max(types.c.fetched_at)).group_by(types.c.integration)
+    if only is not None:
+        query = query.where(types.c.integration == only.name)
     with store.read() as conn:
-        fetched = dict(
-            conn.execute(
-                select(types.c.integration, func.max(types.c.fetched_at)).group_by(
-                    types.c.integration
-                )
-            ).all()
-        )
-    for integration in settings.integrations.values():
+        fetched = dict(conn.execute(query).all())
+    for integration in integrations:
         hours = integration.request_types_refresh_hours
         last = fetched.get(integration.name)
         if not hours or last is None:
