@@ -76,16 +76,15 @@ class ConfigWatch:
         digest = _digest(self.path)
         if not asked and digest == self._digest:
             return None  # touched, or written with the same content
-        why = "on SIGHUP" if asked else "changed on disk"
+        why = "read on SIGHUP" if asked else "changed on disk"
         settings, problems = check_config(self.path)
         if settings is None or problems:
             if digest != self._refused or asked:
                 self._refused = digest
-                log.warning(
-                    "config %s %s is not used: %s; the old config stays in use",
-                    self.path,
+                log.warning(  # each problem names the file
+                    "config %s is not used: %s; the old config stays in use",
                     why,
-                    "; ".join(problems) or "it cannot be read",
+                    "; ".join(problems) or f"{self.path} cannot be read",
                     extra={"event": "config-refused"},
                 )
             return None

@@ -214,10 +214,8 @@ def _loop(entry: dict[str, Any]) -> str:
     if entry["age_seconds"] is None:
         return "no pass recorded yet"
     state = "STALE" if entry["stale"] else "ok"
-    return (
-        f"{_duration(entry['age_seconds'])} ago ({state}; stale after "
-        f"{_duration(entry['stale_after_seconds'])})"
-    )
+    limit = f"{entry['stale_after_seconds']:.0f} s"
+    return f"{_duration(entry['age_seconds'])} ago ({state}; stale after {limit})"
 
 
 def _latency(entry: dict[str, Any]) -> str:

@@ -28,6 +28,8 @@ from ..ops import liveness
 from .web import Context, build_app
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     import uvicorn
 
     from ..config.settings import Settings
@@ -180,13 +182,18 @@ def build(
     sync: bool = True,
     on_report: Callable[[str, PassReport], None] | None = None,
     announce: Callable[[str], None] = lambda url: None,
+    clock: Callable[[], datetime] | None = None,
 ) -> Serving:
-    """A ready :class:`Serving` (nothing listens until :meth:`Serving.run`)."""
+    """A ready :class:`Serving` (nothing listens until :meth:`Serving.run`).
+
+    :param clock: the engine's clock (default the wall's; tests move their own).
+    """
     import uvicorn
 
     from ..engine.loop import Engine
+    from ..timeutil import utcnow
 
-    engine = Engine(settings, host, store, continuous=True) if sync else None
+    engine = Engine(settings, host, store, clock or utcnow, continuous=True) if sync else None
     serving = Serving(server=None, engine=engine, on_report=on_report)  # type: ignore[arg-type]
     serving.watch = ConfigWatch(settings)
     app, serving.context = build_app(
