@@ -4,10 +4,10 @@ debug lines between (failed probes included)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import socket
+import socketserver
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -19,7 +19,7 @@ from scf_plugins.engine import circuits
 from scf_plugins.engine.gate import SILENT_CALLS, Gate
 from scf_plugins.engine.outcomes import PassReport
 from scf_plugins.ops import telemetry
-from scf_plugins.testing import wait_for
+from scf_plugins.testing import StandInServer, wait_for
 from tests import hostile
 
 TIMEOUT = "timeout_seconds = 0.5"
@@ -29,27 +29,26 @@ def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
 
 
-class Silent:
-    """A raw socket on 127.0.0.1 that accepts every connection and never answers."""
+class Silent(StandInServer):
+    """A server on 127.0.0.1 that accepts every connection and never answers."""
 
     def __init__(self) -> None:
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.root = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         self.accepted: list[socket.socket] = []
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
+        self._done = threading.Event()
+        owner = self
 
-    def _accept(self) -> None:
-        with contextlib.suppress(OSError):
-            while True:
-                conn, _ = self.sock.accept()
-                self.accepted.append(conn)  # held open, never read, never answered
+        class Hold(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                owner.accepted.append(self.request)  # held open, never read, never answered
+                owner._done.wait()
+
+        super().__init__(("127.0.0.1", 0), Hold, name="silent")
+        self.start()
 
     def stop(self) -> None:
-        self.sock.close()
-        for conn in self.accepted:
-            conn.close()
-        self.thread.join(5)
+        """Stop at once, closing every connection held."""
+        self._done.set()
+        super().stop()
 
 
 @pytest.fixture
