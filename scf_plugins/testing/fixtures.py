@@ -73,7 +73,7 @@ def harness(tmp_path: Path, scf_database: str) -> Iterator[Callable[..., Harness
     host, chained to the first) has a folder and a SQLite store of its own unless given
     ``folder=`` and ``database=``. All are closed when the test ends.
     """
-    from .harness import Harness
+    from .harness import Harness, fresh_sqlite
 
     made: list[Harness] = []
 
@@ -81,7 +81,7 @@ def harness(tmp_path: Path, scf_database: str) -> Iterator[Callable[..., Harness
         first = not made
         folder = options.pop("folder", tmp_path if first else tmp_path / f"host{len(made) + 1}")
         if "database" not in options:
-            options["database"] = scf_database if first else f"sqlite:///{folder / 'scf.db'}"
+            options["database"] = scf_database if first else fresh_sqlite(folder)
         made.append(Harness(folder, config, **options))
         return made[-1]
 
