@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from scf_plugins.config.watch import ConfigWatch
 from scf_plugins.plugins import build_manager
@@ -303,3 +304,39 @@ def test_scf_sync_reads_the_config_on_sighup(
     assert "read on SIGHUP: integrations.cityworks changed" in (tmp_path / "sync.err").read_text()
     process.send_signal(signal.SIGTERM)
     assert process.wait(30) == 0
+
+
+@pytest.mark.slow  # a subprocess
+def test_scf_serve_reads_the_config_on_sighup_and_healthz_follows(
+    world: Callable[..., Harness], tmp_path: Path
+) -> None:
+    w = world()
+    assert w.cli("request-types", "--refresh").exit_code == 0
+    err = tmp_path / "serve.err"
+    process = subprocess.Popen(
+        [SCF, "--config", str(w.path), "serve", "--port", "0"],
+        stdout=(tmp_path / "serve.out").open("w"),
+        stderr=err.open("w"),
+        text=True,
+        env=os.environ.copy(),
+    )
+    try:
+        wait_for(lambda: "serving Open311 at" in err.read_text(), 30, "scf serve listening")
+        line = next(x for x in err.read_text().splitlines() if "serving Open311 at" in x)
+        base = line.split(" at ", 1)[1].split("/open311")[0]
+        text = w.path.read_text(encoding="utf-8")
+        w.path.write_text(text + "\n[server]\nstale_after_intervals = 7\n", encoding="utf-8")
+        process.send_signal(signal.SIGHUP)
+        wait_for(lambda: "read on SIGHUP: server changed" in err.read_text(), 30, "the reload")
+
+        def limit() -> float:
+            body = requests.get(f"{base}/healthz", timeout=10).json()
+            return float(body["loops"]["poll"]["stale_after_seconds"])
+
+        wait_for(lambda: limit() == 7 * 60, 10, "healthz judging by the new multiple")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)
