@@ -7,7 +7,8 @@
   :mod:`.images`: one section each, its keys and how it is read;
 - :mod:`.messages`: the texts residents read, their defaults and placeholders (the engine
   renders them);
-- :mod:`.credentials`: the passwords kept out of the config.
+- :mod:`.credentials`: the passwords kept out of the config;
+- :mod:`.watch`: a changed config file noticed and checked in a long run.
 
 May import the host's contract (models, errors), ``net.redaction`` and the values of
 ``intake`` (the service area, image limits); nothing that runs a pass or serves.

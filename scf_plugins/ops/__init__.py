@@ -1,9 +1,10 @@
 """What operators see and do, behind the CLI's commands (which only parse and print):
 
 - seeing: ``scf status`` (:mod:`.status`, its figures in :mod:`.counts` and :mod:`.health`,
-  gauges in :mod:`.metrics`), ``scf doctor`` (:mod:`.doctor`), ``scf config check``
-  (:mod:`.config_check`), ``scf plugins`` (:mod:`.plugins`), ``scf links``, advice on the
-  config (:mod:`.advice`), and how issues and request types are shown (:mod:`.views`);
+  whether the sync loops go round in :mod:`.liveness`, gauges in :mod:`.metrics`), ``scf
+  doctor`` (:mod:`.doctor`), ``scf config check`` (:mod:`.config_check`), ``scf plugins``
+  (:mod:`.plugins`), ``scf links``, advice on the config (:mod:`.advice`), and how issues and
+  request types are shown (:mod:`.views`);
 - doing: issues by hand (:mod:`.issues`, ``issues retry`` in :mod:`.retrying`, request
   types in :mod:`.request_types`), links of another environment (:mod:`.links`), what
   ``credentials set`` does beside storing (:mod:`.credentials`);
