@@ -14,7 +14,7 @@ import pytest
 
 from scf_plugins.plugins import build_manager
 from scf_plugins.testing import Clock, FakeRemote, Harness
-from scf_plugins.testing.harness import to_toml, with_database
+from scf_plugins.testing.config_text import to_toml, with_database
 
 CONFIG = {
     "organization": {"name": "City of Testville"},

@@ -39,16 +39,18 @@ from .waiting import wait_for
 
 if TYPE_CHECKING:
     from .contract import RemoteSystemContract
-    from .harness import Clock, Door, Harness, fresh_database
+    from .databases import fresh_database
+    from .door import Door
+    from .harness import Clock, Harness
     from .loopback import LoopbackServer, Reply, Seen, loopback
 
 # The names that need pytest (or, for the harness, the host's heavy internals), and the
 # module each comes from.
 _NEED_PYTEST = {
     "Clock": "harness",
-    "Door": "harness",
+    "Door": "door",
     "Harness": "harness",
-    "fresh_database": "harness",
+    "fresh_database": "databases",
     "RemoteSystemContract": "contract",
     "LoopbackServer": "loopback",
     "Reply": "loopback",

@@ -60,7 +60,7 @@ def _secrets_of_this_test(monkeypatch: pytest.MonkeyPatch) -> None:
 def scf_database(tmp_path: Path) -> str:
     """The database URL for this test's store: ``$SCF_TEST_DATABASE_URL`` with the store's
     tables dropped, else ``scf.db`` in the test's folder."""
-    from .harness import fresh_database
+    from .databases import fresh_database
 
     return fresh_database(tmp_path)
 
@@ -73,7 +73,8 @@ def harness(tmp_path: Path, scf_database: str) -> Iterator[Callable[..., Harness
     host, chained to the first) has a folder and a SQLite store of its own unless given
     ``folder=`` and ``database=``. All are closed when the test ends.
     """
-    from .harness import Harness, fresh_sqlite
+    from .databases import fresh_sqlite
+    from .harness import Harness
 
     made: list[Harness] = []
 

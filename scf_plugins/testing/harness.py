@@ -21,14 +21,9 @@ a plugin's tests need import nothing but :mod:`scf_plugins.testing`.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import re
-import secrets
-import string
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from pathlib import Path
@@ -37,9 +32,11 @@ from typing import TYPE_CHECKING, Any, Protocol, Self
 from ..config.credentials import SECRETS_ENV, env_var_name
 from ..config.settings import Settings, load_config
 from ..plugins import PluginHost, build_manager
+from .config_text import to_toml, with_database
+from .databases import fresh_database
+from .door import Door, Leaving
 
 if TYPE_CHECKING:
-    import requests
     from click.testing import Result
 
     from ..cli.app import App
@@ -47,7 +44,6 @@ if TYPE_CHECKING:
     from ..engine.outcomes import PassReport
     from ..store.store import Store
 
-DATABASE_ENV = "SCF_TEST_DATABASE_URL"
 # Where a report is, unless a test says otherwise (inside the stand-ins' service areas).
 REPORT_DEFAULTS: Mapping[str, str] = {
     "summary": "Deep pothole", "lat": "41.3083", "lng": "-72.9279"
@@ -75,69 +71,6 @@ class Clock:
         """Move on by ``timedelta(**delta)`` (``minutes=5``); returns the new time."""
         self.now += timedelta(**delta)
         return self.now
-
-
-def fresh_database(folder: Path) -> str:
-    """The database URL for a test's store: ``$SCF_TEST_DATABASE_URL`` with every table in it
-    dropped first, else a new SQLite store in ``folder`` (:func:`fresh_sqlite`)."""
-    url = os.environ.get(DATABASE_ENV)
-    if not url:
-        return fresh_sqlite(folder)
-    from sqlalchemy import MetaData, create_engine
-
-    engine = create_engine(url)
-    with engine.begin() as conn:  # what the schema's migrations made too, not just its tables
-        found = MetaData()
-        found.reflect(conn)
-        found.drop_all(conn)
-    engine.dispose()
-    return url
-
-
-def fresh_sqlite(folder: Path) -> str:
-    """A new, empty SQLite store at ``folder/scf.db`` (unless one is there) with an identity
-    of its own: a copy of one made, and migrated to the head, once per process (migrating is
-    most of what opening a new store costs)."""
-    import shutil
-    import sqlite3
-
-    from ..store.tables import STORE_ID_KEY, meta
-
-    path = folder / "scf.db"
-    if path.exists():  # a store is there already: never copy over a file in use
-        return f"sqlite:///{path}"
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(_template(), path)  # with its owner-only mode
-    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
-        conn.execute(
-            f"UPDATE {meta.name} SET value = ? WHERE key = ?",  # noqa: S608  (names of ours)
-            (_new_store_id(), STORE_ID_KEY),
-        )
-    return f"sqlite:///{path}"
-
-
-_templates: list[Path] = []
-
-
-def _template() -> Path:
-    """The process's template store (made on first use, removed at exit)."""
-    if not _templates:
-        import atexit
-        import shutil
-        import tempfile
-
-        from ..store.store import Store
-
-        folder = Path(tempfile.mkdtemp(prefix="scf-template-"))
-        atexit.register(shutil.rmtree, folder, ignore_errors=True)
-        Store.open(f"sqlite:///{folder / 'scf.db'}").close()  # closing it checkpoints the WAL
-        _templates.append(folder / "scf.db")
-    return _templates[0]
-
-
-def _new_store_id() -> str:
-    alphabet = string.ascii_lowercase + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(8))
 
 
 class Harness:
@@ -297,7 +230,7 @@ class Harness:
             refresh_types(settings, self.host, store)
         key = create(store, key_name)
         server = Background(create_app(settings, self.host, store))
-        self._running.append(_Leaving(server))
+        self._running.append(Leaving(server))
         return Door(server.url, key, store, settings)
 
     def keep(self, server: Any) -> Any:
@@ -340,113 +273,3 @@ def _app(harness: Harness) -> type[App]:
             return harness.store_at(self.settings.organization.database)
 
     return HarnessApp
-
-
-class _Leaving:
-    """A served door that stops without being waited for: uvicorn takes 0.1 to 0.3 s to wind
-    down (its ticks and a fixed pause), which over a suite of door tests is most of their
-    time, and nothing after a test needs the door gone, only going."""
-
-    def __init__(self, server: Any) -> None:
-        self.server = server
-
-    def stop(self) -> None:
-        """Ask the server to stop; its (daemon) thread ends by itself."""
-        self.server.server.should_exit = True
-
-
-@dataclass
-class Door:
-    """A served Open311 door: its root URL, a live API key, its store and settings."""
-
-    url: str
-    key: str
-    store: Store
-    settings: Settings
-
-    def get(self, path: str, **params: Any) -> requests.Response:
-        """GET ``path`` (from the root) with query ``params``."""
-        import requests
-
-        return requests.get(f"{self.url}{path}", params=params, timeout=10)
-
-    def post(self, fmt: str = "json", key: str | None = None, **fields: Any) -> requests.Response:
-        """POST a service request (``requests.FMT``) with the door's key unless ``key``."""
-        import requests
-
-        data = {"api_key": self.key if key is None else key, **fields}
-        return requests.post(f"{self.url}/open311/v2/requests.{fmt}", data=data, timeout=10)
-
-    def post_pairs(self, fmt: str, pairs: list[tuple[str, str]]) -> requests.Response:
-        """POST a service request from form pairs (a key may repeat), with the door's key."""
-        import requests
-
-        return requests.post(
-            f"{self.url}/open311/v2/requests.{fmt}",
-            data=[("api_key", self.key), *pairs],
-            timeout=10,
-        )
-
-
-# -- config text ------------------------------------------------------------------------------
-
-_ORGANIZATION = re.compile(r"^\[organization\][ \t]*(#.*)?$", re.MULTILINE)
-
-
-def with_database(text: str, database: str) -> str:
-    """``text`` with ``database = "URL"`` added to ``[organization]`` when it names none."""
-    import tomllib
-
-    if "database" in tomllib.loads(text).get("organization", {}):
-        return text
-    line = f"database = {_value(database)}"
-    match = _ORGANIZATION.search(text)
-    if match is None:
-        return f"[organization]\n{line}\n\n{text}"
-    return f"{text[: match.end()]}\n{line}{text[match.end() :]}"
-
-
-def to_toml(config: Mapping[str, Any]) -> str:
-    """A dict of tables as TOML text (tables, arrays of tables, strings, numbers, booleans,
-    lists, dates): enough for a config."""
-    return "\n".join(_tables(config, ())) + "\n"
-
-
-def _tables(table: Mapping[str, Any], prefix: tuple[str, ...]) -> Iterator[str]:
-    def is_table(value: Any) -> bool:
-        return isinstance(value, Mapping)
-
-    def is_table_list(value: Any) -> bool:
-        return isinstance(value, list) and bool(value) and all(map(is_table, value))
-
-    plain = {k: v for k, v in table.items() if not is_table(v) and not is_table_list(v)}
-    if prefix and (plain or not table):
-        yield f"[{'.'.join(map(_key, prefix))}]"
-    for key, value in plain.items():
-        yield f"{_key(key)} = {_value(value)}"
-    for key, value in table.items():
-        if is_table(value):
-            yield from _tables(value, (*prefix, key))
-        elif is_table_list(value):
-            for item in value:
-                yield f"[[{'.'.join(map(_key, (*prefix, key)))}]]"
-                for inner_key, inner in item.items():
-                    yield f"{_key(inner_key)} = {_value(inner)}"
-
-
-def _key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, Mapping):
-        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a TOML basic string
