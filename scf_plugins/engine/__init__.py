@@ -8,8 +8,8 @@ What the steps share, below them (no step imports another): an issue's status ch
 :mod:`scf_plugins.config.messages`), retries and back-off (:mod:`.retries`), pending tokens
 (:mod:`.pending`), attention flags (:mod:`.attention`), linking a created request
 (:mod:`.linking`), checks of what a plugin returns (:mod:`.answers`, :mod:`.updates`), remote
-activity and comments (:mod:`.inbox`), circuits, leases, poll rounds, photo retention and
-pass outcomes.
+activity and comments (:mod:`.inbox`), circuits, leases, work a dead worker left in flight
+(:mod:`.inflight`), poll rounds, photo retention and pass outcomes.
 
 Beside the loop: :mod:`.gate` (trips, pauses, circuit reads), :mod:`.heartbeat`,
 :mod:`.status_notes`, :mod:`.continuous` and :mod:`.refresh_types`. Nothing imports

@@ -1,5 +1,6 @@
 """The HTTP client policy every plugin uses (:mod:`.http`): deadlines for the whole of a
-call, caps on answers, redirects and redaction of secrets; and the reading of answers that do
+call, caps on answers, redirects and redaction of secrets; look-only calls, in which nothing
+that changes the remote system is sent (:mod:`.lookonly`); and the reading of answers that do
 not decode whole (:mod:`.salvage`, :mod:`.lenient_json`, :mod:`.lenient_xml`).
 
 May import the host's errors and :mod:`scf_plugins.ops.telemetry`; nothing else of the host.
