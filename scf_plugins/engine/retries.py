@@ -65,7 +65,7 @@ def record_failure(
         "lease_until": None,
         "held": held,
         # This process saw the attempt end: no create of it is in flight any more (only a
-        # worker that died mid-call leaves the time set, see submit._settled).
+        # worker that died mid-call leaves the time set, see inflight).
         "submit_attempted_at": None,
     }
     if submit_attempted is not None:
