@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
+from ..errors import ScfError
 from ..models import AddressCheck, Issue
 from .area import ServiceArea
 from .reporting import Labels, point_problems
@@ -43,14 +44,15 @@ def ask(
     try:
         check = call()
     except Exception as exc:
-        if not unprojectable(exc):
+        raised = plugins_own(exc)
+        if not unprojectable(raised):
             raise
         return AddressCheck(
             query=query,
             accepted=False,
             reason=_one_line(
                 f"{UNPLACED}: the geocoder's answer cannot be projected to longitude and "
-                f"latitude ({type(exc).__name__}: {exc})"
+                f"latitude ({type(raised).__name__}: {raised})"
             ),
         )
     return checked(check, area)
@@ -79,6 +81,16 @@ def query_of(issue: Issue) -> str:
     if issue.address and issue.address.strip():
         return issue.address.strip()
     return f"{issue.lat:.6f},{issue.lng:.6f}"
+
+
+def plugins_own(exc: BaseException) -> BaseException:
+    """What the plugin itself raised: the host's plugin calls turn an exception that is not
+    one of the host's error kinds into an error naming the plugin and the hook, keeping it
+    as the cause (:func:`scf_plugins.plugins.plugin_failure`)."""
+    cause = exc.__cause__
+    if isinstance(exc, ScfError) and cause is not None and not isinstance(cause, ScfError):
+        return cause
+    return exc
 
 
 def unprojectable(exc: BaseException) -> bool:
