@@ -59,6 +59,20 @@ DISABLE_ENV = "SCF_DISABLE_PLUGINS"
 CHANGING_HOOKS = frozenset({"submit", "push_comment", "push_attachment"})
 
 
+class PluginFailure(ScfError):
+    """What the error a plugin's unexpected exception becomes also is (:func:`plugin_failure`):
+    the plugin broke its contract, which raises only the host's error kinds. The contract
+    suite (:mod:`scf_plugins.testing.contract`) fails a plugin on it."""
+
+
+class _DefiniteFailure(PluginFailure, DefiniteError):
+    """A plugin's unexpected exception in a hook that changes nothing remotely."""
+
+
+class _AmbiguousFailure(PluginFailure, AmbiguousError):
+    """A plugin's unexpected exception in a hook whose change may have been made."""
+
+
 def plugin_failure(plugin: str, hook: str, exc: Exception) -> RemoteError:
     """The error a plugin's unexpected exception becomes: "plugin cityworks, hook poll:
     KeyError: 'Value'". Its traceback is logged at debug (a text log keeps it on one line).
@@ -67,11 +81,12 @@ def plugin_failure(plugin: str, hook: str, exc: Exception) -> RemoteError:
     comment or photo may have been carried out before the plugin failed, so it is looked up
     by its marker before it is sent again, never sent twice; any other hook's is a
     :class:`DefiniteError` (retried with the long back-off: a bug is not fixed by retrying).
+    Either is a :class:`PluginFailure` too.
     """
     text = f"plugin {plugin}, hook {hook}: {type(exc).__name__}: {exc}"
     if log.isEnabledFor(logging.DEBUG):
         log.debug("%s; traceback:\n%s", text, "".join(traceback.format_exception(exc)))
-    kind = AmbiguousError if hook in CHANGING_HOOKS else DefiniteError
+    kind = _AmbiguousFailure if hook in CHANGING_HOOKS else _DefiniteFailure
     return kind(text)
 
 

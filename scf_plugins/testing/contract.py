@@ -45,7 +45,7 @@ from ..models import (
     Secret,
     Tracked,
 )
-from ..plugins import PluginHost, build_manager
+from ..plugins import PluginFailure, PluginHost, build_manager
 from ..standin import Staff
 
 # Modules a plugin must not import when it is loaded (every ``scf`` command loads every
@@ -179,10 +179,11 @@ class RemoteSystemContract:
         self, host: PluginHost, contract_integration: Integration, request_type: RequestType
     ) -> None:
         """Bad data is refused with one of the host's error types, not a stray exception."""
-        with pytest.raises(ScfError):
+        with pytest.raises(ScfError) as refused:
             host.submit(
                 contract_integration, self.new_issue(request_type, type_ref="no-such-type-999999")
             )
+        assert not isinstance(refused.value, PluginFailure), refused.value
 
     def test_poll_answers_the_whole_batch(
         self, host: PluginHost, contract_integration: Integration, request_type: RequestType
@@ -352,6 +353,7 @@ class RemoteSystemContract:
         contract_staff.drop_next_answer()
         with pytest.raises(AmbiguousError) as lost:
             host.submit(contract_integration, issue)
+        assert not isinstance(lost.value, PluginFailure), lost.value
         retry = dataclasses.replace(
             issue,
             submit_attempted=True,
