@@ -285,6 +285,7 @@ class Comment:
     remote_id: str | None = None
     push_attempted: bool = False
     kept_here: str | None = None  # why a local comment was not sent (no comment API there)
+    via: str | None = None  # the API key's name when a client posted it through the door
 
 
 @dataclass(frozen=True)

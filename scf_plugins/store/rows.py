@@ -166,4 +166,5 @@ def comment_from_row(row: RowMapping) -> Comment:
         remote_id=row["remote_id"],
         push_attempted=bool(row["push_attempted"]),
         kept_here=row["kept_here"],
+        via=row["via"],
     )

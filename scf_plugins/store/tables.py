@@ -184,6 +184,9 @@ comments = Table(
     # A comment posted through the Open311 door (schema 7): the API key's name and the
     # client's own update_id, so a client that posts it again gets the same comment back.
     Column("client_ref", String(300)),
+    # The API key's name of a comment posted through the door (schema 9): shown to staff,
+    # and the comment prefix's ``{via}``.
+    Column("via", String(100)),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime),
     Column("last_error", Text),
@@ -300,6 +303,7 @@ attachment_sends = Table(
 
 
 # Open311 API keys (schema 4): only a hash of each key is kept; a revoked key stays listed.
+# A rotated key (schema 9) keeps its previous hash, which works until ``previous_until``.
 api_keys = Table(
     "api_keys",
     metadata,
@@ -307,6 +311,9 @@ api_keys = Table(
     Column("key_hash", String(64), nullable=False, unique=True),
     Column("created_at", UTCDateTime, nullable=False),
     Column("revoked_at", UTCDateTime),
+    Column("previous_hash", String(64)),
+    Column("previous_until", UTCDateTime),
+    Index("uq_api_keys_previous_hash", "previous_hash", unique=True),
 )
 
 

@@ -304,6 +304,7 @@ def insert_comment(
     remote_key: str | None = None,
     created_at: datetime | None = None,
     client_ref: str | None = None,
+    via: str | None = None,
 ) -> int:
     """Insert a comment on ``conn`` (inside the caller's transaction); returns its id."""
     result = conn.execute(
@@ -317,6 +318,7 @@ def insert_comment(
             "remote_id": remote_id,
             "remote_key": remote_key,
             "client_ref": client_ref,
+            "via": via,
             "push_attempted": False,
             "attempts": 0,
         },
