@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from ..engine.outcomes import describe
 from ..ops import health as rows
 from ..ops import liveness, telemetry
 from ..timeutil import iso, utcnow
+from .faults import describe_fault
 
 if TYPE_CHECKING:
     from ..ops.liveness import LoopAge
@@ -41,7 +41,7 @@ def health(
             if loops is not None:
                 found = rows.read_all(conn)
     except Exception as exc:  # any failure of the store is what this reports
-        body.update(status="failing", database=describe(exc))
+        body.update(status="failing", database=describe_fault(exc))
     last = last_pass() if last_pass else None
     body["sync"] = last_pass is not None
     body["last_pass_at"] = iso(last)

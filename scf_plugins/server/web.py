@@ -23,11 +23,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..engine.outcomes import describe
 from ..errors import UserError
 from ..ops import telemetry
 from ..ops.metrics import collector
 from . import apikeys, bodies, formats
+from .faults import describe_fault
 from .form import Form
 from .health import health, metrics_text
 from .limits import RateLimit
@@ -138,7 +138,7 @@ def build_app(
             reply = await run_in_threadpool(_get, ctx, name, arg, query, base)
             return _respond(fmt, reply)
         except Exception as exc:  # the client learns nothing of the inside
-            log.warning("open311 %s %s failed: %s", request.method, name, describe(exc))
+            log.warning("open311 %s %s failed: %s", request.method, name, describe_fault(exc))
             return _respond(fmt, failure(500, "the server failed; try again later"))
 
     async def media(request: Request) -> Response:
@@ -305,11 +305,14 @@ def _bad_extension() -> Response:
 
 
 def _base_url(ctx: Context, request: Request) -> str:
-    """Where clients reach this server: ``public_url``, else what the request was sent to."""
+    """Where clients reach this server: ``public_url``, else the address the server is bound
+    to (a loopback one: ``scf serve`` needs ``public_url`` beyond loopback). Never the
+    ``Host`` header, which any client, or a cache between, could set for everyone."""
     configured = ctx.settings.server.public_url
     if configured:
         return configured
-    return str(request.base_url).rstrip("/")
+    host, port = request.scope["server"][:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 class AccessLog:
