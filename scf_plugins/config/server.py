@@ -10,7 +10,7 @@ from .reader import Reader
 
 KEYS = {"public_url", "jurisdiction_id", "requests_per_minute", "max_body_kb",
         "max_page_size", "contact", "key_service", "agency_responsible",
-        "stale_after_intervals"}  # fmt: skip
+        "stale_after_intervals", "updates_from_any_key", "max_updates_per_issue"}  # fmt: skip
 _PUBLIC_URL = re.compile(r"(?i)^https?://[^\s/?#]+(/[^\s?#]*)?$")
 
 
@@ -33,6 +33,9 @@ class Server:
     # A sync loop is stale (/healthz 503) when its last pass is older than this many of its
     # intervals (scf_plugins.ops.liveness); at least 2, so a loop is never stale on time.
     stale_after_intervals: float = 5.0
+    # A POSTed update is taken only from the key that reported the issue, unless this is set.
+    updates_from_any_key: bool = False
+    max_updates_per_issue: int = 50  # resident updates one issue takes through the door
 
 
 def read_server(reader: Reader, table: Any) -> Server:
@@ -65,4 +68,10 @@ def read_server(reader: Reader, table: Any) -> Server:
             table, "agency_responsible", "server", str, None, "use a string"
         ),
         stale_after_intervals=reader.number(table, "stale_after_intervals", "server", 5, 2, 1000),
+        updates_from_any_key=reader.get(
+            table, "updates_from_any_key", "server", bool, False, "use true or false"
+        ),
+        max_updates_per_issue=int(
+            reader.number(table, "max_updates_per_issue", "server", 50, 1, 100_000)
+        ),
     )
