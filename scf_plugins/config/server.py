@@ -10,8 +10,11 @@ from .reader import Reader
 
 KEYS = {"public_url", "jurisdiction_id", "requests_per_minute", "max_body_kb",
         "max_page_size", "contact", "key_service", "agency_responsible",
-        "stale_after_intervals", "updates_from_any_key", "max_updates_per_issue"}  # fmt: skip
+        "stale_after_intervals", "gets_per_minute", "cors_origins",
+        "updates_from_any_key", "max_updates_per_issue", "max_inflight_body_mb",
+        "request_timeout_seconds", "max_connections_per_address"}  # fmt: skip
 _PUBLIC_URL = re.compile(r"(?i)^https?://[^\s/?#]+(/[^\s?#]*)?$")
+_ORIGIN = re.compile(r"(?i)^https?://[^\s/?#@]+/?$")
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,16 @@ class Server:
     # A POSTed update is taken only from the key that reported the issue, unless this is set.
     updates_from_any_key: bool = False
     max_updates_per_issue: int = 50  # resident updates one issue takes through the door
+    gets_per_minute: int = 600  # per client address, for every GET; 0 turns the limit off
+    # Browser apps on these origins may call the door (CORS); none by default, "*" any.
+    cors_origins: tuple[str, ...] = ()
+    # Body bytes all requests may hold at once (beyond: 503 with Retry-After); at least the
+    # largest body a report may have (max_per_issue x max_mb), or those are always refused.
+    max_inflight_body_mb: int = 256
+    request_timeout_seconds: float = 30.0  # to send a request's head and body, else cut off
+    # Open connections per client address (the socket's peer, never X-Forwarded-For: a
+    # header anyone can write); loopback is not counted; 0 turns the cap off.
+    max_connections_per_address: int = 32
 
 
 def read_server(reader: Reader, table: Any) -> Server:
@@ -74,4 +87,31 @@ def read_server(reader: Reader, table: Any) -> Server:
         max_updates_per_issue=int(
             reader.number(table, "max_updates_per_issue", "server", 50, 1, 100_000)
         ),
+        gets_per_minute=int(reader.number(table, "gets_per_minute", "server", 600, 0, 1e6)),
+        cors_origins=_origins(reader, table),
+        max_inflight_body_mb=int(
+            reader.number(table, "max_inflight_body_mb", "server", 256, 1, 1_000_000)
+        ),
+        request_timeout_seconds=reader.number(
+            table, "request_timeout_seconds", "server", 30, 1, 3600
+        ),
+        max_connections_per_address=int(
+            reader.number(table, "max_connections_per_address", "server", 32, 0, 1_000_000)
+        ),
     )
+
+
+def _origins(reader: Reader, table: Any) -> tuple[str, ...]:
+    """``cors_origins``: each a scheme and host (and port), as a browser sends ``Origin``,
+    or ``"*"`` for any (the door sends no cookies, so any origin can only do what a script
+    on a server could)."""
+    origins = reader.strings(table, "cors_origins", "server", ())
+    for origin in origins:
+        if origin != "*" and not _ORIGIN.match(origin):
+            reader.problem(
+                "server.cors_origins",
+                f"{origin[:80]!r} is not an origin; write the scheme and host only, "
+                'e.g. "https://app.example.gov"',
+            )
+            return ()
+    return tuple(origin.rstrip("/").lower() for origin in origins)

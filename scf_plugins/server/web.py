@@ -2,8 +2,10 @@
 
 Every client is untrusted: a body over the cap is refused before it is read whole, a form
 that is not UTF-8 is a 400, an unknown suffix a 404, and an unexpected failure a 500 whose
-body says nothing of the inside. Database work runs in Starlette's thread pool; the event
-loop only parses and writes.
+body says nothing of the inside. Every refusal is in the format the path asks for
+(:mod:`.refusals`); GETs are limited per address and ``/metrics`` kept to this machine or a
+token (:mod:`.guards`); browser apps get CORS when configured (:mod:`.cors`). Database work
+runs in Starlette's thread pool; the event loop only parses and writes.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -26,17 +29,20 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..errors import UserError
 from ..ops import telemetry
 from ..ops.metrics import collector
-from . import apikeys, bodies, formats
+from . import apikeys, bodies, formats, guards
+from .cors import Cors
 from .faults import describe_fault
 from .form import Form
 from .health import health, metrics_text
 from .limits import RateLimit
 from .open311 import Open311, Reply, failure
+from .refusals import path_format, refusal
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from ..config.settings import Settings
+    from ..models import Secret
     from ..ops.liveness import LoopAge
     from ..plugins import PluginHost
     from ..store.store import Store
@@ -62,11 +68,16 @@ class Context:
     last_pass: Callable[[], datetime | None] | None = None
     loops: Callable[[], Sequence[LoopAge]] | None = None  # the in-process engine's liveness
     gauges: Any = None  # the store's gauges for /metrics
+    gets: guards.AddressLimit | None = None  # GETs per client address
+    metrics_token: Secret | None = None  # lets a scraper off this machine read /metrics
 
     def use(self, settings: Settings) -> None:
         """Serve on ``settings`` (a reloaded config) from the next request on."""
         self.settings = self.open311.settings = settings
         self.limit.per_minute = settings.server.requests_per_minute
+        if self.gets is not None:
+            self.gets.per_minute = settings.server.gets_per_minute
+        self.metrics_token = guards.metrics_token()  # a reload (SIGHUP) reads it again too
         if self.gauges is not None:
             self.gauges.settings = settings
 
@@ -103,19 +114,21 @@ def build_app(
         last_pass,
         loops,
         collector(settings, store),
+        guards.AddressLimit(settings.server.gets_per_minute),
+        guards.metrics_token(),
     )
 
     async def discovery(request: Request) -> Response:
         fmt = request.path_params["fmt"]
         if fmt not in formats.FORMATS:
-            return _bad_extension()
+            return _not_found(request.url.path)
         reply = await run_in_threadpool(ctx.open311.discovery, _base_url(ctx, request))
         return _respond(fmt, reply)
 
     async def georeport(request: Request) -> Response:
         match = _RESOURCE.match(request.path_params["resource"])
         if match is None or match["fmt"] not in formats.FORMATS:
-            return _bad_extension()
+            return _not_found(request.url.path)
         fmt, name, arg = match["fmt"], match["name"], match["arg"]
         try:
             if request.method == "POST":
@@ -160,6 +173,13 @@ def build_app(
         return Response(orjson.dumps(body), status, media_type=formats.JSON_TYPE)
 
     async def metrics(request: Request) -> Response:
+        if not guards.may_read_metrics(request.scope, ctx.metrics_token):
+            return Response(
+                "metrics are served to this machine, or with the metrics token "
+                "(Authorization: Bearer …)\n",
+                403,
+                media_type="text/plain; charset=utf-8",
+            )
         text = await run_in_threadpool(metrics_text, ctx.gauges)
         return Response(text, 200, media_type="text/plain; version=0.0.4; charset=utf-8")
 
@@ -170,9 +190,12 @@ def build_app(
             Route("/media/{token}.jpg", media, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
-        ]
+        ],
+        exception_handlers={404: _http_refusal, 405: _http_refusal},
     )
-    return AccessLog(app), ctx
+    assert ctx.gets is not None
+    limited = guards.GetLimit(app, ctx.gets)
+    return AccessLog(Cors(limited, lambda: ctx.settings.server.cors_origins)), ctx
 
 
 def _get(ctx: Context, name: str, arg: str | None, query: Form, base: str) -> Reply:
@@ -213,8 +236,15 @@ async def _post_update(ctx: Context, request: Request, fmt: str) -> Response:
 
 
 async def _admit(ctx: Context, request: Request, form: Form) -> Reply | None:
-    """The checks every POST passes before its content is read: a valid key (its name kept
-    for the access log), the key's rate, and the jurisdiction. None when admitted."""
+    """The checks every POST passes before its content is read: a key in the body, not the
+    URL (URLs end up in proxies' logs), a valid key (its name kept for the access log), the
+    key's rate, and the jurisdiction. None when admitted."""
+    if "api_key" in request.query_params:
+        return failure(
+            403,
+            "send api_key in the POST body (a form field), not in the URL's query string: "
+            "URLs are written to logs",
+        )
     key_name = await run_in_threadpool(apikeys.owner, ctx.store, form.get("api_key"))
     if key_name is None:
         return failure(403, "api_key is missing or not valid")
@@ -298,9 +328,26 @@ def _respond(fmt: str, reply: Reply) -> Response:
     )
 
 
-def _bad_extension() -> Response:
-    return Response(
-        "Bad extension. We support .xml and .json\n", 404, media_type="text/plain; charset=utf-8"
+def _not_found(path: str) -> Response:
+    """A 404 for a path outside the resources: in its format when it names one."""
+    if path_format(path) is None:
+        return refusal(path, 404, "Bad extension. We support .xml and .json")
+    return refusal(path, 404, "no such resource; see /open311/discovery.json for the endpoints")
+
+
+async def _http_refusal(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404 (no route) and 405 (a method the route lacks; ``Allow`` kept), in
+    the format the path asks for."""
+    assert isinstance(exc, HTTPException)
+    path = request.url.path
+    if exc.status_code == 404:
+        return _not_found(path)
+    allowed = (exc.headers or {}).get("Allow", "")
+    return refusal(
+        path,
+        exc.status_code,
+        f"{request.method[:20]} is not allowed here; use {allowed}",
+        exc.headers,
     )
 
 

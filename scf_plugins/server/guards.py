@@ -1,0 +1,149 @@
+"""Who may read what without an API key: ``/metrics`` only from this machine or with the
+metrics token, and every GET within a per-address rate.
+
+The peer address is the one uvicorn puts in the ASGI scope: the socket's peer, or, when that
+peer is a trusted proxy (uvicorn's ``--forwarded-allow-ips``, loopback by default), the client
+the proxy names in ``X-Forwarded-For``. A reverse proxy on this machine that does not set
+that header makes every client look local: it must then not forward ``/metrics`` at all, and
+all clients share one GET bucket.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import logging
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ..config import credentials
+from ..errors import ConfigError
+from .refusals import refusal
+
+if TYPE_CHECKING:
+    from ..models import Secret
+
+log = logging.getLogger(__name__)
+
+# The credential holding the metrics token: `scf credentials set metrics`, or the environment's
+# SCF_METRICS_PASSWORD (tokens are never written in the config).
+METRICS_CREDENTIAL = "metrics"
+MAX_ADDRESSES = 10_000  # buckets kept; the least recently seen address is forgotten first
+UNLIMITED_PATHS = ("/metrics",)  # guarded by address or token already
+
+
+def metrics_token() -> Secret | None:
+    """The metrics token, or None when none is set (or the secrets file cannot be read: then
+    a warning, and /metrics stays loopback-only)."""
+    try:
+        return credentials.lookup(METRICS_CREDENTIAL, None)
+    except ConfigError as exc:
+        log.warning("the metrics token could not be read, so /metrics is loopback-only: %s", exc)
+        return None
+
+
+def peer(scope: Scope) -> str | None:
+    """The client's address as the server sees it, or None (a Unix socket, a test)."""
+    client = scope.get("client")
+    return str(client[0]) if client else None
+
+
+def is_loopback(address: str | None) -> bool:
+    """Whether ``address`` is this machine (127.0.0.0/8, ::1, or IPv4 mapped in IPv6)."""
+    if not address:
+        return False
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback
+
+
+def may_read_metrics(scope: Scope, token: Secret | None) -> bool:
+    """Whether a request may read ``/metrics``: from loopback, or with ``Authorization:
+    Bearer <token>`` (compared in constant time) when a token is set."""
+    if is_loopback(peer(scope)):
+        return True
+    if token is None:
+        return False
+    sent = b""
+    for name, value in scope.get("headers") or ():
+        if name == b"authorization":
+            sent = value
+    scheme, _, given = sent.partition(b" ")
+    if scheme.lower() != b"bearer" or not given.strip():
+        return False
+    return hmac.compare_digest(given.strip(), token.reveal().encode("utf-8"))
+
+
+class AddressLimit:
+    """Token buckets by client address, ``per_minute`` each (0: no limit), at most
+    ``most`` of them: an LRU, so a crowd of addresses costs bounded memory (an address
+    forgotten comes back with a full bucket, which only a crowd larger than ``most`` earns)."""
+
+    def __init__(
+        self,
+        per_minute: int,
+        most: int = MAX_ADDRESSES,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.per_minute = per_minute
+        self.most = most
+        self.clock = clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # tokens, at
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def take(self, address: str) -> int:
+        """Spend one request of ``address``: 0 when allowed, else the seconds to wait."""
+        full = float(self.per_minute)
+        if full <= 0:
+            return 0
+        rate = full / 60.0
+        now = self.clock()
+        with self._lock:
+            tokens, at = self._buckets.pop(address, (full, now))
+            tokens = min(full, tokens + (now - at) * rate)
+            wait = 0 if tokens >= 1.0 else max(1, math.ceil((1.0 - tokens) / rate))
+            self._buckets[address] = (tokens - 1.0 if not wait else tokens, now)
+            while len(self._buckets) > self.most:
+                self._buckets.popitem(last=False)
+        return wait
+
+
+class GetLimit:
+    """ASGI middleware: a GET (or HEAD) over its address's rate is answered 429 with
+    ``Retry-After``, in the format its path asks for, before any work is done for it."""
+
+    def __init__(self, app: ASGIApp, limit: AddressLimit) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Count a GET against its address; refuse it when over the rate."""
+        if (
+            scope["type"] == "http"
+            and scope["method"] in ("GET", "HEAD")
+            and scope["path"] not in UNLIMITED_PATHS
+        ):
+            wait = self.limit.take(peer(scope) or "unknown")
+            if wait:
+                answer = refusal(
+                    scope["path"],
+                    429,
+                    f"too many requests from this address; try again in {wait} s",
+                    {"Retry-After": str(wait)},
+                )
+                await answer(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
