@@ -156,11 +156,12 @@ def basic(harness: Callable[..., Harness], fake_host: tuple[PluginHost, FakeRemo
 def make_door(
     fake_host: tuple[PluginHost, FakeRemote], harness: Callable[..., Harness]
 ) -> Callable[..., Door]:
-    """Serve the basic config's Open311 door: ``make_door(rpm=..., geocoder=...)``."""
+    """Serve the basic config's Open311 door: ``make_door(rpm=..., geocoder=...)``;
+    ``server`` adds lines to its ``[server]`` section."""
 
-    def make(rpm: int = 600, geocoder: bool = False) -> Door:
+    def make(rpm: int = 600, geocoder: bool = False, server: str = "") -> Door:
         host, _ = fake_host
-        text = BASIC + SERVER.format(rpm=rpm)
+        text = BASIC + SERVER.format(rpm=rpm) + server
         if geocoder:
             host.register(FakeGeocoder(), "fake-geo")
             text = text.replace('user = "scf-int"', 'user = "scf-int"\n') + GEOCODER

@@ -656,7 +656,10 @@ def post_update(door: Door, fmt: str = "xml", key: str | None = None, **fields: 
     )
 
 
-def test_a_posted_update_is_a_local_comment_once_and_never_echoed(door: Door) -> None:
+def test_a_posted_update_is_a_local_comment_once_and_never_echoed(
+    make_door: Callable[..., Door],
+) -> None:
+    door = make_door(server="updates_from_any_key = true\n")  # for another client's update
     issue_id = door.post(**GOOD).json()[0]["service_request_id"]
     response = post_update(door, service_request_id=issue_id)
     assert response.status_code == 200, response.text

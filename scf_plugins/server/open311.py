@@ -24,7 +24,7 @@ from ..intake.reporting import LIMITS, Report, ReportError, build_issue
 from ..models import RequestType
 from ..timeutil import utcnow
 from . import form as fields
-from . import records
+from . import posted_updates, records
 from .documents import definition_json, request_json, service_json, update_json, w3c
 from .form import FORM_LABELS, MAX_IDS, Form
 
@@ -282,10 +282,12 @@ class Open311:
     def add_update(self, form: Form, api_key: str) -> tuple[Reply, bool]:
         """POST servicerequestupdates (FixMyStreet sends one when a resident comments): the
         update becomes a local comment on the issue, pushed to its remote request like one
-        made with ``scf comment``. Returns the reply and whether a comment was added.
+        made with ``scf comment``, with the key's name kept as its ``via``. Returns the reply
+        and whether a comment was added.
 
-        The client's ``update_id`` is kept with the key's name: the same update posted again
-        (a retry after a lost answer) gets the same comment back, never a second one. The
+        Who may post one, on which issues and how many is :mod:`.posted_updates`. The
+        client's ``update_id`` is kept with the key's name: the same update posted again (a
+        retry after a lost answer) gets the same comment back, never a second one. The
         client's ``status`` is read but not applied: a resident saying "fixed" does not close
         the crews' request. Email and phone are not kept.
         """
@@ -296,16 +298,11 @@ class Open311:
         update = fields.update(form, problems)
         if update is None:
             return failure(400, *problems), False
-        added = self.store.add_client_comment(
-            update.issue_id,
-            update.author or "Resident",
-            update.text,
-            f"{api_key}:{update.update_id}",
-        )
-        if added is None:
-            return failure(404, f"service request {target} not found"), False
-        comment_id, new = added
-        return Reply(200, "service_request_updates", [{"update_id": str(comment_id)}]), new
+        posted = posted_updates.post(self.store, self.settings.server, update, api_key)
+        if isinstance(posted, posted_updates.Refused):
+            return failure(posted.status, posted.reason), False
+        reply = [{"update_id": str(posted.comment_id)}]
+        return Reply(200, "service_request_updates", reply), posted.new
 
     def updates(self, query: Form, now: datetime | None = None) -> Reply:
         """GET servicerequestupdates: each public system message and pulled remote comment,

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
-from sqlalchemy.exc import IntegrityError
 
 from ..intake.images import Photo
 from ..models import Answer, CommentKind, NewIssue, Status
@@ -66,31 +65,6 @@ class IssueWrites(StoreBase):
         """Add a comment (a local one is pushed on the next pass); returns its id."""
         with self.transaction() as conn:
             return insert_comment(conn, issue_id, author, text, kind)
-
-    def add_client_comment(
-        self, issue_id: int, author: str, text: str, client_ref: str
-    ) -> tuple[int, bool] | None:
-        """A comment an Open311 client posted, once per ``client_ref`` (the key's name and
-        the client's update id): returns its id and whether it is new, or None when there is
-        no such issue. Two posts of one update at once make one comment (a unique index)."""
-        find = select(comments.c.id).where(
-            comments.c.issue_id == issue_id, comments.c.client_ref == client_ref
-        )
-        try:
-            with self.transaction() as conn:
-                found = conn.execute(find).scalar()
-                if found is not None:
-                    return int(found), False
-                if conn.execute(select(issues.c.id).where(issues.c.id == issue_id)).first() is None:
-                    return None
-                return insert_comment(conn, issue_id, author, text, "comment",
-                                      client_ref=client_ref), True  # fmt: skip
-        except IntegrityError:  # the same update posted at the same moment: the other won
-            with self.read() as conn:
-                found = conn.execute(find).scalar()
-            if found is None:
-                raise
-            return int(found), False
 
     def release_hold(self, issue_id: int, address: str | None) -> bool:
         """Let a held issue be submitted: with a corrected address (validated again), or as is."""
