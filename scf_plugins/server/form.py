@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from ..intake.reporting import LIMITS, Labels, text_problem
 from ..models import CHOICE_TYPES, Question, RequestType
@@ -21,6 +21,7 @@ DEFAULT_ROWS = 1000  # the spec's default cap on GET requests
 MAX_IDS = 1000  # service_request_id values one GET may ask for
 CUT = " […]"  # ends a description that was too long to keep whole
 _W3C = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # The intake names a report's fields as this form does in what it refuses.
 FORM_LABELS = Labels(
@@ -186,11 +187,24 @@ def parse_w3c(name: str, text: str, problems: list[str]) -> datetime | None:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def filter_date(name: str, text: str, problems: list[str], end: bool = False) -> datetime | None:
+    """A filter's date-time, or a W3C date alone: the UTC day it names (every time the door
+    writes is UTC), from its start, or to its end (its last microsecond) when ``end``."""
+    if not _DATE.match(text):
+        return parse_w3c(name, text, problems)
+    try:
+        day = datetime.fromisoformat(text).replace(tzinfo=UTC)
+    except ValueError:
+        problems.append(f"{name} {text[:40]!r} is not a date; use e.g. 2024-05-01")
+        return None
+    return day + timedelta(days=1, microseconds=-1) if end else day
+
+
 def window(query: Form, now: datetime, problems: list[str]) -> tuple[datetime, datetime] | None:
     """``start_date`` to ``end_date``: 90 days at most, ending now when neither is given."""
     start_text, end_text = query.get("start_date"), query.get("end_date")
-    start = parse_w3c("start_date", start_text, problems) if start_text else None
-    end = parse_w3c("end_date", end_text, problems) if end_text else None
+    start = filter_date("start_date", start_text, problems) if start_text else None
+    end = filter_date("end_date", end_text, problems, end=True) if end_text else None
     if (start_text and start is None) or (end_text and end is None):
         return None
     if start is None and end is None:
