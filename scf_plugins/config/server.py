@@ -14,6 +14,9 @@ KEYS = {"public_url", "jurisdiction_id", "requests_per_minute", "max_body_kb",
         "updates_from_any_key", "max_updates_per_issue", "max_inflight_body_mb",
         "request_timeout_seconds", "max_connections_per_address"}  # fmt: skip
 _PUBLIC_URL = re.compile(r"(?i)^https?://[^\s/?#]+(/[^\s?#]*)?$")
+# The credential holding the token that lets a scraper off this machine read /metrics:
+# `scf credentials set metrics`, or SCF_METRICS_PASSWORD (tokens never go in the config).
+METRICS_CREDENTIAL = "metrics"
 _ORIGIN = re.compile(r"(?i)^https?://[^\s/?#@]+/?$")
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..config.server import METRICS_CREDENTIAL
 from ..errors import ScfError
 
 if TYPE_CHECKING:
@@ -21,6 +22,8 @@ def unknown_credential(path: Path, name: str, environment: str | None) -> list[s
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeError, tomllib.TOMLDecodeError):
         return []  # no config to compare with (yet): nothing to warn about
+    if name == METRICS_CREDENTIAL:  # not an integration's: scf serve's /metrics token
+        return [] if environment is None else [f"{name} has no environment: drop --env"]
     integrations: dict[str, Any] = raw.get("integrations") or {}
     geocoders: dict[str, Any] = raw.get("geocoders") or {}
     if not isinstance(integrations, dict) or not isinstance(geocoders, dict):

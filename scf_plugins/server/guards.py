@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..config import credentials
+from ..config.server import METRICS_CREDENTIAL
 from ..errors import ConfigError
 from .refusals import refusal
 
@@ -31,9 +32,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# The credential holding the metrics token: `scf credentials set metrics`, or the environment's
-# SCF_METRICS_PASSWORD (tokens are never written in the config).
-METRICS_CREDENTIAL = "metrics"
 MAX_ADDRESSES = 10_000  # buckets kept; the least recently seen address is forgotten first
 UNLIMITED_PATHS = ("/metrics",)  # guarded by address or token already
 
