@@ -83,6 +83,7 @@ def issue_json(
                 "kind": c.kind,
                 "created_at": iso(c.created_at),
                 "kept_here": c.kept_here,
+                "via": c.via,
             }
             for c in record.comments
         ],
@@ -249,7 +250,10 @@ def issue_text(data: dict[str, Any], zone: str) -> str:
         lines.append(f"  Q {a['question']}: {a['answer']}" + (" (private)" if a["private"] else ""))
     for c in data["comments"]:
         kept = f"  ({c['kept_here']})" if c.get("kept_here") else ""
-        lines.append(f"  [{when(c['created_at'])}] {c['kind']:<7} {c['author']}: {c['text']}{kept}")
+        via = f" (via API key {c['via']!r})" if c.get("via") else ""
+        lines.append(
+            f"  [{when(c['created_at'])}] {c['kind']:<7} {c['author']}{via}: {c['text']}{kept}"
+        )
     return "\n".join(lines)
 
 

@@ -281,7 +281,9 @@ def poll(integration: Integration, tracked: list[Tracked]) -> list[RemoteUpdate]
 
 def _comment_text(integration: Integration, comment: Comment) -> str:
     prefix = str(integration.options.get("comment_prefix", DEFAULT_COMMENT_PREFIX))
-    return prefix.replace("{author}", comment.author) + comment.text
+    # {via}: the API key's name of a comment a client posted through the door, else empty.
+    head = prefix.replace("{author}", comment.author).replace("{via}", comment.via or "")
+    return head + comment.text
 
 
 @hookimpl
