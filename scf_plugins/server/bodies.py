@@ -1,22 +1,22 @@
 """A client's request read within its caps: the body (refused past ``max_body_kb``), the
-fields of a form or query, and the file parts of a multipart report as photos.
+fields of a form or query, and a multipart report (streamed, key first) with its photos.
 
 Each refusal is the :class:`~.open311.Reply` to send back (400 or 413), never an exception.
 """
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
-from ..errors import UserError
-from ..intake.images import ImageLimits, Photo, check_count, prepare
+from ..intake.images import ImageLimits, Photo, prepare
+from . import multipart as streamed
 from .form import Form
+from .multipart import MAX_PAIRS, KeyCheck, Part, Upload
 from .open311 import Reply, failure
 
-MAX_PAIRS = 500  # form or query fields one request may send
+__all__ = ["MAX_PAIRS", "Part", "Upload", "body", "fields", "multipart", "photos"]
 
 
 async def body(request: Request, cap: int) -> bytes | None:
@@ -51,38 +51,16 @@ def fields(raw: bytes) -> Form | Reply:
 
 
 async def multipart(
-    request: Request, raw: bytes, limits: ImageLimits
-) -> tuple[Form, list[tuple[str, bytes]]] | Reply:
-    """A ``multipart/form-data`` report: its fields, and every file part as a photo, whatever
-    its name (FixMyStreet sends ``photo1``, ``photo2``…; others ``media``)."""
-    from starlette.datastructures import UploadFile
-    from starlette.formparsers import MultiPartException, MultiPartParser
-
-    async def once() -> Any:
-        yield raw
-
-    # One file more than allowed is read, so the refusal names the limit, not the parser.
-    parser = MultiPartParser(request.headers, once(), max_files=limits.max_per_issue + 1,
-                             max_fields=MAX_PAIRS)  # fmt: skip
-    try:
-        data = await parser.parse()
-    except MultiPartException as exc:
-        return failure(400, f"the multipart body cannot be read ({exc}); check the client")
-    pairs: list[tuple[str, str]] = []
-    files: list[tuple[str, bytes]] = []
-    for name, value in data.multi_items():
-        if isinstance(value, UploadFile):
-            files.append((value.filename or name, await value.read()))
-            await value.close()
-        else:
-            pairs.append((name, value))
-    try:
-        check_count(len(files), limits, "as file parts")
-    except UserError as exc:
-        return failure(400, str(exc))
-    return Form(pairs), files
+    request: Request, limits: ImageLimits, field_cap: int, cap: int, check_key: KeyCheck
+) -> Upload | Reply:
+    """A ``multipart/form-data`` report, read as a stream (:mod:`.multipart`): its fields, and
+    every file part as a photo, whatever its name (FixMyStreet sends ``photo1``,
+    ``photo2``…; others ``media``); ``check_key`` sees the ``api_key`` as soon as it is read.
+    Close the :class:`~.multipart.Upload` when done."""
+    return await streamed.read(request, limits, field_cap, cap, check_key)
 
 
-def photos(files: list[tuple[str, bytes]], limits: ImageLimits) -> list[Photo]:
-    """The file parts checked and re-encoded (CPU work: run it off the event loop)."""
-    return [prepare(data, name, limits) for name, data in files]
+def photos(files: list[Part], limits: ImageLimits) -> list[Photo]:
+    """The file parts checked and re-encoded, one read at a time (CPU work and file reads:
+    run it off the event loop)."""
+    return [prepare(part.read(), part.name, limits) for part in files]

@@ -235,6 +235,13 @@ async def _post_update(ctx: Context, request: Request, fmt: str) -> Response:
     return _respond(fmt, reply)
 
 
+async def _known(ctx: Context, request: Request, key: str | None) -> Reply | None:
+    """A multipart report's key, checked as soon as it is read: None when valid."""
+    if await run_in_threadpool(apikeys.owner, ctx.store, key) is None:
+        return failure(403, "api_key is missing or not valid")
+    return None
+
+
 async def _admit(ctx: Context, request: Request, form: Form) -> Reply | None:
     """The checks every POST passes before its content is read: a key in the body, not the
     URL (URLs end up in proxies' logs), a valid key (its name kept for the access log), the
@@ -276,28 +283,35 @@ async def _post_request(ctx: Context, request: Request, fmt: str) -> Response:
     cap = ctx.settings.server.max_body_kb * 1024
     if multipart:  # room for the photos an issue may have, besides the fields
         cap += limits.max_per_issue * (limits.max_bytes + 4096)
-    body = await bodies.body(request, cap)
-    if body is None:
-        return _respond(fmt, failure(413, f"the body is larger than {cap // 1024} KB"))
-    files: list[tuple[str, bytes]] = []
-    if multipart:
-        parsed = await bodies.multipart(request, body, limits)
+    files: list[bodies.Part] = []
+    if multipart:  # streamed: an unknown key is refused before the photos arrive
+        field_cap = ctx.settings.server.max_body_kb * 1024
+        parsed = await bodies.multipart(
+            request, limits, field_cap, cap, lambda key: _known(ctx, request, key)
+        )
         if isinstance(parsed, Reply):
             return _respond(fmt, parsed)
-        form, files = parsed
+        form, files = parsed.form, parsed.files
     else:
+        body = await bodies.body(request, cap)
+        if body is None:
+            return _respond(fmt, failure(413, f"the body is larger than {cap // 1024} KB"))
         urlencoded = bodies.fields(body)
         if isinstance(urlencoded, Reply):
             return _respond(fmt, urlencoded)
         form = urlencoded
-    refused = await _admit(ctx, request, form)
-    if refused is not None:
-        return _respond(fmt, refused)
-    key_name = request.state.api_key
-    try:  # decoding photos is CPU work: off the event loop
-        photos = await run_in_threadpool(bodies.photos, files, limits)
-    except UserError as exc:
-        return _respond(fmt, failure(400, str(exc)))
+    try:
+        refused = await _admit(ctx, request, form)
+        if refused is not None:
+            return _respond(fmt, refused)
+        key_name = request.state.api_key
+        try:  # decoding photos is CPU work: off the event loop
+            photos = await run_in_threadpool(bodies.photos, files, limits)
+        except UserError as exc:
+            return _respond(fmt, failure(400, str(exc)))
+    finally:
+        for part in files:
+            part.file.close()
     reply, issue_id = await run_in_threadpool(ctx.open311.create, form, key_name, photos)
     if issue_id is not None and ctx.wake is not None:
         ctx.wake()  # submitted now, not at the next check
