@@ -20,7 +20,11 @@ WINDOW = timedelta(days=90)  # the spec's longest date range, and the default on
 DEFAULT_ROWS = 1000  # the spec's default cap on GET requests
 MAX_IDS = 1000  # service_request_id values one GET may ask for
 CUT = " […]"  # ends a description that was too long to keep whole
-_W3C = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$")
+_W3C = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$", re.ASCII)
+# The dates a client may send: the store and the 90-day window arithmetic hold every one of
+# them, whatever its zone (a year-1 or year-9999 date overflows once moved to UTC or widened).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)  # the first date refused
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 # The intake names a report's fields as this form does in what it refuses.
@@ -178,13 +182,27 @@ def update(form: Form, problems: list[str]) -> Update | None:
 
 
 def parse_w3c(name: str, text: str, problems: list[str]) -> datetime | None:
-    """A ``start_date``/``end_date``; a naive or malformed one adds a problem."""
+    """A W3C datetime field (``start_date``, ``updated_datetime``…); one that is naive,
+    malformed, no real date (month 13, day 32, year 0) or outside what the server handles
+    adds a problem naming the field."""
     if not _W3C.match(text):
         problems.append(
             f"{name} {text[:40]!r} is not a W3C datetime with a zone; use e.g. 2024-05-01T00:00:00Z"
         )
         return None
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        problems.append(
+            f"{name} {text[:40]!r} is no real date and time (check the month, day, hour and "
+            f"zone); use e.g. 2024-05-01T00:00:00Z"
+        )
+        return None
+    try:
+        value.astimezone(UTC)
+    except OverflowError:  # its offset carries it past year 1 or 9999
+        return _handled(name, text, None, problems)
+    return _handled(name, text, value, problems)
 
 
 def filter_date(name: str, text: str, problems: list[str], end: bool = False) -> datetime | None:
@@ -197,7 +215,21 @@ def filter_date(name: str, text: str, problems: list[str], end: bool = False) ->
     except ValueError:
         problems.append(f"{name} {text[:40]!r} is not a date; use e.g. 2024-05-01")
         return None
+    if _handled(name, text, day, problems) is None:
+        return None
     return day + timedelta(days=1, microseconds=-1) if end else day
+
+
+def _handled(name: str, text: str, value: datetime | None, problems: list[str]) -> datetime | None:
+    """``value`` when it is within the dates the server handles (None: not even in
+    Python's), else None with a problem."""
+    if value is not None and EARLIEST <= value < LATEST:
+        return value
+    problems.append(
+        f"{name} {text[:40]!r} is outside the dates this server handles: from "
+        f"{EARLIEST:%Y-%m-%d} to {LATEST - timedelta(seconds=1):%Y-%m-%dT%H:%M:%SZ}"
+    )
+    return None
 
 
 def window(query: Form, now: datetime, problems: list[str]) -> tuple[datetime, datetime] | None:
