@@ -175,7 +175,16 @@ class Engine:
         report.seconds = time.perf_counter() - started
         kind = "whole" if len(steps) == len(ALL_STEPS) else steps[0].__name__
         telemetry.record_pass(kind, report.seconds, report.errors)
-        log.info("pass: %s", report.summary(), extra={"event": "pass", **report.fields()})
+        # A pass that changed nothing (polling that found no news included) is at debug: the
+        # submit loop goes round twice a second, and liveness is in /healthz and scf status.
+        counts = report.fields()
+        changed = any(counts[k] for k in counts if k not in ("polled", "seconds"))
+        log.log(
+            logging.INFO if changed else logging.DEBUG,
+            "pass: %s",
+            report.summary(),
+            extra={"event": "pass", **counts},
+        )
         if submit in steps:
             self._notes.note(
                 health.loop_row("submit"),
