@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import ipaddress
 import signal
 import sys
+from datetime import timedelta
 from typing import Any
 
 import click
 
 from ..engine.outcomes import PassReport
+from ..errors import UserError
 from ..ops.views import dumps, table
 from .app import App
 from .root import cli, echo, pass_app
@@ -29,6 +32,12 @@ def serve_cmd(app: App, address: str, port: int, no_sync: bool) -> None:
     from ..server.running import build, preflight
 
     settings = app.settings
+    if not settings.server.public_url and not loopback(address):
+        raise UserError(
+            f"serving on {address} needs [server] public_url, the address clients reach (e.g. "
+            f'public_url = "https://311.example.gov"): discovery and photo links are built '
+            f"from it, never from what a request claims"
+        )
     preflight(app.store, address, port)
 
     def show(kind: str, report: PassReport) -> None:
@@ -50,6 +59,16 @@ def serve_cmd(app: App, address: str, port: int, no_sync: bool) -> None:
     serving.run()
     echo("stopped", err=True)
     sys.exit(0)
+
+
+def loopback(address: str) -> bool:
+    """Whether ``address`` (``--host``) is reachable from this machine only."""
+    if address.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
 
 
 @cli.group("api-keys")
@@ -83,15 +102,40 @@ def api_keys_list(app: App, as_json: bool) -> None:
     if not rows:
         echo("no API keys; make one with `scf api-keys create NAME`")
         return
-    echo(
-        table(
-            ["name", "created", "revoked", "last report"],
-            [
-                [r["name"], r["created_at"], r["revoked_at"] or "", r["last_used_at"] or ""]
-                for r in rows
-            ],
+    lines = []
+    for r in rows:
+        lines.append(
+            [r["name"], r["created_at"], r["revoked_at"] or "", r["last_used_at"] or "", ""]
         )
+        if r["previous_key_until"]:  # a rotated-out key still in its grace period
+            lines.append([f"{r['name']} (previous key)", "", "", "", r["previous_key_until"]])
+    echo(table(["name", "created", "revoked", "last report", "works until"], lines))
+
+
+@api_keys_group.command("rotate")
+@click.argument("name")
+@click.option(
+    "--grace-hours",
+    type=click.FloatRange(0, 90 * 24),
+    default=24,
+    show_default=True,
+    help="How long the current key keeps working beside the new one (0: it stops now).",
+)
+@pass_app
+def api_keys_rotate(app: App, name: str, grace_hours: float) -> None:
+    """Give client NAME a new key, printed once as the last line; its current key keeps
+    working for the grace period. Reports and updates sent with either are NAME's."""
+    from ..server import apikeys
+
+    rotated = apikeys.rotate(app.store, name, timedelta(hours=grace_hours))
+    if rotated.ended_earlier:
+        echo(f"the key {name!r} had before its last rotation stops working now")
+    until = rotated.previous_until.strftime("%Y-%m-%d %H:%M UTC")
+    echo(
+        f"API key {name!r} rotated; its previous key works until {until}. Give the client "
+        f"the new key now, it is not shown again:"
     )
+    click.echo(rotated.key)  # asked for, and the last line, as with create
 
 
 @api_keys_group.command("revoke")
