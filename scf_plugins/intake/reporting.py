@@ -18,6 +18,7 @@ from ..errors import UserError
 from ..models import CHOICE_TYPES, Answer, NewIssue, Question, RequestType
 from .area import ServiceArea
 from .catalog import active_questions
+from .sanitize import invisible_formatting, named
 
 LIMITS = {
     "summary": 200,
@@ -57,12 +58,16 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 def text_problem(value: str, *, multiline: bool = False) -> str | None:
-    """Why ``value`` is not plain text (control characters, line breaks where one line is
-    wanted, bytes that were not UTF-8), or None."""
+    """Why ``value`` is not plain text (control characters, line breaks or invisible
+    formatting characters where one line is wanted, bytes that were not UTF-8), or None."""
     if _CONTROL.search(value):
         return "contains a control character; use plain text"
-    if not multiline and ("\n" in value or "\r" in value):
-        return "contains a line break; use plain text on one line"
+    if not multiline:
+        if "\n" in value or "\r" in value or "\u2028" in value or "\u2029" in value:
+            return "contains a line break; use plain text on one line"
+        hidden = invisible_formatting(value)
+        if hidden is not None:
+            return f"contains an invisible formatting character, {named(hidden)}; use plain text"
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

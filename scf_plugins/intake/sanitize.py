@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from typing import Any
 
 CUT = " …[cut]"
@@ -20,6 +21,15 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 # "Trojan source" characters; direction marks are harmless).
 _UNSAFE_FOR_TERMINAL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _UNSAFE_IN_JSON = re.compile(r"[\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029]")
+
+# Invisible formatting characters (Unicode's Cf) a one-line field refuses and a public
+# document never shows: direction marks, embeddings, overrides and isolates, zero-width
+# spaces, word joiners, the byte-order mark, soft hyphens, tags. Zero-width non-joiner and
+# joiner are kept: Persian and Indic names need them, and so do emoji sequences.
+KEPT_FORMATTING = frozenset("\u200c\u200d")
+# Those that reorder what is shown (the "Trojan source" characters): multi-line text keeps
+# the others, which right-to-left writing uses, but is never shown with these.
+_REORDERING = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
 
 COMMENT_LIMIT = 5000
 VALUE_LIMIT = 1000
@@ -35,6 +45,34 @@ def clean(text: Any, limit: int) -> str:
     if len(value) > limit:
         value = value[: max(0, limit - len(CUT))] + CUT
     return value
+
+
+def invisible_formatting(value: str) -> str | None:
+    """The first invisible formatting character in ``value`` a one-line field refuses, or
+    None."""
+    if value.isprintable():  # no Cf character is printable: the usual case, checked in C
+        return None
+    for char in value:
+        if unicodedata.category(char) == "Cf" and char not in KEPT_FORMATTING:
+            return char
+    return None
+
+
+def named(char: str) -> str:
+    """A character as a problem names it: ``U+202E (RIGHT-TO-LEFT OVERRIDE)``."""
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X}" + (f" ({name})" if name else "")
+
+
+def shown(text: str, *, one_line: bool) -> str:
+    """``text`` as a public document shows it: a one-line field without any invisible
+    formatting character it would refuse now (text stored before it did), multi-line text
+    without those that reorder it."""
+    if text.isprintable():
+        return text
+    if not one_line:
+        return _REORDERING.sub("", text)
+    return "".join(c for c in text if c in KEPT_FORMATTING or unicodedata.category(c) != "Cf")
 
 
 def clean_or_none(text: Any, limit: int) -> str | None:

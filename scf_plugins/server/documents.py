@@ -4,7 +4,9 @@ documents the resources answer with (:mod:`.formats` writes them as JSON or XML)
 A routed request type is a service; each of its questions an attribute; an issue a service
 request whose ``service_request_id`` is the issue id, ``open`` while Open or Acknowledged
 and ``closed`` once Closed or Archived. Nothing private (answers, the reporter's name, email
-or phone) is ever part of one.
+or phone) is ever part of one, and no text is shown with the invisible formatting that could
+make it read otherwise (:func:`~scf_plugins.intake.sanitize.shown`: a remote system's names
+and text stored before the intake refused it).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..intake.sanitize import shown
 from ..models import CHOICE_TYPES, Question, RequestType, Status
 from ..ops.views import media_path
 
@@ -38,8 +41,8 @@ def service_json(rt: RequestType) -> dict[str, Any]:
     """A request type as an Open311 service."""
     return {
         "service_code": rt.code,
-        "service_name": rt.name,
-        "description": rt.name,
+        "service_name": _line(rt.name),
+        "description": _line(rt.name),
         "metadata": bool(rt.questions),
         "type": "realtime",
         "keywords": "",
@@ -76,16 +79,16 @@ def request_json(
     out = {
         "service_request_id": str(row.id),
         "status": "closed" if closed else "open",
-        "status_notes": note,
-        "service_name": service_name,
+        "status_notes": None if note is None else _text(note),
+        "service_name": _line(service_name),
         "service_code": row.request_type,
-        "description": row.description or row.summary,
+        "description": _text(row.description) if row.description else _line(row.summary),
         "agency_responsible": agency,
         "service_notice": None,
         "requested_datetime": w3c(row.created_at),
         "updated_datetime": w3c(updated),
         "expected_datetime": None,
-        "address": row.address or "",
+        "address": _line(row.address or ""),
         "address_id": "",
         "zipcode": "",
         "lat": row.lat,
@@ -107,9 +110,19 @@ def update_json(row: Any) -> dict[str, Any]:
         "service_request_id": str(row.issue_id),
         "status": _status_at(row.status, row.closed_at, row.created_at),
         "updated_datetime": w3c(row.created_at),
-        "description": row.text,
+        "description": _text(row.text),
         "media_url": "",
     }
+
+
+def _line(text: str) -> str:
+    """A one-line field as shown: no invisible formatting at all."""
+    return shown(text, one_line=True)
+
+
+def _text(text: str) -> str:
+    """Multi-line text as shown: nothing that reorders it."""
+    return shown(text, one_line=False)
 
 
 def w3c(value: datetime) -> str:
@@ -147,10 +160,10 @@ def _attribute(question: Question, order: int, rt: RequestType) -> dict[str, Any
         "code": question.id,
         "datatype": datatype,
         "required": question.required and not question.asked_when and question.type != "info",
-        "datatype_description": hint,
+        "datatype_description": _line(hint),
         "order": order,
-        "description": question.text,
+        "description": _line(question.text),
     }
     if question.type in CHOICE_TYPES:
-        data["values"] = [{"key": key, "name": name} for key, name in choice_keys(question)]
+        data["values"] = [{"key": key, "name": _line(name)} for key, name in choice_keys(question)]
     return data

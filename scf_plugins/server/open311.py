@@ -21,6 +21,7 @@ from ..errors import RemoteError, UserError
 from ..intake import places
 from ..intake.images import Photo
 from ..intake.reporting import LIMITS, Report, ReportError, build_issue
+from ..intake.sanitize import shown
 from ..models import RequestType
 from ..timeutil import utcnow
 from . import form as fields
@@ -147,7 +148,10 @@ class Open311:
         problems: list[str] = []
         lat, lng = fields.location(form, problems)
         description = fields.description(form.raw("description"))
-        summary = description.split("\n", 1)[0].strip()[: LIMITS["summary"]].strip()
+        # The summary is the description's first line: without the invisible formatting a
+        # one-line field refuses (the description, being multi-line, may carry it).
+        first = shown(description.split("\n", 1)[0], one_line=True)
+        summary = first.strip()[: LIMITS["summary"]].strip()
         answers = fields.answers(form, rt, problems)
         name = " ".join(p for p in (form.get("first_name"), form.get("last_name")) if p) or None
         report = Report(
