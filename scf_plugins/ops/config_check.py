@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ..config.settings import Settings, check_config
 from ..errors import ScfError
 from ..models import problems_and_warnings
-from . import advice
+from . import advice, cleartext
 from .views import table
 
 if TYPE_CHECKING:
@@ -58,6 +58,7 @@ def gather(path: Path, host: PluginHost, store: Callable[[], Store]) -> dict[str
             )
         warnings += [line for _, line in advice.timezone_lines(settings, host)]
         warnings += _plain_http(settings)
+        warnings += [f"{path}: {c.key}: {c.text}" for c in cleartext.lines(settings)]
     opened = store() if settings is not None and not problems else None
     if settings is not None and opened is not None:
         warnings += _store_warnings(settings, opened)

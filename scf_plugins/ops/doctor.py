@@ -19,7 +19,7 @@ from ..errors import LoginRefused, ScfError
 from ..models import Geocoder, Integration, problems_and_warnings
 from ..net.redaction import redact
 from ..plugins import PluginHost
-from . import advice
+from . import advice, cleartext
 
 if TYPE_CHECKING:
     from ..store.store import Store
@@ -169,6 +169,14 @@ def diagnose(settings: Settings, host: PluginHost, store: Store | None = None) -
     for i, integration in enumerate(settings.integrations.values()):
         mine = tuple(line for name, line in advice_lines if name == integration.name)
         findings[i] = dataclasses.replace(findings[i], notes=findings[i].notes + mine)
+    # A password sent in the clear is a note of its target, whether it was reached or not.
+    targets = [
+        *((False, n) for n in settings.integrations),
+        *((True, n) for n in settings.geocoders),
+    ]
+    for clear in cleartext.lines(settings):
+        i = targets.index((clear.geocoder, clear.name))
+        findings[i] = dataclasses.replace(findings[i], notes=(*findings[i].notes, clear.text))
     return findings
 
 
