@@ -25,6 +25,7 @@ from ..config.watch import ConfigWatch
 from ..engine.outcomes import PassReport
 from ..errors import UserError
 from ..ops import liveness
+from .connections import guarded_protocol, more_files
 from .web import Context, build_app
 
 if TYPE_CHECKING:
@@ -204,15 +205,18 @@ def build(
         last_pass=(lambda: engine.last_pass_at) if engine else None,
         loops=serving.loops if engine else None,
     )
+    context = serving.context
     config = uvicorn.Config(
         app,
         host=address,
         port=port,
+        # The connection guard (deadlines, header and per-address caps) instead of uvicorn's
+        # limit_concurrency, which turns every client away once that many connections are open.
+        http=guarded_protocol(lambda: context.settings.server, more_files()),
         access_log=False,  # our own access log: the key's name, never the query
         log_config=None,
         server_header=False,
         timeout_graceful_shutdown=GRACE,
-        limit_concurrency=1000,
         timeout_keep_alive=5,
         lifespan="off",
     )

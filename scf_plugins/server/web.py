@@ -34,6 +34,7 @@ from .cors import Cors
 from .faults import describe_fault
 from .form import Form
 from .health import health, metrics_text
+from .inflight import MB, InFlight
 from .limits import RateLimit
 from .open311 import Open311, Reply, failure
 from .refusals import path_format, refusal
@@ -195,7 +196,8 @@ def build_app(
     )
     assert ctx.gets is not None
     limited = guards.GetLimit(app, ctx.gets)
-    return AccessLog(Cors(limited, lambda: ctx.settings.server.cors_origins)), ctx
+    budgeted = InFlight(limited, lambda: ctx.settings.server.max_inflight_body_mb * MB)
+    return AccessLog(Cors(budgeted, lambda: ctx.settings.server.cors_origins)), ctx
 
 
 def _get(ctx: Context, name: str, arg: str | None, query: Form, base: str) -> Reply:
