@@ -32,9 +32,9 @@ unit: $(STAMP)
 test: lint typecheck unit
 
 # The same without the slow suites (marked `slow`: real scf processes, kills, probes), for
-# the edit-test loop: under a minute on two cores.
+# the edit-test loop, on one process per core (pytest-xdist): under a minute on two cores.
 test-fast: lint typecheck $(STAMP)
-	$(BIN)/pytest -m "not slow"
+	$(BIN)/pytest -m "not slow" -n auto --maxprocesses 4
 
 # The store-backed tests (marked `store`) again, on a throwaway PostgreSQL (installed with apt
 # where possible; in CI, CI=true, a PostgreSQL that cannot be had fails the target).

@@ -124,7 +124,9 @@ def test_the_plugin_state_of_an_uncertain_create_reaches_its_retry(fake_host, ba
 
 
 @pytest.mark.parametrize(
-    "state", [["a list"], {"big": "x" * 5000}, {"not json": object()}], ids=str
+    "state",
+    [["a list"], {"big": "x" * 5000}, {"not json": object()}],
+    ids=["a-list", "too-big", "not-json"],  # the same names in every process (pytest -n)
 )
 def test_a_plugin_state_the_store_cannot_keep_is_a_plugin_error_not_a_crash(
     fake_host, basic, state
