@@ -93,7 +93,7 @@ def text(data: dict[str, Any], path: Path) -> str:
         for r in data["routing"]
     ]  # fmt: skip
     serving = data["server"]
-    where = serving["public_url"] or "public_url not set (clients get the address they used)"
+    where = serving["public_url"] or "public_url not set (loopback only: links name it)"
     photos = data["images"]
     keep = photos["purge_after_days"]
     kept = (
