@@ -93,7 +93,7 @@ def text(data: dict[str, Any], path: Path) -> str:
         for r in data["routing"]
     ]  # fmt: skip
     serving = data["server"]
-    where = serving["public_url"] or "public_url not set (loopback only: links name it)"
+    where = serving["public_url"] or "public_url not set: loopback only, links name its address"
     photos = data["images"]
     keep = photos["purge_after_days"]
     kept = (
@@ -109,7 +109,9 @@ def text(data: dict[str, Any], path: Path) -> str:
             table(["integration", "plugin", "env", "serves"], routing),
             f"scf serve: {where}; jurisdiction {serving['jurisdiction_id'] or 'any'}; "
             f"{serving['requests_per_minute'] or 'unlimited'} POSTs a minute per key; "
-            f"bodies up to {serving['max_body_kb']} KB",
+            f"bodies up to {serving['max_body_kb']} KB; "
+            f"{serving['gets_per_minute'] or 'unlimited'} GETs a minute per address; "
+            f"browser apps (CORS): {', '.join(serving['cors_origins']) or 'none'}",
             f"photos: up to {photos['max_per_issue']} per issue, "
             f"{photos['max_bytes'] / MB:g} MB each, kept at {photos['max_side']} px; {kept}",
         ]
