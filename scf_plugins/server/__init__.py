@@ -5,7 +5,9 @@
   requests and updates look is :mod:`.documents` (written as JSON or XML by :mod:`.formats`);
 - :mod:`.web`: the routes, the access log and the checks every POST passes; bodies read
   within their caps in :mod:`.bodies`, the rate limit in :mod:`.limits`, ``/healthz`` and
-  ``/metrics`` in :mod:`.health`; API keys in :mod:`.apikeys`;
+  ``/metrics`` in :mod:`.health`; API keys in :mod:`.apikeys`; who may read ``/metrics``
+  and the GETs' rate per address in :mod:`.guards`, CORS in :mod:`.cors`, refusals in the
+  path's format in :mod:`.refusals`;
 - :mod:`.running`: the server and the engine beside it.
 
 May import the host's contract and every core package (``config``, ``store``, ``net``,
