@@ -33,7 +33,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", "store: the test opens a store (on $SCF_TEST_DATABASE_URL when it is set)"
     )
     config.addinivalue_line(
-        "markers", "slow: the test starts processes or waits on purpose (-m 'not slow' skips)"
+        "markers", "slow: the test starts processes or kills them (-m 'not slow' skips it)"
     )
 
 
@@ -58,8 +58,8 @@ def _secrets_of_this_test(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def scf_database(tmp_path: Path) -> str:
-    """The database URL for this test's store: ``$SCF_TEST_DATABASE_URL`` with the store's
-    tables dropped, else ``scf.db`` in the test's folder."""
+    """The database URL for this test's store: ``$SCF_TEST_DATABASE_URL`` with every table
+    dropped, else a new ``scf.db`` in the test's folder."""
     from .databases import fresh_database
 
     return fresh_database(tmp_path)
