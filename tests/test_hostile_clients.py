@@ -174,8 +174,8 @@ def upload(port: int, prefix: bytes, size: int, ends: float) -> int:
     body_length = len(prefix) + size + 2 + len(END)
     head = POST_HEAD.format(length=body_length).encode()
     chunk = bytes(256 * 1024)
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        try:
             conn.sendall(head + prefix)
             sent = 0
             while sent < size and time.monotonic() < ends:
@@ -183,9 +183,12 @@ def upload(port: int, prefix: bytes, size: int, ends: float) -> int:
                 conn.sendall(piece)
                 sent += len(piece)
             conn.sendall(b"\r\n" + END)
+        except OSError:
+            pass  # cut off while sending: the answer may have come before (urllib3 reads it)
+        try:
             return status_of(conn.recv(256))
-    except OSError:
-        return 0
+        except OSError:
+            return 0
 
 
 # -- memory before anyone is known -----------------------------------------------------------
@@ -215,8 +218,10 @@ def test_fifty_keyless_48_mb_uploads_leave_memory_bounded_and_an_honest_client_s
     assert not any(thread.is_alive() for thread in attackers)
     peak, _ = memory(server.process.pid)
     assert [answer.status_code for answer in honest] == [200, 200, 200], honest[0].text
-    # Keyless: told to send the key first after 1 MB; a wrong key: 403 at once; all drained.
-    assert sorted(set(statuses)) == [400, 403], statuses
+    # Keyless: told to send the key first after 1 MB; a wrong key: 403 at once; then cut off
+    # 1 MB later (0: the client saw the reset before it read the answer).
+    assert set(statuses) <= {0, 400, 403} and {400, 403} <= set(statuses), statuses
+    assert statuses.count(0) <= 5, statuses
     assert peak < 300, f"peak RSS {peak:.0f} MB (was {before:.0f} MB before the flood)"
     assert server.post().status_code == 200
 

@@ -14,6 +14,10 @@ uvicorn's HTTP protocol (httptools) with four limits added, in :func:`guarded_pr
   balancer every client shares its address (turn the cap off there, 0, and cap clients at the
   balancer). This host's own address (127.0.0.1, ::1: a health probe, a reverse proxy on the
   same machine) is never counted.
+- **a drain cap** (:data:`DRAIN_BYTES`): a request answered before its body was all sent (a
+  wrong key, photos before the key, the body budget spent) may send 1 MB more, so a client
+  that writes its whole body before reading sees the answer; then the connection is closed,
+  and a refused 48 MB upload costs the server 1 MB, not 48.
 - **connections in all**, below the process's file limit, so accepting never fails for want
   of descriptors; one more is answered 503 and closed (this host's own address excepted).
 
@@ -35,6 +39,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_HEADER_BYTES = 16 * 1024
+DRAIN_BYTES = 1024 * 1024  # what is still read of a body after its request was answered
 FILES_KEPT = 256  # descriptors left for the store, logs and this host's own connections
 MAX_FILES = 65_536  # the file limit asked for, when the hard limit allows
 HOST_ITSELF = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
@@ -132,6 +137,7 @@ def guarded_protocol(limits: Callable[[], Server], most: int) -> type[asyncio.Pr
             self._head_done = False
             self._head_bytes = 0
             self._deadline: asyncio.TimerHandle | None = None
+            self._drain: int | None = None  # bytes left to read of an answered request's body
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -153,6 +159,11 @@ def guarded_protocol(limits: Callable[[], Server], most: int) -> type[asyncio.Pr
         def data_received(self, data: bytes) -> None:
             if self._refused:
                 return
+            if self._drain is not None:
+                self._drain -= len(data)
+                if self._drain < 0:
+                    self.transport.close()
+                    return
             if not self._head_done:
                 self._head_bytes += len(data)
             super().data_received(data)
@@ -182,7 +193,13 @@ def guarded_protocol(limits: Callable[[], Server], most: int) -> type[asyncio.Pr
             self._disarm()
             self._head_done = False
             self._head_bytes = 0
+            self._drain = None
             super().on_message_complete()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if self._head_done:  # answered before its body was all read: a little more
+                self._drain = DRAIN_BYTES
 
         def _arm(self) -> None:
             if self._deadline is None:
