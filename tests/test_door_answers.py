@@ -126,6 +126,14 @@ def test_a_key_in_a_posts_url_is_refused_saying_where_it_goes(
     [error] = errors_of(response, fmt)
     assert "POST body" in error["description"] and "query string" in error["description"]
     assert door.key not in response.text
+    with_photo = requests.post(
+        f"{door.url}/open311/v2/{resource}.{fmt}",
+        params={"api_key": door.key},
+        data=GOOD,
+        files={"photo1": ("a.jpg", b"\xff\xd8" + b"x" * 4096)},
+        timeout=10,
+    )
+    assert with_photo.status_code == 403 and "POST body" in with_photo.text
     assert door.post(fmt, **GOOD).status_code == 200  # in the body it is fine
 
 

@@ -133,6 +133,8 @@ def build_app(
         fmt, name, arg = match["fmt"], match["name"], match["arg"]
         try:
             if request.method == "POST":
+                if "api_key" in request.query_params:  # refused before any body is read
+                    return _respond(fmt, failure(403, KEY_IN_URL))
                 if name == "servicerequestupdates" and arg is None:
                     return await _post_update(ctx, request, fmt)
                 if name != "requests" or arg is not None:
@@ -245,15 +247,8 @@ async def _known(ctx: Context, request: Request, key: str | None) -> Reply | Non
 
 
 async def _admit(ctx: Context, request: Request, form: Form) -> Reply | None:
-    """The checks every POST passes before its content is read: a key in the body, not the
-    URL (URLs end up in proxies' logs), a valid key (its name kept for the access log), the
-    key's rate, and the jurisdiction. None when admitted."""
-    if "api_key" in request.query_params:
-        return failure(
-            403,
-            "send api_key in the POST body (a form field), not in the URL's query string: "
-            "URLs are written to logs",
-        )
+    """The checks every POST passes before its content is read: a valid key (its name kept
+    for the access log), the key's rate, and the jurisdiction. None when admitted."""
     key_name = await run_in_threadpool(apikeys.owner, ctx.store, form.get("api_key"))
     if key_name is None:
         return failure(403, "api_key is missing or not valid")
@@ -320,6 +315,11 @@ async def _post_request(ctx: Context, request: Request, fmt: str) -> Response:
     return _respond(fmt, reply)
 
 
+# A key in a POST's URL is refused, not looked for in the body: URLs reach proxies' logs.
+KEY_IN_URL = (
+    "send api_key in the POST body (a form field), not in the URL's query string: "
+    "URLs are written to logs"
+)
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{20,64}$")
 # A photo's URL is its only key: never guessed, so it may be cached anywhere; never sniffed.
 MEDIA_HEADERS = {"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"}
