@@ -62,23 +62,6 @@ def refresh(settings: Settings, host: PluginHost, store: Store) -> RefreshResult
     return RefreshResult(loaded=loaded, failed=failed)
 
 
-def refresh_one(
-    settings: Settings, host: PluginHost, store: Store, integration: Integration
-) -> int | None:
-    """Reload one integration's request types; how many it offers, or None when it could
-    not be reached (its cached types stay; one line is logged)."""
-    try:
-        return load_one(settings, host, store, integration)
-    except RemoteError as exc:
-        log.warning(
-            "request types of %s not refreshed: %s",
-            integration.name,
-            exc,
-            extra={"integration": integration.name},
-        )
-        return None
-
-
 def load_one(settings: Settings, host: PluginHost, store: Store, integration: Integration) -> int:
     """Reload one integration's request types into the store; how many it offers.
 
