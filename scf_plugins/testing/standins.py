@@ -1,17 +1,54 @@
 """For plugins' stand-in servers (``scf emulator NAME``): bind with one clear line when the
 port is taken, serve in the foreground until Ctrl-C or SIGTERM, arm faults for the next
-calls, and drive a running one from the command line (its staff and fault commands)."""
+calls, drive a running one from the command line (its staff and fault commands), and hand
+a started one to the host as a :class:`~scf_plugins.StandIn` (:class:`ServerStandIn`)."""
 
 from __future__ import annotations
 
 import signal
 import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 import click
 
+from ..standin import StandInStaff
+
 T = TypeVar("T")
+
+
+class Serving(Protocol):
+    """A started server, as :class:`ServerStandIn` needs it: its URL, and a way to stop."""
+
+    @property
+    def url(self) -> str:
+        """What a config's ``url`` takes to reach it."""
+
+    def stop(self) -> None:
+        """Stop serving and close every open connection."""
+
+
+class ServerStandIn:
+    """A started server as a :class:`~scf_plugins.StandIn` (what ``start_standin`` returns):
+    its ``url`` is the server's, ``staff`` the city staff working in it (None for a server
+    that keeps no requests), and leaving ``with`` stops it. A plugin subclasses it, starting
+    its server in ``__init__`` and passing it (and its staff) to ``super().__init__``.
+    """
+
+    def __init__(self, server: Serving, staff: StandInStaff | None = None) -> None:
+        self.server = server
+        self.staff = staff
+
+    @property
+    def url(self) -> str:
+        """What a config's ``url`` takes to reach the server."""
+        return self.server.url
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.stop()
 
 
 class Faults:

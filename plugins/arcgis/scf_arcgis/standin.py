@@ -5,28 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from scf_plugins.testing.standins import ServerStandIn
+
 from .fake import FakeGeocodeServer, FakeLocator
 
 
-class GeocoderStandIn:
+class GeocoderStandIn(ServerStandIn):
     """A running fake GeocodeServer, as a :class:`scf_plugins.StandIn`; leaving ``with``
     stops it."""
-
-    staff = None
 
     def __init__(self, users: Mapping[str, str]) -> None:
         # The fake knows one login; with none, it asks for no token (as an open locator).
         user, password = next(iter(users.items()), (None, None))
-        self.server = FakeGeocodeServer(FakeLocator(user=user, password=password))
-        self.server.__enter__()
-
-    @property
-    def url(self) -> str:
-        """The GeocodeServer URL a geocoder's ``url`` takes."""
-        return self.server.url
-
-    def __enter__(self) -> GeocoderStandIn:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.__exit__(*exc)
+        super().__init__(FakeGeocodeServer(FakeLocator(user=user, password=password)).start())

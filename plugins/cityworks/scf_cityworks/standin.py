@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from scf_plugins import AttachedFile
+from scf_plugins.testing.standins import ServerStandIn
 
 from .emulator import Emulator, EmulatorState
 
@@ -74,22 +75,10 @@ class EmulatorStaff:
             ]
 
 
-class EmulatorStandIn:
+class EmulatorStandIn(ServerStandIn):
     """A running emulator, as a :class:`scf_plugins.StandIn`; leaving ``with`` stops it."""
 
     def __init__(self, users: Mapping[str, str]) -> None:
         # No logins asked for: the emulator's own default one (scf-int), as `scf emulator`.
         state = EmulatorState(users=dict(users)) if users else EmulatorState()
-        self.emulator = Emulator(state).start()
-        self.staff = EmulatorStaff(self.emulator.state)
-
-    @property
-    def url(self) -> str:
-        """The AMS endpoint URL an integration's ``url`` takes."""
-        return self.emulator.url
-
-    def __enter__(self) -> EmulatorStandIn:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.emulator.stop()
+        super().__init__(Emulator(state).start(), EmulatorStaff(state))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from scf_plugins import AttachedFile
+from scf_plugins.testing.standins import ServerStandIn
 
 from .emulator import EmulatorState, Open311Emulator
 
@@ -67,23 +68,11 @@ class EmulatorStaff:
         return []
 
 
-class EmulatorStandIn:
+class EmulatorStandIn(ServerStandIn):
     """A running Open311 emulator, as a :class:`scf_plugins.StandIn`; leaving ``with`` stops
     it."""
 
     def __init__(self, users: Mapping[str, str]) -> None:
         # GeoReport knows API keys, not logins: each password is a key it accepts.
         state = EmulatorState(api_keys=set(users.values())) if users else EmulatorState()
-        self.emulator = Open311Emulator(state).start()
-        self.staff = EmulatorStaff(state)
-
-    @property
-    def url(self) -> str:
-        """The GeoReport base URL an integration's ``url`` takes."""
-        return self.emulator.url
-
-    def __enter__(self) -> EmulatorStandIn:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.emulator.stop()
+        super().__init__(Open311Emulator(state).start(), EmulatorStaff(state))
