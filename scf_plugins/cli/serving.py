@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import signal
 import sys
 from datetime import timedelta
@@ -29,10 +28,10 @@ def serve_cmd(app: App, address: str, port: int, no_sync: bool) -> None:
     SIGINT or SIGTERM: stop accepting, finish the requests in flight and the current sync
     step, exit 0. A changed config file is used from the next pass (SIGHUP: read it now).
     """
-    from ..server.running import build, preflight
+    from ..server.running import build, preflight, serves_loopback_only
 
     settings = app.settings
-    if not settings.server.public_url and not loopback(address):
+    if not settings.server.public_url and not serves_loopback_only(address):
         raise UserError(
             f"serving on {address} needs [server] public_url, the address clients reach (e.g. "
             f'public_url = "https://311.example.gov"): discovery and photo links are built '
@@ -59,16 +58,6 @@ def serve_cmd(app: App, address: str, port: int, no_sync: bool) -> None:
     serving.run()
     echo("stopped", err=True)
     sys.exit(0)
-
-
-def loopback(address: str) -> bool:
-    """Whether ``address`` (``--host``) is reachable from this machine only."""
-    if address.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:  # a host name: it may resolve to anything
-        return False
 
 
 @cli.group("api-keys")

@@ -26,6 +26,7 @@ from ..engine.outcomes import PassReport
 from ..errors import UserError
 from ..ops import liveness
 from .connections import guarded_protocol, more_files
+from .guards import is_loopback
 from .web import Context, build_app
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ class Serving:
     on_report: Callable[[str, PassReport], None] | None = field(default=None, repr=False)
     context: Context | None = field(default=None, repr=False)  # what the door's routes share
     watch: ConfigWatch | None = field(default=None, repr=False)
+    address: str = "127.0.0.1"  # what --host bound: beyond loopback, public_url is required
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def passed(self, kind: str, report: PassReport) -> None:
@@ -89,14 +91,32 @@ class Serving:
 
     def reload_if_changed(self) -> None:
         """Use the config file's new settings, engine and door, if it changed and passes the
-        checks (otherwise one warning, and the old ones stay)."""
-        fresh = self.watch.check() if self.watch is not None else None
-        if fresh is None:
+        checks (otherwise one warning, and the old ones stay). Bound beyond loopback, a config
+        without ``public_url`` does not pass: links would name the bound address."""
+        watch = self.watch
+        fresh = watch.check() if watch is not None else None
+        if fresh is None or watch is None:
+            return
+        if not fresh.server.public_url and not serves_loopback_only(self.address):
+            watch.current = self._settings() or watch.current
+            log.warning(
+                "config %s is not used: serving on %s needs [server] public_url, and it has "
+                "none; the old config stays in use",
+                fresh.path,
+                self.address,
+                extra={"event": "config-refused"},
+            )
             return
         if self.engine is not None:
             self.engine.use(fresh)
         if self.context is not None:
             self.context.use(fresh)
+
+    def _settings(self) -> Settings | None:
+        """The settings the door and engine serve on now."""
+        if self.context is not None:
+            return self.context.settings
+        return self.engine.settings if self.engine is not None else None
 
     def loops(self) -> list[LoopAge]:
         """How long ago the engine's loops went round, and whether they are stale."""
@@ -133,6 +153,12 @@ class Serving:
         self.thread.join(ENGINE_GRACE)
         if self.thread.is_alive():
             log.warning("the sync step did not finish within %g s; leaving it", ENGINE_GRACE)
+
+
+def serves_loopback_only(address: str) -> bool:
+    """Whether ``address`` (``--host``) is reachable from this machine only; a host name other
+    than ``localhost`` may resolve to anything, so it is not."""
+    return address.lower() == "localhost" or is_loopback(address)
 
 
 def bound_url(server: uvicorn.Server) -> str:
@@ -195,7 +221,12 @@ def build(
     from ..timeutil import utcnow
 
     engine = Engine(settings, host, store, clock or utcnow, continuous=True) if sync else None
-    serving = Serving(server=None, engine=engine, on_report=on_report)  # type: ignore[arg-type]
+    serving = Serving(
+        server=None,  # type: ignore[arg-type]  # the server is made last, from the app
+        engine=engine,
+        on_report=on_report,
+        address=address,
+    )
     serving.watch = ConfigWatch(settings)
     app, serving.context = build_app(
         settings,
