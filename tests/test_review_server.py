@@ -4,14 +4,71 @@ counts, and the one token bucket behind both rate limits."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytest
 
 from scf_plugins.plugins import PluginHost
 from scf_plugins.server.running import build, serves_loopback_only
+from scf_plugins.server.web import create_app
 from scf_plugins.testing import FakeRemote, Harness
+
+FORM = "application/x-www-form-urlencoded"
+
+
+def call(
+    app: Any,
+    path: str,
+    *,
+    method: str = "GET",
+    headers: Sequence[tuple[str, str]] = (),
+    chunks: Sequence[bytes] = (),
+    leaves: bool = False,
+    client: str = "127.0.0.1",
+) -> tuple[int, bytes, int]:
+    """One request straight to the ASGI app: the body sent in ``chunks`` (then the client
+    goes away when ``leaves``); the status, the body, and how many chunks the app read."""
+    messages: list[dict[str, Any]] = [
+        {"type": "http.request", "body": c, "more_body": leaves or i < len(chunks) - 1}
+        for i, c in enumerate(chunks)
+    ] or [{"type": "http.request", "body": b"", "more_body": leaves}]
+    read = 0
+    answer: dict[str, Any] = {"status": 0, "body": b""}
+
+    async def receive() -> dict[str, Any]:
+        nonlocal read
+        if read < len(messages):
+            read += 1
+            return messages[read - 1]
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            answer["body"] += message.get("body", b"")
+
+    path, _, query = path.partition("?")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers],
+        "client": (client, 50000),
+        "server": ("127.0.0.1", 8311),
+    }
+    asyncio.run(app(scope, receive, send))
+    return answer["status"], answer["body"], read
+
 
 PUBLIC = '[server]\npublic_url = "https://311.example.gov"\n'
 
@@ -53,3 +110,30 @@ def test_a_reload_without_public_url_is_refused_when_bound_beyond_loopback(
 def test_loopback_only_addresses() -> None:
     assert all(map(serves_loopback_only, ["127.0.0.1", "127.8.0.1", "::1", "localhost"]))
     assert not any(map(serves_loopback_only, ["::", "10.0.0.1", "::ffff:10.0.0.1", "door.example"]))
+
+
+# -- a client that leaves mid-body ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["requests.json", "servicerequestupdates.json"])
+def test_a_client_leaving_mid_form_is_a_400_and_no_warning(
+    harness: Callable[..., Harness],
+    fake_host: tuple[PluginHost, FakeRemote],
+    basic_config: str,
+    caplog: pytest.LogCaptureFixture,
+    path: str,
+) -> None:
+    host, _ = fake_host
+    w = harness(basic_config, host=host)
+    app = create_app(w.settings, w.host, w.store())
+    caplog.set_level(logging.DEBUG)
+    status, body, _ = call(
+        app,
+        f"/open311/v2/{path}",
+        method="POST",
+        headers=[("content-type", FORM), ("content-length", "400")],
+        chunks=[b"service_code=POTHOLE&description=a+de"],
+        leaves=True,
+    )
+    assert status == 400 and b"ended before it was complete" in body
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]

@@ -6,9 +6,10 @@ Each refusal is the :class:`~.open311.Reply` to send back (400 or 413), never an
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import parse_qsl
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from ..intake.images import ImageLimits, Photo, prepare
 from . import multipart as streamed
@@ -17,18 +18,25 @@ from .multipart import MAX_PAIRS, KeyCheck, Part, Upload
 from .open311 import Reply, failure
 
 __all__ = ["MAX_PAIRS", "Part", "Upload", "body", "fields", "multipart", "photos"]
+log = logging.getLogger(__name__)
 
 
-async def body(request: Request, cap: int) -> bytes | None:
-    """The request body, or None when it is (or says it is) larger than ``cap``."""
+async def body(request: Request, cap: int) -> bytes | Reply:
+    """The request body; a 413 when it is (or says it is) larger than ``cap``, a 400 when the
+    client goes away before it is all sent (its doing, not the server's failure)."""
+    too_large = failure(413, f"the body is larger than {cap // 1024} KB")
     declared = request.headers.get("content-length")
     if declared is not None and (not declared.isdigit() or int(declared) > cap):
-        return None
+        return too_large
     chunks = bytearray()
-    async for chunk in request.stream():
-        chunks += chunk
-        if len(chunks) > cap:
-            return None
+    try:
+        async for chunk in request.stream():
+            chunks += chunk
+            if len(chunks) > cap:
+                return too_large
+    except ClientDisconnect:
+        log.debug("the client left before its body was complete (%d bytes read)", len(chunks))
+        return failure(400, "the body ended before it was complete; send it again")
     return bytes(chunks)
 
 

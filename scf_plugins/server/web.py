@@ -225,8 +225,8 @@ async def _post_update(ctx: Context, request: Request, fmt: str) -> Response:
         )
     cap = ctx.settings.server.max_body_kb * 1024
     body = await bodies.body(request, cap)
-    if body is None:
-        return _respond(fmt, failure(413, f"the body is larger than {cap // 1024} KB"))
+    if isinstance(body, Reply):
+        return _respond(fmt, body)
     form = bodies.fields(body)
     if isinstance(form, Reply):
         return _respond(fmt, form)
@@ -291,8 +291,8 @@ async def _post_request(ctx: Context, request: Request, fmt: str) -> Response:
         form, files = parsed.form, parsed.files
     else:
         body = await bodies.body(request, cap)
-        if body is None:
-            return _respond(fmt, failure(413, f"the body is larger than {cap // 1024} KB"))
+        if isinstance(body, Reply):
+            return _respond(fmt, body)
         urlencoded = bodies.fields(body)
         if isinstance(urlencoded, Reply):
             return _respond(fmt, urlencoded)
