@@ -5,6 +5,10 @@ most every ``CIRCUIT_FRESH`` seconds while it is closed), it went down during th
 trip), or its server asked to be left alone for a while (``Retry-After``). The trips and
 pauses are this worker's own memory; the loop hands them to the steps as callbacks.
 
+A trip belongs to the passes open when it happened: under ``scf sync`` and ``scf serve`` the
+submit and poll threads share one gate, and a pass one thread begins afterwards (its circuit
+read shows the outage) must not undo the trip for the other's pass still running.
+
 A server that accepts connections and never answers is down too, though no single call says
 so: each only times out. The gate counts the calls of the integration that get no answer
 (:func:`.circuits.no_answer`) and trips the circuit when none of the pass's calls got one (every
@@ -45,7 +49,11 @@ class Gate:
     host: PluginHost
     clock: Callable[[], datetime]
     _paused: dict[str, datetime] = field(default_factory=dict, repr=False)
-    _tripped: set[str] = field(default_factory=set, repr=False)
+    # When each integration last tripped and when each thread's pass opened it, as ticks of
+    # one counter: a pass is tripped when the integration tripped after that pass opened it.
+    _ticks: int = field(default=0, repr=False)
+    _tripped_at: dict[str, int] = field(default_factory=dict, repr=False)
+    _opened_at: dict[tuple[int, str], int] = field(default_factory=dict, repr=False)
     _circuit_seen: dict[str, float] = field(default_factory=dict, repr=False)
     # The wall clock (that of the HTTP records) when each thread's pass opened an integration,
     # and the run of calls with no answer: how many, since when.
@@ -82,20 +90,30 @@ class Gate:
         """The integration is down as a whole (see :mod:`.circuits`): open its circuit, stop
         its steps for this pass, and count it once, not once per waiting issue."""
         why = reason or describe(exc)
-        first = integration.name not in self._tripped
-        self._tripped.add(integration.name)
-        self._circuit_seen.pop(integration.name, None)
-        with self._lock:
-            self._silent.pop(integration.name, None)
-        with self.store.transaction() as conn:
-            circuits.trip(conn, integration, why, self.clock())
+        first = not self.tripped(integration)
+        try:
+            with self.store.transaction() as conn:
+                circuits.trip(conn, integration, why, self.clock())
+        finally:
+            # After the circuit is written, so that a pass opening it meanwhile either reads
+            # the circuit open or opened before this tick (and so is tripped).
+            with self._lock:
+                self._ticks += 1
+                self._tripped_at[integration.name] = self._ticks
+                self._silent.pop(integration.name, None)
+            self._circuit_seen.pop(integration.name, None)
         if first:
             report.errors += 1
             report.problems.append(f"{integration.name} is down: {why}")
 
     def tripped(self, integration: Integration) -> bool:
-        """Whether the integration went down during this pass (its steps stop)."""
-        return integration.name in self._tripped
+        """Whether the integration went down during this thread's pass (its steps stop): it
+        tripped, on either thread, after this thread's pass opened it."""
+        name = integration.name
+        with self._lock:
+            tripped = self._tripped_at.get(name)
+            opened = self._opened_at.get((threading.get_ident(), name))
+        return tripped is not None and (opened is None or tripped > opened)
 
     def unanswered(self, name: str, exc: BaseException, report: PassReport) -> bool:
         """Whether a failure of integration ``name`` belongs to an outage: a call with no
@@ -105,7 +123,7 @@ class Gate:
         integration = self._live.get(name)
         if integration is None or not circuits.no_answer(exc):
             return False
-        if name in self._tripped:
+        if self.tripped(integration):
             log.debug("%s: no answer during its outage: %s", name, describe(exc),
                       extra={"integration": name})  # fmt: skip
             return True
@@ -131,9 +149,10 @@ class Gate:
         other settings: a URL or password put right is tried at once), or a probe is due and
         goes through (one cheap call; then everything waiting is sent at once)."""
         name = integration.name
-        self._tripped.discard(name)
         self._live[name] = integration
         with self._lock:
+            self._ticks += 1
+            self._opened_at[(threading.get_ident(), name)] = self._ticks
             self._began[(threading.get_ident(), name)] = utcnow()
         checked = self._circuit_seen.get(name)
         if checked is not None and time.monotonic() - checked < CIRCUIT_FRESH:

@@ -1,0 +1,41 @@
+"""The engine's shared state under its two loops (a trip seen by the thread whose pass it
+stopped, the first pass's take-over), a resubmit that races a worker's claim, and how long
+stopping the loops may take."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from scf_plugins import TransientError
+from scf_plugins.engine.gate import Gate
+from scf_plugins.engine.outcomes import PassReport
+from scf_plugins.testing import Harness
+
+
+def _on_a_thread(call: Any) -> Any:
+    """``call()`` on a thread of its own (another loop of the same worker); its result."""
+    out: list[Any] = []
+    thread = threading.Thread(target=lambda: out.append(call()))
+    thread.start()
+    thread.join(10)
+    assert out, "the call did not return"
+    return out[0]
+
+
+def test_a_trip_holds_for_its_pass_when_the_other_loop_opens_the_integration(
+    basic: Harness,
+) -> None:
+    gate = Gate(basic.store(), basic.host, basic.clock)
+    alpha = basic.settings.integrations["alpha"]
+    polls, submits = PassReport(), PassReport()
+    assert gate.opens(alpha, submits)
+    assert _on_a_thread(lambda: gate.opens(alpha, polls))  # the poll pass, under way too
+    gate.trip(alpha, TransientError("cannot reach it"), submits)
+    # The poll loop's next pass reads the circuit open and leaves it alone...
+    assert not _on_a_thread(lambda: gate.opens(alpha, PassReport()))
+    # ...and does not undo the trip for the submit pass still running,
+    assert gate.tripped(alpha)
+    # which counts the outage once, however often its calls find it down.
+    gate.trip(alpha, TransientError("cannot reach it"), submits)
+    assert submits.errors == 1
