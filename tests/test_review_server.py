@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from scf_plugins.plugins import PluginHost
+from scf_plugins.server.apikeys import create
 from scf_plugins.server.running import build, serves_loopback_only
 from scf_plugins.server.web import create_app
 from scf_plugins.testing import FakeRemote, Harness
@@ -137,3 +138,39 @@ def test_a_client_leaving_mid_form_is_a_400_and_no_warning(
     )
     assert status == 400 and b"ended before it was complete" in body
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+# -- a key over its rate is answered before its photos ----------------------------------------
+
+
+def test_a_multipart_report_over_its_keys_rate_is_refused_before_its_photos_are_read(
+    harness: Callable[..., Harness], fake_host: tuple[PluginHost, FakeRemote], basic_config: str
+) -> None:
+    host, _ = fake_host
+    w = harness(basic_config + "[server]\nrequests_per_minute = 1\n", host=host)
+    key = create(w.store(), "fixmystreet")
+    app = create_app(w.settings, w.host, w.store())
+    spent, said, _ = call(  # the key's one request this minute
+        app,
+        "/open311/v2/requests.json",
+        method="POST",
+        headers=[("content-type", FORM)],
+        chunks=[f"api_key={key}".encode()],
+    )
+    assert spent == 400 and b"service_code" in said, said  # taken, then checked
+    boundary = "b0undary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="api_key"\r\n\r\n{key}\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="photo1"; filename="p.jpg"\r\n'
+        "Content-Type: image/jpeg\r\n\r\n"
+    ).encode()
+    photo = [bytes(64 * 1024)] * 40  # 2.5 MB of photo after the key
+    status, body, read = call(
+        app,
+        "/open311/v2/requests.json",
+        method="POST",
+        headers=[("content-type", f"multipart/form-data; boundary={boundary}")],
+        chunks=[head, *photo, f"\r\n--{boundary}--\r\n".encode()],
+    )
+    assert status == 429 and b"too many requests for this api_key" in body
+    assert read <= 2  # the key's chunk, not the photo's

@@ -240,19 +240,28 @@ async def _post_update(ctx: Context, request: Request, fmt: str) -> Response:
 
 
 async def _known(ctx: Context, request: Request, key: str | None) -> Reply | None:
-    """A multipart report's key, checked as soon as it is read: None when valid."""
-    if await run_in_threadpool(apikeys.owner, ctx.store, key) is None:
-        return failure(403, "api_key is missing or not valid")
-    return None
+    """A multipart report's key, checked as soon as it is read, with its rate, so a key over
+    its rate is answered before its photos arrive: None when valid and within its rate."""
+    return await _keyed(ctx, request, key)
 
 
 async def _admit(ctx: Context, request: Request, form: Form) -> Reply | None:
-    """The checks every POST passes before its content is read: a valid key (its name kept
-    for the access log), the key's rate, and the jurisdiction. None when admitted."""
-    key_name = await run_in_threadpool(apikeys.owner, ctx.store, form.get("api_key"))
+    """The checks every POST passes before its content is read: a valid key, the key's rate,
+    and the jurisdiction. None when admitted."""
+    refused = await _keyed(ctx, request, form.get("api_key"))
+    return refused if refused is not None else _jurisdiction(ctx, form)
+
+
+async def _keyed(ctx: Context, request: Request, key: str | None) -> Reply | None:
+    """A valid key (its name kept for the access log) within its rate: None when so. A key
+    whose rate this request has spent already (:func:`_known`) does not spend it again."""
+    key_name = await run_in_threadpool(apikeys.owner, ctx.store, key)
     if key_name is None:
         return failure(403, "api_key is missing or not valid")
     request.state.api_key = key_name
+    if getattr(request.state, "rated", None) == key_name:
+        return None
+    request.state.rated = key_name
     wait = ctx.limit.take(key_name)
     if wait:
         return failure(
@@ -260,7 +269,7 @@ async def _admit(ctx: Context, request: Request, form: Form) -> Reply | None:
             f"too many requests for this api_key; try again in {wait} s",
             headers={"Retry-After": str(wait)},
         )
-    return _jurisdiction(ctx, form)
+    return None
 
 
 async def _post_request(ctx: Context, request: Request, fmt: str) -> Response:
