@@ -7,7 +7,11 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
+from sqlalchemy.exc import OperationalError
+
 from scf_plugins import TransientError
+from scf_plugins.engine import leases
 from scf_plugins.engine.gate import Gate
 from scf_plugins.engine.outcomes import PassReport
 from scf_plugins.testing import Harness
@@ -39,3 +43,24 @@ def test_a_trip_holds_for_its_pass_when_the_other_loop_opens_the_integration(
     # which counts the outage once, however often its calls find it down.
     gate.trip(alpha, TransientError("cannot reach it"), submits)
     assert submits.errors == 1
+
+
+def test_the_first_pass_take_over_is_done_again_when_the_store_failed_it(
+    basic: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    real = leases.take_over_dead
+
+    def take_over(*args: Any) -> int:
+        calls.append("take over")
+        if len(calls) == 1:
+            raise OperationalError("BEGIN", {}, Exception("the database is not answering"))
+        return real(*args)
+
+    monkeypatch.setattr(leases, "take_over_dead", take_over)
+    engine = basic.engine()
+    with pytest.raises(OperationalError):
+        engine.run_pass()
+    engine.run_pass()
+    engine.run_pass()
+    assert calls == ["take over", "take over"]  # again after the failure, then never again

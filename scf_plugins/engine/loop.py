@@ -103,6 +103,7 @@ class Engine:
     _types_waits: dict[str, datetime] = field(default_factory=dict, repr=False)
     _skipped_said: set[str] = field(default_factory=set, repr=False)
     _started: bool = field(default=False, repr=False)
+    _starting: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _wake: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def __post_init__(self) -> None:
@@ -270,14 +271,18 @@ class Engine:
     def _start(self, settings: Settings, report: PassReport) -> None:
         """Once per engine, before its first pass: free at once the claims of dead workers on
         this machine, and say that issues linked to another environment are left alone."""
-        if self._started:
-            return
-        self._started = True
-        with self.store.transaction() as conn:
-            freed = leases.take_over_dead(conn, LEASED, self.owner, self.clock())
+        # Under a lock, as both loops' first passes get here; done only once it went
+        # through, so a store that fails the first pass leaves it to the next.
+        with self._starting:
+            if self._started:
+                return
+            with self.store.transaction() as conn:
+                freed = leases.take_over_dead(conn, LEASED, self.owner, self.clock())
+            lines = [line for _, line in advice.foreign_link_lines(settings, self.store)]
+            self._started = True
         if freed:
             log.warning("took over %d claims of a worker on this machine that is gone", freed)
-        for _, line in advice.foreign_link_lines(settings, self.store):
+        for line in lines:
             report.problems.append(line)
             log.warning("%s", line)
 
