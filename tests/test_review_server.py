@@ -11,11 +11,14 @@ from typing import Any
 
 import pytest
 
+from scf_plugins.ops import health as health_rows
+from scf_plugins.ops import liveness
 from scf_plugins.plugins import PluginHost
 from scf_plugins.server.apikeys import create
 from scf_plugins.server.running import build, serves_loopback_only
-from scf_plugins.server.web import create_app
+from scf_plugins.server.web import build_app, create_app
 from scf_plugins.testing import FakeRemote, Harness
+from scf_plugins.timeutil import utcnow
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -174,3 +177,45 @@ def test_a_multipart_report_over_its_keys_rate_is_refused_before_its_photos_are_
     )
     assert status == 429 and b"too many requests for this api_key" in body
     assert read <= 2  # the key's chunk, not the photo's
+
+
+# -- /healthz tells strangers the status, not the error texts -------------------------------
+
+
+def test_healthz_gives_last_errors_only_to_those_who_may_read_metrics(
+    harness: Callable[..., Harness],
+    fake_host: tuple[PluginHost, FakeRemote],
+    basic_config: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SCF_METRICS_PASSWORD", "scrape-token-1")
+    host, _ = fake_host
+    w = harness(basic_config, host=host)
+    store = w.store()
+    with store.transaction() as conn:
+        health_rows.note(
+            conn, "alpha", "integration", now=utcnow(), last_error="cw.internal.lan: refused"
+        )
+    now = utcnow()
+    ages = liveness.judge(w.settings, now, {"alpha": now}, now, since=now)
+    app, _ = build_app(w.settings, w.host, store, last_pass=lambda: now, loops=lambda: ages)
+    seen = {}
+    for who, client, headers in [
+        ("stranger", "203.0.113.9", []),
+        ("wrong token", "203.0.113.9", [("authorization", "Bearer nope")]),
+        ("mapped stranger", "::ffff:203.0.113.9", []),
+        ("token", "203.0.113.9", [("authorization", "Bearer scrape-token-1")]),
+        ("this machine", "127.0.0.1", []),
+        ("this machine, mapped", "::ffff:127.0.0.1", []),
+    ]:
+        status, body, _ = call(app, "/healthz", headers=headers, client=client)
+        assert status == 200 and b'"status":"ok"' in body and b'"loops"' in body, who
+        seen[who] = b"cw.internal.lan" in body and b'"last_errors"' in body
+    assert seen == {
+        "stranger": False,
+        "wrong token": False,
+        "mapped stranger": False,
+        "token": True,
+        "this machine": True,
+        "this machine, mapped": True,
+    }

@@ -23,6 +23,8 @@ def health(
     store: Store,
     last_pass: Callable[[], datetime | None] | None,
     loops: Callable[[], Sequence[LoopAge]] | None = None,
+    *,
+    errors: bool = True,
 ) -> tuple[dict[str, Any], int]:
     """The ``/healthz`` body and status: 503 when the store fails, or when one of this
     process's sync loops is stale (``"status": "stale"``, and ``"stale"`` names it).
@@ -32,13 +34,15 @@ def health(
         with them the body adds ``loops`` (their ages), ``stale`` and ``last_errors`` (each
         integration's last error, as ``scf status`` has it: a plugin that fails is named
         there while the loop goes on).
+    :param errors: whether to add ``last_errors``: remote error texts name internal hosts and
+        URLs, so only those who may read ``/metrics`` see them; the status is the same.
     """
     body: dict[str, Any] = {"status": "ok", "database": "ok"}
     found: dict[str, Any] = {}
     try:
         with store.read() as conn:
             conn.execute(select(1)).scalar()
-            if loops is not None:
+            if loops is not None and errors:
                 found = rows.read_all(conn)
     except Exception as exc:  # any failure of the store is what this reports
         body.update(status="failing", database=describe_fault(exc))
@@ -54,11 +58,12 @@ def health(
         body["stale"] = liveness.stale(ages)
         if body["stale"] and body["status"] == "ok":
             body["status"] = "stale"
-        body["last_errors"] = {
-            name: {"error": row.last_error, "at": iso(row.last_error_at)}
-            for name, row in found.items()
-            if row.kind == "integration" and row.last_error
-        }
+        if errors:
+            body["last_errors"] = {
+                name: {"error": row.last_error, "at": iso(row.last_error_at)}
+                for name, row in found.items()
+                if row.kind == "integration" and row.last_error
+            }
     return body, 200 if body["status"] == "ok" else 503
 
 

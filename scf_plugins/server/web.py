@@ -15,6 +15,7 @@ import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -172,7 +173,11 @@ def build_app(
         return Response(content, 200, media_type=content_type, headers=MEDIA_HEADERS)
 
     async def healthz(request: Request) -> Response:
-        body, status = await run_in_threadpool(health, ctx.store, ctx.last_pass, ctx.loops)
+        # Error texts name internal hosts: for those who may read /metrics, not the public.
+        errors = guards.may_read_metrics(request.scope, ctx.metrics_token)
+        body, status = await run_in_threadpool(
+            partial(health, errors=errors), ctx.store, ctx.last_pass, ctx.loops
+        )
         return Response(orjson.dumps(body), status, media_type=formats.JSON_TYPE)
 
     async def metrics(request: Request) -> Response:
