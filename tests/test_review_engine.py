@@ -5,15 +5,18 @@ stopping the loops may take."""
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
 from scf_plugins import TransientError
-from scf_plugins.engine import leases
+from scf_plugins.engine import leases, transitions
 from scf_plugins.engine.gate import Gate
 from scf_plugins.engine.outcomes import PassReport
+from scf_plugins.store.tables import issues
 from scf_plugins.testing import Harness
 
 
@@ -64,3 +67,53 @@ def test_the_first_pass_take_over_is_done_again_when_the_store_failed_it(
     engine.run_pass()
     engine.run_pass()
     assert calls == ["take over", "take over"]  # again after the failure, then never again
+
+
+def _claimed_by_a_worker(w: Harness, issue_id: int, *, sending: bool) -> None:
+    """What a worker's claim commits: its lease and, when it sends, the create's intent."""
+    now = datetime.now(UTC)
+    intent = {"submit_attempted": True, "submit_attempted_at": now} if sending else {}
+    with w.store().transaction() as conn:
+        conn.execute(
+            update(issues)
+            .where(issues.c.id == issue_id)
+            .values(
+                lease_owner="elsewhere:0:4242:abcdef",
+                lease_until=now + timedelta(minutes=1),
+                **intent,
+            )
+        )
+
+
+def _marker(w: Harness, issue_id: int) -> tuple[str | None, bool]:
+    with w.store().read() as conn:
+        row = conn.execute(
+            select(issues.c.marker, issues.c.submit_attempted).where(issues.c.id == issue_id)
+        ).one()
+    return row.marker, bool(row.submit_attempted)
+
+
+def test_a_resubmit_changes_nothing_once_a_worker_has_marked_the_create_as_sent(
+    world: Any,
+) -> None:
+    # As on PostgreSQL when the worker commits between the command's read and its change.
+    w = world()
+    issue_id = w.report()
+    _claimed_by_a_worker(w, issue_id, sending=True)
+    before = _marker(w, issue_id)
+    with w.store().transaction() as conn:
+        done = transitions.resubmit(conn, w.settings, issue_id, "sent twice?", datetime.now(UTC))
+    assert not done
+    assert _marker(w, issue_id) == before  # the create under way keeps its marker
+
+
+def test_resubmitting_an_issue_a_worker_holds_is_refused_saying_why(world: Any) -> None:
+    w = world()
+    issue_id = w.report()
+    _claimed_by_a_worker(w, issue_id, sending=False)
+    result = w.cli("issues", "resubmit", str(issue_id))
+    assert result.exit_code == 1, result.output
+    assert result.output.splitlines() == [
+        f"issue {issue_id} not resubmitted: a worker is sending it now; see "
+        f"`scf issues show {issue_id}` after its pass"
+    ]

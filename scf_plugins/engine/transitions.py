@@ -17,12 +17,12 @@ does to an issue is kept apart: :mod:`.retries`, :mod:`.pending`, :mod:`.attenti
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, Text, bindparam, func, select
+from sqlalchemy import ColumnElement, Connection, RowMapping, Text, bindparam, func, select
 
 from ..config import messages
 from ..config.settings import Settings
@@ -30,6 +30,7 @@ from ..models import AddressCheck, Integration, Issue, Status
 from ..store.links import Scope, legacy_marker, new_marker
 from ..store.store import next_generation
 from ..store.tables import fit, issues, store_id
+from .leases import lease_free
 from .photo_sends import leave_request
 from .posting import post, post_status_message, template_values
 
@@ -308,7 +309,9 @@ def resubmit(
     conn: Connection, settings: Settings, issue_id: int, reason: str, now: datetime
 ) -> bool:
     """Unlink an Acknowledged (or stuck Open) issue and send it anew through its integration's
-    live environment, under a new marker, with a message to the resident."""
+    live environment, under a new marker, with a message to the resident. Refused (False)
+    while a worker holds it or has marked its create as on its way: a new marker then would
+    leave that create's request unfound, and the issue would be sent twice."""
 
     def anew(row: RowMapping) -> dict[str, object] | None:
         if row["integration"] is None:
@@ -321,7 +324,8 @@ def resubmit(
             "marker": new_marker(store_id(conn), issue_id, generation),
         }
 
-    return _unlink(conn, settings, issue_id, reason, now, "resubmitted", anew)
+    idle = (issues.c.submit_attempted.is_(False), lease_free(issues, now))
+    return _unlink(conn, settings, issue_id, reason, now, "resubmitted", anew, idle)
 
 
 def _unlink(
@@ -332,10 +336,12 @@ def _unlink(
     now: datetime,
     kind: str,
     values: Callable[[RowMapping], dict[str, object] | None],
+    only: Sequence[ColumnElement[bool]] = (),
 ) -> bool:
     """Drop an Open or Acknowledged issue's link (its flags go with it, its photos go to the
     next request), set ``values(row)`` (None: refused), and post the ``kind`` message with
-    ``reason``; all in the caller's transaction."""
+    ``reason``; all in the caller's transaction. ``only``: more conditions the row must meet
+    when it is updated (a worker may have changed it since the caller read it)."""
     row = conn.execute(select(issues).where(issues.c.id == issue_id)).mappings().first()
     if row is None or row["status"] not in (Status.OPEN.value, Status.ACKNOWLEDGED.value):
         return False
@@ -344,7 +350,7 @@ def _unlink(
         return False
     updated = conn.execute(
         issues.update()
-        .where(issues.c.id == issue_id, issues.c.status == row["status"])
+        .where(issues.c.id == issue_id, issues.c.status == row["status"], *only)
         .values(updated_at=now, submit_attempted=False, **_UNLINKED, **changes)
     ).rowcount
     if updated != 1:

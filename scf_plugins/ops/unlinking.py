@@ -6,7 +6,8 @@ resident, its photos), so a refusal or a failure leaves it as it was and the oth
 anyway; each gets one :class:`Outcome` line saying what was done, or why not and what to do.
 
 A resubmit is refused where it would do harm: a create that may have reached the remote system
-(sending anew under a new marker could make a second request), an issue held for its address
+or that a worker is sending now (sending anew under a new marker could make a second
+request), an issue held for its address
 (resubmitting would skip the check), a request closed remotely with a status nobody mapped (the
 work is done: map the status), and an issue no integration serves. Linked issues whose remote
 request is gone are flagged (``missing``), so ``resubmit --attention`` sends them anew, which
@@ -94,12 +95,22 @@ def act(
 
     for issue_id in issue_ids:
         with store.transaction() as conn:
-            row = conn.execute(select(issues).where(issues.c.id == issue_id)).mappings().first()
+            # Locked (PostgreSQL), so a worker cannot claim it between this read and the
+            # change; the change re-checks that no worker holds it all the same.
+            row = (
+                conn.execute(select(issues).where(issues.c.id == issue_id).with_for_update())
+                .mappings()
+                .first()
+            )
             refused = _refusal(settings, row, issue_id, verb)
             if refused is None and not getattr(transitions, verb)(
                 conn, settings, issue_id, reason, utcnow()
             ):
-                refused = f"it changed meanwhile; see `scf issues show {issue_id}`"
+                refused = (
+                    f"a worker is sending it now; see `scf issues show {issue_id}` after its pass"
+                    if verb == "resubmit"
+                    else f"it changed meanwhile; see `scf issues show {issue_id}`"
+                )
         if refused is not None:
             yield Outcome(issue_id, verb, False, refused)
         else:
