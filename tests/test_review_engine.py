@@ -5,6 +5,7 @@ stopping the loops may take."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,8 +15,10 @@ from sqlalchemy.exc import OperationalError
 
 from scf_plugins import TransientError
 from scf_plugins.engine import leases, transitions
+from scf_plugins.engine.continuous import STOP_GRACE, run_until_stopped
 from scf_plugins.engine.gate import Gate
 from scf_plugins.engine.outcomes import PassReport
+from scf_plugins.server.running import ENGINE_GRACE
 from scf_plugins.store.tables import issues
 from scf_plugins.testing import Harness
 
@@ -117,3 +120,42 @@ def test_resubmitting_an_issue_a_worker_holds_is_refused_saying_why(world: Any) 
         f"issue {issue_id} not resubmitted: a worker is sending it now; see "
         f"`scf issues show {issue_id}` after its pass"
     ]
+
+
+def test_each_loop_gets_the_whole_grace_and_stopping_takes_one_grace_in_all(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    stop, wake, release = threading.Event(), threading.Event(), threading.Event()
+    busy = {"submit": threading.Event(), "poll": threading.Event()}
+
+    def stuck(kind: str) -> Any:
+        def one_pass() -> PassReport:
+            busy[kind].set()
+            release.wait(30)  # a step that does not end when asked to stop
+            return PassReport()
+
+        return one_pass
+
+    grace = 0.5
+    runner = threading.Thread(
+        target=run_until_stopped,
+        args=(stuck("submit"), stuck("poll"), lambda kind, report: None),
+        kwargs={"stop": stop, "wake": wake, "stop_grace": grace},
+    )
+    runner.start()
+    try:
+        assert all(event.wait(10) for event in busy.values())
+        told = time.monotonic()
+        stop.set()
+        runner.join(10)
+        took = time.monotonic() - told
+    finally:
+        release.set()
+    assert not runner.is_alive()
+    assert grace <= took < 2 * grace  # each loop its whole grace, side by side: not one each
+    named = [r.getMessage() for r in caplog.records if "did not stop within" in r.getMessage()]
+    assert [line.split()[1] for line in named] == ["submit", "poll"]
+
+
+def test_scf_serve_waits_for_the_engine_longer_than_the_engine_waits_for_its_loops() -> None:
+    assert ENGINE_GRACE > STOP_GRACE  # so the line naming a loop that overran is said first

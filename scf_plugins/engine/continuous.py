@@ -5,8 +5,10 @@ keeps the poll cadence; a long poll never delays a submit.
 The loops outlive whatever a pass raises: a pass that fails as a whole (the store gone for a
 moment, a bug) is one warning line (said again only when the failure changes; its traceback
 at debug), counted as a pass with one error, and the loop goes on after its usual wait.
-Stopping never waits for ever: ``stop`` is set before the threads are joined, and each join is
-bounded by ``stop_grace`` (a thread still busy then is left, said in one line).
+Stopping never waits for ever: ``stop`` is set before the threads are joined, and each loop
+gets ``stop_grace`` from that moment to finish its step (a thread still busy then is left, said
+in one line). The loops finish their steps side by side, so stopping takes at most
+``stop_grace`` in all, not once per loop.
 """
 
 from __future__ import annotations
@@ -149,7 +151,8 @@ def run_until_stopped(
 
 
 def _join(threads: list[threading.Thread], grace: float) -> None:
-    """Join each thread within ``grace`` seconds in all; say which did not stop in time."""
+    """Join each thread within ``grace`` seconds of being told to stop (one deadline: they
+    were told at once and stop side by side); say which did not stop in time."""
     ends = time.monotonic() + grace
     for thread in threads:
         thread.join(max(0.0, ends - time.monotonic()))

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..config.watch import ConfigWatch
+from ..engine.continuous import STOP_GRACE
 from ..engine.outcomes import PassReport
 from ..errors import UserError
 from ..ops import liveness
@@ -42,7 +43,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 GRACE = 30  # seconds requests in flight may take to finish at shutdown
-ENGINE_GRACE = 120.0  # seconds the engine's current step may take to finish
+# Only a backstop: the engine gives each of its loops STOP_GRACE from the moment it is told to
+# stop, and names a loop that overran; waiting a little longer lets it say so first.
+ENGINE_GRACE = STOP_GRACE + 5.0
 RELOAD_EVERY = 2.0  # seconds between looks at the config file when no engine runs here
 
 
