@@ -98,15 +98,28 @@ def status_of(answer: bytes) -> int:
     return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
 
 
-class Serve:
-    """``scf serve --no-sync`` on a free port, with an API key; :meth:`stop` ends it."""
+# ``scf`` whose connection guard holds 127.0.0.2… to the per-address cap, as it holds clients
+# of other machines: each such source stands for one remote client.
+AS_REMOTE = (
+    "from scf_plugins.server import connections; "
+    "connections.is_loopback = lambda a: a in ('127.0.0.1', '::1'); "
+    "from scf_plugins.cli import main; main()"
+)
 
-    def __init__(self, w: Any) -> None:
+
+class Serve:
+    """``scf serve --no-sync`` on a free port, with an API key; :meth:`stop` ends it.
+
+    :param local_as_remote: hold 127.0.0.2… to the per-address connection cap.
+    """
+
+    def __init__(self, w: Any, local_as_remote: bool = False) -> None:
         assert w.cli("request-types", "--refresh").exit_code == 0
         self.key = create(w.store(), "fixmystreet")
+        scf = [sys.executable, "-c", AS_REMOTE] if local_as_remote else [
+            str(Path(sys.executable).parent / "scf")]  # fmt: skip
         self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "scf"), "--config", str(w.path), "serve",
-             "--no-sync", "--port", "0"],
+            [*scf, "--config", str(w.path), "serve", "--no-sync", "--port", "0"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
@@ -154,13 +167,14 @@ class SourceAdapter(requests.adapters.HTTPAdapter):
 
 
 @pytest.fixture
-def serve(world: Callable[..., Any]) -> Iterator[Callable[[str], Serve]]:
-    """``serve(server_lines)``: ``scf serve`` with these ``[server]`` lines."""
+def serve(world: Callable[..., Any]) -> Iterator[Callable[..., Serve]]:
+    """``serve(server_lines, local_as_remote=False)``: ``scf serve`` with these ``[server]``
+    lines."""
     started: list[Serve] = []
 
-    def make(lines: str = "") -> Serve:
+    def make(lines: str = "", local_as_remote: bool = False) -> Serve:
         w = world(tail=f"[server]\nrequests_per_minute = 0\n{lines}")
-        started.append(Serve(w))
+        started.append(Serve(w, local_as_remote))
         return started[-1]
 
     yield make
@@ -196,7 +210,7 @@ def upload(port: int, prefix: bytes, size: int, ends: float) -> int:
 
 @pytest.mark.slow  # a subprocess, 2.4 GB through loopback
 def test_fifty_keyless_48_mb_uploads_leave_memory_bounded_and_an_honest_client_served(
-    serve: Callable[[str], Serve],
+    serve: Callable[..., Serve],
 ) -> None:
     server = serve("request_timeout_seconds = 120\n")
     before, _ = memory(server.process.pid)
@@ -228,7 +242,7 @@ def test_fifty_keyless_48_mb_uploads_leave_memory_bounded_and_an_honest_client_s
 
 @pytest.mark.slow  # a subprocess
 def test_huge_headers_are_refused_with_431_and_memory_stays_bounded(
-    serve: Callable[[str], Serve],
+    serve: Callable[..., Serve],
 ) -> None:
     server = serve()
     before, _ = memory(server.process.pid)
@@ -262,10 +276,12 @@ def test_huge_headers_are_refused_with_431_and_memory_stays_bounded(
 
 @pytest.mark.slow  # a subprocess, 1,100 sockets
 def test_an_honest_client_is_served_while_1100_connections_trickle_from_a_few_addresses(
-    serve: Callable[[str], Serve],
+    serve: Callable[..., Serve],
 ) -> None:
     more_files(1400)
-    server = serve("request_timeout_seconds = 4\nmax_connections_per_address = 32\n")
+    server = serve(
+        "request_timeout_seconds = 4\nmax_connections_per_address = 32\n", local_as_remote=True
+    )
     sources = [f"127.0.0.{n}" for n in range(2, 6)]
     chooser = selectors.DefaultSelector()
     sockets: list[socket.socket] = []

@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 
+from scf_plugins.config.server import Server
 from scf_plugins.ops import health as health_rows
 from scf_plugins.ops import liveness
 from scf_plugins.plugins import PluginHost
 from scf_plugins.server.apikeys import create
+from scf_plugins.server.connections import Connections
 from scf_plugins.server.running import build, serves_loopback_only
 from scf_plugins.server.web import build_app, create_app
 from scf_plugins.testing import FakeRemote, Harness
@@ -219,3 +221,24 @@ def test_healthz_gives_last_errors_only_to_those_who_may_read_metrics(
         "this machine": True,
         "this machine, mapped": True,
     }
+
+
+# -- connections: this host's own count in the total ------------------------------------------
+
+
+def test_loopback_connections_count_in_the_total_but_not_per_address() -> None:
+    connections = Connections(lambda: Server(max_connections_per_address=2), most=5)
+    local = ["127.0.0.1", "::1", "127.0.0.2", "::ffff:127.0.0.1"]
+    assert [connections.admit(peer) for peer in local] == [None] * 4
+    assert connections.open == 4 and not connections.by_peer  # no per-address count for them
+    assert connections.admit("203.0.113.9") is None
+    refused = connections.admit("127.0.0.1")  # a local proxy's connection, past the total
+    assert refused is not None and refused[0] == 503
+    for peer in local:
+        connections.release(peer)
+    assert connections.admit("203.0.113.9") is None
+    refused = connections.admit("203.0.113.9")
+    assert refused is not None and refused[0] == 429
+    connections.release("203.0.113.9")
+    connections.release("203.0.113.9")
+    assert connections.open == 0 and not connections.by_peer

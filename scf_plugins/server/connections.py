@@ -12,14 +12,15 @@ uvicorn's HTTP protocol (httptools) with four limits added, in :func:`guarded_pr
 - **connections per client address** (``[server] max_connections_per_address``, 32): one more
   is answered 429 and closed at once. The address is the socket's peer: behind a load
   balancer every client shares its address (turn the cap off there, 0, and cap clients at the
-  balancer). This host's own address (127.0.0.1, ::1: a health probe, a reverse proxy on the
-  same machine) is never counted.
+  balancer). This host's own addresses (127.0.0.0/8, ::1, and IPv4-mapped ones: a health
+  probe, a reverse proxy on the same machine) are not held to it.
 - **a drain cap** (:data:`DRAIN_BYTES`): a request answered before its body was all sent (a
   wrong key, photos before the key, the body budget spent) may send 1 MB more, so a client
   that writes its whole body before reading sees the answer; then the connection is closed,
   and a refused 48 MB upload costs the server 1 MB, not 48.
 - **connections in all**, below the process's file limit, so accepting never fails for want
-  of descriptors; one more is answered 503 and closed (this host's own address excepted).
+  of descriptors; one more is answered 503 and closed. This host's own connections count
+  too: behind a reverse proxy on the same machine they are all there is.
 
 These replace uvicorn's ``limit_concurrency``, which answers 503 to every client, honest ones
 included, once that many connections are open.
@@ -34,6 +35,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .guards import is_loopback
+
 if TYPE_CHECKING:
     from ..config.server import Server
 
@@ -42,7 +45,6 @@ MAX_HEADER_BYTES = 16 * 1024
 DRAIN_BYTES = 1024 * 1024  # what is still read of a body after its request was answered
 FILES_KEPT = 256  # descriptors left for the store, logs and this host's own connections
 MAX_FILES = 65_536  # the file limit asked for, when the hard limit allows
-HOST_ITSELF = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 
 
 class _Refused(Exception):
@@ -54,7 +56,7 @@ class Connections:
 
     def __init__(self, limits: Callable[[], Server], most: int) -> None:
         """:param limits: the ``[server]`` settings (read per connection: a reload applies).
-        :param most: connections open at once, in all (this host's own excepted)."""
+        :param most: connections open at once, in all (this host's own included)."""
         self.limits = limits
         self.most = most
         self.by_peer: Counter[str] = Counter()
@@ -62,25 +64,31 @@ class Connections:
 
     def admit(self, peer: str | None) -> tuple[int, str] | None:
         """Count a new connection from ``peer``: None, or the status and reason to refuse it."""
-        if peer is None or peer in HOST_ITSELF:
-            return None
+        capped = _held_to_cap(peer)
         cap = self.limits().max_connections_per_address
-        if cap and self.by_peer[peer] >= cap:
+        if capped is not None and cap and self.by_peer[capped] >= cap:
             return 429, f"more than {cap} connections from one address; use fewer"
         if self.open >= self.most:
             return 503, "the server has as many connections as it can hold; try again later"
-        self.by_peer[peer] += 1
         self.open += 1
+        if capped is not None:
+            self.by_peer[capped] += 1
         return None
 
     def release(self, peer: str | None) -> None:
         """Uncount a connection :meth:`admit` let in."""
-        if peer is None or peer in HOST_ITSELF:
-            return
         self.open -= 1
-        self.by_peer[peer] -= 1
-        if self.by_peer[peer] <= 0:
-            del self.by_peer[peer]
+        capped = _held_to_cap(peer)
+        if capped is None:
+            return
+        self.by_peer[capped] -= 1
+        if self.by_peer[capped] <= 0:
+            del self.by_peer[capped]
+
+
+def _held_to_cap(peer: str | None) -> str | None:
+    """The address the per-address cap counts ``peer`` under; None for this host's own."""
+    return None if peer is None or is_loopback(peer) else peer
 
 
 def more_files() -> int:
