@@ -19,7 +19,8 @@ import xmltodict
 
 from scf_plugins.models import Secret
 from scf_plugins.ops import cleartext, config_check, doctor
-from scf_plugins.server.guards import AddressLimit, is_loopback, may_read_metrics
+from scf_plugins.server.guards import is_loopback, may_read_metrics
+from scf_plugins.server.limits import RateLimit
 from scf_plugins.server.web import build_app
 from scf_plugins.testing import Door, FakeRemote, Harness
 
@@ -168,7 +169,7 @@ def test_posts_are_not_counted_as_gets(
 
 def test_the_address_buckets_are_bounded_and_refill() -> None:
     now = [0.0]
-    limit = AddressLimit(60, most=3, clock=lambda: now[0])
+    limit = RateLimit(60, most=3, clock=lambda: now[0])
     for i in range(10):
         assert limit.take(f"198.51.100.{i}") == 0
     assert len(limit) == 3
@@ -177,7 +178,7 @@ def test_the_address_buckets_are_bounded_and_refill() -> None:
     assert limit.take("198.51.100.9") == 1  # one a second at 60 a minute
     now[0] += 1.0
     assert limit.take("198.51.100.9") == 0
-    assert AddressLimit(0).take("anyone") == 0  # 0: no limit
+    assert RateLimit(0).take("anyone") == 0  # 0: no limit
 
 
 def test_gets_per_minute_and_its_bounds_in_config_check(

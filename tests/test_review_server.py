@@ -17,6 +17,7 @@ from scf_plugins.ops import liveness
 from scf_plugins.plugins import PluginHost
 from scf_plugins.server.apikeys import create
 from scf_plugins.server.connections import Connections
+from scf_plugins.server.limits import MAX_BUCKETS, RateLimit
 from scf_plugins.server.running import build, serves_loopback_only
 from scf_plugins.server.web import build_app, create_app
 from scf_plugins.testing import FakeRemote, Harness
@@ -242,3 +243,31 @@ def test_loopback_connections_count_in_the_total_but_not_per_address() -> None:
     connections.release("203.0.113.9")
     connections.release("203.0.113.9")
     assert connections.open == 0 and not connections.by_peer
+
+
+# -- one token bucket, one declared-length check ---------------------------------------------
+
+
+def test_keys_and_addresses_share_one_bounded_bucket_and_a_declared_size_is_checked_unread(
+    harness: Callable[..., Harness], fake_host: tuple[PluginHost, FakeRemote], basic_config: str
+) -> None:
+    host, _ = fake_host
+    w = harness(basic_config + "[server]\nmax_body_kb = 16\n", host=host)
+    app, ctx = build_app(w.settings, w.host, w.store())
+    assert isinstance(ctx.limit, RateLimit) and isinstance(ctx.gets, RateLimit)
+    assert ctx.limit.most == ctx.gets.most == MAX_BUCKETS
+    now = [0.0]
+    keys = RateLimit(1, most=2, clock=lambda: now[0])
+    assert [keys.take(k) for k in ("a", "b", "a", "c")] == [0, 0, 60, 0]
+    assert len(keys) == 2 and keys.take("b") == 0  # b was forgotten: a full bucket again
+    for kind in (FORM, "multipart/form-data; boundary=x"):
+        for declared in ("999999999", "12abc"):
+            status, body, read = call(
+                app,
+                "/open311/v2/requests.json",
+                method="POST",
+                headers=[("content-type", kind), ("content-length", declared)],
+                chunks=[b"x" * 100],
+            )
+            assert (status, read) == (413, 0), (kind, declared)
+            assert b"larger than" in body

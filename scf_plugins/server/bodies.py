@@ -24,9 +24,8 @@ log = logging.getLogger(__name__)
 async def body(request: Request, cap: int) -> bytes | Reply:
     """The request body; a 413 when it is (or says it is) larger than ``cap``, a 400 when the
     client goes away before it is all sent (its doing, not the server's failure)."""
-    too_large = failure(413, f"the body is larger than {cap // 1024} KB")
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > cap):
+    too_large = _too_large(cap)
+    if _declared_over(request, cap):
         return too_large
     chunks = bytearray()
     try:
@@ -64,7 +63,10 @@ async def multipart(
     """A ``multipart/form-data`` report, read as a stream (:mod:`.multipart`): its fields, and
     every file part as a photo, whatever its name (FixMyStreet sends ``photo1``,
     ``photo2``…; others ``media``); ``check_key`` sees the ``api_key`` as soon as it is read.
-    Close the :class:`~.multipart.Upload` when done."""
+    Close the :class:`~.multipart.Upload` when done. A body that says it is larger than
+    ``cap`` is refused (413) unread."""
+    if _declared_over(request, cap):
+        return _too_large(cap)
     return await streamed.read(request, limits, field_cap, cap, check_key)
 
 
@@ -72,3 +74,14 @@ def photos(files: list[Part], limits: ImageLimits) -> list[Photo]:
     """The file parts checked and re-encoded, one read at a time (CPU work and file reads:
     run it off the event loop)."""
     return [prepare(part.read(), part.name, limits) for part in files]
+
+
+def _declared_over(request: Request, cap: int) -> bool:
+    """Whether the request's ``Content-Length`` says more than ``cap`` bytes (or is not a
+    number): then it is refused before a byte of it is read."""
+    declared = request.headers.get("content-length")
+    return declared is not None and (not declared.isdigit() or int(declared) > cap)
+
+
+def _too_large(cap: int) -> Reply:
+    return failure(413, f"the body is larger than {cap // 1024} KB")

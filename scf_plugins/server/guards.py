@@ -13,11 +13,6 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import logging
-import math
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -25,6 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..config import credentials
 from ..config.server import METRICS_CREDENTIAL
 from ..errors import ConfigError
+from .limits import RateLimit
 from .refusals import refusal
 
 if TYPE_CHECKING:
@@ -32,7 +28,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_ADDRESSES = 10_000  # buckets kept; the least recently seen address is forgotten first
 UNLIMITED_PATHS = ("/metrics",)  # guarded by address or token already
 
 
@@ -82,48 +77,12 @@ def may_read_metrics(scope: Scope, token: Secret | None) -> bool:
     return hmac.compare_digest(given.strip(), token.reveal().encode("utf-8"))
 
 
-class AddressLimit:
-    """Token buckets by client address, ``per_minute`` each (0: no limit), at most
-    ``most`` of them: an LRU, so a crowd of addresses costs bounded memory (an address
-    forgotten comes back with a full bucket, which only a crowd larger than ``most`` earns)."""
-
-    def __init__(
-        self,
-        per_minute: int,
-        most: int = MAX_ADDRESSES,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.per_minute = per_minute
-        self.most = most
-        self.clock = clock
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # tokens, at
-        self._lock = threading.Lock()
-
-    def __len__(self) -> int:
-        return len(self._buckets)
-
-    def take(self, address: str) -> int:
-        """Spend one request of ``address``: 0 when allowed, else the seconds to wait."""
-        full = float(self.per_minute)
-        if full <= 0:
-            return 0
-        rate = full / 60.0
-        now = self.clock()
-        with self._lock:
-            tokens, at = self._buckets.pop(address, (full, now))
-            tokens = min(full, tokens + (now - at) * rate)
-            wait = 0 if tokens >= 1.0 else max(1, math.ceil((1.0 - tokens) / rate))
-            self._buckets[address] = (tokens - 1.0 if not wait else tokens, now)
-            while len(self._buckets) > self.most:
-                self._buckets.popitem(last=False)
-        return wait
-
-
 class GetLimit:
     """ASGI middleware: a GET (or HEAD) over its address's rate is answered 429 with
     ``Retry-After``, in the format its path asks for, before any work is done for it."""
 
-    def __init__(self, app: ASGIApp, limit: AddressLimit) -> None:
+    def __init__(self, app: ASGIApp, limit: RateLimit) -> None:
+        """:param limit: the buckets, by client address (:mod:`.limits`)."""
         self.app = app
         self.limit = limit
 

@@ -204,14 +204,12 @@ async def read(
     """The report's fields and file parts, read as they arrive.
 
     :param field_cap: bytes all the fields together may have (``max_body_kb``).
-    :param cap: bytes the whole body may have (a larger one is a 413, unread if declared).
+    :param cap: bytes the whole body may have (a larger one is a 413 as soon as it is; one
+        declared larger is refused before this, by :func:`~.bodies.multipart`).
     :param check_key: called with the first ``api_key`` as soon as it is read; a reply it
         returns (a 403) is the answer, and the rest of the body is not parsed.
     """
     too_large = failure(413, f"the body is larger than {cap // 1024} KB")
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > cap):
-        return too_large
     _, options = parse_options_header(request.headers.get("content-type"))
     boundary = options.get(b"boundary")
     if not boundary:

@@ -70,7 +70,7 @@ class Context:
     last_pass: Callable[[], datetime | None] | None = None
     loops: Callable[[], Sequence[LoopAge]] | None = None  # the in-process engine's liveness
     gauges: Any = None  # the store's gauges for /metrics
-    gets: guards.AddressLimit | None = None  # GETs per client address
+    gets: RateLimit | None = None  # GETs per client address
     metrics_token: Secret | None = None  # lets a scraper off this machine read /metrics
 
     def use(self, settings: Settings) -> None:
@@ -116,7 +116,7 @@ def build_app(
         last_pass,
         loops,
         collector(settings, store),
-        guards.AddressLimit(settings.server.gets_per_minute),
+        RateLimit(settings.server.gets_per_minute),
         guards.metrics_token(),
     )
 
