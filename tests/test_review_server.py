@@ -271,3 +271,13 @@ def test_keys_and_addresses_share_one_bounded_bucket_and_a_declared_size_is_chec
             )
             assert (status, read) == (413, 0), (kind, declared)
             assert b"larger than" in body
+
+
+def test_the_package_docstring_names_every_module_of_the_server() -> None:
+    import pkgutil
+
+    import scf_plugins.server as package
+
+    assert package.__doc__ is not None
+    for module in pkgutil.iter_modules(package.__path__):
+        assert f":mod:`.{module.name}`" in package.__doc__, module.name

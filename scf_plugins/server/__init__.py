@@ -1,15 +1,25 @@
 """``scf serve``: the Open311 GeoReport v2 door, health, and the engine in the same process.
 
-- :mod:`.open311`: the resources, apart from HTTP; what a client sends is read and checked
-  by :mod:`.form`, what the GETs read comes from :mod:`.records`, and how services,
-  requests and updates look is :mod:`.documents` (written as JSON or XML by :mod:`.formats`);
-  who may post a resident's update, on which issues and how many, is :mod:`.posted_updates`;
-- :mod:`.web`: the routes, the access log and the checks every POST passes; bodies read
-  within their caps in :mod:`.bodies`, the rate limit in :mod:`.limits`, ``/healthz`` and
-  ``/metrics`` in :mod:`.health`; API keys in :mod:`.apikeys`; who may read ``/metrics``
-  and the GETs' rate per address in :mod:`.guards`, CORS in :mod:`.cors`, refusals in the
-  path's format in :mod:`.refusals`; the server's own failures named in :mod:`.faults`;
-- :mod:`.running`: the server and the engine beside it.
+- :mod:`.running`: the server (uvicorn) and the engine beside it; config reloads.
+- :mod:`.connections`: the connection guard: deadlines, header cap, connections per address
+  and in all.
+- :mod:`.web`: the routes, the access log and the checks every POST passes.
+- :mod:`.inflight`: the server-wide budget of request body bytes in flight.
+- :mod:`.bodies`: a request's body, form fields and photos, read within their caps.
+- :mod:`.multipart`: a ``multipart/form-data`` report streamed in bounded memory, key first.
+- :mod:`.limits`: the token buckets behind the per-key POST and per-address GET rates.
+- :mod:`.guards`: who may read ``/metrics``, loopback addresses, and the GETs' rate per address.
+- :mod:`.cors`: CORS for the browser apps named in ``[server] cors_origins``.
+- :mod:`.apikeys`: API keys: created, stored as hashes, rotated and revoked by name.
+- :mod:`.open311`: the GeoReport v2 resources, apart from HTTP.
+- :mod:`.form`: what a client sends (query or form), read and checked.
+- :mod:`.records`: what the GETs read from the store.
+- :mod:`.documents`: how services, requests and updates look.
+- :mod:`.formats`: those documents written as JSON or XML.
+- :mod:`.posted_updates`: who may post a resident's update, on which issues and how many.
+- :mod:`.refusals`: a refusal in the format the path asks for.
+- :mod:`.health`: ``/healthz`` and ``/metrics``.
+- :mod:`.faults`: the server's own failures, named for logs and ``/healthz``.
 
 May import the host's contract and every core package (``config``, ``store``, ``net``,
 ``intake``, ``ops``, ``engine``); never ``cli``.
