@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import pkgutil
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
 
+import scf_plugins.server as package
 from scf_plugins.config.server import Server
 from scf_plugins.ops import health as health_rows
 from scf_plugins.ops import liveness
@@ -274,10 +276,6 @@ def test_keys_and_addresses_share_one_bounded_bucket_and_a_declared_size_is_chec
 
 
 def test_the_package_docstring_names_every_module_of_the_server() -> None:
-    import pkgutil
-
-    import scf_plugins.server as package
-
     assert package.__doc__ is not None
     for module in pkgutil.iter_modules(package.__path__):
         assert f":mod:`.{module.name}`" in package.__doc__, module.name
