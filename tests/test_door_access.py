@@ -17,6 +17,7 @@ import pytest
 import requests
 import xmltodict
 
+from scf_plugins import redact
 from scf_plugins.models import Secret
 from scf_plugins.ops import cleartext, config_check, doctor
 from scf_plugins.server.guards import is_loopback, may_read_metrics
@@ -126,6 +127,37 @@ def test_metrics_end_to_end_behind_a_proxy_needs_the_token(
     answer = requests.get(f"{door.url}/metrics", headers=right, timeout=10)
     assert answer.status_code == 200 and "scf_open311_requests_total" in answer.text
     assert TOKEN not in caplog.text
+
+
+def test_the_metrics_token_may_come_from_the_server_section(
+    fake_host: tuple[Any, FakeRemote],
+    harness: Callable[..., Harness],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``[server] metrics_token`` (the one secret the config may hold) opens /metrics to a
+    scraper off this machine as the stored credential does, and is redacted everywhere."""
+    monkeypatch.delenv("SCF_METRICS_PASSWORD", raising=False)
+    config = BASIC + f'\n[server]\nmetrics_token = "{TOKEN}"\n'
+    door = harness(config, host=fake_host[0]).serve()
+    proxied = {"X-Forwarded-For": PUBLIC}
+    assert requests.get(f"{door.url}/metrics", headers=proxied, timeout=10).status_code == 403
+    right = {**proxied, "Authorization": f"Bearer {TOKEN}"}
+    answer = requests.get(f"{door.url}/metrics", headers=right, timeout=10)
+    assert answer.status_code == 200 and "scf_open311_requests_total" in answer.text
+    assert TOKEN not in caplog.text
+    assert redact(f"Authorization: Bearer {TOKEN}") == "Authorization: Bearer ***"
+
+
+@pytest.mark.parametrize("token", ["short", " padded-but-long-enough-token "])
+def test_a_guessable_metrics_token_is_refused_by_config_check(token: str, tmp_path: Any) -> None:
+    from scf_plugins.config.settings import check_config
+
+    path = tmp_path / "scf.toml"
+    path.write_text(BASIC + f'\n[server]\nmetrics_token = "{token}"\n')
+    _, problems = check_config(path)
+    assert any("server.metrics_token" in p and "16 characters" in p for p in problems)
+    assert not any("passwords and tokens are never stored" in p for p in problems)
 
 
 # -- GETs per address ------------------------------------------------------------------------

@@ -6,17 +6,22 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..models import Secret
+from ..net.redaction import register_secret
 from .reader import Reader
 
 KEYS = {"public_url", "jurisdiction_id", "requests_per_minute", "max_body_kb",
         "max_page_size", "contact", "key_service", "agency_responsible",
         "stale_after_intervals", "gets_per_minute", "cors_origins",
         "updates_from_any_key", "max_updates_per_issue", "max_inflight_body_mb",
-        "request_timeout_seconds", "max_connections_per_address"}  # fmt: skip
+        "request_timeout_seconds", "max_connections_per_address", "metrics_token"}  # fmt: skip
 _PUBLIC_URL = re.compile(r"(?i)^https?://[^\s/?#]+(/[^\s?#]*)?$")
 # The credential holding the token that lets a scraper off this machine read /metrics:
-# `scf credentials set metrics`, or SCF_METRICS_PASSWORD (tokens never go in the config).
+# `scf credentials set metrics`, or SCF_METRICS_PASSWORD. `[server] metrics_token` may hold it
+# instead: the one token the config may hold, since it grants nothing but reading the
+# figures and Prometheus keeps the same token in its own config file.
 METRICS_CREDENTIAL = "metrics"
+MIN_METRICS_TOKEN = 16  # characters: a bearer token anyone can send must not be guessable
 _ORIGIN = re.compile(r"(?i)^https?://[^\s/?#@]+/?$")
 
 
@@ -52,6 +57,9 @@ class Server:
     # Open connections per client address (the socket's peer, never X-Forwarded-For: a
     # header anyone can write); loopback is not counted; 0 turns the cap off.
     max_connections_per_address: int = 32
+    # A bearer token that lets a scraper off this machine read /metrics (else the stored
+    # credential `metrics`); never shown, redacted wherever it would appear.
+    metrics_token: Secret | None = None
 
 
 def read_server(reader: Reader, table: Any) -> Server:
@@ -101,7 +109,25 @@ def read_server(reader: Reader, table: Any) -> Server:
         max_connections_per_address=int(
             reader.number(table, "max_connections_per_address", "server", 32, 0, 1_000_000)
         ),
+        metrics_token=_metrics_token(reader, table),
     )
+
+
+def _metrics_token(reader: Reader, table: Any) -> Secret | None:
+    """``metrics_token``: a long random string (``openssl rand -hex 24``), registered so it is
+    redacted from every line, error and page."""
+    token = reader.get(table, "metrics_token", "server", str, None, "use a string")
+    if token is None:
+        return None
+    register_secret(token)
+    if len(token.strip()) < MIN_METRICS_TOKEN or token != token.strip():
+        reader.problem(
+            "server.metrics_token",
+            f"use a random string of at least {MIN_METRICS_TOKEN} characters without spaces, "
+            "e.g. from `openssl rand -hex 24`",
+        )
+        return None
+    return Secret(token)
 
 
 def _origins(reader: Reader, table: Any) -> tuple[str, ...]:

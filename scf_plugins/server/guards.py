@@ -24,6 +24,7 @@ from .limits import RateLimit
 from .refusals import refusal
 
 if TYPE_CHECKING:
+    from ..config.server import Server
     from ..models import Secret
 
 log = logging.getLogger(__name__)
@@ -31,9 +32,12 @@ log = logging.getLogger(__name__)
 UNLIMITED_PATHS = ("/metrics",)  # guarded by address or token already
 
 
-def metrics_token() -> Secret | None:
-    """The metrics token, or None when none is set (or the secrets file cannot be read: then
-    a warning, and /metrics stays loopback-only)."""
+def metrics_token(server: Server | None = None) -> Secret | None:
+    """The metrics token: ``[server] metrics_token`` where the config sets one, else the
+    stored credential ``metrics``; None when neither is set (or the secrets file cannot be
+    read: then a warning, and /metrics stays loopback-only)."""
+    if server is not None and server.metrics_token is not None:
+        return server.metrics_token
     try:
         return credentials.lookup(METRICS_CREDENTIAL, None)
     except ConfigError as exc:

@@ -79,7 +79,7 @@ class Context:
         self.limit.per_minute = settings.server.requests_per_minute
         if self.gets is not None:
             self.gets.per_minute = settings.server.gets_per_minute
-        self.metrics_token = guards.metrics_token()  # a reload (SIGHUP) reads it again too
+        self.metrics_token = guards.metrics_token(settings.server)  # a reload reads it again
         if self.gauges is not None:
             self.gauges.settings = settings
 
@@ -117,7 +117,7 @@ def build_app(
         loops,
         collector(settings, store),
         RateLimit(settings.server.gets_per_minute),
-        guards.metrics_token(),
+        guards.metrics_token(settings.server),
     )
 
     async def discovery(request: Request) -> Response:
