@@ -4,7 +4,8 @@
   :func:`~.settings.check_config` and :class:`~.settings.Settings`;
 - :mod:`.reader`: typed values read from a table, every mistake kept as one problem line;
 - :mod:`.organization`, :mod:`.integrations`, :mod:`.geocoders`, :mod:`.server`,
-  :mod:`.images`: one section each, its keys and how it is read;
+  :mod:`.images`: one section each, its keys and how it is read; :mod:`.email`: the
+  ``[email]``, ``[notifications]`` and ``[privacy]`` sections (writing to residents);
 - :mod:`.messages`: the texts residents read, their defaults and placeholders (the engine
   renders them);
 - :mod:`.credentials`: the passwords kept out of the config;

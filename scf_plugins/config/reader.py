@@ -184,11 +184,15 @@ class Reader:
         for dotted, _ in _walk(raw):
             leaf = dotted.rsplit(".", 1)[-1].split("[", 1)[0]
             if _SECRET_KEY.search(leaf) and dotted not in SECRETS_ALLOWED:
+                how = (
+                    "`scf credentials set email` or set SCF_EMAIL_PASSWORD"
+                    if dotted.startswith("email.")
+                    else "`scf credentials set NAME --env ENV` or set SCF_<NAME>_<ENV>_PASSWORD"
+                )
                 self.problem(
                     dotted,
-                    "passwords and tokens are never stored in the config; "
-                    "remove this key and run `scf credentials set NAME --env ENV` "
-                    "or set SCF_<NAME>_<ENV>_PASSWORD",
+                    f"passwords and tokens are never stored in the config; "
+                    f"remove this key and run {how}",
                 )
 
 

@@ -3,7 +3,8 @@
 Every mistake becomes one line naming the file, the key and the fix. ``load_config`` raises
 the first one (and says how many more there are); ``scf config check`` lists them all. Each
 section is read by its own module (:mod:`.organization`, :mod:`.integrations`,
-:mod:`.geocoders`, :mod:`.server`, :mod:`.images`) through one :class:`~.reader.Reader`.
+:mod:`.geocoders`, :mod:`.server`, :mod:`.images`, :mod:`.email`) through one
+:class:`~.reader.Reader`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..intake.images import ImageLimits
 from ..models import INTEGRATION_KEYS, Geocoder, Integration, frozen_mapping
+from .email import Email, Notifications, Privacy, read_email, read_notifications, read_privacy
 from .geocoders import read_geocoder
 from .images import read_images
 from .integrations import check_routing, read_integration
@@ -39,7 +41,8 @@ __all__ = [
 CONFIG_ENV = "SCF_CONFIG"
 MAX_CONFIG_BYTES = 1024 * 1024
 DEFAULT_CONFIG = "scf.toml"
-SECTIONS = {"organization", "integrations", "geocoders", "server", "images"}
+SECTIONS = {"organization", "integrations", "geocoders", "server", "images",
+            "email", "notifications", "privacy"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,9 @@ class Settings:
     geocoders: Mapping[str, Geocoder] = field(default_factory=frozen_mapping)
     server: Server = field(default_factory=Server)
     images: ImageLimits = field(default_factory=ImageLimits)
+    email: Email | None = None  # None: residents are not written to
+    notifications: Notifications = field(default_factory=Notifications)
+    privacy: Privacy = field(default_factory=Privacy)
 
     def owner_of(self, code: str) -> str | None:
         """The integration that serves request type ``code`` by configuration, if any.
@@ -157,6 +163,7 @@ def _settings(reader: Reader, raw: dict[str, Any]) -> Settings:
             integrations[name] = integration
     check_routing(reader, integrations)
     server = read_server(reader, raw.get("server", {}))
+    email = read_email(reader, raw.get("email"))
     return Settings(
         reader.path,
         organization,
@@ -164,4 +171,7 @@ def _settings(reader: Reader, raw: dict[str, Any]) -> Settings:
         frozen_mapping(geocoders),
         server,
         read_images(reader, raw.get("images", {})),
+        email=email,
+        notifications=read_notifications(reader, raw.get("notifications"), email),
+        privacy=read_privacy(reader, raw.get("privacy")),
     )

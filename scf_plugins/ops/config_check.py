@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..config.email import KINDS
 from ..config.settings import Settings, check_config
 from ..errors import ScfError
 from ..models import problems_and_warnings
@@ -59,6 +60,7 @@ def gather(path: Path, host: PluginHost, store: Callable[[], Store]) -> dict[str
         warnings += [line for _, line in advice.timezone_lines(settings, host)]
         warnings += _plain_http(settings)
         warnings += [f"{path}: {c.key}: {c.text}" for c in cleartext.lines(settings)]
+        warnings += _mail_in_clear(settings)
     opened = store() if settings is not None and not problems else None
     if settings is not None and opened is not None:
         warnings += _store_warnings(settings, opened)
@@ -67,6 +69,7 @@ def gather(path: Path, host: PluginHost, store: Callable[[], Store]) -> dict[str
             entry["cached"] = [rt.code for rt in cached if rt.integration == entry["integration"]]
     serving = dataclasses.asdict(settings.server) if settings is not None else None
     photos = dataclasses.asdict(settings.images) if settings is not None else None
+    mail = _mail(settings) if settings is not None else None
     if photos is not None and opened is not None and photos["purge_after_days"] is not None:
         photos["purge_due"] = _purge_due(opened, photos["purge_after_days"])
     return {
@@ -76,6 +79,7 @@ def gather(path: Path, host: PluginHost, store: Callable[[], Store]) -> dict[str
         "routing": routing,
         "server": serving,
         "images": photos,
+        "email": mail,
     }
 
 
@@ -114,8 +118,63 @@ def text(data: dict[str, Any], path: Path) -> str:
             f"browser apps (CORS): {', '.join(serving['cors_origins']) or 'none'}",
             f"photos: up to {photos['max_per_issue']} per issue, "
             f"{photos['max_bytes'] / MB:g} MB each, kept at {photos['max_side']} px; {kept}",
+            _mail_text(data.get("email")),
         ]
     )
+
+
+def _mail(settings: Settings) -> dict[str, Any]:
+    """The ``email`` key of ``--json``: the server residents are written through (None when
+    ``[email]`` is absent), the kinds sent, and how long contact details are kept."""
+    email = settings.email
+    server = None
+    if email is not None:
+        server = {
+            "host": email.host,
+            "port": email.port,
+            "security": email.security,
+            "from": email.sender,
+            "reply_to": email.reply_to,
+            "user": email.user,
+        }
+    return {
+        "server": server,
+        "send": [kind for kind in KINDS if kind in settings.notifications.send],
+        "purge_contact_after_days": settings.privacy.purge_contact_after_days,
+    }
+
+
+def _mail_text(mail: dict[str, Any] | None) -> str:
+    """One line: whom residents hear from, about what, and how long their details are kept."""
+    if mail is None or mail["server"] is None:
+        line = "email: residents are not written to (add [email] to send them notifications)"
+    else:
+        server = mail["server"]
+        login = f", logging in as {server['user']}" if server["user"] else ""
+        line = (
+            f"email: from {server['from']} through {server['host']}:{server['port']} "
+            f"({server['security']}{login}); sends {', '.join(mail['send']) or 'nothing'}"
+        )
+    days = None if mail is None else mail["purge_contact_after_days"]
+    kept = (
+        f"blanked {days} days after the issue is archived"
+        if days is not None
+        else "kept for good (set [privacy] purge_contact_after_days for a retention period)"
+    )
+    return f"{line}; reporters' contact details {kept}"
+
+
+def _mail_in_clear(settings: Settings) -> list[str]:
+    """A warning when the mail server's password would cross the network unencrypted."""
+    email = settings.email
+    if email is None or email.security != "none" or not email.user:
+        return []
+    if cleartext.is_local(email.host):
+        return []
+    return [
+        f'email.security is "none" and email.user is set: the password for {email.host} '
+        f'crosses the network unencrypted; use "starttls" or "tls"'
+    ]
 
 
 def _plugin_problems(

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..config.email import EMAIL_CREDENTIAL
 from ..config.server import METRICS_CREDENTIAL
 from ..errors import ScfError
 
@@ -24,6 +25,13 @@ def unknown_credential(path: Path, name: str, environment: str | None) -> list[s
         return []  # no config to compare with (yet): nothing to warn about
     if name == METRICS_CREDENTIAL:  # not an integration's: scf serve's /metrics token
         return [] if environment is None else [f"{name} has no environment: drop --env"]
+    if name == EMAIL_CREDENTIAL:  # the mail server's login, [email] user
+        if environment is not None:
+            return [f"{name} has no environment: drop --env"]
+        email = raw.get("email")
+        if not isinstance(email, dict) or not email.get("user"):
+            return [f"{path} has no [email] user = …; the password is used only with a login"]
+        return []
     integrations: dict[str, Any] = raw.get("integrations") or {}
     geocoders: dict[str, Any] = raw.get("geocoders") or {}
     if not isinstance(integrations, dict) or not isinstance(geocoders, dict):
