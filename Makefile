@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 N      ?= 10000
 export PROJ_NETWORK := OFF
 
-.PHONY: install test test-fast test-postgres lint typecheck unit demo bench dist clean
+.PHONY: install test test-fast test-postgres test-browser lint typecheck unit demo bench dist clean
 
 $(STAMP): pyproject.toml plugins/cityworks/pyproject.toml plugins/arcgis/pyproject.toml \
 		plugins/open311/pyproject.toml
@@ -40,6 +40,12 @@ test-fast: lint typecheck $(STAMP)
 # where possible; in CI, CI=true, a PostgreSQL that cannot be had fails the target).
 test-postgres: $(STAMP)
 	bash .ci/test-postgres
+
+# The console in a real browser: Debian's chromium, headless, through chromium-driver
+# (tests/browser, marked `browser`, which `make test` leaves out). Where either is missing the
+# tests are skipped with the reason printed (-rs); under CI=true that fails (.ci/run installs them).
+test-browser: $(STAMP)
+	$(BIN)/pytest -m browser tests/browser -rs
 
 demo: $(STAMP)
 	$(BIN)/scf demo
