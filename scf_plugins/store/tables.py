@@ -347,6 +347,55 @@ health = Table(
 )
 
 
+# Staff console accounts (schema 10): Argon2 hashes only. The failure count and the lock live in
+# the row, so a lockout holds across workers and restarts; sessions issued before
+# ``password_set_at`` are dead (a reset ends them everywhere).
+staff = Table(
+    "staff",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("role", String(10), nullable=False),  # admin or staff
+    Column("password_hash", String(255), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("disabled_at", UTCDateTime),
+    Column("password_set_at", UTCDateTime, nullable=False),
+    Column("failed_logins", Integer, nullable=False, default=0, server_default="0"),
+    Column("locked_until", UTCDateTime),
+    Column("last_login_at", UTCDateTime),
+)
+
+# A console session (schema 10): only the SHA-256 of its random token is kept, so the table
+# read by someone else opens no session.
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column(
+        "staff_name",
+        String(100),
+        ForeignKey("staff.name", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("seen_at", UTCDateTime, nullable=False),
+)
+
+# Who changed what (schema 10), from the console and the CLI alike; never a secret.
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(120), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("issue_id", Integer, index=True),
+    Column("integration", String(100)),
+    Column("detail", String(500), nullable=False, default="", server_default=""),
+)
+
+
 STORE_ID_KEY = "store_id"
 
 
