@@ -26,7 +26,9 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     select,
+    text,
 )
 
 from ..errors import ConfigError
@@ -142,12 +144,23 @@ issues = Table(
     # Why it was sent although its address check was not accepted (schema 8): on_reject =
     # "submit", or staff released it; written when it is acknowledged.
     Column("sent_unverified", String(300)),
+    # Emails to the resident (schema 11): "stop emails about this report", and when the
+    # reporter's name, email and phone were blanked under [privacy] purge_contact_after_days.
+    Column("notify_off", Boolean, nullable=False, default=False, server_default=false()),
+    Column("contact_purged_at", UTCDateTime),
     Index("ix_issues_created_at", "created_at"),
     Index("ix_issues_reported_via", "reported_via", "created_at"),
     Index("ix_issues_status_integration", "status", "integration"),
     Index("ix_issues_remote_id", "remote_id"),
     # One remote request, one issue: a second link to the same request is refused.
     Index("uq_issues_link", "link_endpoint", "remote_id", unique=True),
+    # The archived issues whose contact details are still kept: the purge reads these alone.
+    Index(
+        "ix_issues_contact_due",
+        "archived_at",
+        sqlite_where=text("contact_purged_at IS NULL"),
+        postgresql_where=text("contact_purged_at IS NULL"),
+    ),
 )
 
 answers = Table(
@@ -393,6 +406,57 @@ audit = Table(
     Column("issue_id", Integer, index=True),
     Column("integration", String(100)),
     Column("detail", String(500), nullable=False, default="", server_default=""),
+)
+
+
+# Emails to residents (schema 11): one per system message or pulled comment sent to the
+# reporter (the unique comment id: a message is emailed at most once), with its send state.
+# ``send_attempted_at`` is the intent, written before the SMTP transaction; a send that may
+# have reached the server without our knowing is ``uncertain_at`` and never sent again on its
+# own; ``skipped`` says why one was not sent (switched off, unsubscribed, no email, contact
+# purged, refused by the mail server).
+_WAITING = "sent_at IS NULL AND skipped IS NULL AND uncertain_at IS NULL"
+notifications = Table(
+    "notifications",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("issue_id", Integer, ForeignKey("issues.id", ondelete="CASCADE"), nullable=False),
+    Column("comment_id", Integer, ForeignKey("comments.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("next_try_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0, server_default="0"),
+    Column("last_error", Text),
+    Column("send_attempted_at", UTCDateTime),
+    Column("sent_at", UTCDateTime),
+    Column("uncertain_at", UTCDateTime),
+    Column("skipped", String(300)),
+    Column("lease_owner", String(100)),
+    Column("lease_until", UTCDateTime),
+    UniqueConstraint("comment_id", name="uq_notifications_comment"),
+    Index("ix_notifications_issue", "issue_id", "id"),
+    # The sender's claims and the status counts read only the rows still to look at.
+    Index(
+        "ix_notifications_waiting",
+        "id",
+        sqlite_where=text(_WAITING),
+        postgresql_where=text(_WAITING),
+    ),
+    Index(
+        "ix_notifications_uncertain",
+        "id",
+        sqlite_where=text("uncertain_at IS NOT NULL"),
+        postgresql_where=text("uncertain_at IS NOT NULL"),
+    ),
+)
+
+# Addresses that asked for no email at all (schema 11), as salted SHA-256 hashes of the
+# lowercased, trimmed address: the address itself is only ever in an issue's reporter columns.
+email_optouts = Table(
+    "email_optouts",
+    metadata,
+    Column("address_hash", String(64), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 
