@@ -1,5 +1,6 @@
 """What a poll brings in besides status changes, kept once each: activity messages for
-watched remote fields, and remote ``To SCF:`` comments.
+watched remote fields, and remote ``To SCF:`` comments (each emailed to the resident where
+that is wanted, :mod:`.notify`).
 
 :class:`Seen` holds what a poll batch already has, so applying unchanged remote news costs
 no query per issue.
@@ -20,6 +21,7 @@ from ..intake.sanitize import COMMENT_LIMIT, clean
 from ..models import Integration, RemoteComment
 from ..store.store import insert_comment
 from ..store.tables import announced, comments, fit, length
+from . import notify
 from .posting import post, template_values
 
 AUTHOR_LIMIT = length(comments.c.author)
@@ -79,13 +81,14 @@ def announce(
             text = messages.render(
                 rule.message, "activity", **template_values(row, settings, value=value, field=field)
             )
-            post(conn, settings, key[0], text, now)
+            post(conn, settings, key[0], text, now, notify_as="activity")
             posted += 1
     return posted
 
 
 def pull_comment(
     conn: Connection,
+    settings: Settings,
     integration: Integration,
     row: Mapping[str, Any],
     comment: RemoteComment,
@@ -102,7 +105,7 @@ def pull_comment(
     if (issue_id, key) in seen.comment_keys or (issue_id, remote_id) in seen.own_comments:
         return False
     seen.comment_keys.add((issue_id, key))
-    insert_comment(
+    comment_id = insert_comment(
         conn,
         issue_id,
         clean(comment.author, AUTHOR_LIMIT) or "City staff",
@@ -112,4 +115,5 @@ def pull_comment(
         remote_key=key,
         created_at=comment.created_at or now,
     )
+    notify.queue(conn, settings, issue_id, "comment", comment_id, now)
     return True

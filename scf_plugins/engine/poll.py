@@ -254,7 +254,9 @@ def _apply_one(
             conn, ctx.settings, integration, row, field_name, value, now, seen()
         )
     for comment in update.comments:
-        report.comments_in += inbox.pull_comment(conn, integration, row, comment, now, seen())
+        report.comments_in += inbox.pull_comment(
+            conn, ctx.settings, integration, row, comment, now, seen()
+        )
     reason = clean_or_none(update.reason, VALUE_LIMIT) if isinstance(update.reason, str) else None
     # A readable update with an error is applied; what could not be read (its comments) is
     # kept on the issue while it stays open, as for an unreadable record.

@@ -1,7 +1,8 @@
 """Posting system messages on an issue, and the values their templates are filled with.
 
-A message is posted on the caller's transaction, so it commits with the change it tells of.
-The templates and their placeholders are :mod:`scf_plugins.config.messages`.
+A message is posted on the caller's transaction, so it commits with the change it tells of,
+and so does its email to the resident (:mod:`.notify`). The templates and their placeholders
+are :mod:`scf_plugins.config.messages`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from sqlalchemy import Connection
 from ..config import messages
 from ..config.settings import Settings
 from ..store.store import insert_comment
+from ..timeutil import utcnow
+from . import notify
 
 
 def template_values(
@@ -33,10 +36,25 @@ def template_values(
 
 
 def post(
-    conn: Connection, settings: Settings, issue_id: int, text: str, when: datetime | None = None
-) -> None:
-    """Post a system message, authored by the organization's bot user."""
-    insert_comment(conn, issue_id, settings.organization.bot_name, text, "system", created_at=when)
+    conn: Connection,
+    settings: Settings,
+    issue_id: int,
+    text: str,
+    when: datetime | None = None,
+    *,
+    notify_as: str | None = None,
+) -> int:
+    """Post a system message, authored by the organization's bot user; returns its id.
+
+    :param notify_as: the kind of notification it is to the resident (``acknowledged``,
+        ``activity``, ``closed``, ``canceled``), queued with it when wanted; None: none.
+    """
+    comment_id = insert_comment(
+        conn, issue_id, settings.organization.bot_name, text, "system", created_at=when
+    )
+    if notify_as is not None:
+        notify.queue(conn, settings, issue_id, notify_as, comment_id, when or utcnow())
+    return comment_id
 
 
 def post_status_message(
@@ -54,4 +72,5 @@ def post_status_message(
     table = {k.upper(): v for k, v in by_status.items()}
     template = table.get((status or "").upper()) or configured or messages.DEFAULTS[kind]
     values = template_values({**row, "remote_status": status}, settings, reason=reason)
-    post(conn, settings, int(str(row["id"])), messages.render(template, kind, **values), now)
+    text = messages.render(template, kind, **values)
+    post(conn, settings, int(str(row["id"])), text, now, notify_as=kind)

@@ -141,6 +141,7 @@ def acknowledge(
         issue.id,
         messages.render(template, "acknowledged", **template_values(row, settings)),
         now,
+        notify_as="acknowledged",
     )
     return True
 
