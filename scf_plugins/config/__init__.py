@@ -3,7 +3,7 @@
 - :mod:`.settings`: the entry point: :func:`~.settings.load_config`,
   :func:`~.settings.check_config` and :class:`~.settings.Settings`;
 - :mod:`.reader`: typed values read from a table, every mistake kept as one problem line;
-- :mod:`.organization`, :mod:`.integrations`, :mod:`.geocoders`, :mod:`.server`,
+- :mod:`.organization`, :mod:`.integrations`, :mod:`.geocoders`, :mod:`.server`, :mod:`.console`,
   :mod:`.images`: one section each, its keys and how it is read; :mod:`.email`: the
   ``[email]``, ``[notifications]`` and ``[privacy]`` sections (writing to residents);
 - :mod:`.messages`: the texts residents read, their defaults and placeholders (the engine

@@ -19,6 +19,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..intake.images import ImageLimits
 from ..models import INTEGRATION_KEYS, Geocoder, Integration, frozen_mapping
+from .console import Console, read_console
 from .email import Email, Notifications, Privacy, read_email, read_notifications, read_privacy
 from .geocoders import read_geocoder
 from .images import read_images
@@ -41,7 +42,7 @@ __all__ = [
 CONFIG_ENV = "SCF_CONFIG"
 MAX_CONFIG_BYTES = 1024 * 1024
 DEFAULT_CONFIG = "scf.toml"
-SECTIONS = {"organization", "integrations", "geocoders", "server", "images",
+SECTIONS = {"organization", "integrations", "geocoders", "server", "images", "console",
             "email", "notifications", "privacy"}  # fmt: skip
 
 
@@ -55,6 +56,7 @@ class Settings:
     geocoders: Mapping[str, Geocoder] = field(default_factory=frozen_mapping)
     server: Server = field(default_factory=Server)
     images: ImageLimits = field(default_factory=ImageLimits)
+    console: Console = field(default_factory=Console)
     email: Email | None = None  # None: residents are not written to
     notifications: Notifications = field(default_factory=Notifications)
     privacy: Privacy = field(default_factory=Privacy)
@@ -171,6 +173,7 @@ def _settings(reader: Reader, raw: dict[str, Any]) -> Settings:
         frozen_mapping(geocoders),
         server,
         read_images(reader, raw.get("images", {})),
+        console=read_console(reader, raw.get("console", {})),
         email=email,
         notifications=read_notifications(reader, raw.get("notifications"), email),
         privacy=read_privacy(reader, raw.get("privacy")),

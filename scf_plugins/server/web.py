@@ -31,6 +31,8 @@ from ..errors import UserError
 from ..ops import telemetry
 from ..ops.metrics import collector
 from . import apikeys, bodies, formats, guards
+from .console import app as console
+from .console.headers import ConsoleHeaders
 from .cors import Cors
 from .faults import describe_fault
 from .form import Form
@@ -72,6 +74,8 @@ class Context:
     gauges: Any = None  # the store's gauges for /metrics
     gets: RateLimit | None = None  # GETs per client address
     metrics_token: Secret | None = None  # lets a scraper off this machine read /metrics
+    host: PluginHost | None = None  # the plugins, for the console's actions
+    console: Any = None  # the staff console's shared state (console.page.Console)
 
     def use(self, settings: Settings) -> None:
         """Serve on ``settings`` (a reloaded config) from the next request on."""
@@ -92,7 +96,8 @@ def create_app(
     wake: Callable[[], None] | None = None,
     last_pass: Callable[[], datetime | None] | None = None,
 ) -> ASGIApp:
-    """The ASGI app of ``scf serve``: Open311 at ``/open311``, ``/healthz``, the access log."""
+    """The ASGI app of ``scf serve``: Open311 at ``/open311``, the staff console at
+    ``/console/``, ``/healthz``, the access log."""
     return build_app(settings, host, store, wake=wake, last_pass=last_pass)[0]
 
 
@@ -118,6 +123,7 @@ def build_app(
         collector(settings, store),
         RateLimit(settings.server.gets_per_minute),
         guards.metrics_token(settings.server),
+        host,
     )
 
     async def discovery(request: Request) -> Response:
@@ -198,13 +204,15 @@ def build_app(
             Route("/media/{token}.jpg", media, methods=["GET"]),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/metrics", metrics, methods=["GET"]),
+            *console.routes(ctx),  # /console/: the staff console
         ],
         exception_handlers={404: _http_refusal, 405: _http_refusal},
     )
     assert ctx.gets is not None
     limited = guards.GetLimit(app, ctx.gets)
     budgeted = InFlight(limited, lambda: ctx.settings.server.max_inflight_body_mb * MB)
-    return AccessLog(Cors(budgeted, lambda: ctx.settings.server.cors_origins)), ctx
+    cors = Cors(budgeted, lambda: ctx.settings.server.cors_origins)
+    return AccessLog(ConsoleHeaders(cors)), ctx
 
 
 def _get(ctx: Context, name: str, arg: str | None, query: Form, base: str) -> Reply:
@@ -442,4 +450,6 @@ def _route(path: str) -> str:
         return f"open311/{match['name']}{'/{id}' if match['arg'] else ''}"
     if path.startswith("/open311/discovery"):
         return "open311/discovery"
+    if path == "/console" or path.startswith("/console/"):
+        return "console"
     return path if path in ("/healthz", "/metrics") else "other"
