@@ -200,7 +200,7 @@ def phase_flood() -> dict[str, Any]:
             with (Path(tmp) / "scf.toml").open("a") as config:
                 config.write("\n[server]\nrequests_per_minute = 0\nrequest_timeout_seconds = 10\n")
             catalog.refresh(settings, host, store)
-            key = apikeys.create(store, "bench")
+            key = apikeys.create(store, "bench", actor="bench")
             process, url = _serve(Path(tmp) / "scf.toml")
             port = int(url.rsplit(":", 1)[1])
             try:

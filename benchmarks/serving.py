@@ -138,7 +138,7 @@ def phase_serve(tracked: int) -> dict[str, Any]:
                 config.write("\n[server]\nrequests_per_minute = 0\n")
             _acknowledged(settings, store, first, tracked)
             catalog.refresh(settings, host, store)
-            key = apikeys.create(store, "bench")
+            key = apikeys.create(store, "bench", actor="bench")
             process, base = _serve(Path(tmp) / "scf.toml")
             url = f"{base}/open311/v2"
             try:

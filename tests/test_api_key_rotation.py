@@ -48,8 +48,8 @@ def new_key(result: Result) -> str:
 def test_the_previous_key_works_for_the_grace_period_and_not_after(served: Harness) -> None:
     store = served.store()
     with freeze_time(START) as clock:
-        old = apikeys.create(store, "fixmystreet")
-        rotated = apikeys.rotate(store, "fixmystreet", timedelta(hours=24))
+        old = apikeys.create(store, "fixmystreet", actor="test")
+        rotated = apikeys.rotate(store, "fixmystreet", timedelta(hours=24), actor="test")
         assert rotated.key != old and rotated.key.startswith(apikeys.PREFIX)
         assert rotated.previous_until == START + timedelta(hours=24)
         assert not rotated.ended_earlier
@@ -66,14 +66,14 @@ def test_the_previous_key_works_for_the_grace_period_and_not_after(served: Harne
 def test_rotating_again_ends_the_key_from_the_rotation_before(served: Harness) -> None:
     store = served.store()
     with freeze_time(START) as clock:
-        first = apikeys.create(store, "fixmystreet")
-        second = apikeys.rotate(store, "fixmystreet").key
+        first = apikeys.create(store, "fixmystreet", actor="test")
+        second = apikeys.rotate(store, "fixmystreet", actor="test").key
         clock.move_to(START + timedelta(hours=1))
-        third = apikeys.rotate(store, "fixmystreet", timedelta(hours=2))
+        third = apikeys.rotate(store, "fixmystreet", timedelta(hours=2), actor="test")
         assert third.ended_earlier
         assert apikeys.owner(store, first) is None  # a client has at most two keys
         assert apikeys.owner(store, second) == apikeys.owner(store, third.key) == "fixmystreet"
-        now = apikeys.rotate(store, "fixmystreet", timedelta(0))
+        now = apikeys.rotate(store, "fixmystreet", timedelta(0), actor="test")
         assert apikeys.owner(store, third.key) is None and apikeys.owner(store, second) is None
         assert apikeys.owner(store, now.key) == "fixmystreet"
 
@@ -82,17 +82,17 @@ def test_a_revoked_or_unknown_key_cannot_be_rotated_and_revoking_ends_both(
     served: Harness,
 ) -> None:
     store = served.store()
-    old = apikeys.create(store, "fixmystreet")
-    new = apikeys.rotate(store, "fixmystreet").key
-    apikeys.revoke(store, "fixmystreet")
+    old = apikeys.create(store, "fixmystreet", actor="test")
+    new = apikeys.rotate(store, "fixmystreet", actor="test").key
+    apikeys.revoke(store, "fixmystreet", actor="test")
     assert apikeys.owner(store, old) is None and apikeys.owner(store, new) is None
     with pytest.raises(UserError, match="revoked"):
-        apikeys.rotate(store, "fixmystreet")
+        apikeys.rotate(store, "fixmystreet", actor="test")
     with pytest.raises(UserError, match="no API key named 'nobody'"):
-        apikeys.rotate(store, "nobody")
-    apikeys.create(store, "other")
+        apikeys.rotate(store, "nobody", actor="test")
+    apikeys.create(store, "other", actor="test")
     with pytest.raises(UserError, match="grace period"):
-        apikeys.rotate(store, "other", timedelta(days=91))
+        apikeys.rotate(store, "other", timedelta(days=91), actor="test")
 
 
 def test_rotate_and_list_on_the_command_line(served: Harness) -> None:

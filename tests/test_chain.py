@@ -120,7 +120,7 @@ def test_doctor_checks_the_door_key_and_a_revoked_key_is_refused(chain) -> None:
     result = a.cli("doctor")
     assert result.exit_code == 0, result.output
     assert "api_key accepted" in result.output
-    revoke(b.store(), "county-a")
+    revoke(b.store(), "county-a", actor="test")
     result = a.cli("doctor")
     assert result.exit_code == 1
     assert "api_key is missing or not valid" in result.output

@@ -96,7 +96,7 @@ class TestOpen311AgainstScfServe(RemoteSystemContract):
         b = world()
         assert b.cli("request-types", "--refresh").exit_code == 0
         store = b.store()
-        key = create(store, "contract")
+        key = create(store, "contract", actor="test")
         tap = Tap(create_app(b.settings, b.host, store))
         served = Served(tap)
         yield b, tap, f"{served.url}/open311/v2", key

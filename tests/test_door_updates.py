@@ -86,7 +86,7 @@ def test_only_the_reporting_key_may_post_and_its_update_is_taken_once_with_its_v
 ) -> None:
     h, door = make()
     issue_id = report(door)
-    other = create(door.store, "another-client")
+    other = create(door.store, "another-client", actor="test")
     refused = post_update(door, issue_id, key=other)
     assert refused.status_code == 403
     assert "not reported with this api_key" in refused.json()[0]["description"]
@@ -114,7 +114,7 @@ def test_any_key_may_post_when_the_config_says_so(
 ) -> None:
     _, door = make("updates_from_any_key = true\n")
     issue_id = report(door)
-    other = create(door.store, "another-client")
+    other = create(door.store, "another-client", actor="test")
     assert post_update(door, issue_id, key=other).status_code == 200
     assert [via for _, _, via in door_comments(door, issue_id)] == ["another-client"]
 

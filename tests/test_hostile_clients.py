@@ -115,7 +115,7 @@ class Serve:
 
     def __init__(self, w: Any, local_as_remote: bool = False) -> None:
         assert w.cli("request-types", "--refresh").exit_code == 0
-        self.key = create(w.store(), "fixmystreet")
+        self.key = create(w.store(), "fixmystreet", actor="test")
         scf = [sys.executable, "-c", AS_REMOTE] if local_as_remote else [
             str(Path(sys.executable).parent / "scf")]  # fmt: skip
         self.process = subprocess.Popen(

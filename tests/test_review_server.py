@@ -156,7 +156,7 @@ def test_a_multipart_report_over_its_keys_rate_is_refused_before_its_photos_are_
 ) -> None:
     host, _ = fake_host
     w = harness(basic_config + "[server]\nrequests_per_minute = 1\n", host=host)
-    key = create(w.store(), "fixmystreet")
+    key = create(w.store(), "fixmystreet", actor="test")
     app = create_app(w.settings, w.host, w.store())
     spent, said, _ = call(  # the key's one request this minute
         app,

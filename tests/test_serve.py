@@ -164,7 +164,7 @@ def test_9_a_missing_wrong_or_revoked_key_is_a_403(door: Door, fmt: str) -> None
         assert "api_key" in errors_of(response, fmt)[0]["description"]
     accepted = door.post(fmt, **GOOD)
     assert accepted.status_code == 200, accepted.text
-    revoke(door.store, "fixmystreet")
+    revoke(door.store, "fixmystreet", actor="test")
     assert door.post(fmt, **GOOD).status_code == 403
 
 
@@ -666,7 +666,8 @@ def test_a_posted_update_is_a_local_comment_once_and_never_echoed(
     [item] = xml(response)["service_request_updates"]["request_update"]
     again = post_update(door, "json", service_request_id=issue_id)  # a retry: the same one
     assert again.status_code == 200 and again.json() == [{"update_id": item["update_id"]}]
-    other = create(door.store, "another-client")  # another client's update_id is its own
+    # another client's update_id is its own
+    other = create(door.store, "another-client", actor="test")
     third = post_update(door, "json", key=other, service_request_id=issue_id)
     assert third.json()[0]["update_id"] != item["update_id"]
     record = door.store.get(int(issue_id))

@@ -53,7 +53,7 @@ def test_post_acknowledge_close_and_the_updates_feed(world) -> None:  # type: ig
     w = world(extra="poll_interval_seconds = 1")
     assert w.cli("request-types", "--refresh").exit_code == 0
     store = w.store()
-    key = create(store, "fixmystreet")
+    key = create(store, "fixmystreet", actor="test")
     serving = build(w.settings, w.host, store, port=0, sync=True)
     thread = threading.Thread(target=serving.run, daemon=True)
     thread.start()
@@ -112,7 +112,7 @@ def test_post_acknowledge_close_and_the_updates_feed(world) -> None:  # type: ig
 def test_sigterm_finishes_requests_in_flight_then_exits_0(world) -> None:  # type: ignore[no-untyped-def]
     w = world()
     assert w.cli("request-types", "--refresh").exit_code == 0
-    key = create(w.store(), "fixmystreet")
+    key = create(w.store(), "fixmystreet", actor="test")
     env = dict(os.environ)
     process = subprocess.Popen(
         [str(Path(sys.executable).parent / "scf"), "--config", str(w.path), "serve", "--port", "0"],

@@ -4,7 +4,9 @@ schema revision that adds them to an existing store."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import logging
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -12,6 +14,7 @@ from typing import Literal
 import pytest
 from alembic import command
 from argon2 import PasswordHasher
+from click.testing import Result
 from freezegun import freeze_time
 from sqlalchemy import select, text
 
@@ -316,10 +319,92 @@ def test_a_store_at_revision_9_gains_the_staff_tables(tmp_path: Path) -> None:
     engine.dispose()
     store = Store.open(url)
     try:
-        assert migrate.current(store.engine).revision == migrate.HEAD == "0010"
+        assert migrate.current(store.engine).at_head
         staff.create(store, "alice", "admin", PASSWORD, actor=ACTOR)
         token, _ = staff.start_session(store, "alice")
         assert staff.session(store, token, datetime.now(UTC), IDLE, ABSOLUTE) is not None
         assert [e.detail for e in audit.listed(store)] == ["created admin account alice"]
     finally:
         store.close()
+
+
+# -- scf staff ----------------------------------------------------------------------------------
+
+
+def test_scf_staff_create_list_disable_reset(
+    run: Callable[..., Result], caplog: pytest.LogCaptureFixture, tmp_path: Path
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    made = run("staff", "create", "alice", "--role", "admin", "--stdin", input=PASSWORD + "\n")
+    assert (made.exit_code, made.output) == (0, "created admin account alice\n")
+    made = run("staff", "create", "bob", "--role", "staff", "--stdin", input=OTHER)
+    assert made.output == "created staff account bob\n"
+    listing = run("staff", "list")
+    assert listing.output.splitlines()[0].split() == ["name", "role", "state", "last", "sign-in"]
+    assert listing.output.splitlines()[2].split() == ["alice", "admin", "active", "never"]
+    rows = json.loads(run("staff", "list", "--json").stdout)
+    assert [(r["name"], r["role"], r["state"]) for r in rows] == [
+        ("alice", "admin", "active"), ("bob", "staff", "active")
+    ]  # fmt: skip
+    assert set(rows[0]) == {
+        "name", "role", "state", "created_at", "disabled_at", "locked_until", "last_login_at"
+    }  # fmt: skip
+    assert rows[0]["created_at"].endswith("Z")
+
+    disabled = run("staff", "disable", "bob")
+    assert disabled.output == "disabled account bob; its sessions have ended\n"
+    reset = run("staff", "reset", "alice", "--stdin", input=OTHER + "\r\n")
+    assert reset.output == "reset the password of account alice; its sessions have ended\n"
+    store = Store.open(f"sqlite:///{tmp_path / 'scf.db'}")  # the basic config's
+    try:
+        assert staff.authenticate(store, "alice", OTHER, datetime.now(UTC)).name == "alice"
+        for _ in range(5):
+            with pytest.raises(staff.SignInRefused):
+                staff.authenticate(store, "alice", PASSWORD, datetime.now(UTC))
+    finally:
+        store.close()
+    states = run("staff", "list").output.splitlines()
+    assert "locked until 20" in states[2] and states[3].split()[:3] == ["bob", "staff", "disabled"]
+    everything = "".join(r.output for r in (made, listing, disabled, reset)) + caplog.text
+    assert PASSWORD not in everything and OTHER not in everything
+
+
+def test_a_password_is_asked_twice_hidden_and_refused_when_it_is_not_the_same(
+    run: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    refused = run("staff", "create", "alice", "--role", "admin", input=PASSWORD + "\n")
+    assert refused.exit_code == 1 and refused.output.count("\n") == 1
+    assert "run this in a terminal" in refused.output
+    monkeypatch.setenv("SCF_ALLOW_PIPED_PASSWORD", "1")
+    twice = run("staff", "create", "alice", "--role", "admin", input=f"{PASSWORD}\n{PASSWORD}\n")
+    assert twice.exit_code == 0 and PASSWORD not in twice.output
+    assert twice.output.count("Password for alice") == 1 and "created admin account" in twice.output
+    differ = run("staff", "reset", "alice", input=f"{OTHER}\nsomething else\n")
+    assert differ.exit_code != 0 and OTHER not in differ.output
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("create", "al ice", "--role", "admin"), "Error: staff account name 'al ice' is not"),
+        (("create", "alice", "--role", "root"), "Invalid value for '--role'"),
+        (("create", "alice", "--role", "admin"), "Error: a staff account named 'alice' exists"),
+        (("create", "carol", "--role", "admin"), "Error: the password must be 12 to 1024"),
+        (("disable", "nobody"), "Error: no staff account named 'nobody'"),
+        (("reset", "nobody"), "Error: no staff account named 'nobody'"),
+    ],
+)
+def test_scf_staff_refusals_are_one_line(
+    run: Callable[..., Result], args: tuple[str, ...], says: str
+) -> None:
+    run("staff", "create", "alice", "--role", "admin", "--stdin", input=PASSWORD)
+    password = "short" if args[1] == "carol" else OTHER
+    result = (
+        run("staff", *args, "--stdin", input=password)
+        if args[0] != "disable"
+        else run("staff", *args)
+    )
+    assert result.exit_code in (1, 2) and says in result.output, result.output
+    assert "Traceback" not in result.output and password not in result.output
+    if result.exit_code == 1:
+        assert result.output.count("\n") == 1

@@ -12,7 +12,7 @@ from ..config import credentials
 from ..errors import UserError
 from ..ops import config_check as config_checking
 from ..ops import plugins as plugin_listing
-from ..ops.credentials import close_circuit, unknown_credential
+from ..ops.credentials import save, unknown_credential
 from ..ops.views import dumps, table
 from .app import App
 from .root import cli, echo, pass_app
@@ -102,14 +102,12 @@ def credentials_set(app: App, name: str, environment: str | None, from_stdin: bo
             confirmation_prompt=True,
             err=True,
         )
-    if not password:
-        raise UserError("an empty password was not stored")
-    path = credentials.store(name, environment, password)
+    saved = save(name, environment, password, store=lambda: app.store, actor=app.actor)
     echo(
         f"stored the password for {name}{' (' + environment + ')' if environment else ''} "
-        f"in {path} (owner-only); {credentials.env_var_name(name, environment)} overrides it"
+        f"in {saved.path} (owner-only); {credentials.env_var_name(name, environment)} overrides it"
     )
-    if close_circuit(lambda: app.store, name):
+    if saved.circuit_closed:
         echo(f"{name} was marked down; the next pass tries it at once")
 
 

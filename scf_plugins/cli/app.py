@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,6 +35,15 @@ class App:
     def host(self) -> PluginHost:
         """The plugin host (entry points loaded)."""
         return self._host or build_manager()
+
+    @cached_property
+    def actor(self) -> str:
+        """Who the audit log says acted: the operating-system user running this command."""
+        try:
+            user = getpass.getuser()
+        except Exception:  # no user name known (a container's bare uid): still an entry
+            user = ""
+        return f"{user or 'unknown'} (cli)"
 
     @cached_property
     def store(self) -> Store:

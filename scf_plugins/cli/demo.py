@@ -165,7 +165,7 @@ def _story(
     light = _report_over_open311(
         echo,
         door_server.url,
-        apikeys.create(store, "demo-app"),
+        apikeys.create(store, "demo-app", actor="scf demo (cli)"),
         {
             "service_code": "STREETLIGHT",
             "lat": "41.3083",

@@ -45,7 +45,9 @@ def _type_of(app: App) -> desk.TypeOf:
 def request_types_cmd(app: App, refresh: bool, as_json: bool) -> None:
     """The request types and their questions, in order; with --refresh, exits 1 when an
     integration's could not be reloaded (its cached ones are shown)."""
-    complete = request_types.load(app.settings, app.host, app.store, refresh, _warn)
+    complete = request_types.load(
+        app.settings, app.host, app.store, refresh, _warn, actor=app.actor
+    )
     types = app.store.request_types()
     if as_json:
         echo(dumps([request_type_json(rt) for rt in types]))
@@ -190,7 +192,9 @@ def issues_show(app: App, issue_id: int, public: bool, as_json: bool) -> None:
 def comment_cmd(app: App, issue_id: int, text: str, author: str | None) -> None:
     """Add a local comment to an issue (pushed to the remote request on the next pass)."""
     body, author = desk.checked_comment(text, author)
-    comment_id, fate = desk.comment(app.settings, app.host, app.store, issue_id, author, body)
+    comment_id, fate = desk.comment(
+        app.settings, app.host, app.store, issue_id, author, body, actor=app.actor
+    )
     echo(f"added comment {comment_id} to issue {issue_id}; {fate}")
 
 
@@ -208,7 +212,7 @@ def comment_cmd(app: App, issue_id: int, text: str, author: str | None) -> None:
 def issues_recategorize(app: App, issue_id: int, code: str, answers: tuple[str, ...]) -> None:
     """Give an Open issue (e.g. after a cancel) another request type; it is routed again."""
     code, integration = desk.recategorize(
-        app.settings, app.store, issue_id, code, answers, _type_of(app)
+        app.settings, app.store, issue_id, code, answers, _type_of(app), actor=app.actor
     )
     echo(f"issue {issue_id} is now {code}, served by {integration or 'no integration'}")
 
@@ -219,7 +223,7 @@ def issues_recategorize(app: App, issue_id: int, code: str, answers: tuple[str, 
 @pass_app
 def issues_release(app: App, issue_id: int, address: str | None) -> None:
     """Send on an issue held because its address could not be verified."""
-    desk.release(app.store, issue_id, address)
+    desk.release(app.store, issue_id, address, actor=app.actor)
     echo(f"issue {issue_id} released; it is submitted on the next pass")
 
 
@@ -259,7 +263,7 @@ def _unlink(
     text = checked_reason(reason)
     ids = unlinking.choose(app.settings, app.store, issue_ids, selection, integration, verb)
     outcomes = []
-    for outcome in unlinking.act(app.settings, app.store, ids, verb, text):
+    for outcome in unlinking.act(app.settings, app.store, ids, verb, text, actor=app.actor):
         outcomes.append(outcome)
         if not as_json:
             echo(outcome.line())
@@ -330,7 +334,10 @@ def issues_retry(
     if bool(issue_ids) + failing + stuck != 1:
         raise UserError("give issue ids, or --failing, or --stuck (one of them)")
     selection: retrying.Selection | None = "failing" if failing else "stuck" if stuck else None
-    echo(retrying.retry(app.settings, app.store, issue_ids, selection, integration).text())
+    retried = retrying.retry(
+        app.settings, app.store, issue_ids, selection, integration, actor=app.actor
+    )
+    echo(retried.text())
 
 
 @issues_group.command("edit")
@@ -361,5 +368,5 @@ def issues_edit(
     """Correct an issue not yet sent (swapped coordinates, a wrong answer), with the same
     checks as `scf report`; it is sent on the next pass."""
     change = desk.Correction(summary, description, lat, lng, address, answers)
-    desk.edit(app.settings, app.store, issue_id, change, _type_of(app))
+    desk.edit(app.settings, app.store, issue_id, change, _type_of(app), actor=app.actor)
     echo(f"issue {issue_id} corrected; it is sent on the next pass")

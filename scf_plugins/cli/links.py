@@ -64,7 +64,10 @@ def links_withdraw(
     """Close here, with a message, every issue linked to another environment (the remote
     system is not touched)."""
     text = checked_reason(reason)
-    done = links.act(app.settings, app.store, integration, environment, endpoint, text, "withdraw")
+    done = links.act(
+        app.settings, app.store, integration, environment, endpoint, text, "withdraw",
+        actor=app.actor,
+    )  # fmt: skip
     echo(f"withdrew {done} issue(s) of {integration} linked to {environment}")
 
 
@@ -85,5 +88,8 @@ def links_resubmit(
     """Send every issue linked to another environment anew to the live one (new requests,
     their photos too)."""
     text = checked_reason(reason)
-    done = links.act(app.settings, app.store, integration, environment, endpoint, text, "resubmit")
+    done = links.act(
+        app.settings, app.store, integration, environment, endpoint, text, "resubmit",
+        actor=app.actor,
+    )  # fmt: skip
     echo(f"resubmitted {done} issue(s) of {integration} linked to {environment}")

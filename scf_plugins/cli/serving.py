@@ -72,7 +72,7 @@ def api_keys_create(app: App, name: str) -> None:
     """Make a key for client NAME; the key is printed once, as the last line."""
     from ..server import apikeys
 
-    key = apikeys.create(app.store, name)
+    key = apikeys.create(app.store, name, actor=app.actor)
     echo(f"API key {name!r} created; give it to the client now, it is not shown again:")
     click.echo(key)  # the one place a secret is printed: asked for, and the last line
 
@@ -116,7 +116,7 @@ def api_keys_rotate(app: App, name: str, grace_hours: float) -> None:
     working for the grace period. Reports and updates sent with either are NAME's."""
     from ..server import apikeys
 
-    rotated = apikeys.rotate(app.store, name, timedelta(hours=grace_hours))
+    rotated = apikeys.rotate(app.store, name, timedelta(hours=grace_hours), actor=app.actor)
     if rotated.ended_earlier:
         echo(f"the key {name!r} had before its last rotation stops working now")
     until = rotated.previous_until.strftime("%Y-%m-%d %H:%M UTC")
@@ -134,5 +134,5 @@ def api_keys_revoke(app: App, name: str) -> None:
     """Revoke key NAME at once; its client's next POST is refused (403)."""
     from ..server import apikeys
 
-    apikeys.revoke(app.store, name)
+    apikeys.revoke(app.store, name, actor=app.actor)
     echo(f"API key {name!r} revoked")

@@ -8,7 +8,7 @@ second line of defence, as for logs), put on one line and capped before it is st
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -48,19 +48,38 @@ def record(
 ) -> None:
     """Write one entry: ``actor`` did ``action`` (``issues.comment``, ``api_keys.create``…)
     on ``issue_id`` or ``integration``; ``detail`` says what in a few words."""
+    record_each(store, actor, action, [issue_id], integration=integration, detail=detail)
+
+
+def record_each(
+    store: Store,
+    actor: str,
+    action: str,
+    issue_ids: Iterable[int | None],
+    *,
+    integration: str | None = None,
+    detail: str = "",
+) -> None:
+    """Write an entry per issue of ``issue_ids`` (a bulk action on issues named one by
+    one), all in one transaction."""
     from ..store.tables import audit, fit
 
+    now = utcnow()
+    rows = [
+        {
+            "at": now,
+            "actor": fit(audit.c.actor, _one_line(actor)),
+            "action": fit(audit.c.action, action),
+            "issue_id": issue_id,
+            "integration": fit(audit.c.integration, integration),
+            "detail": _detail(detail),
+        }
+        for issue_id in dict.fromkeys(issue_ids)
+    ]
+    if not rows:
+        return
     with store.transaction() as conn:
-        conn.execute(
-            audit.insert().values(
-                at=utcnow(),
-                actor=fit(audit.c.actor, _one_line(actor)),
-                action=fit(audit.c.action, action),
-                issue_id=issue_id,
-                integration=fit(audit.c.integration, integration),
-                detail=_detail(detail),
-            )
-        )
+        conn.execute(audit.insert(), rows)
 
 
 def _one_line(text: str) -> str:
@@ -77,15 +96,18 @@ def _detail(text: str) -> str:
     return text if len(text) <= cap else text[: cap - 1] + "…"
 
 
-def listed(store: Store, limit: int = DEFAULT_LIMIT) -> list[AuditEntry]:
-    """The newest ``limit`` entries, newest first (1 to :data:`MAX_LIMIT`)."""
+def listed(store: Store, limit: int = DEFAULT_LIMIT, *, offset: int = 0) -> list[AuditEntry]:
+    """The newest ``limit`` entries (1 to :data:`MAX_LIMIT`) after the newest ``offset``
+    (pages), newest first."""
     from sqlalchemy import select
 
     from ..store.tables import audit
 
     limit = max(1, min(limit, MAX_LIMIT))
     with store.read() as conn:
-        rows = conn.execute(select(audit).order_by(audit.c.id.desc()).limit(limit)).all()
+        rows = conn.execute(
+            select(audit).order_by(audit.c.id.desc()).limit(limit).offset(max(0, offset))
+        ).all()
     return [
         AuditEntry(r.id, r.at, r.actor, r.action, r.issue_id, r.integration, r.detail) for r in rows
     ]

@@ -1,16 +1,21 @@
-"""What ``scf credentials set`` checks and does beside storing the password: a warning when
-the config has no such integration or environment, and the integration's circuit closed."""
+"""What ``scf credentials set`` and the console's password form do: a warning when the config
+has no such integration or environment, and :func:`save` (the password stored, the
+integration's circuit closed, the audit entry)."""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import tomllib
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..config.email import EMAIL_CREDENTIAL
 from ..config.server import METRICS_CREDENTIAL
-from ..errors import ScfError
+from ..errors import ScfError, UserError
+from . import audit
 
 if TYPE_CHECKING:
     from ..store.store import Store
@@ -66,3 +71,43 @@ def close_circuit(store: Callable[[], Store], name: str) -> bool:
             return circuits.close(conn, name, utcnow(), "its password was changed")
     except ScfError:
         return False
+
+
+@dataclass(frozen=True)
+class Saved:
+    """Where a password was stored, and whether its integration's open circuit was closed."""
+
+    path: Path
+    circuit_closed: bool
+
+
+# The secrets file is read, changed and replaced whole: two saves at once in one process (two
+# admins in the console) would each drop the other's password.
+_SAVING = threading.Lock()
+
+
+def save(
+    name: str,
+    environment: str | None,
+    password: str,
+    *,
+    store: Callable[[], Store],
+    actor: str,
+) -> Saved:
+    """Store NAME's password (of ``environment``) where the config reads it, close NAME's
+    open circuit, and audit it (never the password). ``store`` opens the store on demand:
+    with no config or store yet, the password is stored all the same, unaudited.
+
+    :raises UserError: an empty password.
+    """
+    from ..config import credentials
+
+    if not password:
+        raise UserError("an empty password was not stored")
+    with _SAVING:
+        path = credentials.store(name, environment, password)
+    closed = close_circuit(store, name)
+    which = f"the {environment} password" if environment else "the password"
+    with contextlib.suppress(ScfError):  # no store yet: the first scf command creates it
+        audit.record(store(), actor, "credentials.save", integration=name, detail=f"saved {which}")
+    return Saved(path, closed)

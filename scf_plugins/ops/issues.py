@@ -17,6 +17,7 @@ from ..errors import UserError
 from ..intake.images import from_files
 from ..intake.reporting import Report, build_issue, parse_answer_args, text_problem
 from ..models import RequestType
+from . import audit
 
 if TYPE_CHECKING:
     from ..config.settings import Settings
@@ -44,8 +45,16 @@ class Correction:
 
     def empty(self) -> bool:
         """Whether nothing would change."""
-        fields = (self.summary, self.description, self.lat, self.lng, self.address)
-        return all(v is None for v in fields) and not self.answers
+        return not self.fields()
+
+    def fields(self) -> list[str]:
+        """The names of what it changes (for the audit log: never the values)."""
+        named = [
+            name
+            for name in ("summary", "description", "lat", "lng", "address")
+            if getattr(self, name) is not None
+        ]
+        return named + (["answers"] if self.answers else [])
 
 
 def listed(store: Store, status: str | None, limit: int) -> list[dict[str, Any]]:
@@ -117,12 +126,27 @@ def checked_comment(text: str, author: str | None) -> tuple[str, str]:
 
 
 def comment(
-    settings: Settings, host: PluginHost, store: Store, issue_id: int, author: str, body: str
+    settings: Settings,
+    host: PluginHost,
+    store: Store,
+    issue_id: int,
+    author: str,
+    body: str,
+    *,
+    actor: str,
 ) -> tuple[int, str]:
     """Add a local comment (checked by :func:`checked_comment`); returns its id and where it
     goes: to the remote request on a pass, or it stays here."""
     found = record(store, issue_id)
     comment_id = store.add_comment(issue_id, author, body)
+    audit.record(
+        store,
+        actor,
+        "issues.comment",
+        issue_id=issue_id,
+        integration=found.integration,
+        detail=f"comment {comment_id}",
+    )
     integration = settings.integrations.get(found.integration or "")
     if integration is not None and not host.capabilities(integration).push_comments:
         return comment_id, f"it stays here: {integration.plugin} has no comment API"
@@ -141,6 +165,8 @@ def recategorize(
     code: str,
     answers: Sequence[str],
     type_of: TypeOf,
+    *,
+    actor: str,
 ) -> tuple[str, str | None]:
     """Give an Open, unlinked issue the request type ``code`` (its answers given anew);
     returns the code as the remote system spells it, and the integration that serves it now
@@ -167,19 +193,35 @@ def recategorize(
     new = build_issue(given, rt, settings.owner_of(rt.code))
     if not store.recategorize(issue_id, rt.code, new.integration, new.type_ref, new.answers):
         raise UserError(f"issue {issue_id} changed meanwhile; look at it again")
+    audit.record(
+        store,
+        actor,
+        "issues.recategorize",
+        issue_id=issue_id,
+        integration=new.integration,
+        detail=f"recategorized from {issue.request_type} to {rt.code}",
+    )
     return rt.code, new.integration
 
 
-def release(store: Store, issue_id: int, address: str | None) -> None:
+def release(store: Store, issue_id: int, address: str | None, *, actor: str) -> None:
     """Send on an issue held for its address, with a corrected one if given."""
     if address is not None and (not address.strip() or len(address) > 300):
         raise UserError("--address must be 1 to 300 characters")
     if not store.release_hold(issue_id, address.strip() if address else None):
         raise UserError(f"issue {issue_id} is not held; see `scf issues show {issue_id}`")
+    detail = "released with a corrected address" if address else "released as it was"
+    audit.record(store, actor, "issues.release", issue_id=issue_id, detail=detail)
 
 
 def edit(
-    settings: Settings, store: Store, issue_id: int, change: Correction, type_of: TypeOf
+    settings: Settings,
+    store: Store,
+    issue_id: int,
+    change: Correction,
+    type_of: TypeOf,
+    *,
+    actor: str,
 ) -> None:
     """Correct an issue not yet sent, with the same checks as a new report; it starts its
     sync afresh."""
@@ -209,3 +251,11 @@ def edit(
     refused = store.edit(issue_id, new)
     if refused:
         raise UserError(refused)
+    audit.record(
+        store,
+        actor,
+        "issues.edit",
+        issue_id=issue_id,
+        integration=new.integration,
+        detail=f"edited: {', '.join(change.fields())}",
+    )

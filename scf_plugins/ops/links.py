@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import UserError
 from ..timeutil import utcnow
+from . import audit
 
 if TYPE_CHECKING:
     from ..config.settings import Settings
@@ -52,6 +53,8 @@ def act(
     endpoint: str | None,
     reason: str,
     verb: Verb,
+    *,
+    actor: str,
 ) -> int:
     """Withdraw or resubmit every Acknowledged issue of ``integration`` linked to
     ``environment`` (at ``endpoint``, if given), never the live one; returns how many."""
@@ -82,4 +85,13 @@ def act(
             + (f" at {endpoint}" if endpoint else "")
             + "; see `scf links`"
         )
+    where = f"{environment} at {endpoint}" if endpoint else environment
+    did = "withdrew" if verb == "withdraw" else "resubmitted"
+    audit.record(
+        store,
+        actor,
+        f"links.{verb}",
+        integration=integration,
+        detail=f"{did} {done} issues linked to {where}: {reason}",
+    )
     return done

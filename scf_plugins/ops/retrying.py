@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from ..errors import UserError
+from . import audit
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -66,11 +67,14 @@ def retry(
     issue_ids: Sequence[int],
     selection: Selection | None,
     integration: str | None,
+    *,
+    actor: str,
 ) -> Retried:
     """Clear the back-off of the issues given, or of every ``failing`` or ``stuck`` one (of
     ``integration``, if given), and of their comments and photos not yet pushed; end the wait
     of the circuits of the integrations concerned (theirs, or with a selection every one that
-    is down: a down integration is failing as a whole)."""
+    is down: a down integration is failing as a whole). The audit log has an entry per issue
+    named, or one for a selection."""
     from ..engine import circuits
     from ..timeutil import utcnow
     from .counts import STUCK_AFTER
@@ -100,7 +104,30 @@ def retry(
     with store.transaction() as conn:
         down = circuits.end_waits(conn, concerned.values(), now)
     waiting = in_flight if count else 0
-    return Retried(len(ids), count, pushed, tuple(down), waiting, now, selection)
+    retried = Retried(len(ids), count, pushed, tuple(down), waiting, now, selection)
+    _audit(store, actor, retried, issue_ids, integration)
+    return retried
+
+
+def _audit(
+    store: Store,
+    actor: str,
+    retried: Retried,
+    issue_ids: Sequence[int],
+    integration: str | None,
+) -> None:
+    """One entry per issue named, or one naming how many a selection retried."""
+    if retried.selection is None:
+        audit.record_each(store, actor, "issues.retry", issue_ids, detail="retried")
+        return
+    ended = "".join(f"; ended the wait of {c.integration}" for c in retried.down)
+    audit.record(
+        store,
+        actor,
+        "issues.retry",
+        integration=integration,
+        detail=f"retried {retried.issues} {retried.selection} issues{ended}",
+    )
 
 
 def _routed(

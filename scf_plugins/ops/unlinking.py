@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import UserError
+from . import audit
 
 if TYPE_CHECKING:
     from sqlalchemy import RowMapping
@@ -82,11 +83,17 @@ def choose(
 
 
 def act(
-    settings: Settings, store: Store, issue_ids: Sequence[int], verb: Verb, reason: str
+    settings: Settings,
+    store: Store,
+    issue_ids: Sequence[int],
+    verb: Verb,
+    reason: str,
+    *,
+    actor: str,
 ) -> Iterator[Outcome]:
     """Withdraw (close here, with ``reason`` told to the resident; the remote system is not
     touched) or resubmit (send anew, under a new marker, photos too) each issue in turn,
-    yielding its outcome as soon as it is committed."""
+    yielding its outcome as soon as it is committed (and, when done, audited)."""
     from sqlalchemy import select
 
     from ..engine import transitions
@@ -115,6 +122,14 @@ def act(
             yield Outcome(issue_id, verb, False, refused)
         else:
             assert row is not None
+            audit.record(
+                store,
+                actor,
+                f"issues.{verb}",
+                issue_id=issue_id,
+                integration=row["integration"],
+                detail=f"{'withdrew' if verb == 'withdraw' else 'resubmitted'}: {reason}",
+            )
             yield Outcome(issue_id, verb, True, _done(row, verb))
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..errors import UserError
 from ..net.redaction import register_secret
+from ..ops import audit
 from ..store.store import Store
 from ..store.tables import api_keys, issues
 from ..timeutil import iso, utcnow
@@ -47,7 +48,7 @@ def digest(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def create(store: Store, name: str) -> str:
+def create(store: Store, name: str, *, actor: str) -> str:
     """Make a key called ``name`` and return it (the only time it is seen).
 
     :raises UserError: a bad name, or a name already used (revoked keys keep their names).
@@ -69,6 +70,7 @@ def create(store: Store, name: str) -> str:
             f"an API key named {name!r} exists already; pick another name "
             f"(`scf api-keys list` shows them)"
         ) from None
+    audit.record(store, actor, "api_keys.create", detail=f"created API key {name}")
     return key
 
 
@@ -118,7 +120,7 @@ def listed_json(store: Store) -> list[dict[str, Any]]:
     ]
 
 
-def revoke(store: Store, name: str) -> None:
+def revoke(store: Store, name: str, *, actor: str) -> None:
     """Revoke the key ``name`` at once (its hash stays, so the name is not reused).
 
     :raises UserError: no such key, or revoked already.
@@ -130,6 +132,7 @@ def revoke(store: Store, name: str) -> None:
         if row["revoked_at"] is not None:
             raise UserError(f"API key {name!r} is revoked already")
         conn.execute(api_keys.update().where(api_keys.c.name == name).values(revoked_at=utcnow()))
+    audit.record(store, actor, "api_keys.revoke", detail=f"revoked API key {name}")
 
 
 @dataclass(frozen=True)
@@ -145,7 +148,9 @@ class Rotated:
 MAX_GRACE = timedelta(days=90)
 
 
-def rotate(store: Store, name: str, grace: timedelta = timedelta(hours=24)) -> Rotated:
+def rotate(
+    store: Store, name: str, grace: timedelta = timedelta(hours=24), *, actor: str
+) -> Rotated:
     """Give client ``name`` a new key; the current one keeps working for ``grace`` (none: it
     stops now). A key rotated out earlier and still in its grace stops now: a client has at
     most two keys.
@@ -171,6 +176,9 @@ def rotate(store: Store, name: str, grace: timedelta = timedelta(hours=24)) -> R
             .where(api_keys.c.name == name)
             .values(key_hash=digest(key), previous_hash=row["key_hash"], previous_until=now + grace)
         )
+    hours = f"{grace.total_seconds() / 3600:g}"
+    detail = f"rotated API key {name}; the previous key works {hours} more hours"
+    audit.record(store, actor, "api_keys.rotate", detail=detail)
     return Rotated(key, now + grace, ended)
 
 

@@ -228,7 +228,7 @@ class Harness:
         settings, store = self.settings, self.store()
         if refresh:
             refresh_types(settings, self.host, store)
-        key = create(store, key_name)
+        key = create(store, key_name, actor="scf testing (kit)")
         server = Background(create_app(settings, self.host, store))
         self._running.append(Leaving(server))
         return Door(server.url, key, store, settings)
