@@ -1,5 +1,6 @@
 """The store's figures per integration that ``scf status`` shows: issues by status, what
-waits, what fails, what is stuck, held or pending, and the photos still to send.
+waits, what fails, what is stuck, held or pending, and the photos still to send; and the
+residents' emails waiting, failing and uncertain.
 
 The conditions here are the one definition of each kind of issue: ``scf status`` counts with
 them, and ``scf issues list --status …`` and the bulk ``resubmit``/``withdraw`` select with
@@ -14,7 +15,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, and_, func, select
 
 from ..models import Status
-from ..store.tables import attachments, issues
+from ..store.tables import attachments, issues, notifications
 
 STUCK_AFTER = 5  # failed attempts after which an issue counts (and is listed) as stuck
 _LIVE = (Status.OPEN.value, Status.ACKNOWLEDGED.value)
@@ -176,3 +177,17 @@ def _aware(value: Any) -> datetime | None:
     when = datetime.fromisoformat(value) if isinstance(value, str) else value
     assert isinstance(when, datetime)
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def emails(conn: Connection) -> dict[str, int]:
+    """Residents' emails: ``waiting`` to be sent (``failing`` of them: their last try failed,
+    they are tried again), and ``uncertain`` (their send was interrupted after the server may
+    have taken them: sent again only by ``scf notifications retry``). Each count reads a
+    partial index of the rows it counts, never the whole table."""
+    n = notifications
+    waiting = (n.c.sent_at.is_(None), n.c.skipped.is_(None), n.c.uncertain_at.is_(None))
+    count, failing = conn.execute(
+        select(func.count(), func.count(n.c.last_error)).where(*waiting)
+    ).one()
+    uncertain = conn.execute(select(func.count()).where(n.c.uncertain_at.is_not(None))).scalar()
+    return {"waiting": int(count), "failing": int(failing), "uncertain": int(uncertain or 0)}

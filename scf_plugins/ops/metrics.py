@@ -65,6 +65,19 @@ def metrics(data: dict[str, Any]) -> Iterator[Metric]:
         "Seconds since the poll loop last went through the integration.",
         labels=["integration"],
     )
+    emails = GaugeMetricFamily(
+        "scf_notifications",
+        "Residents' emails: waiting to be sent, failing (waiting, their last try failed), and "
+        "uncertain (interrupted after the server may have taken them; sent again only by hand).",
+        labels=["state"],
+    )
+    mail = data["notifications"]
+    for state in ("waiting", "failing", "uncertain"):
+        emails.add_metric([state], mail[state])
+    mail_down = GaugeMetricFamily(
+        "scf_mail_server_down", "1 while the mail server's circuit is open (it is down)."
+    )
+    mail_down.add_metric([], 1 if mail["down"] else 0)
     for loop, entry in data["loops"].items():
         if entry["age_seconds"] is not None:
             loop_age.add_metric([loop], entry["age_seconds"])
@@ -83,7 +96,8 @@ def metrics(data: dict[str, Any]) -> Iterator[Metric]:
         if i["poll_loop"]["age_seconds"] is not None:
             poll_age.add_metric([i["name"]], i["poll_loop"]["age_seconds"])
     yield from (issue_counts, waiting, failing_now, oldest, pending, down, photos_waiting,
-                photos_failing, stored, loop_age, loop_stale, poll_age)  # fmt: skip
+                photos_failing, stored, loop_age, loop_stale, poll_age, emails,
+                mail_down)  # fmt: skip
 
 
 def prometheus_text(settings: Settings, store: Store, now: datetime) -> bytes:

@@ -3,16 +3,19 @@
 It runs in its own process, so everything it shows is in the store: issue counts, what waits
 and what fails (from the issues), open circuits, and the health rows the engine writes after
 each pass (when, how long, errors, the last successful remote call, recent latencies, and
-when each sync loop last went round: :mod:`.liveness`).
+when each sync loop last went round: :mod:`.liveness`), and the residents' emails waiting,
+failing or uncertain, with the mail server's circuit.
 The figures come from :mod:`.counts` and :mod:`.health`; :mod:`.metrics` turns them into
 Prometheus gauges for ``/metrics`` and ``scf status --prometheus``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ..config.email import EMAIL_CREDENTIAL as MAIL_CIRCUIT  # the mail server's circuit
 from ..engine import circuits, retention
 from ..models import Status
 from ..store.links import foreign_links
@@ -39,6 +42,7 @@ def gather(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
         rows = health.read_all(conn)
         open_circuits = circuits.read_all(conn)
         unrouted = counts.unrouted(conn)
+        emails = counts.emails(conn)
         foreign: dict[str, int] = {}
         for group in foreign_links(conn, settings.integrations):
             foreign[group.integration] = foreign.get(group.integration, 0) + group.count
@@ -53,6 +57,7 @@ def gather(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
         "stuck": stuck_in_all,
         "photos": {**kept, "purge_after_days": settings.images.purge_after_days},
         "loops": liveness.summary(loops),
+        "notifications": _notifications(settings, emails, open_circuits.get(MAIL_CIRCUIT)),
     }
     for integration in settings.integrations.values():
         name = integration.name
@@ -109,10 +114,31 @@ def gather(settings: Settings, store: Store, now: datetime) -> dict[str, Any]:
     return out
 
 
+def _notifications(
+    settings: Settings, emails: dict[str, int], circuit: circuits.Circuit | None
+) -> dict[str, Any]:
+    """The residents' emails: the counts, whether they are configured, and the mail server's
+    circuit (only with ``[email]``: without it a circuit of that name is an integration's)."""
+    down = circuit if settings.email is not None else None
+    return {
+        **emails,
+        "configured": settings.email is not None,
+        "down": down is not None,
+        "down_since": iso(down.opened_at) if down else None,
+        "down_reason": down.reason if down else None,
+        "next_probe_at": iso(down.probe_at) if down else None,
+    }
+
+
 def failing(data: dict[str, Any]) -> bool:
-    """Whether anything is failing (``scf status`` exits 1): a failing issue or photo, or a
-    down integration."""
-    return any(i["failing"] or i["photos_failing"] or i["down"] for i in data["integrations"])
+    """Whether anything is failing (``scf status`` exits 1): a failing issue, photo or
+    email, or a down integration or mail server."""
+    mail = data["notifications"]
+    return (
+        mail["failing"] > 0
+        or mail["down"]
+        or any(i["failing"] or i["photos_failing"] or i["down"] for i in data["integrations"])
+    )
 
 
 def text(data: dict[str, Any], now: datetime, zone: str = "UTC") -> str:
@@ -184,6 +210,9 @@ def text(data: dict[str, Any], now: datetime, zone: str = "UTC") -> str:
             f"stuck: {data['stuck']} in all, {data['stuck'] - shown} of them unrouted or of an "
             f"integration no longer configured: scf issues list --status stuck"
         )
+    mail = data["notifications"]
+    if mail["configured"] or mail["waiting"] or mail["uncertain"]:
+        lines.append(_emails_line(mail, when))
     photos = data["photos"]
     keep = photos["purge_after_days"]
     lines.append(
@@ -195,6 +224,27 @@ def text(data: dict[str, Any], now: datetime, zone: str = "UTC") -> str:
         )
     )
     return "\n".join(lines)
+
+
+def _emails_line(mail: dict[str, Any], when: Callable[[str | None], str]) -> str:
+    """The residents' emails in one line, and what staff may do about uncertain ones."""
+    line = (
+        f"emails to residents: {mail['waiting']} waiting, {mail['failing']} failing, "
+        f"{mail['uncertain']} uncertain"
+    )
+    if mail["down"]:
+        line += (
+            f"; mail server DOWN since {when(mail['down_since'])}: {mail['down_reason']} "
+            f"(next probe {when(mail['next_probe_at'])})"
+        )
+    if not mail["configured"]:
+        line += "; [email] is not set: nothing is sent"
+    if mail["uncertain"]:
+        line += (
+            " (an uncertain one may have been delivered: `scf issues show` lists them, "
+            "`scf notifications retry ID` sends one again)"
+        )
+    return line
 
 
 def _age(now: datetime, then: datetime | None) -> float | None:
