@@ -1,6 +1,7 @@
 """Step 5 of a pass, once for all integrations: Closed -> Archived after
 ``archive_after_days``; then the bytes of photos purged ``[images] purge_after_days`` after
-their issue was archived, where that is set (:mod:`.retention`)."""
+their issue was archived (:mod:`.retention`), and reporters' contact details ``[privacy]
+purge_contact_after_days`` after (:mod:`.contact_retention`), where those are set."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import logging
 from datetime import timedelta
 
 from ..ops import telemetry
-from . import retention, transitions
+from . import contact_retention, retention, transitions
 from .context import StepContext
 
 log = logging.getLogger(__name__)
@@ -29,3 +30,12 @@ def archive(ctx: StepContext) -> None:
         if purged:
             log.info("purged the bytes of %s photos archived over %g days ago", purged, keep,
                      extra={"photos_purged": purged})  # fmt: skip
+    days = ctx.settings.privacy.purge_contact_after_days
+    if days is not None:
+        gone = contact_retention.purge_contacts(
+            ctx.store.transaction, ctx.clock(), timedelta(days=days)
+        )
+        ctx.report.contacts_purged += gone
+        if gone:
+            log.info("purged the reporters' contact details of %s issues archived over %d days "
+                     "ago", gone, days, extra={"contacts_purged": gone})  # fmt: skip

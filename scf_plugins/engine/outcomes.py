@@ -27,6 +27,8 @@ class PassReport:
     pending: int = 0  # creates accepted under a token, their remote id still to come
     photos_out: int = 0
     photos_purged: int = 0  # photos whose bytes were deleted under [images] purge_after_days
+    emails: int = 0  # notifications emailed to residents
+    contacts_purged: int = 0  # issues whose reporter's details went ([privacy])
     problems: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -37,7 +39,7 @@ class PassReport:
             self.submitted or self.acknowledged or self.closed or self.cancelled
             or self.activity or self.comments_in or self.comments_out or self.archived
             or self.held or self.errors or self.polled or self.pending or self.photos_out
-            or self.photos_purged
+            or self.photos_purged or self.emails or self.contacts_purged
         )  # fmt: skip
 
     def fields(self) -> dict[str, int | float]:
@@ -48,7 +50,8 @@ class PassReport:
             "comments_in": self.comments_in, "comments_out": self.comments_out,
             "archived": self.archived, "held": self.held, "errors": self.errors,
             "polled": self.polled, "pending": self.pending, "photos_out": self.photos_out,
-            "photos_purged": self.photos_purged, "seconds": round(self.seconds, 3),
+            "photos_purged": self.photos_purged, "emails": self.emails,
+            "contacts_purged": self.contacts_purged, "seconds": round(self.seconds, 3),
         }  # fmt: skip
 
     def summary(self) -> str:
@@ -60,8 +63,10 @@ class PassReport:
             f"{self.closed}, cancelled {self.cancelled}, comments in {self.comments_in} "
             f"out {self.comments_out}, "
             + (f"photos out {self.photos_out}, " if self.photos_out else "")
+            + (f"emails {self.emails}, " if self.emails else "")
             + f"archived {self.archived}, "
             + (f"photos purged {self.photos_purged}, " if self.photos_purged else "")
+            + (f"contacts purged {self.contacts_purged}, " if self.contacts_purged else "")
             + f"errors {self.errors} "
             f"({self.seconds:.2f} s)"
         )
