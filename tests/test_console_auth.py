@@ -419,3 +419,10 @@ def test_console_settings_default_to_30_minutes_and_12_hours(
     settings, problems = check_config(write_config(BASIC), resolve_secrets=False)
     assert not problems and settings is not None
     assert settings.console.idle_minutes == 30 and settings.console.absolute_hours == 12
+
+
+def test_the_sign_in_page_sends_a_signed_in_person_on(served: Consoled) -> None:
+    ada = served.client()
+    ada.sign_in("ada")
+    answer = ada.get("/console/login?next=/console/issues")
+    assert answer.status_code == 303 and answer.headers["location"] == "/console/issues"

@@ -55,8 +55,10 @@ Where each page lives
       ``/console/staff``; and ``/console/audit``;
     - :mod:`.app`: the list of page modules, the static files (``static/console.css``), and
       the catch-all 404 page;
-    - :mod:`.page`: the :class:`.page.Console`, the guards, :class:`.page.Visit`, the
-      templates' common context and the navigation;
+    - :mod:`.page`: the :class:`.page.Console`, the guards and :class:`.page.Visit`;
+    - :mod:`.templating`: the templates, what each sees, and the navigation;
+    - :mod:`.flash`: the one-line messages after an action;
+    - :mod:`.paths`: where a person may be sent (never outside the console);
     - :mod:`.auth`: cookie signing, the cookies' flags, CSRF and ``Origin`` checks;
     - :mod:`.throttle`: failed sign-ins per address;
     - :mod:`.headers`: the security headers.

@@ -281,12 +281,12 @@ class Visit:
     @property
     def actor(self) -> str:
         """Who the audit names: ``"<staff name> (console)"``."""
-        return f"{self.account.name} (console)"
+        return self.account.actor
 
     @property
     def admin(self) -> bool:
         """Whether the account is an administrator."""
-        return bool(self.account.role == "admin")
+        return self.account.admin
 
     @property
     def settings(self) -> Settings:
