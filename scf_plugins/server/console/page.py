@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -307,7 +308,7 @@ class Visit:
         return host
 
     @property
-    def query(self) -> Any:
+    def query(self) -> QueryParams:
         """The query string's parameters (``request.query_params``)."""
         return self.request.query_params
 
