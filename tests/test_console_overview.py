@@ -6,12 +6,14 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from scf_plugins.ops import staff
 from scf_plugins.ops.status import gather
+from scf_plugins.server.console.overview import Attention, needs_attention
 from scf_plugins.testing import Harness
 
 from .consoled import CHEAP, Consoled, make_account, serve_console
@@ -173,3 +175,13 @@ def test_the_page_s_structure(troubled: tuple[Harness, Consoled]) -> None:
     assert text.index('href="#main"') < text.index("<nav")  # the skip link comes first
     assert '<a href="/console/" aria-current="page">Overview</a>' in text
     assert "style=" not in text and "<script" not in text  # the CSP allows neither inline
+
+
+def test_the_mail_server_and_residents_emails_need_attention_too(basic: Harness) -> None:
+    data = gather(basic.settings, basic.store(), datetime.now(UTC))
+    assert needs_attention(data) == []
+    data["notifications"].update(down=True, down_reason="connection refused", failing=2)
+    assert needs_attention(data) == [
+        Attention("mail server", "down: connection refused"),
+        Attention(None, "emails to residents failing", 2),
+    ]

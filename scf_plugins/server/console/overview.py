@@ -61,8 +61,8 @@ async def overview(visit: Visit) -> Response:
 
 def needs_attention(data: dict[str, Any]) -> list[Attention]:
     """What a person should look at, from ``scf status --json``'s shape: each integration
-    down, each kind of trouble it has issues of, and the unrouted and stuck issues of no
-    integration configured."""
+    down, each kind of trouble it has issues of, the mail server down and residents' emails
+    failing or uncertain, and the unrouted and stuck issues of no integration configured."""
     out: list[Attention] = []
     for i in data["integrations"]:
         name = i["name"]
@@ -76,6 +76,13 @@ def needs_attention(data: dict[str, Any]) -> list[Attention]:
     if data["unrouted"]:
         out.append(Attention(None, "unrouted: no integration takes them", data["unrouted"],
                              issues_url("unrouted")))  # fmt: skip
+    mail = data["notifications"]
+    if mail["down"]:
+        out.append(Attention("mail server", f"down: {mail['down_reason']}"))
+    if mail["failing"]:
+        out.append(Attention(None, "emails to residents failing", mail["failing"]))
+    if mail["uncertain"]:
+        out.append(Attention(None, "emails to residents uncertain", mail["uncertain"]))
     elsewhere = data["stuck"] - sum(i["stuck"] for i in data["integrations"])
     if elsewhere > 0:
         out.append(Attention(None, "stuck, unrouted or of an integration no longer configured",
