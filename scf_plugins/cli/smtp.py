@@ -4,6 +4,7 @@ for trying an ``[email]`` config without writing to anyone."""
 from __future__ import annotations
 
 import os
+import signal
 import threading
 from typing import TYPE_CHECKING
 
@@ -12,7 +13,7 @@ import click
 from .root import emulator_group
 
 if TYPE_CHECKING:
-    from ..testing.smtp_sink import Received
+    from ..net.smtp_sink import Received
 
 
 @emulator_group.command("smtp")
@@ -25,8 +26,7 @@ if TYPE_CHECKING:
 def emulator_smtp(host: str, port: int, user: str | None) -> None:
     """Serve an SMTP sink that keeps nothing and prints each message: its sender,
     recipients, subject and text. No TLS: point [email] at it with security = "none"."""
-    from ..testing import standins  # aiosmtpd: loaded by this command only
-    from ..testing.smtp_sink import SmtpSink
+    from ..net.smtp_sink import SmtpSink  # aiosmtpd: loaded by this command only
 
     lock = threading.Lock()
     count = 0
@@ -42,7 +42,16 @@ def emulator_smtp(host: str, port: int, user: str | None) -> None:
             )
 
     users = {user: os.environ.get("SCF_EMULATOR_PASSWORD", "emulator")} if user else None
-    sink = standins.bind(lambda: SmtpSink(host, port, users=users, on_message=show), host, port)
+    try:
+        sink = SmtpSink(host, port, users=users, on_message=show)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port "
+            f"(0: any free one)"
+        ) from None
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
     sink.start()
     login = f'user = "{user}"' if user else "no login"
     click.echo(
@@ -50,6 +59,7 @@ def emulator_smtp(host: str, port: int, user: str | None) -> None:
         f'port = {sink.port}, security = "none", {login}. Ctrl-C stops.'
     )
     try:
-        standins.wait_until_stopped()
+        while not stop.wait(0.5):  # short waits: the signal handlers run between them
+            pass
     finally:
         sink.stop()
