@@ -59,7 +59,11 @@ class Person:
     @property
     def text(self) -> str:
         """Everything the page says, as rendered."""
-        return str(self.driver.find_element(By.TAG_NAME, "body").text)
+        # Read in one script, so a page being replaced (a form just sent) never leaves a
+        # stale element in between: the text is the old page's or the new one's.
+        return str(
+            self.driver.execute_script("return document.body ? document.body.innerText : ''")
+        )
 
     @property
     def heading(self) -> str:
