@@ -22,7 +22,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, select
 
-from ..models import Status
 from ..store.tables import answers, issues
 
 BATCH = 200  # issues per transaction
@@ -42,12 +41,10 @@ def purge_contacts(
         with begin() as conn:
             ids = list(
                 conn.execute(
+                    # Only archiving sets archived_at; no status condition, which would
+                    # lead the planner to scan every archived issue.
                     select(issues.c.id)
-                    .where(
-                        issues.c.contact_purged_at.is_(None),
-                        issues.c.archived_at < now - after,
-                        issues.c.status == Status.ARCHIVED.value,
-                    )
+                    .where(issues.c.contact_purged_at.is_(None), issues.c.archived_at < now - after)
                     .order_by(issues.c.archived_at)
                     .limit(min(BATCH, limit - purged))
                 ).scalars()
