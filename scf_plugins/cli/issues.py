@@ -11,7 +11,7 @@ import click
 from ..errors import UserError
 from ..intake.reporting import Report, parse_answer_args
 from ..models import RequestType
-from ..ops import history, request_types, retrying, unlinking
+from ..ops import finding, history, request_types, retrying, unlinking
 from ..ops import issues as desk
 from ..ops.views import (
     dumps,
@@ -126,47 +126,50 @@ def issues_group() -> None:
 @issues_group.command("list")
 @click.option(
     "--status",
-    type=click.Choice(
-        [
-            "open",
-            "acknowledged",
-            "closed",
-            "archived",
-            "stuck",
-            "attention",
-            "failing",
-            "held",
-            "unrouted",
-        ]
-    ),
-    help="Only issues in this status; 'stuck': issues that keep failing to sync or wait for "
-    "a person; 'attention': only those waiting for a person (a link that does not verify, a "
-    "remote request gone or linked twice, a closed status nobody mapped, a cancel); 'failing': "
-    "the last attempt failed; 'held': waiting for an address; 'unrouted': cancelled remotely, "
-    "no type fits yet. These five take Open and Acknowledged issues, as `scf status` counts.",
+    type=click.Choice(finding.STATUSES + finding.KINDS),
+    help="Only issues in this status; 'failing': the last attempt failed; 'stuck': issues that "
+    "keep failing to sync or wait for a person; 'attention': only those waiting for a person (a "
+    "link that does not verify, a remote request gone or linked twice, a closed status nobody "
+    "mapped, a cancel); 'held': waiting for an address; 'unrouted': cancelled remotely, no type "
+    "fits yet; 'pending': accepted under a token, no request number yet. These six take Open "
+    "(and the first three Acknowledged) issues, as `scf status` counts.",
+)
+@click.option("--integration", help="Only issues of this integration.")
+@click.option(
+    "--search",
+    metavar="TEXT",
+    help="Only issues whose id is TEXT, or whose summary or address contains it (any case).",
 )
 @click.option("--limit", type=click.IntRange(1, 100_000), default=1000, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @pass_app
-def issues_list(app: App, status: str | None, limit: int, as_json: bool) -> None:
+def issues_list(
+    app: App,
+    status: str | None,
+    integration: str | None,
+    search: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
     """Issues, newest first."""
-    data = desk.listed(app.store, status, limit)
+    chosen = finding.checked(app.settings, status, integration, search)
+    found = finding.find(app.store, chosen, limit=limit).issues
     if as_json:
-        echo(dumps(data))
+        echo(dumps([f.json() for f in found]))
         return
     echo(
         table(
             ["id", "status", "type", "remote", "summary", "last error"],
             [
                 [
-                    d["id"],
-                    d["status"],
-                    d["request_type"],
-                    d["remote_id"] or "-",
-                    d["summary"],
-                    d["attention"] or d["last_error"] or "",
+                    f.id,
+                    f.status,
+                    f.request_type,
+                    f.remote_id or "-",
+                    f.summary,
+                    f.attention or f.last_error or "",
                 ]
-                for d in data
+                for f in found
             ],
         )
     )

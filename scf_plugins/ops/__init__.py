@@ -3,8 +3,9 @@
 - seeing: ``scf status`` (:mod:`.status`, its figures in :mod:`.counts` and :mod:`.health`,
   whether the sync loops go round in :mod:`.liveness`, gauges in :mod:`.metrics`), ``scf
   doctor`` (:mod:`.doctor`), ``scf config check`` (:mod:`.config_check`), ``scf plugins``
-  (:mod:`.plugins`), ``scf links``, advice on the config (:mod:`.advice`), and how issues and
-  request types are shown (:mod:`.views`);
+  (:mod:`.plugins`), ``scf links``, advice on the config (:mod:`.advice`), issues listed and
+  searched (:mod:`.finding`), what an issue's state allows (:mod:`.allowed`), and how issues
+  and request types are shown (:mod:`.views`);
 - doing: issues by hand (:mod:`.issues`, ``issues retry`` in :mod:`.retrying`, request
   types in :mod:`.request_types`), links of another environment (:mod:`.links`), what
   ``credentials set`` does beside storing (:mod:`.credentials`);

@@ -19,7 +19,7 @@ from ..store.tables import attachments, issues, notifications
 
 STUCK_AFTER = 5  # failed attempts after which an issue counts (and is listed) as stuck
 _LIVE = (Status.OPEN.value, Status.ACKNOWLEDGED.value)
-Kind = Literal["stuck", "attention", "failing", "held", "unrouted"]
+Kind = Literal["stuck", "attention", "failing", "held", "unrouted", "pending"]
 
 
 def stuck() -> Any:
@@ -60,20 +60,32 @@ def unrouted_now() -> Any:
     return and_(issues.c.status == Status.OPEN.value, issues.c.integration.is_(None))
 
 
+def pending_now() -> Any:
+    """The condition of a pending issue: Open, accepted under a token, its request number not
+    known yet (as :func:`pending` counts them)."""
+    return and_(issues.c.status == Status.OPEN.value, issues.c.pending_token.is_not(None))
+
+
 _KINDS = {
     "stuck": stuck,
     "attention": attention,
     "failing": failing_now,
     "held": lambda: and_(issues.c.status == Status.OPEN.value, held()),
     "unrouted": unrouted_now,
+    "pending": pending_now,
 }
+
+
+def condition(kind: Kind) -> Any:
+    """The condition of the issues of ``kind`` (what :func:`ids` selects)."""
+    return _KINDS[kind]()
 
 
 def ids(
     conn: Connection, kind: Kind, integration: str | None = None, limit: int | None = None
 ) -> list[int]:
     """The ids of the issues of ``kind`` (of ``integration``, if given), newest first."""
-    query = select(issues.c.id).where(_KINDS[kind]()).order_by(issues.c.id.desc())
+    query = select(issues.c.id).where(condition(kind)).order_by(issues.c.id.desc())
     if integration is not None:
         query = query.where(issues.c.integration == integration)
     if limit is not None:
@@ -138,7 +150,7 @@ def pending(conn: Connection) -> dict[str, tuple[int, datetime | None]]:
     """Creates accepted under a token, no remote id yet, per integration: how many, the oldest."""
     rows = conn.execute(
         select(issues.c.integration, func.count(), func.min(issues.c.pending_since))
-        .where(issues.c.status == Status.OPEN.value, issues.c.pending_token.is_not(None))
+        .where(pending_now())
         .group_by(issues.c.integration)
     )
     return {str(r[0]): (int(r[1]), _aware(r[2])) for r in rows}

@@ -4,14 +4,15 @@ Each function checks what the config and the store say (a refusal is a
 :class:`~scf_plugins.errors.UserError` that names the fix), then changes the store through its
 API or the engine's transitions. Reports and corrections go through the one intake
 validation (:func:`~scf_plugins.intake.reporting.build_issue`), as reports from the Open311
-door do. Withdrawing and resubmitting are :mod:`.unlinking`; retrying is :mod:`.retrying`.
+door do. Withdrawing and resubmitting are :mod:`.unlinking`; retrying is :mod:`.retrying`;
+listing and searching is :mod:`.finding`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 from ..errors import UserError
 from ..intake.images import from_files
@@ -23,10 +24,8 @@ if TYPE_CHECKING:
     from ..config.settings import Settings
     from ..plugins import PluginHost
     from ..store.store import IssueRecord, Store
-    from .counts import Kind
 
 STAFF = "Staff"  # who a comment made here is by, unless --author names someone
-FILTERS = ("stuck", "attention", "failing", "held", "unrouted")  # :mod:`.counts` kinds
 TypeOf = Callable[[str], RequestType]  # the request type of a code, loading them if need be
 
 
@@ -55,35 +54,6 @@ class Correction:
             if getattr(self, name) is not None
         ]
         return named + (["answers"] if self.answers else [])
-
-
-def listed(store: Store, status: str | None, limit: int) -> list[dict[str, Any]]:
-    """The ``scf issues list --json`` shape, newest first. ``status`` is an issue status, or
-    ``stuck`` (failing for a while or waiting for a person), ``attention`` (waiting for a
-    person), ``failing``, ``held`` or ``unrouted``: the issues ``scf status`` counts as such
-    (one definition, :mod:`.counts`)."""
-    if status in FILTERS:
-        from . import counts  # SQLAlchemy: loaded only when a store is used
-
-        with store.read() as conn:
-            chosen = counts.ids(conn, cast("Kind", status), limit=limit)
-        rows = list(store.rows(chosen))
-    else:
-        rows = store.list(status, limit=limit)
-    return [
-        {
-            "id": r["id"],
-            "status": r["status"],
-            "request_type": r["request_type"],
-            "integration": r["integration"],
-            "remote_id": r["remote_id"],
-            "summary": r["summary"],
-            "attempts": r["attempts"],
-            "last_error": r["last_error"],
-            "attention": r["attention"],
-        }
-        for r in rows
-    ]
 
 
 def record(store: Store, issue_id: int) -> IssueRecord:

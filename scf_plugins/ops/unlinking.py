@@ -109,7 +109,7 @@ def act(
                 .mappings()
                 .first()
             )
-            refused = _refusal(settings, row, issue_id, verb)
+            refused = refusal(settings, row, issue_id, verb)
             if refused is None and not getattr(transitions, verb)(
                 conn, settings, issue_id, reason, utcnow()
             ):
@@ -133,7 +133,7 @@ def act(
             yield Outcome(issue_id, verb, True, _done(row, verb))
 
 
-def _refusal(settings: Settings, row: RowMapping | None, issue_id: int, verb: Verb) -> str | None:
+def refusal(settings: Settings, row: RowMapping | None, issue_id: int, verb: Verb) -> str | None:
     """Why the issue cannot be withdrawn or resubmitted, with what to do; None when it can."""
     if row is None:
         return "there is no such issue; see `scf issues list`"
