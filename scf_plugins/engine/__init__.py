@@ -11,6 +11,9 @@ What the steps share, below them (no step imports another): an issue's status ch
 activity and comments (:mod:`.inbox`), circuits, leases, work a dead worker left in flight
 (:mod:`.inflight`), poll rounds, photo retention and pass outcomes.
 
+The email a resident gets for a notification: :mod:`.letters` (its templates in
+``templates/email/``).
+
 Beside the loop: :mod:`.gate` (trips, pauses, circuit reads), :mod:`.heartbeat`,
 :mod:`.status_notes`, :mod:`.continuous` and :mod:`.refresh_types`. Nothing imports
 :mod:`.loop` but the callers of the engine.

@@ -92,12 +92,14 @@ def send(email: Email, password: Secret | None, message: EmailMessage) -> None:
                 "the address is not ASCII and the server does not offer SMTPUTF8",
                 permanent=True,
             )
+        payload = _payload(message, utf8)
         options = ["SMTPUTF8"] if utf8 else []
+        if not payload.isascii() and client.has_extn("8bitmime"):
+            options.append("BODY=8BITMIME")
         _expect(client, client.mail(email.address, options), "the sender", 250, whole=True)
         for address in recipients:
             _expect(client, client.rcpt(address), "the recipient", 250)
         _expect(client, client.docmd("DATA"), "the message", 354)
-        payload = _payload(message, utf8)
         client.send(payload)  # fails before the final "." left: the server took nothing
         try:
             reply = client.getreply()
