@@ -14,7 +14,6 @@ account is disabled, or when the password changed after it began.
 from __future__ import annotations
 
 import hashlib
-import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -41,7 +40,10 @@ MAX_FAILURES = 5  # failed sign-ins in a row that lock an account
 LOCK = timedelta(minutes=15)
 SEEN_EVERY = timedelta(minutes=1)  # a session's seen_at is written at most this often
 MAX_SESSIONS = 20  # per account: a new sign-in past this ends the least recently seen
-WRONG = "wrong username or password"
+WRONG = (
+    "wrong username or password, or the account is locked after 5 failed sign-ins in a "
+    "row: wait 15 minutes, or ask an administrator to reset it"
+)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 # The library's default costs (about 50 ms a hash). Tests replace it with a cheap one; a
@@ -243,9 +245,10 @@ def _end_sessions(conn: Connection, name: str) -> None:
 def authenticate(store: Store, name: str, password: str, now: datetime) -> StaffAccount:
     """The account ``name`` if ``password`` is its password and it may sign in now.
 
-    :raises SignInRefused: wrong name or password (the same words whichever, and the same
-        cost: an unknown name is verified against a dummy hash), a disabled account, or a
-        locked one (how many minutes are left).
+    :raises SignInRefused: wrong name or password, a disabled account, or a locked one: the
+        same words for each (they name the lock's rule), and the same cost (an unknown name is
+        verified against a dummy hash), so that trying a name five times does not tell whether
+        it exists.
     """
     from sqlalchemy import select
 
@@ -262,12 +265,10 @@ def authenticate(store: Store, name: str, password: str, now: datetime) -> Staff
         raise SignInRefused(WRONG)
     account = _account(row)
     if account.state(now) == "locked":
-        raise _locked(account.locked_until, now)
+        raise SignInRefused(WRONG)
     if not _verify(row["password_hash"], password) or account.disabled_at is not None:
         if account.disabled_at is None:
-            locked_until = _failed(store, name, now)
-            if locked_until is not None:
-                raise _locked(locked_until, now)
+            _failed(store, name, now)
         raise SignInRefused(WRONG)
     return _signed_in(store, row, password, now)
 
@@ -287,16 +288,6 @@ def _dummy_hash() -> str:
     if key not in _dummy:
         _dummy[key] = HASHER.hash(secrets.token_urlsafe(16))
     return _dummy[key]
-
-
-def _locked(until: datetime | None, now: datetime) -> SignInRefused:
-    left = (until - now).total_seconds() if until is not None else LOCK.total_seconds()
-    minutes = max(1, math.ceil(left / 60))
-    unit = "minute" if minutes == 1 else "minutes"
-    return SignInRefused(
-        f"this account is locked for {minutes} more {unit} after repeated failed sign-ins; "
-        f"try later or ask an administrator to reset it"
-    )
 
 
 def _failed(store: Store, name: str, now: datetime) -> datetime | None:
