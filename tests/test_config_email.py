@@ -165,6 +165,10 @@ def test_config_check_states_whom_residents_hear_from(
         in result.stdout  # type: ignore[attr-defined]
     )
     assert "crosses the network unencrypted" in result.stderr  # type: ignore[attr-defined]
+    assert "carry no unsubscribe link" in result.stderr  # type: ignore[attr-defined]
+    linked = run("config", "check", config=write_config(
+        text + '[server]\npublic_url = "https://311.example.gov"\n'))  # fmt: skip
+    assert "unsubscribe" not in linked.stderr  # type: ignore[attr-defined]
     data = json.loads(run("config", "check", "--json", config=path).stdout)  # type: ignore[attr-defined]
     assert data["email"]["server"]["host"] == "smtp.example.gov"
     assert data["email"]["send"] == ["acknowledged", "closed"]

@@ -29,7 +29,7 @@ LETTER = Letter(
     summary="Pothole on Main St",
     remote_id="CW-77",
     text="Thank you for your report. City of New Haven has received it as service request CW-77.",
-    public_link="https://311.example.gov/open311/v2/requests/4521.json",
+    public_url="https://311.example.gov/open311/v2/requests/4521.json",
     unsubscribe=LINKS,
 )
 
@@ -84,7 +84,10 @@ def test_one_click_unsubscribe_headers_only_with_links() -> None:
     message = parsed(compose(EMAIL, LETTER))
     assert message["List-Unsubscribe"] == "<https://311.example.gov/unsubscribe/address-token>"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
-    bare = parsed(compose(EMAIL, dataclasses.replace(LETTER, unsubscribe=None, public_link=None)))
+    pair = ("https://311.example.gov/unsubscribe/i", "https://311.example.gov/unsubscribe/a")
+    plain_pair = parsed(compose(EMAIL, dataclasses.replace(LETTER, unsubscribe=pair)))
+    assert plain_pair["List-Unsubscribe"] == "<https://311.example.gov/unsubscribe/a>"
+    bare = parsed(compose(EMAIL, dataclasses.replace(LETTER, unsubscribe=None, public_url=None)))
     assert "List-Unsubscribe" not in bare and "List-Unsubscribe-Post" not in bare
     assert "unsubscribe" not in text_of(bare, "plain") and "See it here" not in text_of(
         bare, "plain"

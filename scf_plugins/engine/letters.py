@@ -17,6 +17,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate
 from functools import cache
+from typing import NamedTuple
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
@@ -36,8 +37,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _SPACES = re.compile(r"\s+")
 
 
-@dataclass(frozen=True)
-class Unsubscribe:
+class Unsubscribe(NamedTuple):
     """The two unsubscribe links of a letter (each a signed token's URL, no address in it)."""
 
     issue: str  # stops mail about this report: the link in the letter's footer
@@ -49,9 +49,9 @@ class Letter:
     """What one notification says, and to whom.
 
     :param text: the system message itself (the acknowledgement, the comment, …).
-    :param public_link: the issue's public page, when ``[server] public_url`` is set.
-    :param unsubscribe: the unsubscribe links (None when there is no ``public_url`` to serve
-        them from).
+    :param public_url: the issue's public page, when ``[server] public_url`` is set.
+    :param unsubscribe: the unsubscribe links, this issue's then this address's (None when
+        there is no ``public_url`` to serve them from).
     """
 
     notification_id: int
@@ -62,8 +62,8 @@ class Letter:
     summary: str
     remote_id: str | None
     text: str
-    public_link: str | None = None
-    unsubscribe: Unsubscribe | None = None
+    public_url: str | None = None
+    unsubscribe: Unsubscribe | tuple[str, str] | None = None
 
 
 def compose(email: Email, letter: Letter) -> EmailMessage:
@@ -79,6 +79,7 @@ def compose(email: Email, letter: Letter) -> EmailMessage:
         f"Your report {letter.issue_id}: {shorten(summary, MAX_SUMMARY)} — "
         f"{SUBJECT_ENDINGS[letter.kind]}"
     )
+    links = Unsubscribe(*letter.unsubscribe) if letter.unsubscribe is not None else None
     values = {
         "subject": subject,
         "organization": one_line(letter.organization),
@@ -86,8 +87,8 @@ def compose(email: Email, letter: Letter) -> EmailMessage:
         "summary": summary,
         "remote_id": one_line(letter.remote_id or ""),
         "text": _CONTROL.sub("", letter.text.replace("\r\n", "\n")).strip(),
-        "public_link": letter.public_link,
-        "unsubscribe": letter.unsubscribe,
+        "public_link": letter.public_url,
+        "unsubscribe": links,
     }
     message = EmailMessage(policy=SMTP)
     message["From"] = email.sender
@@ -98,8 +99,8 @@ def compose(email: Email, letter: Letter) -> EmailMessage:
     message["Date"] = formatdate(usegmt=True)
     message["Message-ID"] = f"<scf-notification-{letter.notification_id}@{email.domain}>"
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies
-    if letter.unsubscribe is not None:
-        message["List-Unsubscribe"] = f"<{letter.unsubscribe.address}>"
+    if links is not None:
+        message["List-Unsubscribe"] = f"<{links.address}>"
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"  # RFC 8058
     env = _environment()
     text = env.get_template(f"{letter.kind}.txt").render(values)

@@ -60,7 +60,7 @@ def gather(path: Path, host: PluginHost, store: Callable[[], Store]) -> dict[str
         warnings += [line for _, line in advice.timezone_lines(settings, host)]
         warnings += _plain_http(settings)
         warnings += [f"{path}: {c.key}: {c.text}" for c in cleartext.lines(settings)]
-        warnings += _mail_in_clear(settings)
+        warnings += _mail_warnings(settings)
     opened = store() if settings is not None and not problems else None
     if settings is not None and opened is not None:
         warnings += _store_warnings(settings, opened)
@@ -164,17 +164,25 @@ def _mail_text(mail: dict[str, Any] | None) -> str:
     return f"{line}; reporters' contact details {kept}"
 
 
-def _mail_in_clear(settings: Settings) -> list[str]:
-    """A warning when the mail server's password would cross the network unencrypted."""
+def _mail_warnings(settings: Settings) -> list[str]:
+    """Warnings about ``[email]``: no unsubscribe link without ``public_url``, and a password
+    that would cross the network unencrypted."""
     email = settings.email
-    if email is None or email.security != "none" or not email.user:
+    if email is None:
         return []
-    if cleartext.is_local(email.host):
-        return []
-    return [
-        f'email.security is "none" and email.user is set: the password for {email.host} '
-        f'crosses the network unencrypted; use "starttls" or "tls"'
-    ]
+    found = []
+    if not settings.server.public_url:
+        found.append(
+            "email is set but server.public_url is not: residents' emails carry no "
+            "unsubscribe link and no link to their report; set public_url to the address "
+            "residents reach scf serve at"
+        )
+    if email.security == "none" and email.user and not cleartext.is_local(email.host):
+        found += [
+            f'email.security is "none" and email.user is set: the password for {email.host} '
+            f'crosses the network unencrypted; use "starttls" or "tls"'
+        ]
+    return found
 
 
 def _plugin_problems(

@@ -5,6 +5,7 @@
   and in all.
 - :mod:`.web`: the routes, the access log and the checks every POST passes.
 - :mod:`.console`: the staff console at ``/console/`` (sign-in, pages, their guards).
+- :mod:`.unsubscribe`: ``/unsubscribe/{token}``, where a resident stops the emails.
 - :mod:`.inflight`: the server-wide budget of request body bytes in flight.
 - :mod:`.bodies`: a request's body, form fields and photos, read within their caps.
 - :mod:`.multipart`: a ``multipart/form-data`` report streamed in bounded memory, key first.
