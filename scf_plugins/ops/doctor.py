@@ -1,4 +1,5 @@
-"""``scf doctor``: can this machine reach, and log in to, each integration and geocoder?
+"""``scf doctor``: can this machine reach, and log in to, each integration and geocoder (and
+the mail server residents are written through)?
 
 Each target is checked in the order things fail in practice (name resolution, TCP connect,
 the plugin's own settings checks, then one harmless authenticated read), and the first
@@ -158,6 +159,28 @@ def check_geocoder(host: PluginHost, geocoder: Geocoder) -> Finding:
     )
 
 
+def check_email(settings: Settings) -> Finding:
+    """Connect to the mail server, say hello, secure the connection and log in as ``[email]``
+    says; send nothing. Notes say what residents' emails lack without ``public_url``."""
+    from ..net import smtp
+
+    email = settings.email
+    assert email is not None
+    notes = []
+    if not settings.server.public_url:
+        notes.append(
+            "server.public_url is not set: residents' emails carry no unsubscribe link and no "
+            "link to their report"
+        )
+    if email.security == "none" and email.user and not cleartext.is_local(email.host):
+        notes.append(f"the password for {email.host} crosses the network unencrypted")
+    try:
+        done = smtp.check(email, email.password)
+    except smtp.SmtpFailure as exc:
+        return Finding("email", False, redact(str(exc)), tuple(notes))
+    return Finding("email", True, "; ".join(done), tuple(notes))
+
+
 def diagnose(settings: Settings, host: PluginHost, store: Store | None = None) -> list[Finding]:
     """A finding for every integration and geocoder of the config, with advice as notes
     (a missing timezone; with ``store``, issues linked to another environment)."""
@@ -177,6 +200,8 @@ def diagnose(settings: Settings, host: PluginHost, store: Store | None = None) -
     for clear in cleartext.lines(settings):
         i = targets.index((clear.geocoder, clear.name))
         findings[i] = dataclasses.replace(findings[i], notes=(*findings[i].notes, clear.text))
+    if settings.email is not None:
+        findings.append(check_email(settings))
     return findings
 
 
