@@ -127,3 +127,29 @@ def test_the_emulator_command_prints_each_message_and_stops_on_ctrl_c() -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=10) == 0
+
+
+def test_the_emulator_command_says_so_in_one_line_when_the_port_is_taken() -> None:
+    import socket
+
+    from click.testing import CliRunner
+
+    from scf_plugins.cli import cli
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(cli, ["emulator", "smtp", "--port", str(port)])
+    assert result.exit_code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_sink_that_keeps_nothing_still_hands_each_message_over() -> None:
+    seen: list[str] = []
+    with SmtpSink(keep=False, on_message=lambda m: seen.append(m.subject)) as sink:
+        with smtplib.SMTP("127.0.0.1", sink.port, timeout=5) as client:
+            client.send_message(letter("handed over"))
+        assert sink.received == []
+    assert seen == ["handed over"]

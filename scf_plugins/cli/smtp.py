@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     help='Take only this login (password: $SCF_EMULATOR_PASSWORD, default "emulator").',
 )
 def emulator_smtp(host: str, port: int, user: str | None) -> None:
-    """Serve an SMTP sink that keeps nothing and prints each message: its sender,
-    recipients, subject and text. No TLS: point [email] at it with security = "none"."""
+    """Serve an SMTP sink that prints each message it is sent (its sender, recipients,
+    subject and text) and keeps none. No TLS: point [email] at it with security = "none"."""
     from ..net.smtp_sink import SmtpSink  # aiosmtpd: loaded by this command only
 
     lock = threading.Lock()
@@ -43,7 +43,7 @@ def emulator_smtp(host: str, port: int, user: str | None) -> None:
 
     users = {user: os.environ.get("SCF_EMULATOR_PASSWORD", "emulator")} if user else None
     try:
-        sink = SmtpSink(host, port, users=users, on_message=show)
+        sink = SmtpSink(host, port, users=users, on_message=show, keep=False)
     except OSError as exc:
         raise click.ClickException(
             f"cannot listen on {host}:{port} ({exc.strerror or exc}); pick another --port "

@@ -84,6 +84,7 @@ class _State:
     """What the sink holds, shared by its thread and the caller's (under ``lock``)."""
 
     lock: threading.Lock = field(default_factory=threading.Lock)
+    keep: bool = True  # False: messages are handed to on_message only (a long-running sink)
     arrived: threading.Condition = field(init=False)
     received: list[Received] = field(default_factory=list)
     faults: list[_Fault] = field(default_factory=list)
@@ -151,7 +152,8 @@ class _Handler:
 
     def _keep(self, received: Received) -> None:
         with self.state.lock:
-            self.state.received.append(received)
+            if self.state.keep:
+                self.state.received.append(received)
             self.state.arrived.notify_all()
         self.on_message(received)
 
@@ -238,7 +240,8 @@ class SmtpSink:
     :param users: logins it takes (AUTH PLAIN or LOGIN, also without TLS); none: no login.
     :param tls_context: a server context: STARTTLS is offered with it (unless ``implicit_tls``,
         where every connection starts with TLS); none: STARTTLS is not offered.
-    :param on_message: called (on the sink's thread) with each message kept.
+    :param on_message: called (on the sink's thread) with each message taken.
+    :param keep: keep the messages in :attr:`received` (off for a sink that runs for long).
     """
 
     def __init__(
@@ -250,9 +253,10 @@ class SmtpSink:
         tls_context: ssl.SSLContext | None = None,
         implicit_tls: bool = False,
         on_message: Callable[[Received], None] | None = None,
+        keep: bool = True,
     ) -> None:
         self.host = host
-        self._state = _State()
+        self._state = _State(keep=keep)
         handler = _Handler(self._state, users or {}, on_message or (lambda _: None))
         tls: dict[str, Any] = {}
         if tls_context is not None:
