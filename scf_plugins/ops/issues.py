@@ -200,7 +200,11 @@ def edit(
         raise UserError("nothing to change; give --lat, --lng, --address, --answer, …")
     issue = found.issue
     rt = type_of(issue.request_type)
-    given = dict(parse_answer_args(change.answers))
+    # A multiple choice keeps every option given (one per --answer); another question, the last.
+    multiple = {q.id for q in rt.questions if q.type == "multichoice"}
+    given: dict[str, list[str]] = {}
+    for qid, value in parse_answer_args(change.answers):
+        given[qid] = [*given.get(qid, []), value] if qid in multiple else [value]
     kept = [(a.question_id, a.answer) for a in issue.answers if a.question_id not in given]
     corrected = Report(
         request_type=issue.request_type,
@@ -212,7 +216,7 @@ def edit(
         name=issue.reporter_name,
         email=issue.reporter_email,
         image_url=issue.image_url,
-        answers=tuple(kept + [(q, v) for q, v in given.items() if v]),
+        answers=tuple(kept + [(q, v) for q, values in given.items() for v in values if v]),
         phone=found.reporter_phone,
         reported_via=found.reported_via,
     )

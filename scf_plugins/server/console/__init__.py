@@ -50,7 +50,9 @@ Adding a page (the API)
 Where each page lives
     - :mod:`.signin`: ``/console/login``, ``POST /console/logout``;
     - :mod:`.overview`: ``/console/`` (``scf status``, with links to the issues concerned);
-    - the issue pages: ``/console/issues``, ``/console/issues/{id}``;
+    - :mod:`.issues`: ``/console/issues`` (``scf issues list``'s filters and search, in
+      keyset pages); :mod:`.issue`: ``/console/issues/{id}`` (the staff and public views);
+      :mod:`.issue_actions`: its actions, ``POST /console/issues/{id}/<action>``;
     - the admin pages: ``/console/integrations/{name}``, ``/console/api-keys``,
       ``/console/staff``; and ``/console/audit``;
     - :mod:`.app`: the list of page modules, the static files (``static/console.css``), and

@@ -15,11 +15,11 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from . import overview, signin
+from . import issue, issue_actions, issues, overview, signin
 from .page import STATIC, Console, Served, Visit, signed_in
 
 # Each page module, in the order its routes are tried (a fixed path before a pattern).
-PAGES = (signin, overview)
+PAGES = (signin, overview, issues, issue, issue_actions)
 
 
 class Hosting(Served, Protocol):

@@ -1,0 +1,266 @@
+"""The Issue page's actions, one POST each (``/console/issues/{id}/<action>``), each calling
+the core function its ``scf issues …`` command calls, with the signed-in account as the
+audit's actor, then 303 back to the issue's page with the outcome or the core's refusal:
+
+- ``retry`` (``Retry now``): :func:`scf_plugins.ops.retrying.retry`;
+- ``edit``: :func:`scf_plugins.ops.issues.edit`, with only the fields the form changed;
+- ``withdraw`` (``Withdraw``, a reason required) and ``resubmit``:
+  :func:`scf_plugins.ops.unlinking.act`;
+- ``release``: :func:`scf_plugins.ops.issues.release`, with a corrected address or none;
+- ``recategorize``: :func:`scf_plugins.ops.issues.recategorize`;
+- ``comment`` (``Add comment``): :func:`scf_plugins.ops.issues.comment`, by the account's name.
+
+The page offers only what the issue's state allows; a forged POST of another action is refused
+by the core, whose one line the page then shows. After an action the engine acts on, the
+in-process engine is woken to run a pass at once.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from ...errors import UserError
+from ...models import Issue, RequestType
+from ...ops import issues as desk
+from ...ops import request_types, retrying, unlinking
+from .issue import RESUBMIT_REASON, issue_id_of, page_of
+from .page import Console, Guarded, Visit, signed_in
+
+if TYPE_CHECKING:
+    from ..form import Form
+
+ANSWER = "answer:"  # an answer's field is ``answer:<question id>`` (repeated: a multi-choice)
+
+
+def routes(console: Console) -> list[BaseRoute]:
+    """A POST route per action."""
+    actions: dict[str, Guarded] = {
+        "retry": retry,
+        "edit": edit,
+        "withdraw": withdraw,
+        "resubmit": resubmit,
+        "release": release,
+        "recategorize": recategorize,
+        "comment": comment,
+    }
+    return [
+        console.route(f"/console/issues/{{issue_id:int}}/{name}", action, methods=("POST",))
+        for name, action in actions.items()
+    ]
+
+
+def _target(visit: Visit) -> tuple[int, str] | Response:
+    """The issue posted to and its page; the 404 page for an id no issue can have."""
+    issue_id = issue_id_of(visit)
+    if issue_id is None:
+        return visit.error(404, f"There is no issue {visit.request.path_params['issue_id']}.")
+    return issue_id, page_of(issue_id)
+
+
+@signed_in
+async def retry(visit: Visit) -> Response:
+    """``Retry now``: clear the issue's back-off and end its integration's wait."""
+    target = _target(visit)
+    if isinstance(target, Response):
+        return target
+    issue_id, back = target
+
+    def work() -> retrying.Retried:
+        return retrying.retry(visit.settings, visit.store, [issue_id], None, None,
+                              actor=visit.actor)  # fmt: skip
+
+    return await visit.act(work, back=back, done=lambda r: _sentence(r.text()), wake=True)
+
+
+@signed_in
+async def comment(visit: Visit) -> Response:
+    """``Add comment``: a local comment by the signed-in account, pushed on the next pass."""
+    target = _target(visit)
+    if isinstance(target, Response):
+        return target
+    issue_id, back = target
+    text = _lines(visit.form.raw("comment"))
+
+    def work() -> tuple[int, str]:
+        body, author = desk.checked_comment(text, visit.account.name)
+        return desk.comment(visit.settings, visit.host, visit.store, issue_id, author, body,
+                            actor=visit.actor)  # fmt: skip
+
+    return await visit.act(work, back=back, done=lambda r: f"Comment added; {r[1]}.", wake=True)
+
+
+@signed_in
+async def release(visit: Visit) -> Response:
+    """Send on an issue held for its address, with a corrected address if one is given."""
+    target = _target(visit)
+    if isinstance(target, Response):
+        return target
+    issue_id, back = target
+    address = visit.form.get("address")
+
+    def work() -> None:
+        desk.release(visit.store, issue_id, address, actor=visit.actor)
+
+    done = f"Issue {issue_id} released; it is sent on the next pass."
+    return await visit.act(work, back=back, done=done, wake=True)
+
+
+@signed_in
+async def withdraw(visit: Visit) -> Response:
+    """``Withdraw``: close the issue here, with the reason told to the resident."""
+    return await _unlink(visit, "withdraw", visit.form.get("reason"))
+
+
+@signed_in
+async def resubmit(visit: Visit) -> Response:
+    """Drop the issue's link and send it anew."""
+    return await _unlink(visit, "resubmit", visit.form.get("reason") or RESUBMIT_REASON)
+
+
+async def _unlink(visit: Visit, verb: unlinking.Verb, reason: str | None) -> Response:
+    """Withdraw or resubmit, and say what became of the issue."""
+    target = _target(visit)
+    if isinstance(target, Response):
+        return target
+    issue_id, back = target
+    if not reason or len(reason) > 500 or not reason.isprintable():
+        return visit.redirect(back, "The reason must be 1 to 500 printable characters.", error=True)
+
+    def work() -> unlinking.Outcome:
+        [outcome] = unlinking.act(visit.settings, visit.store, [issue_id], verb, reason,
+                                  actor=visit.actor)  # fmt: skip
+        return outcome
+
+    try:
+        outcome = await visit.run(work)
+    except UserError as exc:
+        return visit.redirect(back, str(exc), error=True)
+    if outcome.done:
+        visit.console.wake()
+    return visit.redirect(back, _sentence(outcome.line()), error=not outcome.done)
+
+
+@signed_in
+async def recategorize(visit: Visit) -> Response:
+    """Give an Open, unlinked issue another request type, with its answers."""
+    target = _target(visit)
+    if isinstance(target, Response):
+        return target
+    issue_id, back = target
+    code = visit.form.get("type") or ""
+    given = _answer_fields(visit.form).items()
+    answers = [f"{qid}={value}" for qid, values in given for value in values if value]
+
+    def work() -> tuple[str, str | None]:
+        return desk.recategorize(visit.settings, visit.store, issue_id, code, answers,
+                                 _type_of(visit), actor=visit.actor)  # fmt: skip
+
+    def done(result: tuple[str, str | None]) -> str:
+        new_code, integration = result
+        return f"Issue {issue_id} is now {new_code}, served by {integration or 'no integration'}."
+
+    return await visit.act(work, back=back, done=done, wake=True)
+
+
+@signed_in
+async def edit(visit: Visit) -> Response:
+    """Correct an issue not yet sent: only the fields the form changed are changed."""
+    target = _target(visit)
+    if isinstance(target, Response):
+        return target
+    issue_id, back = target
+
+    def work() -> None:
+        found = desk.record(visit.store, issue_id)
+        rt = visit.store.request_type(found.issue.request_type)
+        change = correction(found.issue, rt, visit.form)
+        if change.empty():
+            raise UserError("Nothing was changed: the form held the issue's current values.")
+        desk.edit(visit.settings, visit.store, issue_id, change, _type_of(visit),
+                  actor=visit.actor)  # fmt: skip
+
+    done = f"Issue {issue_id} corrected; it is sent on the next pass."
+    return await visit.act(work, back=back, done=done, wake=True)
+
+
+def correction(issue: Issue, rt: RequestType | None, form: Form) -> desk.Correction:
+    """What the edit form changes of ``issue``: each field whose value differs (a blank
+    address removes it), and the answers that differ, as ``QID=VALUE`` (a blank value removes
+    an optional answer; a multi-choice gives one per option chosen)."""
+    summary = _lines(form.raw("summary")).strip()
+    description = _lines(form.raw("description")).strip()
+    address = form.get("address") or ""
+    lat = _number("Latitude", form.get("lat"))
+    lng = _number("Longitude", form.get("lng"))
+    answers: list[str] = []
+    given = _answer_fields(form)
+    for question in rt.questions if rt is not None else ():
+        if question.type == "info" or f"{ANSWER}{question.id}" not in form.values:
+            continue
+        now = [a.answer for a in issue.answers if a.question_id == question.id]
+        chosen = [v for v in given.get(question.id, []) if v]
+        if question.type == "multichoice":
+            if sorted(chosen) != sorted(now):
+                answers += [f"{question.id}={v}" for v in chosen] or [f"{question.id}="]
+        elif (chosen[-1] if chosen else "") != (now[0] if now else ""):
+            answers.append(f"{question.id}={chosen[-1] if chosen else ''}")
+    return desk.Correction(
+        summary=summary if summary != issue.summary else None,
+        description=description if description != issue.description else None,
+        lat=lat if lat is not None and lat != issue.lat else None,
+        lng=lng if lng is not None and lng != issue.lng else None,
+        address=address if address != (issue.address or "") else None,
+        answers=tuple(answers),
+    )
+
+
+def _answer_fields(form: Form) -> dict[str, list[str]]:
+    """The answers a form gives, by question id: each value of ``answer:<id>``, trimmed (a
+    multi-choice has one per option ticked, and a blank one that is there even when none is)."""
+    out: dict[str, list[str]] = {}
+    for key, value in form.pairs:
+        if key.startswith(ANSWER):
+            out.setdefault(key[len(ANSWER) :], []).append(value.strip())
+    return out
+
+
+def _number(label: str, value: str | None) -> float | None:
+    """A coordinate from the form (None: left blank), or a refusal."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        raise UserError(f"{label} must be a number, such as 41.3083") from None
+    if not math.isfinite(number):
+        raise UserError(f"{label} must be a number, such as 41.3083")
+    return number
+
+
+def _type_of(visit: Visit) -> desk.TypeOf:
+    """How the core finds a request type by code (loading them first if none are stored);
+    warnings about an integration's types are not the action's outcome, so they are dropped."""
+
+    def find(code: str) -> RequestType:
+        return request_types.find(visit.settings, visit.host, visit.store, code, _ignore)
+
+    return find
+
+
+def _ignore(line: str) -> None:
+    """A warning nobody waits for (the Overview shows an integration's trouble)."""
+
+
+def _lines(text: str) -> str:
+    """A textarea's text with the browser's CRLF line ends made LF, as stored."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _sentence(line: str) -> str:
+    """A core line (``issue 4 withdrawn: …``) as a sentence for the page."""
+    line = line.strip()
+    return (line[:1].upper() + line[1:]).rstrip(".") + "." if line else line
