@@ -12,8 +12,9 @@ run in order, each in its module, each given the pass's :class:`~.context.StepCo
 3. :mod:`.comments` and :mod:`.photos` push local comments and photos of Acknowledged
    issues (the rules they share are :mod:`.outbox`).
 
-Then, once for all integrations, :mod:`.archive` archives issues closed long enough and
-purges the photos due.
+Then, once for all integrations, :mod:`.notifications` emails residents what their issues'
+messages told (queued with the messages), and :mod:`.archive` archives issues closed long
+enough and purges the photos and contact details due.
 
 Remote calls run outside any transaction, on up to ``max_concurrency`` threads per
 integration; every write happens on the calling thread, one short transaction at a time, so
@@ -57,6 +58,7 @@ from .context import Step, StepContext
 from .continuous import POLL_CHECK_EVERY, STOP_GRACE, SUBMIT_EVERY, run_until_stopped
 from .gate import Gate
 from .heartbeat import heartbeat
+from .notifications import send_notifications
 from .outcomes import PassReport, describe, error_kind
 from .photos import push_photos
 from .poll import poll
@@ -67,7 +69,14 @@ from .submit import submit
 
 log = logging.getLogger(__name__)
 
-LEASED = (tables.issues, tables.comments, tables.attachments, tables.poll_batches)  # claimed work
+# The tables whose rows a worker claims (their leases renewed while a pass runs).
+LEASED = (
+    tables.issues,
+    tables.comments,
+    tables.attachments,
+    tables.poll_batches,
+    tables.notifications,
+)
 SUBMIT_STEPS: tuple[Step, ...] = (submit, resolve, push_comments, push_photos)
 POLL_STEPS: tuple[Step, ...] = (poll,)
 ALL_STEPS: tuple[Step, ...] = (submit, resolve, poll, push_comments, push_photos)
@@ -118,16 +127,19 @@ class Engine:
         *,
         archive: bool = True,
         refresh_types: bool = False,
+        notify: bool = True,
     ) -> PassReport:
         """One pass over every integration (by default the whole pass: every step, then
-        archive); never raises for what a plugin or a remote system does.
+        the residents' emails, then archive); never raises for what a plugin or a remote
+        system does.
 
         :param refresh_types: first reload each integration's request types when due (a
             long run's poll passes); a failure is one error of the pass.
+        :param notify: email residents what is due (a long run's submit passes do).
         """
         settings = self.settings  # the whole pass on one config, whatever a reload does
         with heartbeat(self.store, LEASED, self.owner, self.lease, self.clock):
-            report = self._pass(settings, steps, archive, refresh_types)
+            report = self._pass(settings, steps, archive, refresh_types, notify)
         self.last_pass_at = now = self.clock()
         if submit in steps:
             self.last_submit_at = now
@@ -136,7 +148,12 @@ class Engine:
         return report
 
     def _pass(
-        self, settings: Settings, steps: Sequence[Step], archive: bool, refresh_types: bool
+        self,
+        settings: Settings,
+        steps: Sequence[Step],
+        archive: bool,
+        refresh_types: bool,
+        notify: bool,
     ) -> PassReport:
         report = PassReport()
         started = time.perf_counter()
@@ -171,6 +188,11 @@ class Engine:
                 )
         for geocoder in settings.geocoders.values():
             self._notes.note(geocoder.name, "geocoder", busy=report.busy)
+        if notify and not self.stop.is_set():
+            try:
+                send_notifications(ctx)
+            except Exception as exc:  # the store, or a bug: the integrations' work stands
+                ctx.failed("notifications", exc)
         if archive and not self.stop.is_set():
             archive_step(ctx)
         report.seconds = time.perf_counter() - started
@@ -389,7 +411,7 @@ class Engine:
         self.running_since = self.clock()
         run_until_stopped(
             lambda: self.run_pass(SUBMIT_STEPS, archive=False),
-            lambda: self.run_pass(POLL_STEPS, refresh_types=True),
+            lambda: self.run_pass(POLL_STEPS, refresh_types=True, notify=False),
             on_report,
             stop=self.stop,
             wake=self._wake,

@@ -3,7 +3,7 @@ people."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
@@ -138,6 +138,19 @@ def issue_json(
             ),
         }
         data["reported_via"] = record.reported_via
+        # What the resident was emailed and when (never the address they were sent to).
+        data["notifications"] = [
+            {
+                "id": n.id,
+                "kind": n.kind,
+                "created_at": iso(n.created_at),
+                "sent_at": iso(n.sent_at),
+                "state": n.state,
+                "reason": n.reason,
+            }
+            for n in (history.notifications if history else ())
+        ]
+        data["contact_purged_at"] = iso(history.contact_purged_at) if history else None
         data["link"] = {
             "marker": issue.marker,
             "environment": record.link_environment,
@@ -197,6 +210,8 @@ def issue_text(data: dict[str, Any], zone: str) -> str:
     if reporter["name"] or reporter["email"] or reporter.get("phone"):
         who = " ".join(v for v in (reporter["name"], reporter["email"], reporter.get("phone")) if v)
         lines.append(f"  reporter      {who}")
+    if data.get("contact_purged_at"):
+        lines.append(f"  reporter      contact details purged {when(data['contact_purged_at'])}")
     if data.get("reported_via"):
         lines.append(f"  reported via  Open311, API key {data['reported_via']!r}")
     if data["description"]:
@@ -246,6 +261,8 @@ def issue_text(data: dict[str, Any], zone: str) -> str:
             f"  last error    [{sync['last_error_kind']}] {sync['last_error']} "
             f"(attempt {sync['attempts']}, next {when(sync['next_attempt_at']) or '-'})"
         )
+    for n in data.get("notifications", ()):
+        lines.append(f"  email         {_email_state(n, when)}")
     for a in data["answers"]:
         lines.append(f"  Q {a['question']}: {a['answer']}" + (" (private)" if a["private"] else ""))
     for c in data["comments"]:
@@ -255,6 +272,17 @@ def issue_text(data: dict[str, Any], zone: str) -> str:
             f"  [{when(c['created_at'])}] {c['kind']:<7} {c['author']}{via}: {c['text']}{kept}"
         )
     return "\n".join(lines)
+
+
+def _email_state(notice: dict[str, Any], when: Callable[[str | None], str]) -> str:
+    """An email to the resident in one line: its kind, and when it went or why not."""
+    head = f"{notice['kind']} (notification {notice['id']}): "
+    if notice["state"] == "sent":
+        return head + f"sent {when(notice['sent_at'])}"
+    why = f" ({notice['reason']})" if notice["reason"] else ""
+    if notice["state"] == "uncertain":
+        return head + f"UNCERTAIN{why}: may have been delivered; not sent again unless retried"
+    return head + str(notice["state"]) + why
 
 
 def _photo_state(photo: dict[str, Any], status: str) -> str:
