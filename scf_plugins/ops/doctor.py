@@ -34,17 +34,23 @@ class Finding:
     ok: bool
     detail: str
     notes: tuple[str, ...] = ()
+    failed_step: str | None = None  # which of STEPS failed (None: they all passed)
 
 
-def _network(url: str, timeout: float) -> str | None:
-    """Why ``url``'s host cannot be reached at the TCP level, or None."""
+# The steps a check takes, in order; a check stops at the first that fails.
+STEPS = ("resolve", "connect", "settings", "login")
+
+
+def _network(url: str, timeout: float) -> tuple[str, str] | None:
+    """Why ``url``'s host cannot be reached at the TCP level (the step that failed and the
+    line that says why), or None."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError:
-        return f"cannot resolve host {host!r}: check the url and this machine's DNS"
+        return "resolve", f"cannot resolve host {host!r}: check the url and this machine's DNS"
     try:
         with socket.create_connection((host, port), timeout=timeout):
             pass
@@ -56,7 +62,7 @@ def _network(url: str, timeout: float) -> str | None:
             if isinstance(exc, TimeoutError)
             else type(exc).__name__
         )
-        return (
+        return "connect", (
             f"cannot connect to {host}:{port} ({reason}): a firewall or the server's "
             f"allowlist may block this machine, or the port is wrong"
         )
@@ -66,19 +72,21 @@ def _network(url: str, timeout: float) -> str | None:
 def _run(
     target: str, url: str, timeout: float, checks: Callable[[], list[str]], read: Callable[[], str]
 ) -> Finding:
-    problem = _network(url, timeout)
-    if problem:
-        return Finding(target, False, problem)
+    unreachable = _network(url, timeout)
+    if unreachable:
+        step, problem = unreachable
+        return Finding(target, False, problem, failed_step=step)
     try:
         settings_problems = checks()
     except ScfError as exc:
-        return Finding(target, False, redact(str(exc)))
+        return Finding(target, False, redact(str(exc)), failed_step="settings")
     if settings_problems:
-        return Finding(target, False, "settings: " + "; ".join(settings_problems))
+        problem = "settings: " + "; ".join(settings_problems)
+        return Finding(target, False, problem, failed_step="settings")
     try:
         return Finding(target, True, read())
     except ScfError as exc:
-        return Finding(target, False, redact(str(exc)))
+        return Finding(target, False, redact(str(exc)), failed_step="login")
 
 
 def check_integration(host: PluginHost, integration: Integration) -> Finding:

@@ -96,6 +96,12 @@ def latency(system: str) -> tuple[float | None, float | None, datetime | None]:
     return cuts[9] * 1000, cuts[18] * 1000, last
 
 
+def calls(system: str) -> dict[tuple[str, str], int]:
+    """How many remote calls of ``system`` this process made, by (method, outcome)."""
+    with _lock:
+        return {(m, o): n for (s, m, o), n in _calls.items() if s == system}
+
+
 class _Collector:
     """This process's counts as Prometheus metric families, built at each scrape."""
 

@@ -240,6 +240,7 @@ def build(
         loops=serving.loops if engine else None,
     )
     context = serving.context
+    context.console.reload = serving.reload  # a password saved in the console is read at once
     config = uvicorn.Config(
         app,
         host=address,

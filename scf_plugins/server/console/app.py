@@ -15,11 +15,33 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from . import issue, issue_actions, issues, overview, signin
+from . import (
+    api_keys,
+    audit,
+    geocoders,
+    integrations,
+    issue,
+    issue_actions,
+    issues,
+    overview,
+    signin,
+    staff,
+)
 from .page import STATIC, Console, Served, Visit, signed_in
 
 # Each page module, in the order its routes are tried (a fixed path before a pattern).
-PAGES = (signin, overview, issues, issue, issue_actions)
+PAGES = (
+    signin,
+    overview,
+    issues,
+    issue,
+    issue_actions,
+    integrations,
+    geocoders,
+    api_keys,
+    staff,
+    audit,
+)
 
 
 class Hosting(Served, Protocol):

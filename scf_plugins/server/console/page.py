@@ -110,6 +110,9 @@ class Console:
         self.signer = auth.Signer(served.store)
         self.throttle = AddressThrottle(lambda: self.clock())
         self.templates = environment()
+        # Makes scf serve read its config and passwords again, as SIGHUP does (set by
+        # server.running; None elsewhere): a password saved in the console is used at once.
+        self.reload: Callable[[], None] | None = None
 
     @property
     def settings(self) -> Settings:

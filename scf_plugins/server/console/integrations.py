@@ -1,0 +1,149 @@
+"""The Integrations pages (admin): ``/console/integrations`` lists the integrations and the
+geocoders; ``/console/integrations/{name}`` shows one: its plugin, live environment and
+endpoint, health (``scf status``'s figures, its circuit, the last pass and error), the errors
+of its latest failing issues, this process's calls to it, a password form per environment,
+``Test connection`` and its request types with ``Refresh request types``.
+
+- **Save password** stores the password where ``scf credentials set`` does (:mod:`.passwords`).
+- **Test connection** runs ``scf doctor``'s check of one environment (:mod:`.connection`),
+  with the config file and the password as they are now, and answers the POST with the page
+  and the outcome of each step (rendered directly: several lines, more than a flash carries).
+- **Refresh request types** reloads this integration's request types
+  (:func:`scf_plugins.ops.request_types.load`, audited), reading the integration from the
+  config file and its password as stored now, as ``scf request-types --refresh`` does (a
+  password saved a moment ago reaches the engine only at its next config read).
+
+Geocoders have their page in :mod:`.geocoders`.
+"""
+
+from __future__ import annotations
+
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from ...errors import UserError
+from ...ops import request_types
+from . import integration_data
+from .connection import Tested, try_integration
+from .endpoints import as_stored_now, environments
+from .geocoders import geocoder_url
+from .page import Console, Visit, admin_only
+from .passwords import save, saved_words
+from .templating import integration_url
+
+
+def routes(console: Console) -> list[BaseRoute]:
+    """The list, an integration's page, and its three actions."""
+    return [
+        console.route("/console/integrations", listing),
+        console.route("/console/integrations/{name}", page),
+        console.route("/console/integrations/{name}/password", save_password, methods=("POST",)),
+        console.route("/console/integrations/{name}/test", test_connection, methods=("POST",)),
+        console.route("/console/integrations/{name}/request-types", refresh, methods=("POST",)),
+    ]
+
+
+@admin_only
+async def listing(visit: Visit) -> Response:
+    """Every integration and geocoder, its state in a word, whether its password is set."""
+    data = await visit.run(integration_data.summary, visit.settings, visit.store, visit.now())
+    return visit.render("integrations.html", "Integrations", data=data, geocoder_url=geocoder_url)
+
+
+@admin_only
+async def page(visit: Visit) -> Response:
+    """An integration's page."""
+    return await show(visit)
+
+
+async def show(visit: Visit, tested: Tested | None = None) -> Response:
+    """Integration ``{name}``'s page, with the outcome of a connection test when there was
+    one."""
+    name = visit.request.path_params["name"]
+    if name not in visit.settings.integrations:
+        return visit.error(404, f"There is no integration named {name!r} in the config.")
+    view = await visit.run(
+        integration_data.integration, visit.settings, visit.store, name, visit.now()
+    )
+    return visit.render(
+        "integration.html",
+        f"Integration {name}",
+        name=name,
+        view=view,
+        tested=tested,
+        geocoder_url=geocoder_url,
+    )
+
+
+def _environment(visit: Visit, name: str) -> str | None:
+    """The environment a form names, when the config file has it (None otherwise)."""
+    wanted = visit.form.get("environment") or ""
+    known = [e.name for e in environments(visit.settings, name)]
+    return wanted if wanted in known else None
+
+
+@admin_only
+async def save_password(visit: Visit) -> Response:
+    """``Save password``: store the password of one environment, then back to the page."""
+    name = visit.request.path_params["name"]
+    if name not in visit.settings.integrations:
+        return visit.error(404, f"There is no integration named {name!r} in the config.")
+    back = integration_url(name)
+    environment = await visit.run(_environment, visit, name)
+    if environment is None:
+        return visit.redirect(back, f"{name} has no such environment in the config", error=True)
+    password = visit.form.raw("password")
+    return await visit.act(
+        lambda: save(visit, name, environment, password),
+        back=back,
+        done=lambda saved: saved_words(name, environment, saved),
+    )
+
+
+@admin_only
+async def test_connection(visit: Visit) -> Response:
+    """``Test connection``: doctor's check of one environment, shown on the page."""
+    name = visit.request.path_params["name"]
+    if name not in visit.settings.integrations:
+        return visit.error(404, f"There is no integration named {name!r} in the config.")
+    environment = await visit.run(_environment, visit, name)
+    if environment is None:
+        return visit.redirect(
+            integration_url(name), f"{name} has no such environment in the config", error=True
+        )
+    tested = await visit.run(try_integration, visit.settings, visit.host, name, environment)
+    return await show(visit, tested)
+
+
+@admin_only
+async def refresh(visit: Visit) -> Response:
+    """``Refresh request types``: reload this integration's, then back to the page."""
+    name = visit.request.path_params["name"]
+    if name not in visit.settings.integrations:
+        return visit.error(404, f"There is no integration named {name!r} in the config.")
+    back = integration_url(name)
+    warnings: list[str] = []
+
+    def work() -> int | None:
+        loaded = request_types.load(
+            as_stored_now(visit.settings, name),
+            visit.host,
+            visit.store,
+            True,
+            warnings.append,
+            actor=visit.actor,
+            integration=name,
+        )
+        if not loaded:
+            return None
+        return sum(1 for t in visit.store.request_types() if t.integration == name)
+
+    try:
+        count = await visit.run(work)
+    except UserError as exc:
+        return visit.redirect(back, str(exc), error=True)
+    if count is None:
+        said = warnings[0].removeprefix("warning: ") if warnings else "they could not be loaded"
+        return visit.redirect(back, said[:1].upper() + said[1:], error=True)
+    kinds = "request type" if count == 1 else "request types"
+    return visit.redirect(back, f"Refreshed the request types of {name}: {count} {kinds}.")

@@ -1,0 +1,42 @@
+"""Saving a password from the console (an integration's environment, or a geocoder's).
+
+It is stored where ``scf credentials set`` stores it (:func:`scf_plugins.ops.credentials.save`:
+the open circuit is closed, the audit says who saved which), then ``scf serve`` is asked to read
+its config and passwords again, as ``SIGHUP`` makes it. The password is never put in a page, a
+redirect, a flash message, a log line or the audit; the pages say only whether one is set.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ...ops import credentials
+from .endpoints import password_state
+
+if TYPE_CHECKING:
+    from ...ops.credentials import Saved
+    from .page import Visit
+
+
+def save(visit: Visit, name: str, environment: str | None, password: str) -> Saved:
+    """Store ``name``'s password as ``scf credentials set`` does, and have ``scf serve`` read
+    its config and passwords again (the engine uses it from its next poll pass)."""
+    saved = credentials.save(
+        name, environment, password, store=lambda: visit.store, actor=visit.actor
+    )
+    if visit.console.reload is not None:
+        visit.console.reload()
+    return saved
+
+
+def saved_words(name: str, environment: str | None, saved: Saved) -> str:
+    """The flash after a password was saved (never the password)."""
+    which = f"the {environment} password" if environment else "the password"
+    words = f"Saved {which} of {name}."
+    if saved.circuit_closed:
+        words += f" {name} was marked down; the next pass tries it at once."
+    state = password_state(name, environment)
+    if state.startswith("from the environment variable"):
+        variable = state.rsplit(" ", 1)[-1]
+        words += f" Note: {variable} is set in this server's environment and wins over it."
+    return words
