@@ -159,7 +159,7 @@ def test_filters_and_search_list_what_scf_issues_list_lists(d: Desk) -> None:
     assert listed(sam, "?search=tag&status=open") == [plain, underscore]
 
     page = sam.get("/console/issues?status=failing&integration=cityworks").text
-    assert "<caption>Failing issues of cityworks, newest first</caption>" in page
+    assert ">Failing issues of cityworks, newest first</caption>" in page
     assert '<option value="failing" selected>' in page
     assert '<option value="cityworks" selected>' in page
     for header in ("Id", "Status", "Type", "Integration", "Remote id", "Summary"):
