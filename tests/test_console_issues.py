@@ -269,6 +269,8 @@ def test_the_staff_view_beside_the_public_view(d: Desk, tmp_path: Path) -> None:
     assert "the remote system is not touched" in html.unescape(actions).lower()
     assert f"its request {rid} stays as it is" in actions
     assert 'id="edit"' not in page and 'id="recategorize"' not in page
+    typed = ada.get(f"/console/issues/{issue_id}?type=GRAFFITI").text
+    assert "Only an Open issue not sent yet can be given another request type." in typed
     assert '<label for="comment">Comment</label>' in actions
 
 

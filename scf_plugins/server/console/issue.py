@@ -61,7 +61,9 @@ async def issue_page(visit: Visit) -> Response:
     if shown is None:
         return visit.error(404, f"There is no issue {visit.request.path_params['issue_id']}.")
     problem = None
-    if code and shown.new_type is None:
+    if code and not shown.allowed.recategorize:
+        problem = "Only an Open issue not sent yet can be given another request type."
+    elif code and shown.new_type is None:
         problem = f"There is no stored request type {code!r}; choose one from the list."
     staff = shown.staff
     return visit.render(
