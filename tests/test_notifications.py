@@ -369,3 +369,21 @@ def test_contact_details_are_purged_on_the_configured_day(
     assert [a["answer"] for a in shown["answers"] if a["private"]] == [""]
     assert [a["answer"] for a in shown["answers"] if not a["private"]] == ["No"]
     assert "contact details purged" in t.cli_ok("issues", "show", str(issue_id)).output
+
+
+def test_the_demo_shows_the_acknowledgement_and_closing_emails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from scf_plugins.cli.demo import run_demo
+    from scf_plugins.plugins import build_manager
+
+    monkeypatch.delenv("SCF_CITYWORKS_TEST_PASSWORD", raising=False)
+    lines: list[str] = []
+    assert run_demo(build_manager(disabled=set()), lines.append) == 0
+    out = "\n".join(lines)
+    assert "Mail server (SMTP sink) at 127.0.0.1:" in out
+    assert "The mail server received 6 emails to residents, one per message" in out
+    assert "Subject: Your report 1: Deep pothole in the bus lane — received" in out
+    assert "Subject: Your report 1: Deep pothole in the bus lane — closed" in out
+    assert "has received it as service request" in out and "is now closed" in out
+    assert "@example.org" not in out

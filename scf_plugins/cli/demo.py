@@ -1,10 +1,11 @@
 """``scf demo``: the whole lifecycle on the embedded defaults, with nothing to set up.
 
 A temporary SQLite store, the Cityworks emulator and a small fake ArcGIS geocoder on free
-loopback ports (each started by its plugin, through the ``start_standin`` hook), a generated
-config, and the real sync engine. The emulator's staff act between passes, so one run shows
-every transition of the lifecycle, every kind of message, comments both ways and archiving,
-then prints each issue's timeline.
+loopback ports (each started by its plugin, through the ``start_standin`` hook), an SMTP sink
+standing in for the city's mail server, a generated config, and the real sync engine. The
+emulator's staff act between passes, so one run shows every transition of the lifecycle,
+every kind of message, comments both ways, the emails residents get, and archiving, then
+prints each issue's timeline.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ..errors import UserError
 from ..intake import catalog
 from ..intake.reporting import Report, build_issue
 from ..net.redaction import register_secret
+from ..net.smtp_sink import Received, SmtpSink
 from ..plugins import PluginHost
 from ..server import apikeys
 from ..standin import StandIn, StandInStaff
@@ -67,6 +69,12 @@ Text2 = "{{issue.marker}}"
 plugin = "arcgis"
 url = "{gis_url}"
 min_score = 85
+
+[email]
+host = "127.0.0.1"
+port = {smtp_port}
+security = "none"
+from = "New Haven 311 <no-reply@newhaven.example>"
 """
 
 
@@ -97,10 +105,11 @@ def run_demo(host: PluginHost, echo: Callable[[str], None], keep: Path | None = 
             tempfile.TemporaryDirectory(prefix="scf-demo-") as tmp,
             _standin(host, "cityworks", {"scf-int": password}) as cw,
             _standin(host, "arcgis", {}) as gis,
+            SmtpSink() as mail,
         ):
             folder = keep or Path(tmp)
             folder.mkdir(parents=True, exist_ok=True)
-            return _story(host, echo, folder, cw, gis)
+            return _story(host, echo, folder, cw, gis, mail)
     finally:
         if previous is None:
             os.environ.pop("SCF_CITYWORKS_TEST_PASSWORD", None)
@@ -109,15 +118,23 @@ def run_demo(host: PluginHost, echo: Callable[[str], None], keep: Path | None = 
 
 
 def _story(
-    host: PluginHost, echo: Callable[[str], None], folder: Path, cw: StandIn, gis: StandIn
+    host: PluginHost,
+    echo: Callable[[str], None],
+    folder: Path,
+    cw: StandIn,
+    gis: StandIn,
+    mail: SmtpSink,
 ) -> int:
     staff = _staff(cw)
     path = folder / "scf.toml"
-    path.write_text(CONFIG.format(db=folder / "demo.db", cw_url=cw.url, gis_url=gis.url))
+    path.write_text(
+        CONFIG.format(db=folder / "demo.db", cw_url=cw.url, gis_url=gis.url, smtp_port=mail.port)
+    )
     settings = load_config(path)
     store = Store.open(settings.organization.database)
     echo(f"Cityworks emulator at {cw.url}")
     echo(f"ArcGIS geocoder (fake) at {gis.url}")
+    echo(f"Mail server (SMTP sink) at 127.0.0.1:{mail.port}")
     echo(f"Store: {folder / 'demo.db'}\n")
 
     result = catalog.refresh(settings, host, store)
@@ -243,6 +260,7 @@ def _story(
     staff.close(remote[light], "COMPLETE")
     sync("close what the crews finished")
 
+    _show_emails(echo, mail.received, pothole)
     _read_over_open311(echo, door_server.url, light)
     door_server.stop()
 
@@ -289,6 +307,21 @@ def _story(
              f"removed)")  # fmt: skip
     store.close()
     return errors
+
+
+def _show_emails(echo: Callable[[str], None], received: list[Received], issue_id: int) -> None:
+    """What the mail server got: every email, and the pothole's acknowledgement and closing
+    in full (their reporters' addresses are left out, as scf leaves them out of its logs)."""
+    echo(f"\nThe mail server received {len(received)} emails to residents, one per message:")
+    for message in received:
+        echo(f"  {message.subject}")
+    for message in received:
+        subject = message.subject
+        if subject.startswith(f"Your report {issue_id}:") and subject.endswith(
+            ("received", "closed")
+        ):
+            text = "\n".join(f"    | {line}" for line in message.part().strip().splitlines())
+            echo(f"\n  Subject: {subject}\n{text}")
 
 
 def _staff(cw: StandIn) -> StandInStaff:
