@@ -20,6 +20,7 @@ from sqlalchemy import func, select, update
 from scf_plugins.intake.reporting import Report
 from scf_plugins.ops import audit, staff
 from scf_plugins.ops import issues as desk
+from scf_plugins.server.console.issues import STATUS_LABELS
 from scf_plugins.store.tables import comments, issues
 from scf_plugins.store.writes import insert_comment
 from scf_plugins.testing import Harness
@@ -176,6 +177,8 @@ def test_filters_and_search_list_what_scf_issues_list_lists(d: Desk) -> None:
 
 def test_a_query_that_is_not_valid_gives_the_page_with_one_line(d: Desk) -> None:
     ada = d.signed_in()
+    for status in STATUS_LABELS:  # every filter the Overview links to is taken
+        assert ada.get(f"/console/issues?status={status}&integration=cityworks").status_code == 200
     for query, says in [
         ("?status=bogus", "there is no status 'bogus'; use one of: open, acknowledged"),
         ("?integration=nowhere", "there is no integration 'nowhere'; the integrations: cityworks"),
@@ -449,6 +452,8 @@ def test_a_forged_post_is_refused_by_the_core_and_changes_nothing(d: Desk) -> No
     ada.submit(f"/console/issues/{issue_id}/withdraw", {"reason": "gone"})
     closed = follow(ada, ada.submit(f"/console/issues/{issue_id}/resubmit", {"reason": "again"}))
     assert flash(closed) == f"Error: Issue {issue_id} not resubmitted: it is closed already."
+    again = follow(ada, ada.submit(f"/console/issues/{issue_id}/withdraw", {"reason": "again"}))
+    assert flash(again) == f"Error: Issue {issue_id} not withdrawn: it is closed already."
     after = dict(d.row(issue_id)._mapping)
     assert after["status"] == "closed"
     assert {k: v for k, v in after.items() if k not in ("status", "updated_at", "closed_at",
