@@ -347,3 +347,19 @@ def test_forms_without_the_csrf_token_change_nothing(
     assert not secrets_file.exists()
     assert [t for t in served.store.request_types() if t.integration == "cityworks"] == []
     assert audit.listed(served.store) == before
+
+
+def test_a_saved_password_makes_scf_serve_read_its_passwords_again(
+    cw: tuple[Harness, Consoled],
+) -> None:
+    from scf_plugins.server.running import build
+
+    w, served = cw
+    asked: list[bool] = []
+    served.console.reload = lambda: asked.append(True)
+    save_password(admin(served), CITYWORKS_PASSWORD)
+    assert asked == [True]
+    # scf serve gives its console the reload SIGHUP uses.
+    serving = build(w.settings, w.host, served.store, sync=False)
+    assert serving.context is not None
+    assert serving.context.console.reload == serving.reload

@@ -53,8 +53,14 @@ Where each page lives
     - :mod:`.issues`: ``/console/issues`` (``scf issues list``'s filters and search, in
       keyset pages); :mod:`.issue`: ``/console/issues/{id}`` (the staff and public views);
       :mod:`.issue_actions`: its actions, ``POST /console/issues/{id}/<action>``;
-    - the admin pages: ``/console/integrations/{name}``, ``/console/api-keys``,
-      ``/console/staff``; and ``/console/audit``;
+    - :mod:`.integrations`: ``/console/integrations`` and ``/console/integrations/{name}``
+      (health, latest errors, calls, request types; its actions: ``…/password``, ``…/test``,
+      ``…/request-types``), read by :mod:`.integration_data`; :mod:`.geocoders`:
+      ``/console/geocoders/{name}``; both save passwords through :mod:`.passwords`, test
+      through :mod:`.connection` (``scf doctor``'s steps), and read the config file's
+      environments and password states through :mod:`.endpoints`;
+    - :mod:`.api_keys`: ``/console/api-keys`` (a new key shown once, in the POST's answer);
+      :mod:`.staff`: ``/console/staff``; :mod:`.audit`: ``/console/audit`` (every account);
     - :mod:`.app`: the list of page modules, the static files (``static/console.css``), and
       the catch-all 404 page;
     - :mod:`.page`: the :class:`.page.Console`, the guards and :class:`.page.Visit`;
