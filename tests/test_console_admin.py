@@ -104,18 +104,30 @@ def test_a_key_is_shown_once_works_on_the_door_and_stops_when_revoked(
     assert report(served, key).status_code == 200
     assert "never" not in main_text(ada.get("/console/api-keys").text)  # last used: now
 
+    # Rotate: a new key, shown once; the one it replaces works a day more.
+    assert '<button type="submit" aria-label="Rotate fixmystreet">Rotate</button>' in again.text
+    rotated = ada.submit("/console/api-keys/rotate", {"name": "fixmystreet"})
+    assert rotated.status_code == 200 and "keeps working until" in rotated.text
+    [new_key] = set(KEY.findall(rotated.text))
+    assert new_key != key and new_key not in ada.get("/console/api-keys").text
+    assert report(served, new_key).status_code == 200
+    assert report(served, key).status_code == 200
+
     revoked = ada.submit("/console/api-keys/revoke", {"name": "fixmystreet"})
     assert revoked.status_code == 303 and revoked.headers["location"] == "/console/api-keys"
     after = ada.get("/console/api-keys").text
     assert "Revoked the API key fixmystreet" in after and "revoked 20" in main_text(after)
     assert report(served, key).status_code == 403
+    assert report(served, new_key).status_code == 403
     entries = [(e.actor, e.action) for e in audit.listed(served.store)]
     assert ("ada (console)", "api_keys.create") in entries
+    assert ("ada (console)", "api_keys.rotate") in entries
     assert ("ada (console)", "api_keys.revoke") in entries
-    assert key not in caplog.text
-    assert all(key not in f"{e.actor} {e.detail}" for e in audit.listed(served.store))
-    # Shown once means once: only the POST's answer ever held it.
-    assert sum(key in r for r in ada.everything()) == 1
+    for secret in (key, new_key):
+        assert secret not in caplog.text
+        assert all(secret not in f"{e.actor} {e.detail}" for e in audit.listed(served.store))
+        # Shown once means once: only the POST's answer ever held it.
+        assert sum(secret in r for r in ada.everything()) == 1
 
 
 def test_a_key_name_in_use_or_unusable_is_the_core_s_one_line(served: Consoled) -> None:
@@ -267,6 +279,7 @@ def test_a_staff_account_gets_403_and_changes_nothing(served: Consoled) -> None:
     for path, fields in (
         ("/console/api-keys", {"name": "sams-key"}),
         ("/console/api-keys/revoke", {"name": "fixmystreet"}),
+        ("/console/api-keys/rotate", {"name": "fixmystreet"}),
         ("/console/staff/create", {"username": "eve", "role": "admin", "password": BOB}),
         ("/console/staff/disable", {"name": "ada"}),
         ("/console/staff/reset", {"name": "ada", "password": BOB}),
@@ -288,6 +301,7 @@ def test_forms_without_the_csrf_token_change_nothing(served: Consoled) -> None:
     for path, fields in (
         ("/console/api-keys", {"name": "fixmystreet"}),
         ("/console/api-keys/revoke", {"name": "fixmystreet"}),
+        ("/console/api-keys/rotate", {"name": "fixmystreet"}),
         ("/console/staff/create", {"username": "eve", "role": "admin", "password": BOB}),
         ("/console/staff/disable", {"name": "sam"}),
         ("/console/staff/reset", {"name": "sam", "password": BOB}),
