@@ -9,13 +9,15 @@ geocoders have no environments), stored as ``scf credentials set NAME`` stores i
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from . import integration_data
 from .connection import Tested, try_geocoder
 from .page import Console, Visit, admin_only
-from .passwords import save, saved_words
+from .passwords import save
 
 PATH = "/console/geocoders/{name}"
 
@@ -30,8 +32,8 @@ def routes(console: Console) -> list[BaseRoute]:
 
 
 def geocoder_url(name: str) -> str:
-    """A geocoder's page (names are plain: letters, digits, ``._-``)."""
-    return PATH.format(name=name)
+    """A geocoder's page."""
+    return PATH.format(name=quote(name, safe=""))
 
 
 @admin_only
@@ -71,7 +73,7 @@ async def save_password(visit: Visit) -> Response:
     return await visit.act(
         lambda: save(visit, name, None, password),
         back=back,
-        done=lambda saved: saved_words(name, None, saved),
+        done=lambda words: words,
     )
 
 

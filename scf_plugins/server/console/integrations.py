@@ -28,7 +28,7 @@ from .connection import Tested, try_integration
 from .endpoints import as_stored_now, environments
 from .geocoders import geocoder_url
 from .page import Console, Visit, admin_only
-from .passwords import save, saved_words
+from .passwords import save
 from .templating import integration_url
 
 
@@ -96,7 +96,7 @@ async def save_password(visit: Visit) -> Response:
     return await visit.act(
         lambda: save(visit, name, environment, password),
         back=back,
-        done=lambda saved: saved_words(name, environment, saved),
+        done=lambda words: words,
     )
 
 

@@ -18,15 +18,19 @@ if TYPE_CHECKING:
     from .page import Visit
 
 
-def save(visit: Visit, name: str, environment: str | None, password: str) -> Saved:
-    """Store ``name``'s password as ``scf credentials set`` does, and have ``scf serve`` read
-    its config and passwords again (the engine uses it from its next poll pass)."""
+def save(visit: Visit, name: str, environment: str | None, password: str) -> str:
+    """Store ``name``'s password as ``scf credentials set`` does, have ``scf serve`` read its
+    config and passwords again (the engine uses it from its next poll pass), and say so in
+    the words of the flash message. Runs off the event loop.
+
+    :raises UserError: the core's (an empty password).
+    """
     saved = credentials.save(
         name, environment, password, store=lambda: visit.store, actor=visit.actor
     )
     if visit.console.reload is not None:
         visit.console.reload()
-    return saved
+    return saved_words(name, environment, saved)
 
 
 def saved_words(name: str, environment: str | None, saved: Saved) -> str:
