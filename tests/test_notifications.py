@@ -314,7 +314,8 @@ def test_no_email_address_in_any_log_line_get_or_metric(
     t = town()
     door = t.serve()
     gets: list[str] = []
-    with caplog.at_level(logging.DEBUG):
+    # On scf's loggers: each CLI command the harness runs sets the root logger's level.
+    with caplog.at_level(logging.DEBUG), caplog.at_level(logging.DEBUG, logger="scf_plugins"):
         issue_id = report(t)
         report(t, email=SECOND, summary="second")
         sink.answer(451, "4.2.0 <jane.doe@example.org> mailbox busy", at="rcpt")
@@ -334,6 +335,8 @@ def test_no_email_address_in_any_log_line_get_or_metric(
                 gets.append(requests.get(link.replace(PUBLIC, door.url), timeout=10).text)
         gets.append(t.cli_ok("status").output + t.cli_ok("status", "--prometheus").output)
     assert "scf_notifications" in gets[2]
+    access = [r.getMessage() for r in caplog.records if r.name == "scf_plugins.server.access"]
+    assert any("/unsubscribe/" in line for line in access)  # the access log was read too
     for address in (ADDRESS, SECOND):
         assert address not in caplog.text
         assert not any(address in page for page in gets)
