@@ -134,3 +134,14 @@ def fresh_browser(browser: WebDriver) -> WebDriver:
 def person(fresh_browser: WebDriver, site: Site) -> Person:
     """Someone at ``site``'s console, not signed in."""
     return Person(fresh_browser, site.url)
+
+
+@pytest.fixture
+def person_at(fresh_browser: WebDriver) -> Callable[[Site], Person]:
+    """Someone, not signed in, at the console of a site the test made itself
+    (``person_at(make_site(password=False))``)."""
+
+    def meet(site: Site) -> Person:
+        return Person(fresh_browser, site.url)
+
+    return meet

@@ -110,13 +110,17 @@ class Person:
     def button(self, words: str, within: WebElement | None = None) -> WebElement:
         """The button that says ``words`` (the only one, or the only one ``within``)."""
         scope = within or self.driver
-        xpath = " | ".join(
-            "." + part.strip() for part in _BUTTON.format(t=literal(words)).split("|")
-        )
-        found = scope.find_elements(By.XPATH, xpath)
+        found = scope.find_elements(By.XPATH, self._button_xpath(words))
         if len(found) != 1:
             raise NoSuchElementException(f"{len(found)} buttons say {words!r} on {self.path}")
         return found[0]
+
+    @staticmethod
+    def _button_xpath(words: str) -> str:
+        """The buttons that say ``words``, below the element searched from."""
+        return " | ".join(
+            "." + part.strip() for part in _BUTTON.format(t=literal(words)).split("|")
+        )
 
     def buttons(self) -> list[str]:
         """What every button on the page says, in order."""
@@ -129,11 +133,14 @@ class Person:
         """The link that says ``words`` (the first, in reading order)."""
         return self.driver.find_element(By.XPATH, f"//a[normalize-space()={literal(words)}]")
 
-    def group(self, words: str) -> WebElement:
-        """The smallest form, section, row or list item whose text contains ``words``."""
+    def group(self, words: str, having: str | None = None) -> WebElement:
+        """The smallest form, section, row or list item whose text contains ``words`` (and,
+        given ``having``, a button that says it): where a control belongs to those words."""
         found = self.driver.find_elements(
             By.XPATH, f"({_GROUPS})[contains(normalize-space(.), {literal(words)})]"
         )
+        if having is not None:
+            found = [e for e in found if e.find_elements(By.XPATH, self._button_xpath(having))]
         if not found:
             raise NoSuchElementException(f"nothing on {self.path} says {words!r}")
         return min(found, key=lambda e: len(e.text))
