@@ -245,12 +245,13 @@ class Keyboard:
         return self.driver.switch_to.active_element
 
     def describe(self) -> str:
-        """What has the focus, in words: its label, text or value, as a screen reader might say."""
+        """What has the focus, in words, as a screen reader names it: its ``aria-label``, else
+        its label, else its text or value."""
         return str(
             self.driver.execute_script(
                 "const e = document.activeElement; if (!e) return '';"
                 "const l = e.labels && e.labels.length ? e.labels[0].innerText : '';"
-                "return (l || e.innerText || e.value || e.getAttribute('aria-label') || '')"
+                "return (e.getAttribute('aria-label') || l || e.innerText || e.value || '')"
                 ".trim();"
             )
         )
@@ -277,12 +278,18 @@ class Keyboard:
         seen: list[str] = []
         for _ in range(limit):
             self.tab()
+            if self.driver.execute_script("return document.activeElement === document.body"):
+                # Past the last control the focus leaves the page; the next Tab comes back.
+                if "(the end of the page)" in seen:
+                    break
+                seen.append("(the end of the page)")
+                continue
             here = self.describe()
             assert self.focus_is_visible(), f"the focus on {here!r} is not visible"
-            if here == words or here.startswith(words):
+            if here == words:
                 return
             seen.append(here)
-        raise AssertionError(f"{limit} Tabs never reached {words!r}; they went: {seen}")
+        raise AssertionError(f"Tab never reached {words!r} on {self.path}; it went: {seen}")
 
     def in_main(self) -> bool:
         """Whether the focus is in (or on) the page's ``main`` landmark."""

@@ -4,6 +4,11 @@ always drawn where it is, and the skip link taking it past the header and nav.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from scf_plugins.testing import wait_for
+
+from ..conftest import PASSWORD
 from .person import Person
 from .site import Site
 
@@ -37,3 +42,123 @@ def test_sign_in_and_out_with_the_keyboard_alone(person: Person, site: Site) -> 
     person.waits_to_see("Sign in")
     person.open("/console/")
     assert person.path == "/console/login"
+
+
+def sign_in_by_keyboard(person: Person, name: str, password: str) -> None:
+    """Sign in as ``name`` with Tab, typing and Enter."""
+    person.open("/console/login")
+    person.keys.tab_to("Username")
+    person.keys.type(name)
+    person.keys.tab_to("Password")
+    person.keys.type(password)
+    person.keys.enter()
+    person.waits_to_see("Needs attention")
+
+
+def go(person: Person, link: str, heading: str) -> None:
+    """Follow the link that says ``link`` (Tab to it, Enter) to the page headed ``heading``."""
+    person.keys.tab_to(link)
+    person.keys.enter()
+    wait_for(lambda: person.heading == heading, 10, f"the page {heading!r}")
+
+
+def test_the_admin_pages_forms_with_the_keyboard_alone(
+    make_site: Callable[..., Site], person_at: Callable[[Site], Person]
+) -> None:
+    site = make_site(password=False)
+    person = person_at(site)
+    keys = person.keys
+    sign_in_by_keyboard(person, "ada", site.account("ada", "admin"))
+
+    go(person, "Integrations", "Integrations")
+    go(person, "cityworks", "Integration cityworks")
+    keys.tab_to("Password")
+    keys.type(PASSWORD)
+    keys.tab()
+    assert keys.describe() == "Save password"
+    keys.space()
+    person.waits_to_see("Saved the test password of cityworks.")
+    keys.tab_to("Test connection")
+    keys.enter()
+    person.waits_to_see("Succeeded")
+    keys.tab_to("Refresh request types")
+    keys.space()
+    person.waits_to_see("Pothole (POTHOLE)")
+
+    go(person, "API keys", "API keys")
+    keys.tab_to("Name")
+    keys.type("fixmystreet")
+    keys.enter()  # Enter in the field sends the form
+    person.waits_to_see("New key for fixmystreet")
+    keys.tab_to("Revoke fixmystreet")  # what a screen reader says of its `Revoke`
+    keys.space()
+    person.waits_to_see("Revoked the API key fixmystreet")
+
+    go(person, "Staff", "Staff")
+    keys.tab_to("Username")
+    keys.type("sam")
+    keys.tab()
+    assert keys.describe() == "Role"
+    keys.type("admin")  # a closed select takes the option its typed words begin
+    keys.tab_to("Password")
+    keys.type("Sam-Console-Pass-2231")
+    keys.tab_to("Create account")
+    keys.enter()
+    person.waits_to_see("Created the admin account sam.")
+    keys.tab_to("New password for sam")
+    keys.type("Sam-Console-Pass-7745")
+    keys.enter()
+    person.waits_to_see("Reset the password of sam")
+    keys.tab_to("Disable sam")
+    keys.space()
+    person.waits_to_see("Disabled the account sam")
+
+    go(person, "Audit", "Audit")
+    assert person.sees("ada (console)")
+
+
+def test_the_issue_pages_forms_with_the_keyboard_alone(person: Person, site: Site) -> None:
+    keys = person.keys
+    site.emulator.state.inject("not_found", count=1, match="servicerequest/create")
+    first = site.report("Pothole outside number 12")
+    wait_for(lambda: site.show(first)["sync"]["last_error"], 15, "the first create to fail")
+    site.emulator.state.inject("503", count=1, match="servicerequest/create")
+    second = site.report("Pothole by the bus stop")
+    wait_for(
+        lambda: all(site.show(i)["sync"]["last_error"] for i in (first, second)),
+        15,
+        "both creates to fail",
+    )
+    sign_in_by_keyboard(person, "sam", site.account("sam", "staff"))
+
+    go(person, "Issues", "Issues")
+    keys.tab_to("Status")
+    keys.type("Failing")
+    keys.tab_to("Search")
+    keys.type("number 12")
+    keys.enter()
+    person.waits_to_see("Pothole outside number 12")
+    assert "status=failing" in person.driver.current_url
+    assert not person.sees("Pothole by the bus stop")
+    go(person, str(first), f"Issue {first}")
+
+    keys.tab_to("Description")
+    keys.type("Deep enough to take a wheel off.")
+    keys.tab_to("Save changes")
+    keys.enter()
+    person.waits_to_see(f"Issue {first} corrected")
+    assert site.show(first)["description"] == "Deep enough to take a wheel off."
+
+    person.open(f"/console/issues/{second}")
+    keys.tab_to("Retry now")
+    keys.space()
+    person.waits_to_see("Acknowledged", timeout=15, reload=True)
+    keys.tab_to("Comment")
+    keys.type("Crew: it is on the northbound side.")
+    keys.tab_to("Add comment")
+    keys.enter()
+    person.waits_to_see("Comment added")
+    keys.tab_to("Reason (told to the resident)")
+    keys.type("Reported twice; the other report is being handled.")
+    keys.enter()
+    wait_for(lambda: site.show(second)["status"] == "closed", 15, "the issue withdrawn")
