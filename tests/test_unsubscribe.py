@@ -144,15 +144,20 @@ def test_a_forged_or_garbled_token_is_a_404_page(served: tuple[Door, list[int]])
     assert not notify_off(door, first) and not notify_off(door, second)
 
 
-def test_the_address_is_in_no_log_line(
+def test_the_address_and_the_token_are_in_no_log_line(
     served: tuple[Door, list[int]], caplog: pytest.LogCaptureFixture
 ) -> None:
     door, (first, _) = served
     caplog.set_level(logging.DEBUG)  # after the CLI's log set-up, which the harness ran
-    for scope in consent.SCOPES:
-        url = f"{door.url}/unsubscribe/{consent.token(door.store, first, scope)}"
+    tokens = [consent.token(door.store, first, scope) for scope in consent.SCOPES]
+    for token in tokens:
+        url = f"{door.url}/unsubscribe/{token}"
         requests.get(url, timeout=10)
         requests.post(url, data=ONE_CLICK, timeout=10)
     requests.get(f"{door.url}/unsubscribe/forged", timeout=10)
-    assert "unsubscribe" in caplog.text  # the access log saw the requests
+    assert "/unsubscribe/…" in caplog.text  # the access log saw the requests
+    # Nor the tokens: each is a capability, usable by whoever reads the log. (uvicorn's own
+    # access log, which the test server keeps, is off under scf serve.)
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name != "uvicorn.access")
+    assert not any(token in ours for token in [*tokens, "forged"])
     assert ADDRESS not in caplog.text.lower() and "example.org" not in caplog.text.lower()

@@ -426,20 +426,32 @@ class AccessLog:
             await self.app(scope, receive, sending)
         finally:
             state = scope.get("state") or {}
+            path = logged_path(scope["path"])
             telemetry.record_request(_route(scope["path"]), status)
             access.info(
                 "%s %s %s",
                 scope["method"],
-                scope["path"][:200],
+                path,
                 status,
                 extra={
                     "method": scope["method"],
-                    "path": scope["path"][:200],
+                    "path": path,
                     "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                     "api_key": state.get("api_key"),
                 },
             )
+
+
+def logged_path(path: str) -> str:
+    """A path as the access log writes it: at most 200 characters, and an unsubscribe link's
+    token masked (it is a capability: whoever reads the log could use it)."""
+    if path.startswith(UNSUBSCRIBE):
+        return UNSUBSCRIBE + "…"
+    return path[:200]
+
+
+UNSUBSCRIBE = "/unsubscribe/"
 
 
 def _route(path: str) -> str:
