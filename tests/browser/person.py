@@ -6,10 +6,12 @@ and typing into whatever has the focus."""
 from __future__ import annotations
 
 import base64
+import io
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from PIL import Image
 from selenium.common.exceptions import NoSuchElementException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -185,21 +187,24 @@ class Person:
             )
         )
 
-    def screenshot(self, path: Path) -> None:
-        """Save the whole page (not only what the window shows) as a PNG at ``path``."""
-        size = self.driver.execute_script(
-            "return [document.documentElement.scrollWidth, document.documentElement.scrollHeight]"
+    def screenshot(self, path: Path, most: int = 2000) -> None:
+        """Save the page as a PNG at ``path``: as wide as the window, and as tall as the page
+        down to ``most`` CSS pixels (a README shows the top of a long page). The window is
+        made as tall as the page for the picture, so no scroll bar takes a strip of it."""
+        width, height = self.driver.execute_script(
+            "return [window.innerWidth, document.documentElement.scrollHeight]"
         )
-        shot = self.driver.execute_cdp_cmd(
-            "Page.captureScreenshot",
-            {
-                "format": "png",
-                "captureBeyondViewport": True,
-                "clip": {"x": 0, "y": 0, "width": size[0], "height": size[1], "scale": 1},
-            },
+        self.driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
         )
+        try:
+            shot = self.driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+        finally:
+            self.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        image = Image.open(io.BytesIO(base64.b64decode(shot["data"])))
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(base64.b64decode(shot["data"]))
+        image.crop((0, 0, image.width, min(image.height, most))).save(path, optimize=True)
 
     def cookies(self) -> list[dict[str, Any]]:
         """The cookies the browser keeps for this page, with their flags."""
