@@ -37,7 +37,19 @@ def test_sign_in_and_out_with_the_keyboard_alone(person: Person, site: Site) -> 
     person.waits_to_see("Needs attention")
     assert person.path == "/console/"
 
-    keys.tab_to("Sign out")
+    # Signed in, the skip link passes the header's Sign out and the nav's links.
+    keys.tab()
+    assert keys.describe() == "Skip to main content" and keys.focus_is_visible()
+    keys.enter()
+    keys.tab()
+    assert keys.in_main() and keys.describe() == "cityworks", keys.describe()
+    keys.back_tab()  # back out of the main content, to the nav's last link
+    assert keys.describe() == "Audit" and keys.focus_is_visible()
+    went = []
+    while keys.describe() != "Sign out" and len(went) < 10:
+        keys.back_tab()
+        went.append(keys.describe())
+    assert went[-1] == "Sign out", went
     keys.space()
     person.waits_to_see("Sign in")
     person.open("/console/")
