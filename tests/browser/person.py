@@ -26,6 +26,15 @@ PHONE = (375, 812)
 _BUTTON = (
     "//button[normalize-space()={t}] | //input[(@type='submit' or @type='button') and @value={t}]"
 )
+# The control (in the element given, else the page) one of whose labels says the words: the
+# browser's own tie between a label and its control (`labels`), exact words first.
+_LABELLED = """
+const [words, scope] = arguments;
+const controls = [...(scope || document).querySelectorAll('input, select, textarea')];
+const said = (e) => [...(e.labels || [])].map((l) => l.innerText.trim().replace(/\\s+/g, ' '));
+return controls.find((e) => said(e).includes(words))
+    || controls.find((e) => said(e).some((s) => s.startsWith(words))) || null;
+"""
 # The smallest boxes that group a control with the words it belongs to.
 _GROUPS = "//form | //fieldset | //section | //article | //tr | //li | //dd | //div"
 
@@ -93,21 +102,12 @@ class Person:
     # -- what they find -----------------------------------------------------------------------
 
     def field(self, label: str, within: WebElement | None = None) -> WebElement:
-        """The form control whose visible ``<label>`` says ``label`` (exactly, or starting
-        with it: a label may add a hint after the name)."""
-        scope = within or self.driver
-        for xpath in (
-            f".//label[normalize-space()={literal(label)}]",
-            f".//label[starts-with(normalize-space(), {literal(label)})]",
-        ):
-            for found in scope.find_elements(By.XPATH, xpath):
-                target = found.get_attribute("for")
-                if target:
-                    return self.driver.find_element(By.ID, target)
-                inside = found.find_elements(By.XPATH, ".//input | .//select | .//textarea")
-                if inside:
-                    return inside[0]
-        raise NoSuchElementException(f"no field labelled {label!r} on {self.path}")
+        """The form control whose visible ``<label>`` says ``label`` (exactly, else starting
+        with it: a label may add a hint after the name), as the browser ties them together."""
+        found = self.driver.execute_script(_LABELLED, label, within)
+        if found is None:
+            raise NoSuchElementException(f"no field labelled {label!r} on {self.path}")
+        return found  # type: ignore[no-any-return]
 
     def button(self, words: str, within: WebElement | None = None) -> WebElement:
         """The button that says ``words`` (the only one, or the only one ``within``)."""
@@ -294,7 +294,9 @@ class Keyboard:
             if here == words:
                 return
             seen.append(here)
-        raise AssertionError(f"Tab never reached {words!r} on {self.path}; it went: {seen}")
+        raise AssertionError(
+            f"Tab never reached {words!r} on {self.driver.current_url}; it went: {seen}"
+        )
 
     def in_main(self) -> bool:
         """Whether the focus is in (or on) the page's ``main`` landmark."""

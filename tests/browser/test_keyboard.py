@@ -45,7 +45,7 @@ def test_sign_in_and_out_with_the_keyboard_alone(person: Person, site: Site) -> 
     assert keys.in_main() and keys.describe() == "cityworks", keys.describe()
     keys.back_tab()  # back out of the main content, to the nav's last link
     assert keys.describe() == "Audit" and keys.focus_is_visible()
-    went = []
+    went: list[str] = []
     while keys.describe() != "Sign out" and len(went) < 10:
         keys.back_tab()
         went.append(keys.describe())
