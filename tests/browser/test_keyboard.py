@@ -164,6 +164,7 @@ def test_the_issue_pages_forms_with_the_keyboard_alone(person: Person, site: Sit
     person.open(f"/console/issues/{second}")
     keys.tab_to("Retry now")
     keys.space()
+    person.waits_to_see("will be tried again")  # the answer to the POST, before reloading
     person.waits_to_see("Acknowledged", timeout=15, reload=True)
     keys.tab_to("Comment")
     keys.type("Crew: it is on the northbound side.")
