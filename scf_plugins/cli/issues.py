@@ -22,7 +22,7 @@ from ..ops.views import (
     table,
 )
 from .app import App
-from .root import checked_reason, cli, echo, pass_app
+from .root import cli, echo, pass_app
 
 
 def _warn(line: str) -> None:
@@ -114,7 +114,7 @@ def report_cmd(
         image_url=image_url,
         answers=parse_answer_args(answers),
     )
-    issue_id = desk.report(app.settings, app.store, _type_of(app), report, images)
+    issue_id = desk.report(app.settings, app.store, _type_of(app), report, images, actor=app.actor)
     echo(dumps({"id": issue_id}) if as_json else f"reported issue {issue_id}")
 
 
@@ -263,7 +263,7 @@ def _unlink(
 ) -> None:
     """Withdraw or resubmit each issue chosen, one line (or JSON object) per issue; exits 1
     when any could not be."""
-    text = checked_reason(reason)
+    text = unlinking.checked_reason(reason)
     ids = unlinking.choose(app.settings, app.store, issue_ids, selection, integration, verb)
     outcomes = []
     for outcome in unlinking.act(app.settings, app.store, ids, verb, text, actor=app.actor):

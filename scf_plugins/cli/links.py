@@ -5,9 +5,10 @@ from __future__ import annotations
 import click
 
 from ..ops import links
+from ..ops.unlinking import checked_reason
 from ..ops.views import dumps, table
 from .app import App
-from .root import checked_reason, cli, echo, pass_app
+from .root import cli, echo, pass_app
 
 
 @cli.group("links", invoke_without_command=True)

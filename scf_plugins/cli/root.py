@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 
 import click
 
-from ..errors import ScfError, UserError
+from ..errors import ScfError
 from ..intake.sanitize import for_terminal
 from ..net.redaction import redact
 from ..ops import logs
@@ -40,14 +40,6 @@ def echo(text: str = "", **options: Any) -> None:
     """``click.echo`` for people: data from outside never reaches the terminal as control or
     escape sequences (they are shown as visible escapes instead)."""
     click.echo(for_terminal(text), **options)
-
-
-def checked_reason(text: str) -> str:
-    """A ``--reason`` told to residents: 1 to 500 printable characters."""
-    text = text.strip()
-    if not text or len(text) > 500 or not text.isprintable():
-        raise UserError("--reason must be 1 to 500 printable characters")
-    return text
 
 
 @click.group(cls=ScfGroup)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import UserError
 from ..intake.images import from_files
-from ..intake.reporting import Report, build_issue, parse_answer_args, text_problem
+from ..intake.reporting import Labels, Report, build_issue, parse_answer_args, text_problem
 from ..models import RequestType
 from . import audit
 
@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 
 STAFF = "Staff"  # who a comment made here is by, unless --author names someone
 TypeOf = Callable[[str], RequestType]  # the request type of a code, loading them if need be
+# How the intake's problems name what was given: `scf report`'s and `scf issues edit`'s
+# options (the console passes its forms' labels).
+OPTIONS = Labels()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,17 +68,31 @@ def record(store: Store, issue_id: int) -> IssueRecord:
 
 
 def report(
-    settings: Settings, store: Store, type_of: TypeOf, given: Report, images: Sequence[str]
+    settings: Settings,
+    store: Store,
+    type_of: TypeOf,
+    given: Report,
+    images: Sequence[str],
+    *,
+    actor: str,
+    labels: Labels = OPTIONS,
 ) -> int:
     """Store a new issue after the intake's checks, with its photos checked and re-encoded
     first; returns its id. Its type is ``given``'s code as the remote system spells it (it
-    may have been matched ignoring case)."""
+    may have been matched ignoring case).
+
+    :param labels: how the intake's problems (a
+        :class:`~scf_plugins.intake.reporting.ReportError`, one per field) name the fields.
+    """
     rt = type_of(given.request_type)
     given = dataclasses.replace(given, request_type=rt.code)
     area = settings.organization.service_area
-    new = build_issue(given, rt, settings.owner_of(rt.code), area=area)
+    new = build_issue(given, rt, settings.owner_of(rt.code), labels, area=area)
     photos = from_files(images, settings.images)
-    return store.create_issue(new, photos)
+    issue_id = store.create_issue(new, photos)
+    audit.record(store, actor, "issues.report", issue_id=issue_id, integration=new.integration,
+                 detail=f"reported {rt.code}")  # fmt: skip
+    return issue_id
 
 
 def checked_comment(text: str, author: str | None) -> tuple[str, str]:
@@ -137,10 +154,11 @@ def recategorize(
     type_of: TypeOf,
     *,
     actor: str,
+    labels: Labels = OPTIONS,
 ) -> tuple[str, str | None]:
     """Give an Open, unlinked issue the request type ``code`` (its answers given anew);
     returns the code as the remote system spells it, and the integration that serves it now
-    (None: none does)."""
+    (None: none does). ``labels`` name the fields in the intake's problems."""
     issue = record(store, issue_id).issue
     if issue.status.value != "open" or issue.remote_id:
         raise UserError(
@@ -160,7 +178,7 @@ def recategorize(
         image_url=issue.image_url,
         answers=parse_answer_args(answers),
     )
-    new = build_issue(given, rt, settings.owner_of(rt.code))
+    new = build_issue(given, rt, settings.owner_of(rt.code), labels)
     if not store.recategorize(issue_id, rt.code, new.integration, new.type_ref, new.answers):
         raise UserError(f"issue {issue_id} changed meanwhile; look at it again")
     audit.record(
@@ -192,9 +210,10 @@ def edit(
     type_of: TypeOf,
     *,
     actor: str,
+    labels: Labels = OPTIONS,
 ) -> None:
     """Correct an issue not yet sent, with the same checks as a new report; it starts its
-    sync afresh."""
+    sync afresh. ``labels`` name the fields in the intake's problems."""
     found = record(store, issue_id)
     if change.empty():
         raise UserError("nothing to change; give --lat, --lng, --address, --answer, …")
@@ -221,7 +240,7 @@ def edit(
         reported_via=found.reported_via,
     )
     area = settings.organization.service_area
-    new = build_issue(corrected, rt, settings.owner_of(issue.request_type), area=area)
+    new = build_issue(corrected, rt, settings.owner_of(issue.request_type), labels, area=area)
     refused = store.edit(issue_id, new)
     if refused:
         raise UserError(refused)

@@ -52,6 +52,16 @@ class Outcome:
         return {"id": self.issue_id, "action": self.verb, "done": self.done, "text": self.text}
 
 
+def checked_reason(text: str, field: str = "--reason") -> str:
+    """A reason told to residents (withdrawing or resubmitting issues, here or by link):
+    1 to 500 printable characters once trimmed; else a refusal naming ``field`` (the CLI's
+    option, or a form's label)."""
+    text = text.strip()
+    if not text or len(text) > 500 or not text.isprintable():
+        raise UserError(f"{field} must be 1 to 500 printable characters")
+    return text
+
+
 def choose(
     settings: Settings,
     store: Store,
