@@ -13,6 +13,9 @@ table. Phases:
 - photos: 100 issues with a 2 MB photo each, attached at 20 ms a call (``photos.py``).
 - flood: an honest client's POST p99 while slow and keyless clients flood ``scf serve``,
   against its p99 without them, and the server's peak RSS (``flood.py``).
+- door: ``scf serve --no-sync`` against a bare Starlette + SQLite app (``bare.py``), the
+  same POSTs and GETs by id from the same client: throughput, CPU per request, p99
+  (``door.py``).
 
 Baselines are measured on a sample (``--baseline-sample``) and scaled linearly to N: a
 per-issue call costs the same for the 10th issue as for the 10,000th.
@@ -337,11 +340,13 @@ def main() -> int:
             "serve",
             "photos",
             "flood",
+            "door",
         ],
     )
     parser.add_argument("--photos", type=int, default=100, help="issues with a 2 MB photo")
     args = parser.parse_args()
     if args.phase:
+        import door
         import flood
         import photos
         import scale
@@ -358,6 +363,7 @@ def main() -> int:
             "serve": lambda: serving.phase_serve(args.tracked),
             "photos": lambda: photos.phase_photos(args.photos),
             "flood": flood.phase_flood,
+            "door": door.phase_door,
         }[args.phase]()
         print(json.dumps(result))
         return 0
@@ -381,6 +387,7 @@ def main() -> int:
     serve = _child(["--tracked", str(args.tracked), "--phase", "serve"])
     shots = _child(["--photos", str(args.photos), "--phase", "photos"])
     flooded = _child(["--phase", "flood"])
+    doors = _child(["--phase", "door"])
     from postgres import throwaway
 
     with throwaway() as database:
@@ -456,7 +463,8 @@ def main() -> int:
         f" ms unflooded ({flooded['ratio']:.1f}x); server peak RSS {flooded['peak_mb']:.0f} MB "
         f"(600 trickling connections, 8 keyless 48 MB uploaders)"
     )
-    targets = scale_rows(args, workers, pollers)
+    targets = door_rows(doors)
+    targets += scale_rows(args, workers, pollers)
     targets += [
         ("scf serve sustains >= 200 POSTs/s", serve["rate"] >= 200),
         ("scf serve POST p99 < 100 ms at 100 POSTs/s", serve["fixed_p99"] < 0.100),
@@ -491,6 +499,31 @@ def main() -> int:
         f"{time.perf_counter() - started:.0f} s in all"
     )
     return 0 if all(ok is not False for _, ok in targets) else 1
+
+
+def door_rows(r: dict[str, Any]) -> list[tuple[str, bool | None]]:
+    """Print the door-against-its-framework rows; return their targets."""
+    clients = r["clients"]
+    for what, label in (("post", "POST requests"), ("get", "GET requests/{id}")):
+        for name, server in (("door", "door"), ("bare", "bare app")):
+            row = r[f"{name}_{what}"]
+            print(
+                f"{f'{server}: {label}':<38} {'':>8} {'':>7} {'':>8}   "
+                f"{row['rate']:,.0f}/s, {row['cpu_ms']:.2f} ms CPU each, p50 {row['p50_ms']:.1f} "
+                f"ms, p99 {row['p99_ms']:.1f} ms ({clients} clients back to back)"
+            )
+        door, bare = r[f"door_{what}"], r[f"bare_{what}"]
+        print(
+            f"{f'door/bare: {label}':<38} {'':>8} {'':>7} {'':>8}   "
+            f"{door['rate'] / bare['rate']:.2f}x the throughput, "
+            f"{door['cpu_ms'] / bare['cpu_ms']:.1f}x the CPU per request"
+        )
+    post, bare = r["door_post"], r["bare_post"]
+    return [
+        ("door POST CPU per request <= 2x the bare app's", post["cpu_ms"] <= 2 * bare["cpu_ms"]),
+        ("door POST throughput >= 0.4x the bare app's", post["rate"] >= 0.4 * bare["rate"]),
+        (f"door POST p99 < 50 ms with {clients} clients", post["p99_ms"] < 50),
+    ]
 
 
 def scale_rows(args: Any, workers: Any, pollers: Any) -> list[tuple[str, bool | None]]:
