@@ -1,7 +1,8 @@
 """scf-plugins: the host that keeps 311 issues in step with remote work-order systems.
 
 Plugin authors need only what this module exports: the ``hookimpl`` marker, the value types
-that cross the hook boundary, the error types to raise, the HTTP client, redaction and the
+that cross the hook boundary, the error types to raise, the HTTP client (with its ``HttpAuth``
+hook and the ``OAuth2`` tokens that fill it), redaction and the
 reading of damaged answers (``Salvaged``, ``Gap``) a plugin's client is built on, and the
 protocols of a stand-in server (``start_standin``). A plugin imports nothing else of the
 host, except what :mod:`scf_plugins.testing` exports.
@@ -46,7 +47,8 @@ from .models import (
     frozen_mapping,
 )
 from .net.http import Answer as HttpAnswer
-from .net.http import HttpClient, HttpPolicy
+from .net.http import HttpAuth, HttpClient, HttpPolicy
+from .net.oauth2 import OAuth2
 from .net.redaction import redact, register_secret
 from .net.salvage import Gap, Salvaged
 from .pull_prefix import DEFAULT_PULL_PREFIX, pull_pattern
@@ -71,12 +73,14 @@ __all__ = [
     "Gap",
     "Geocoder",
     "HttpAnswer",
+    "HttpAuth",
     "HttpClient",
     "HttpPolicy",
     "Integration",
     "Issue",
     "LoginRefused",
     "Messages",
+    "OAuth2",
     "Pending",
     "Question",
     "QuestionType",

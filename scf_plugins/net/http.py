@@ -12,7 +12,12 @@
 - ``Retry-After`` on 429 and 503 is carried on the error (``RemoteError.retry_after``), and
   the engine waits at least that long (within its back-off caps);
 - one log record per call: ``method``, ``outcome``, ``status``, ``duration_ms`` and the
-  integration or geocoder name, never a secret.
+  integration or geocoder name, never a secret (an HTTP 401 is logged ``refused``);
+- bodies as form fields (``data``), JSON (``json``) or multipart (``files``);
+- credentials from an :class:`HttpAuth` (the client's ``auth``): its headers go on every call,
+  and a 401 is told to it, which re-authenticates once, and the call is made once more (a
+  second 401 is :class:`~scf_plugins.LoginRefused`); :class:`~scf_plugins.net.oauth2.OAuth2`
+  is one, for tokens from an OAuth2 token endpoint.
 
 Failures, and the error kind each becomes (``idempotent=False`` for calls that change the
 remote system, such as a create or a comment):
@@ -42,9 +47,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from ..errors import AmbiguousError, DefiniteError, RemoteError, TransientError
+from ..errors import AmbiguousError, DefiniteError, LoginRefused, RemoteError, TransientError
 from ..ops import telemetry
 from . import deadlines, lookonly
 from .redaction import redact
@@ -62,7 +67,36 @@ log = logging.getLogger("scf_plugins.net.http")
 MB = 1024 * 1024
 DEFAULT_MAX_BYTES = 32 * MB
 UNAVAILABLE = {429, 502, 503, 504}
+UNAUTHORIZED = 401
 Form = Mapping[str, Any] | Sequence[tuple[str, Any]]  # form fields; pairs may repeat a key
+_NO_JSON = object()  # ``json=None`` sends the JSON ``null``; leaving it out sends no JSON
+# A call's body as given: form fields, JSON (or _NO_JSON), multipart files, and the query.
+_Body = tuple[Form | None, Any, Any, Any]
+
+
+class HttpAuth(Protocol):
+    """Where an :class:`HttpClient` gets the credentials of each call (its ``auth``).
+
+    The client asks :meth:`headers` before every call (``auth=False`` on a call skips it: the
+    token request itself). When the server answers HTTP 401, the client tells :meth:`refused`
+    which headers were refused, asks :meth:`headers` again (which must then re-authenticate:
+    refresh a token, log in again) and makes the call once more; a second 401 raises
+    :class:`~scf_plugins.LoginRefused`. A 401 means nothing was done, so a changing call is
+    retried too. Raise :class:`~scf_plugins.LoginRefused` from :meth:`headers` when the
+    credentials themselves are refused, :class:`~scf_plugins.TransientError` when the login
+    could not be tried. :class:`~scf_plugins.net.oauth2.OAuth2` is a ready one.
+    """
+
+    def headers(self) -> Mapping[str, str]:
+        """The headers that carry the credentials of the next call (logging in first when
+        there is no usable token); called from many threads at once."""
+        ...
+
+    def refused(self, sent: Mapping[str, str]) -> None:
+        """The server answered 401 to a call made with ``sent`` (what :meth:`headers` gave):
+        drop those credentials, so the next :meth:`headers` re-authenticates. Another thread
+        may have re-authenticated already: then keep the newer ones."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -160,6 +194,8 @@ class HttpClient:
     :param policy: the limits.
     :param system: how messages name the server, e.g. ``"Cityworks at https://cw…"``.
     :param log_key: ``"integration"`` or ``"geocoder"``: the field naming ``name`` in logs.
+    :param auth: the credentials of every call (see :class:`HttpAuth`); may be set later as
+        ``client.auth`` (an :class:`~scf_plugins.net.oauth2.OAuth2` needs the client first).
     """
 
     def __init__(
@@ -173,6 +209,7 @@ class HttpClient:
         log_key: str = "integration",
         pool_size: int = 4,
         user_agent: str = "scf-plugins",
+        auth: HttpAuth | None = None,
     ) -> None:
         self.name = name
         self.policy = policy
@@ -180,6 +217,7 @@ class HttpClient:
         self.log_key = log_key
         self.session = new_session(url, verify, pool_size=pool_size, user_agent=user_agent)
         self.calls = 0
+        self.auth = auth
 
     def close(self) -> None:
         """Close the session and its connections."""
@@ -193,8 +231,10 @@ class HttpClient:
         what: str,
         idempotent: bool,
         data: Form | None = None,
+        json: Any = _NO_JSON,
         headers: Mapping[str, str] | None = None,
         judge: Callable[[Answer], str | None] | None = None,
+        auth: bool = True,
         **kwargs: Any,
     ) -> Answer:
         """Make one call under the policy and read its answer whole.
@@ -204,28 +244,74 @@ class HttpClient:
             ambiguous, never safe to retry blindly.
         :param data: form fields, sent ``application/x-www-form-urlencoded``: a mapping, or
             a sequence of pairs where a key repeats (``attribute[c]=a&attribute[c]=b``).
+        :param json: a body sent as JSON (``application/json``, UTF-8): dicts, lists, text,
+            numbers, booleans, None, and datetimes (RFC 3339). Not with ``data`` or ``files``.
         :param headers: extra headers for this call.
         :param judge: reads the answer's outcome for the call's log record and metrics when
             HTTP 200 is not the whole story (a login refused inside a 200 answer: return
-            ``"refused"``); None keeps ``"ok"``.
-        :param kwargs: ``params`` (the query) and ``files`` (multipart), as ``requests``
-            takes them.
-        :returns: the answer, for any status but 3xx, 429 and 5xx.
+            ``"refused"``); None keeps ``"ok"`` (``"refused"`` for a 401).
+        :param auth: False sends this call without the client's :class:`HttpAuth` (the
+            token request itself, a public read).
+        :param kwargs: ``params`` (the query) and ``files`` (multipart: give bytes, not open
+            files, so a call retried after a 401 sends them again), as ``requests`` takes them.
+        :returns: the answer, for any status but 3xx, 429 and 5xx (and, with an
+            :class:`HttpAuth`, 401).
         :raises RemoteError: as the module's table says.
+        :raises LoginRefused: with an :class:`HttpAuth`, when the call is refused (401) again
+            after the credentials were renewed, or when the renewal itself is refused.
         :raises ~scf_plugins.net.lookonly.ChangeRefused: a changing call made while the
             engine only looks (nothing is sent).
         """
-        import requests
-
         if not idempotent:  # a look-only call refuses it unsent (see lookonly)
             lookonly.check_change(what)
+        body: _Body = (data, json, kwargs.pop("files", None), kwargs.pop("params", None))
+        if kwargs:
+            raise TypeError(f"HttpClient.request takes no {', '.join(sorted(kwargs))}")
+        if json is not _NO_JSON and (data is not None or body[2] is not None):
+            raise TypeError("HttpClient.request takes json alone, without data or files")
+        supplier = self.auth if auth else None
+        if supplier is None:
+            return self._call(method, url, what, idempotent, body, headers or {}, judge)
+        sent = dict(supplier.headers())
+        answer = self._call(method, url, what, idempotent, body, {**(headers or {}), **sent}, judge)
+        if answer.status != UNAUTHORIZED:
+            return answer
+        # Refused before anything was done: renew the credentials once and call once more.
+        supplier.refused(sent)
+        fresh = dict(supplier.headers())
+        answer = self._call(method, url, what, idempotent, body, {**(headers or {}), **fresh},
+                            judge)  # fmt: skip
+        if answer.status == UNAUTHORIZED:
+            raise _tagged(
+                LoginRefused(
+                    f"{what}: {self.system} refused the credentials (HTTP 401) again after "
+                    f"they were renewed; check the user, its rights and the application's "
+                    f"settings there"
+                ),
+                "refused",
+            )
+        return answer
+
+    def _call(
+        self,
+        method: str,
+        url: str,
+        what: str,
+        idempotent: bool,
+        body: _Body,
+        headers: Mapping[str, str],
+        judge: Callable[[Answer], str | None] | None,
+    ) -> Answer:
+        """One call and its log record (a call renewed after a 401 is two of these)."""
+        import requests
+
         started = time.perf_counter()
         outcome, status = "ok", None
         try:
             with deadlines.deadline(self.policy.timeout) as ends:
                 try:
                     response = self.session.send(
-                        self._prepare(method, url, data, headers, kwargs),
+                        self._prepare(method, url, body, headers),
                         allow_redirects=False,
                         stream=True,
                         timeout=(self.policy.connect_timeout, self.policy.timeout),
@@ -238,6 +324,8 @@ class HttpClient:
                 except requests.exceptions.RequestException as exc:
                     raise self._classify(exc, what, idempotent, ends) from None
             answer = Answer(status, content, dict(response.headers))
+            if status == UNAUTHORIZED:
+                outcome = "refused"
             if judge is not None:
                 outcome = judge(answer) or outcome
             return answer
@@ -262,36 +350,32 @@ class HttpClient:
                 )
 
     def _prepare(
-        self,
-        method: str,
-        url: str,
-        data: Form | None,
-        headers: Mapping[str, str] | None,
-        extra: dict[str, Any],
+        self, method: str, url: str, body: _Body, headers: Mapping[str, str]
     ) -> requests.PreparedRequest:
         """The request, prepared without ``Session.prepare_request``: its merging of session
         settings costs more CPU (runtime protocol checks) than the rest of a small call."""
         import requests
 
+        data, as_json, files, params = body
         merged = dict(self.session.headers)
-        if headers:
-            merged.update(headers)
-        files = extra.pop("files", None)
-        body: Any = None
-        if data is not None and files is None:
-            body = form_body(data)
+        merged.update(headers)
+        content: Any = None
+        if as_json is not _NO_JSON:
+            import orjson
+
+            content = orjson.dumps(as_json)
+            merged["Content-Type"] = "application/json"
+        elif data is not None and files is None:
+            content = form_body(data)
             merged["Content-Type"] = "application/x-www-form-urlencoded"
         elif data is not None:
-            body = dict(data.items() if isinstance(data, Mapping) else data)  # beside files
-        params = extra.pop("params", None)
-        if extra:
-            raise TypeError(f"HttpClient.request takes no {', '.join(sorted(extra))}")
+            content = dict(data.items() if isinstance(data, Mapping) else data)  # beside files
         prepared = requests.PreparedRequest()
         prepared.prepare(
             method=method,
             url=url,
             headers=merged,
-            data=body,
+            data=content,
             files=files,
             params=params,
             auth=self.session.auth,
@@ -510,4 +594,4 @@ def new_session(
     return session
 
 
-__all__ = ["Answer", "HttpClient", "HttpPolicy", "new_session"]
+__all__ = ["Answer", "HttpAuth", "HttpClient", "HttpPolicy", "new_session"]
