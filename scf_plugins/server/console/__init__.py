@@ -53,6 +53,8 @@ Where each page lives
     - :mod:`.issues`: ``/console/issues`` (``scf issues list``'s filters and search, in
       keyset pages); :mod:`.issue`: ``/console/issues/{id}`` (the staff and public views);
       :mod:`.issue_actions`: its actions, ``POST /console/issues/{id}/<action>``;
+      :mod:`.report`: ``/console/issues/new`` (``scf report`` for a resident's call); the
+      forms of both read through :mod:`.issue_forms`;
     - :mod:`.integrations`: ``/console/integrations`` and ``/console/integrations/{name}``
       (health, latest errors, calls, request types; its actions: ``…/password``, ``…/test``,
       ``…/request-types``), read by :mod:`.integration_data`; :mod:`.geocoders`:

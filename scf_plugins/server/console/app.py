@@ -24,6 +24,7 @@ from . import (
     issue_actions,
     issues,
     overview,
+    report,
     signin,
     staff,
 )
@@ -34,6 +35,7 @@ PAGES = (
     signin,
     overview,
     issues,
+    report,
     issue,
     issue_actions,
     integrations,

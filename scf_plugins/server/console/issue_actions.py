@@ -17,7 +17,6 @@ in-process engine is woken to run a pass at once.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 from starlette.responses import Response
@@ -26,14 +25,13 @@ from starlette.routing import BaseRoute
 from ...errors import UserError
 from ...models import Issue, RequestType
 from ...ops import issues as desk
-from ...ops import request_types, retrying, unlinking
+from ...ops import retrying, unlinking
 from .issue import RESUBMIT_REASON, issue_id_of, page_of
+from .issue_forms import ANSWER, LABELS, answer_fields, lines, number, type_of
 from .page import Console, Guarded, Visit, signed_in
 
 if TYPE_CHECKING:
     from ..form import Form
-
-ANSWER = "answer:"  # an answer's field is ``answer:<question id>`` (repeated: a multi-choice)
 
 
 def routes(console: Console) -> list[BaseRoute]:
@@ -83,7 +81,7 @@ async def comment(visit: Visit) -> Response:
     if isinstance(target, Response):
         return target
     issue_id, back = target
-    text = _lines(visit.form.raw("comment"))
+    text = lines(visit.form.raw("comment"))
 
     def work() -> tuple[int, str]:
         body, author = desk.checked_comment(text, visit.account.name)
@@ -112,7 +110,7 @@ async def release(visit: Visit) -> Response:
 @signed_in
 async def withdraw(visit: Visit) -> Response:
     """``Withdraw``: close the issue here, with the reason told to the resident."""
-    return await _unlink(visit, "withdraw", visit.form.get("reason"))
+    return await _unlink(visit, "withdraw", visit.form.get("reason") or "")
 
 
 @signed_in
@@ -121,14 +119,16 @@ async def resubmit(visit: Visit) -> Response:
     return await _unlink(visit, "resubmit", visit.form.get("reason") or RESUBMIT_REASON)
 
 
-async def _unlink(visit: Visit, verb: unlinking.Verb, reason: str | None) -> Response:
+async def _unlink(visit: Visit, verb: unlinking.Verb, reason: str) -> Response:
     """Withdraw or resubmit, and say what became of the issue."""
     target = _target(visit)
     if isinstance(target, Response):
         return target
     issue_id, back = target
-    if not reason or len(reason) > 500 or not reason.isprintable():
-        return visit.redirect(back, "The reason must be 1 to 500 printable characters.", error=True)
+    try:
+        reason = unlinking.checked_reason(reason, "The reason")
+    except UserError as exc:
+        return visit.redirect(back, _sentence(str(exc)), error=True)
 
     def work() -> unlinking.Outcome:
         [outcome] = unlinking.act(visit.settings, visit.store, [issue_id], verb, reason,
@@ -152,12 +152,12 @@ async def recategorize(visit: Visit) -> Response:
         return target
     issue_id, back = target
     code = visit.form.get("type") or ""
-    given = _answer_fields(visit.form).items()
+    given = answer_fields(visit.form).items()
     answers = [f"{qid}={value}" for qid, values in given for value in values if value]
 
     def work() -> tuple[str, str | None]:
         return desk.recategorize(visit.settings, visit.store, issue_id, code, answers,
-                                 _type_of(visit), actor=visit.actor)  # fmt: skip
+                                 type_of(visit), actor=visit.actor, labels=LABELS)  # fmt: skip
 
     def done(result: tuple[str, str | None]) -> str:
         new_code, integration = result
@@ -180,8 +180,8 @@ async def edit(visit: Visit) -> Response:
         change = correction(found.issue, rt, visit.form)
         if change.empty():
             raise UserError("Nothing was changed: the form held the issue's current values.")
-        desk.edit(visit.settings, visit.store, issue_id, change, _type_of(visit),
-                  actor=visit.actor)  # fmt: skip
+        desk.edit(visit.settings, visit.store, issue_id, change, type_of(visit),
+                  actor=visit.actor, labels=LABELS)  # fmt: skip
 
     done = f"Issue {issue_id} corrected; it is sent on the next pass."
     return await visit.act(work, back=back, done=done, wake=True)
@@ -191,13 +191,13 @@ def correction(issue: Issue, rt: RequestType | None, form: Form) -> desk.Correct
     """What the edit form changes of ``issue``: each field whose value differs (a blank
     address removes it), and the answers that differ, as ``QID=VALUE`` (a blank value removes
     an optional answer; a multi-choice gives one per option chosen)."""
-    summary = _lines(form.raw("summary")).strip()
-    description = _lines(form.raw("description")).strip()
+    summary = lines(form.raw("summary")).strip()
+    description = lines(form.raw("description")).strip()
     address = form.get("address") or ""
-    lat = _number("Latitude", form.get("lat"))
-    lng = _number("Longitude", form.get("lng"))
+    lat = number(LABELS.lat, form.get("lat"))
+    lng = number(LABELS.lng, form.get("lng"))
     answers: list[str] = []
-    given = _answer_fields(form)
+    given = answer_fields(form)
     for question in rt.questions if rt is not None else ():
         if question.type == "info" or f"{ANSWER}{question.id}" not in form.values:
             continue
@@ -216,48 +216,6 @@ def correction(issue: Issue, rt: RequestType | None, form: Form) -> desk.Correct
         address=address if address != (issue.address or "") else None,
         answers=tuple(answers),
     )
-
-
-def _answer_fields(form: Form) -> dict[str, list[str]]:
-    """The answers a form gives, by question id: each value of ``answer:<id>``, trimmed (a
-    multi-choice has one per option ticked, and a blank one that is there even when none is)."""
-    out: dict[str, list[str]] = {}
-    for key, value in form.pairs:
-        if key.startswith(ANSWER):
-            out.setdefault(key[len(ANSWER) :], []).append(value.strip())
-    return out
-
-
-def _number(label: str, value: str | None) -> float | None:
-    """A coordinate from the form (None: left blank), or a refusal."""
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        raise UserError(f"{label} must be a number, such as 41.3083") from None
-    if not math.isfinite(number):
-        raise UserError(f"{label} must be a number, such as 41.3083")
-    return number
-
-
-def _type_of(visit: Visit) -> desk.TypeOf:
-    """How the core finds a request type by code (loading them first if none are stored);
-    warnings about an integration's types are not the action's outcome, so they are dropped."""
-
-    def find(code: str) -> RequestType:
-        return request_types.find(visit.settings, visit.host, visit.store, code, _ignore)
-
-    return find
-
-
-def _ignore(line: str) -> None:
-    """A warning nobody waits for (the Overview shows an integration's trouble)."""
-
-
-def _lines(text: str) -> str:
-    """A textarea's text with the browser's CRLF line ends made LF, as stored."""
-    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _sentence(line: str) -> str:

@@ -42,6 +42,7 @@ class NavItem:
 NAV = (
     NavItem("Overview", HOME),
     NavItem("Issues", "/console/issues"),
+    NavItem("Report an issue", "/console/issues/new"),
     NavItem("Integrations", "/console/integrations", admin=True),
     NavItem("API keys", "/console/api-keys", admin=True),
     NavItem("Staff", "/console/staff", admin=True),
@@ -63,11 +64,10 @@ def common(
     one marked), ``flash`` (a :class:`~.flash.Flash` or None), ``path`` and ``zone`` (the
     organization's, for the ``when`` filter)."""
     admin = account is not None and account.role == "admin"
-    nav = [
-        {"label": item.label, "href": item.href, "current": _current(item.href, path)}
-        for item in NAV
-        if admin or not item.admin
-    ]
+    shown = [item for item in NAV if admin or not item.admin]
+    # The link nearest the page is the current one: Report an issue, not Issues too.
+    here = max((i.href for i in shown if _current(i.href, path)), key=len, default=None)
+    nav = [{"label": i.label, "href": i.href, "current": i.href == here} for i in shown]
     field = Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, csrf)
     return {
         "title": title,
