@@ -66,7 +66,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(pytest.mark.browser)
     if mine and not _asked_for(config):
         config.hook.pytest_deselected(items=mine)
-        items[:] = [item for item in items if item not in set(mine)]
+        left_out = set(mine)
+        items[:] = [item for item in items if item not in left_out]
 
 
 def _missing() -> str | None:
