@@ -221,7 +221,7 @@ def test_each_problem_is_shown_beside_its_field_with_what_was_typed(d: Desk) -> 
     page = refused.text
     assert beside(page, "report-summary") == "Error: Summary is required and cannot be blank"
     assert beside(page, "report-lat") == "Error: Latitude is required"
-    assert beside(page, "report-lng") == "Error: Longitude must be a number, such as 41.3083"
+    assert beside(page, "report-lng") == "Error: Longitude must be a number, such as -72.9279"
     assert beside(page, "report-email") == (
         "Error: Email 'jane at home' is not an email address; use name@example.org"
     )

@@ -51,16 +51,21 @@ def answer_fields(form: Form) -> dict[str, list[str]]:
     return out
 
 
+# What a refusal of each coordinate shows as a number to type.
+EXAMPLES = {LABELS.lat: "41.3083", LABELS.lng: "-72.9279"}
+
+
 def number(label: str, value: str | None) -> float | None:
     """A coordinate from the form (None: left blank), or a refusal."""
     if value is None:
         return None
+    wrong = f"{label} must be a number, such as {EXAMPLES.get(label, '41.3083')}"
     try:
         found = float(value)
     except ValueError:
-        raise UserError(f"{label} must be a number, such as 41.3083") from None
+        raise UserError(wrong) from None
     if not math.isfinite(found):
-        raise UserError(f"{label} must be a number, such as 41.3083")
+        raise UserError(wrong)
     return found
 
 
