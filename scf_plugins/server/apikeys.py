@@ -7,6 +7,10 @@ shown once, when it is made, and never stored, logged or shown again.
 Rotating gives the client (the name) a new key while its previous one keeps working for a
 grace period, so the client can switch without a refused POST; what either key sends is the
 same client's, under the same name.
+
+The door remembers a key it found live for a second (:func:`known_owner`), so a client's
+stream of reports reads its key once a second, not once a report; revoking or rotating in
+this process forgets at once, in another process within that second.
 """
 
 from __future__ import annotations
@@ -14,9 +18,12 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -132,6 +139,7 @@ def revoke(store: Store, name: str, *, actor: str) -> None:
         if row["revoked_at"] is not None:
             raise UserError(f"API key {name!r} is revoked already")
         conn.execute(api_keys.update().where(api_keys.c.name == name).values(revoked_at=utcnow()))
+    forget_known()
     audit.record(store, actor, "api_keys.revoke", detail=f"revoked API key {name}")
 
 
@@ -176,14 +184,15 @@ def rotate(
             .where(api_keys.c.name == name)
             .values(key_hash=digest(key), previous_hash=row["key_hash"], previous_until=now + grace)
         )
+    forget_known()
     hours = f"{grace.total_seconds() / 3600:g}"
     detail = f"rotated API key {name}; the previous key works {hours} more hours"
     audit.record(store, actor, "api_keys.rotate", detail=detail)
     return Rotated(key, now + grace, ended)
 
 
-# Built once: it runs for every POST (a revoked key is refused at once, so nothing is cached).
-_LIVE_KEY = select(api_keys.c.name).where(
+# Built once: it runs for every POST whose key was not seen in the last KEY_FRESH seconds.
+_LIVE_KEY = select(api_keys.c.name, api_keys.c.key_hash, api_keys.c.previous_until).where(
     api_keys.c.revoked_at.is_(None),
     or_(
         api_keys.c.key_hash == bindparam("b_hash"),
@@ -197,11 +206,74 @@ _LIVE_KEY = select(api_keys.c.name).where(
 
 def owner(store: Store, key: str | None) -> str | None:
     """The name of the live key ``key``, or None (missing, unknown, revoked, or rotated out
-    and past its grace period)."""
+    and past its grace period), read from the store now."""
     if not key or len(key) > 200:
         return None
-    wanted = digest(key)
+    found = _live(store, digest(key))
+    return None if found is None else found[0]
+
+
+def _live(store: Store, wanted: str) -> tuple[str, datetime | None] | None:
+    """The name of the live key whose digest is ``wanted``, and when it stops working when
+    it is a rotated-out key (None: while it is not revoked); None when there is none."""
     with store.read() as conn:
         row = conn.execute(_LIVE_KEY, {"b_hash": wanted, "b_now": utcnow()}).first()
     # The lookup is by hash, so its timing says nothing about the key itself.
-    return None if row is None else str(row.name)
+    if row is None:
+        return None
+    return str(row.name), None if row.key_hash == wanted else row.previous_until
+
+
+# The door asks for a key's owner on every POST. A live key's answer is kept this long in
+# the process: a key revoked or rotated out by another process (`scf api-keys revoke` beside
+# `scf serve`) stops working within KEY_FRESH seconds; by this process (the console), at once.
+KEY_FRESH = 1.0
+MAX_KNOWN = 1024  # keys kept at once (only live ones are kept: a crowd of wrong keys adds none)
+# (store, digest) -> (monotonic deadline, wall-clock end of a rotated-out key's grace, name)
+_known: WeakKeyDictionary[Store, dict[str, tuple[float, datetime | None, str]]]
+_known = WeakKeyDictionary()
+_known_lock = threading.Lock()
+_forgotten = 0  # how many times forget_known ran: a look-up begun before one is not kept
+
+
+def known_owner(store: Store, key: str | None) -> str | None:
+    """The name of the live key ``key`` when this process found it live less than
+    ``KEY_FRESH`` seconds ago (a dictionary look-up: fit for the event loop); None when it
+    did not (then :func:`checked_owner` asks the store)."""
+    if not key or len(key) > 200:
+        return None
+    seen = _known.get(store)
+    entry = seen.get(digest(key)) if seen is not None else None
+    if entry is None:
+        return None
+    deadline, grace_ends, name = entry
+    if time.monotonic() >= deadline or (grace_ends is not None and utcnow() >= grace_ends):
+        return None
+    return name
+
+
+def checked_owner(store: Store, key: str | None) -> str | None:
+    """:func:`owner`, read from the store, remembering a live key for :func:`known_owner`."""
+    if not key or len(key) > 200:
+        return None
+    wanted = digest(key)
+    began = _forgotten
+    found = _live(store, wanted)
+    if found is None:
+        return None
+    name, grace_ends = found
+    with _known_lock:
+        if began == _forgotten:  # else a revocation may have committed after the read
+            seen = _known.setdefault(store, {})
+            if len(seen) >= MAX_KNOWN:
+                seen.clear()
+            seen[wanted] = (time.monotonic() + KEY_FRESH, grace_ends, name)
+    return name
+
+
+def forget_known() -> None:
+    """Forget every key :func:`checked_owner` remembered (a key was revoked or rotated)."""
+    global _forgotten
+    with _known_lock:
+        _forgotten += 1
+        _known.clear()
