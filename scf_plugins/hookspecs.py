@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     import click
 
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         Geocoder,
         Integration,
         Issue,
+        Option,
         Pending,
         RemoteUpdate,
         RequestType,
@@ -233,9 +234,33 @@ def check_connection(integration: Integration) -> str:
     """
 
 
+@hookspec(firstresult=True)
+def plugin_options() -> Sequence[Option]:
+    """Declare the plugin's options: the keys of its integrations' (or geocoders') tables that
+    are the plugin's, each with its kind, default, range and description (optional).
+
+    The host then checks them in one place as it reads the config (an unknown key, with a
+    did-you-mean; a wrong type; a value out of range; a required one missing; one set in an
+    environment's table that may not be), each problem one line naming the file, the key and
+    the fix; hands them over in ``Integration.options`` (or ``Geocoder.options``) typed, with
+    their defaults filled in; and lists them in ``scf plugins --json``. Named extra secrets
+    (an app secret beside the password) are options of kind ``secret``: the host looks them
+    up (``scf credentials set NAME --env ENV --key KEY``, or ``SCF_<NAME>_<ENV>_<KEY>``) and
+    hands them over in ``Integration.secrets``. A plugin without this hook gets its options
+    as written, and checks them itself in :func:`check_integration`.
+
+    :returns: the declared options, in the order to list them: an :class:`~scf_plugins.Options`
+        (whose ``value(integration, name)`` reads one back, its default when unset).
+    """
+
+
 @hookspec
 def check_integration(integration: Integration) -> list[str]:
     """Check an integration's settings without touching the network.
+
+    The options a plugin declares (:func:`plugin_options`) are checked by the host before
+    this is called: check here only what their declarations cannot say (a rule across
+    options, a template).
 
     :param integration: the integration's settings, including the plugin's own ``options``.
     :returns: one line per problem, each naming the key and the fix (empty when all is well).

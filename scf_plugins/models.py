@@ -14,6 +14,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Literal
 
+from .errors import ConfigError
+
 QuestionType = Literal["text", "choice", "date", "number", "multichoice", "datetime", "info"]
 # The types that take one of ``Question.options`` (``multichoice``: several, one answer each).
 CHOICE_TYPES = frozenset({"choice", "multichoice"})
@@ -94,20 +96,108 @@ class Messages:
 # plugin's (``Integration.options``). Exported so a plugin's check can suggest one of these for
 # a misspelt key it does not know.
 INTEGRATION_KEYS = frozenset({
-    "plugin", "environment", "version", "srid", "closed_statuses", "cancel_statuses",
-    "request_types", "address_validation", "image_url_field", "timezone", "poll_batch_size",
+    "plugin", "environment", "closed_statuses", "cancel_statuses",
+    "request_types", "address_validation", "timezone", "poll_batch_size",
     "poll_interval_seconds", "request_types_refresh_hours",
     "max_concurrency", "timeout_seconds", "max_response_mb", "verify_tls", "ca_bundle",
     "messages", "activity", "custom_fields",
 })  # fmt: skip
+
+OptionKind = Literal["text", "integer", "number", "boolean", "texts", "choice", "secret"]
+_KIND_FIX = {
+    "text": "use a string",
+    "integer": "use an integer",
+    "number": "use a number",
+    "boolean": "use true or false",
+    "texts": "use a list of strings",
+}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option a plugin declares (its ``plugin_options`` hook): a key of the integration's
+    (or geocoder's) table the host checks and hands over in ``options``, typed, with its
+    default filled in.
+
+    ``kind``: ``text`` (a string; a number is taken as its text), ``integer``, ``number`` (a
+    float; an integer is taken),
+    ``boolean``, ``texts`` (a list of strings; whole numbers in it are kept as text: ids),
+    ``choice`` (one of ``choices``) or ``secret`` (never in the config: a named extra secret,
+    stored with ``scf credentials set NAME --env ENV --key KEY`` or ``SCF_<NAME>_<ENV>_<KEY>``,
+    handed over in ``Integration.secrets``). ``minimum`` and ``maximum`` bound a number
+    (inclusive). ``required``: the config must set it (a missing secret is said only when the
+    plugin asks for it: :meth:`Integration.secret`). ``per_environment``: it may be set in
+    ``[integrations.NAME.ENV]`` (the active environment's value wins, as for an endpoint's
+    agency or app id); when False, only in ``[integrations.NAME]``. ``fix`` ends the line
+    that says a value is wrong (default: what the kind and range ask for).
+    """
+
+    name: str
+    kind: OptionKind
+    default: Any = None
+    description: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    required: bool = False
+    per_environment: bool = True
+    fix: str = ""
+
+    def fix_text(self) -> str:
+        """What to write instead of a wrong value: ``fix``, else the kind's rule."""
+        if self.fix:
+            return self.fix
+        if self.kind == "choice":
+            return f"use one of {', '.join(self.choices)}"
+        if self.kind == "secret":
+            return f"store it with `scf credentials set NAME --env ENV --key {self.name}`"
+        low, high = self.minimum, self.maximum
+        bounds = (
+            f" from {low:g} to {high:g}" if low is not None and high is not None
+            else f" of at least {low:g}" if low is not None
+            else f" of at most {high:g}" if high is not None
+            else ""
+        )  # fmt: skip
+        return _KIND_FIX[self.kind] + bounds
+
+
+class Options(tuple[Option, ...]):
+    """The options a plugin declares, in order: what its ``plugin_options`` hook returns
+    (``Options(Option("srid", "integer", 4326, "…"), …)``), and how it reads them back."""
+
+    def __new__(cls, *declared: Option) -> Options:
+        """Declare ``declared``, in the order ``scf plugins`` lists them."""
+        return super().__new__(cls, declared)
+
+    def named(self, name: str) -> Option:
+        """The declaration of ``name``.
+
+        :raises KeyError: when no option of that name is declared.
+        """
+        for option in self:
+            if option.name == name:
+                return option
+        raise KeyError(name)
+
+    def value(self, settings: Integration | Geocoder, name: str) -> Any:
+        """The option's value in ``settings``: as configured (the host checked and typed it
+        when it read the config), else its default (a hand-built ``Integration``, in tests)."""
+        value = settings.options.get(name)
+        return self.named(name).default if value is None else value
 
 
 @dataclass(frozen=True)
 class Integration:
     """One ``[integrations.NAME]`` section, with its active environment resolved.
 
-    ``options`` holds the keys the host does not know; they belong to the plugin, which checks
-    them in its ``check_integration`` hook.
+    ``options`` holds the keys the host does not know; they belong to the plugin. When the
+    plugin declares its options (``plugin_options``), the host checks them as it reads the
+    config and ``options`` holds every declared one, typed, defaults filled in; else they are
+    as written, for the plugin's ``check_integration`` to check. An option set in the active
+    environment's table wins over the integration's.
+
+    ``secrets`` holds the named extra secrets the plugin declares (``Option`` of kind
+    ``secret``), beside ``password``; read one with :meth:`secret`.
     """
 
     name: str
@@ -116,13 +206,10 @@ class Integration:
     url: str
     user: str
     password: Secret | None
-    version: str = ""
-    srid: int = 4326
     closed_statuses: tuple[str, ...] = ()
     cancel_statuses: tuple[str, ...] = ()
     request_types: tuple[str, ...] = ("*",)
     address_validation: str | None = None
-    image_url_field: str | None = None
     timezone: str = "UTC"
     timezone_configured: bool = False  # False: the config names no zone, so UTC is assumed
     poll_batch_size: int = 500
@@ -136,11 +223,31 @@ class Integration:
     activity: tuple[ActivityRule, ...] = ()
     custom_fields: Mapping[str, str] = field(default_factory=frozen_mapping)
     options: Mapping[str, Any] = field(default_factory=frozen_mapping)
+    secrets: Mapping[str, Secret] = field(default_factory=frozen_mapping)
 
     @functools.cached_property  # read for every polled request
     def watched_fields(self) -> tuple[str, ...]:
         """The remote fields that activity rules watch, each once, in config order."""
         return tuple(dict.fromkeys(rule.field for rule in self.activity))
+
+    def secret(self, key: str) -> Secret:
+        """The named extra secret ``key`` of the active environment (an app secret beside
+        the password), as ``scf credentials set NAME --env ENV --key KEY`` stored it.
+
+        :raises ConfigError: when it is not set; the text says how to set it.
+        """
+        found = self.secrets.get(key)
+        if found:
+            return found
+        variable = "_".join(
+            "".join(c if c.isascii() and c.isalnum() else "_" for c in part).upper()
+            for part in (self.name, self.environment, key)
+        )
+        raise ConfigError(
+            f"integration {self.name} ({self.environment}) has no {key}; store it with "
+            f"`scf credentials set {self.name} --env {self.environment} --key {key}` or set "
+            f"SCF_{variable}"
+        )
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
         Geocoder,
         Integration,
         Issue,
+        Option,
         Pending,
         RemoteUpdate,
         RequestType,
@@ -164,6 +165,7 @@ class PluginHost:
         self.failures = dict(failures or {})
         self._dists = dict(distributions or {})
         self._callers: dict[tuple[str, str], Any] = {}
+        self._options: dict[str, tuple[Option, ...] | None] = {}
 
     # -- registry --------------------------------------------------------------------------
 
@@ -172,11 +174,13 @@ class PluginHost:
         self.pm.register(plugin, name=name)
         self.pm.check_pending()
         self._callers.clear()
+        self._options.clear()
 
     def unregister(self, name: str) -> None:
         """Remove the plugin registered under ``name``."""
         self.pm.unregister(name=name)
         self._callers.clear()
+        self._options.clear()
 
     def names(self) -> list[str]:
         """Names of the loaded plugins, sorted."""
@@ -323,17 +327,44 @@ class PluginHost:
         result = self._call("list_statuses", integration.plugin, integration=integration)
         return None if result is None else [str(code) for code in result]
 
+    def plugin_options(self, plugin: str) -> tuple[Option, ...] | None:
+        """The options ``plugin`` declares (see the ``plugin_options`` hook), or None when it
+        declares none or is not loaded (its options are then left as written)."""
+        if not self.pm.has_plugin(plugin):
+            return None
+        if plugin not in self._options:
+            result = self._call("plugin_options", plugin)
+            with blaming(plugin, "plugin_options"):  # the answer must be Options
+                self._options[plugin] = None if result is None else tuple(result)
+        return self._options[plugin]
+
+    def check_options(self, settings: Integration | Geocoder) -> list[str]:
+        """The declared options of ``settings`` checked as the config reader checks them, for
+        settings built by hand (a test), one ``key: problem`` line each; none for settings
+        read from a config (the reader has checked them) or a plugin that declares none."""
+        from .config.options import check_options
+
+        declared = self.plugin_options(settings.plugin)
+        if declared is None:
+            return []
+        _, problems = check_options(declared, settings.plugin, settings.options)
+        return [f"{key}: {text}" for key, text in problems]
+
     def check_integration(self, integration: Integration) -> list[str]:
-        """The plugin's own checks of the integration's settings."""
+        """The integration's declared options (:meth:`check_options`), then the plugin's own
+        checks of its settings."""
+        found = self.check_options(integration)
         results = self._call("check_integration", integration.plugin, integration=integration)
         with blaming(integration.plugin, "check_integration"):  # each answer must be a list
-            return [line for batch in results for line in batch]
+            return found + [line for batch in results for line in batch]
 
     def check_geocoder(self, geocoder: Geocoder) -> list[str]:
-        """The plugin's own checks of the geocoder's settings."""
+        """The geocoder's declared options (:meth:`check_options`), then the plugin's own
+        checks of its settings."""
+        found = self.check_options(geocoder)
         results = self._call("check_geocoder", geocoder.plugin, geocoder=geocoder)
         with blaming(geocoder.plugin, "check_geocoder"):  # each answer must be a list
-            return [line for batch in results for line in batch]
+            return found + [line for batch in results for line in batch]
 
     def register_commands(self, cli: click.Group) -> None:
         """Let every plugin add its commands to the CLI."""

@@ -10,6 +10,7 @@ import pytest
 
 from scf_plugins.config.settings import check_config, load_config
 from scf_plugins.errors import ConfigError
+from scf_plugins.plugins import build_manager
 
 GOOD = """
 [organization]
@@ -53,11 +54,15 @@ min_score = 85
 """
 
 
+# The installed plugins' declared options, as every scf command reads the config with them.
+PLUGIN_OPTIONS = build_manager().plugin_options
+
+
 def test_a_good_config_loads_typed(write_config) -> None:  # type: ignore[no-untyped-def]
-    settings = load_config(write_config(GOOD), resolve_secrets=False)
+    settings = load_config(write_config(GOOD), resolve_secrets=False, plugin_options=PLUGIN_OPTIONS)
     cw = settings.integrations["cityworks"]
     assert cw.url.startswith("http://127.0.0.1") and cw.environment == "test"
-    assert cw.closed_statuses == ("CLOSED", "COMPLETE") and cw.srid == 3857
+    assert cw.closed_statuses == ("CLOSED", "COMPLETE") and cw.options["srid"] == 3857
     assert cw.messages.closed_by_status["COMPLETE"] == "Done: {remote_id}"
     assert cw.watched_fields == ("DispatchTo",)
     assert cw.custom_fields["Text2"] == "{issue.id}"
@@ -69,7 +74,9 @@ def test_a_good_config_loads_typed(write_config) -> None:  # type: ignore[no-unt
 
 
 def problems_of(write_config, text: str) -> list[str]:  # type: ignore[no-untyped-def]
-    settings, problems = check_config(write_config(text), resolve_secrets=False)
+    settings, problems = check_config(
+        write_config(text), resolve_secrets=False, plugin_options=PLUGIN_OPTIONS
+    )
     assert settings is None and problems
     return problems
 
@@ -201,7 +208,7 @@ def test_an_explicit_code_wins_over_a_wildcard(write_config) -> None:  # type: i
 def test_load_config_raises_the_first_problem_and_counts_the_rest(write_config) -> None:  # type: ignore[no-untyped-def]
     text = GOOD.replace("srid = 3857", 'srid = "x"').replace("min_score = 85", "min_score = -1")
     with pytest.raises(ConfigError, match=r"and 1 more: run `scf config check`"):
-        load_config(write_config(text), resolve_secrets=False)
+        load_config(write_config(text), resolve_secrets=False, plugin_options=PLUGIN_OPTIONS)
 
 
 def test_missing_and_broken_files_are_one_line(tmp_path: Path) -> None:

@@ -192,8 +192,7 @@ def make_cw_integration():  # type: ignore[no-untyped-def]
         url="http://127.0.0.1:9/Cityworks/Services/AMS",
         user="u",
         password=Secret("pw-123456"),
-        version="15.8",
-        srid=3857,
+        options={"version": "15.8", "srid": 3857},
         closed_statuses=("CLOSED",),
         cancel_statuses=("CANCEL",),
     )

@@ -168,7 +168,7 @@ from scf_plugins import Integration, Secret
 from scf_cityworks.client import CityworksClient
 integration = Integration(
     name="cw", plugin="cityworks", environment="test", url=sys.argv[1], user="scf-int",
-    password=Secret(sys.argv[2]), version="15.8", srid=3857, timeout_seconds=60,
+    password=Secret(sys.argv[2]), options={"version": "15.8", "srid": 3857}, timeout_seconds=60,
 )
 client = CityworksClient(integration)
 client.token()

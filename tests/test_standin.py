@@ -46,7 +46,7 @@ class TestCityworksStandIn(RemoteSystemContract):
     @pytest.fixture
     def contract_integration(self, standin: StandIn) -> Any:
         return make_integration(
-            "cityworks", standin.url, user="scf-int", version="15.8", srid=3857,
+            "cityworks", standin.url, user="scf-int", options={"version": "15.8", "srid": 3857},
             timezone="America/New_York", closed_statuses=("CLOSED", "COMPLETE"),
         )  # fmt: skip
 
@@ -90,7 +90,7 @@ def test_cityworks_staff_give_a_cancel_reason_and_name_the_files(installed: Plug
         staff = standin.staff
         assert staff is not None
         integration = make_integration(
-            "cityworks", standin.url, user="scf-int", version="15.8", srid=3857,
+            "cityworks", standin.url, user="scf-int", options={"version": "15.8", "srid": 3857},
             timezone="America/New_York",
         )  # fmt: skip
         contract = RemoteSystemContract()

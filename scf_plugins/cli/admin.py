@@ -74,14 +74,22 @@ def credentials_group() -> None:
     help="The integration's environment (test, production); omit for a geocoder.",
 )
 @click.option(
+    "--key",
+    "key",
+    metavar="KEY",
+    help="A named extra secret the plugin declares (e.g. app_secret) instead of the password.",
+)
+@click.option(
     "--stdin",
     "from_stdin",
     is_flag=True,
     help="Read the password from standard input (its first line), for automation.",
 )
 @pass_app
-def credentials_set(app: App, name: str, environment: str | None, from_stdin: bool) -> None:
-    """Prompt (hidden, twice) for NAME's password and store it owner-only.
+def credentials_set(
+    app: App, name: str, environment: str | None, key: str | None, from_stdin: bool
+) -> None:
+    """Prompt (hidden, twice) for NAME's password (or its secret KEY) and store it owner-only.
 
     An open circuit of NAME (it was down, perhaps for this very password) is closed, so the
     next pass tries it at once.
@@ -96,16 +104,18 @@ def credentials_set(app: App, name: str, environment: str | None, from_stdin: bo
                 "run this in a terminal: the password is read from a hidden prompt "
                 "(or pass --stdin to read it from standard input)"
             )
+        what = key.replace("_", " ").capitalize() if key else "Password"
         password = click.prompt(
-            f"Password for {name}" + (f" ({environment})" if environment else ""),
+            f"{what} for {name}" + (f" ({environment})" if environment else ""),
             hide_input=True,
             confirmation_prompt=True,
             err=True,
         )
-    saved = save(name, environment, password, store=lambda: app.store, actor=app.actor)
+    saved = save(name, environment, password, store=lambda: app.store, actor=app.actor, key=key)
     echo(
-        f"stored the password for {name}{' (' + environment + ')' if environment else ''} "
-        f"in {saved.path} (owner-only); {credentials.env_var_name(name, environment)} overrides it"
+        f"stored the {key or 'password'} for {name}"
+        f"{' (' + environment + ')' if environment else ''} in {saved.path} (owner-only); "
+        f"{credentials.env_var_name(name, environment, key)} overrides it"
     )
     if saved.circuit_closed:
         echo(f"{name} was marked down; the next pass tries it at once")
@@ -121,7 +131,11 @@ def doctor_cmd(app: App, environment: str | None, as_json: bool) -> None:
     from ..ops import doctor
 
     settings = (
-        load_config(app.config_path, environment=environment) if environment else app.settings
+        load_config(
+            app.config_path, environment=environment, plugin_options=app.host.plugin_options
+        )
+        if environment
+        else app.settings
     )
     findings = doctor.diagnose(settings, app.host, app.store)
     if as_json:

@@ -28,8 +28,8 @@ class App:
 
     @cached_property
     def settings(self) -> Settings:
-        """The loaded, checked org config."""
-        return load_config(self.config_path)
+        """The loaded, checked org config (the plugins' declared options checked too)."""
+        return load_config(self.config_path, plugin_options=self.host.plugin_options)
 
     @cached_property
     def host(self) -> PluginHost:

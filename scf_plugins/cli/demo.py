@@ -130,7 +130,7 @@ def _story(
     path.write_text(
         CONFIG.format(db=folder / "demo.db", cw_url=cw.url, gis_url=gis.url, smtp_port=mail.port)
     )
-    settings = load_config(path)
+    settings = load_config(path, plugin_options=host.plugin_options)
     store = Store.open(settings.organization.database)
     echo(f"Cityworks emulator at {cw.url}")
     echo(f"ArcGIS geocoder (fake) at {gis.url}")

@@ -53,7 +53,7 @@ def sync_cmd(app: App, once: bool, interval: float | None, lease_seconds: float)
     def prepare(settings: Settings) -> Settings:
         return settings if interval is None else with_poll_interval(settings, interval)
 
-    watch = ConfigWatch(prepare(app.settings), prepare)
+    watch = ConfigWatch(prepare(app.settings), prepare, app.host.plugin_options)
     engine = Engine(watch.current, app.host, app.store, lease=timedelta(seconds=lease_seconds))
     if sys.stderr.isatty():
         engine.progress = lambda text: click.echo(

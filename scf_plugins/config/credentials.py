@@ -3,6 +3,10 @@
 Passwords never live in the org config. ``scf credentials set NAME --env ENV`` writes them,
 after a hidden prompt, into a JSON file that only its owner may read; the host refuses to read
 one that others can. ``SCF_<NAME>_<ENV>_PASSWORD`` in the environment overrides the file.
+
+A plugin may declare named extra secrets beside the password (an OAuth2 app secret):
+``scf credentials set NAME --env ENV --key app_secret`` stores one, ``SCF_<NAME>_<ENV>_APP_SECRET``
+overrides it, and the integration gets it in ``Integration.secrets``.
 """
 
 from __future__ import annotations
@@ -31,15 +35,20 @@ def secrets_path() -> Path:
     return Path(base) / "scf" / "secrets.json"
 
 
-def env_var_name(name: str, environment: str | None) -> str:
-    """``SCF_<NAME>_<ENV>_PASSWORD``: upper case, every other character as ``_``."""
+KEY_NAME = re.compile(r"[a-z][a-z0-9_]{0,39}")  # a named extra secret: app_secret
+
+
+def env_var_name(name: str, environment: str | None, key: str | None = None) -> str:
+    """``SCF_<NAME>_<ENV>_PASSWORD`` (``key`` given: ``SCF_<NAME>_<ENV>_<KEY>``): upper case,
+    every other character as ``_``."""
     parts = [name] + ([environment] if environment else [])
     middle = "_".join(re.sub(r"[^A-Za-z0-9]", "_", part).upper() for part in parts)
-    return f"SCF_{middle}_PASSWORD"
+    return f"SCF_{middle}_{(key or 'password').upper()}"
 
 
-def _key(name: str, environment: str | None) -> str:
-    return f"{name}.{environment}" if environment else name
+def _key(name: str, environment: str | None, key: str | None = None) -> str:
+    base = f"{name}.{environment}" if environment else name
+    return f"{base}:{key}" if key and key != "password" else base
 
 
 def _read(path: Path) -> dict[str, str]:
@@ -70,28 +79,36 @@ def _read(path: Path) -> dict[str, str]:
     return data
 
 
-def lookup(name: str, environment: str | None) -> Secret | None:
-    """The password of integration or geocoder ``name`` in ``environment``, or None.
+def lookup(name: str, environment: str | None, key: str | None = None) -> Secret | None:
+    """The password of integration or geocoder ``name`` in ``environment`` (or its named
+    extra secret ``key``, such as ``app_secret``), or None.
 
     The environment variable wins over the secrets file. The value is registered for redaction.
     """
-    value = os.environ.get(env_var_name(name, environment))
+    value = os.environ.get(env_var_name(name, environment, key))
     if value is None:
-        value = _read(secrets_path()).get(_key(name, environment))
+        value = _read(secrets_path()).get(_key(name, environment, key))
     if not value:
         return None
     register_secret(value)
     return Secret(value)
 
 
-def store(name: str, environment: str | None, password: str, path: Path | None = None) -> Path:
-    """Save a password in the secrets file, created (or kept) owner-only; returns the file.
+def store(
+    name: str,
+    environment: str | None,
+    password: str,
+    path: Path | None = None,
+    key: str | None = None,
+) -> Path:
+    """Save a password (or the named extra secret ``key``) in the secrets file, created (or
+    kept) owner-only; returns the file.
 
     The file is replaced atomically, so a crash never leaves half a file behind.
     """
     target = path or secrets_path()
     data = _read(target)
-    data[_key(name, environment)] = password
+    data[_key(name, environment, key)] = password
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".secrets-", suffix=".tmp")
     try:

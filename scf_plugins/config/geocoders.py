@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from ..models import Geocoder, frozen_mapping
+from .options import check_options
 from .reader import Reader
 
 log = logging.getLogger(__name__)
@@ -16,7 +17,8 @@ KEYS = {"plugin", "url", "user", "min_score", "on_reject", "timeout_seconds",
 
 
 def read_geocoder(reader: Reader, name: str, table: dict[str, Any]) -> Geocoder:
-    """One geocoder; the keys the host does not read are the plugin's options."""
+    """One geocoder; the keys the host does not read are the plugin's options (checked
+    against what the plugin declares, when the reader knows it: see :mod:`.options`)."""
     where = f"geocoders.{name}"
     plugin = reader.get(table, "plugin", where, str, "", 'name a plugin, e.g. "arcgis"')
     if not plugin:
@@ -40,6 +42,12 @@ def read_geocoder(reader: Reader, name: str, table: dict[str, Any]) -> Geocoder:
             "TLS certificate verification is OFF for geocoder %s", name, extra={"geocoder": name}
         )
     options = {k: v for k, v in table.items() if k not in KEYS}
+    declared = reader.declared(plugin)
+    if declared is not None:  # else as written, for the plugin's own check
+        options, problems = check_options(declared, plugin, options, top_where=where,
+                                          elsewhere=KEYS)  # fmt: skip
+        for key, text in problems:
+            reader.problem(key, text)
     return Geocoder(
         name=name,
         plugin=plugin,

@@ -9,8 +9,17 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..models import INTEGRATION_KEYS, ActivityRule, Geocoder, Integration, Messages, frozen_mapping
+from ..models import (
+    INTEGRATION_KEYS,
+    ActivityRule,
+    Geocoder,
+    Integration,
+    Messages,
+    Secret,
+    frozen_mapping,
+)
 from .messages import template_problem
+from .options import check_options
 from .reader import Reader
 
 log = logging.getLogger(__name__)
@@ -25,7 +34,9 @@ def read_integration(
     reader: Reader, name: str, table: dict[str, Any], geocoders: Mapping[str, Geocoder]
 ) -> Integration | None:
     """One integration in its active environment (None when it names no plugin); the keys
-    the host does not read are the plugin's options, an environment's own ones winning."""
+    the host does not read are the plugin's options, an environment's own ones winning,
+    checked against what the plugin declares (when the reader knows it): see
+    :mod:`.options`."""
     where = f"integrations.{name}"
     plugin = reader.get(table, "plugin", where, str, None, 'name a plugin, e.g. "cityworks"')
     if not plugin:
@@ -39,7 +50,7 @@ def read_integration(
         for k, v in table.items()
         if isinstance(v, dict) and k not in ("messages", "custom_fields")
     }
-    environment, endpoint = _environment(reader, where, table, endpoints)
+    environment, endpoint, flagged = _environment(reader, where, table, endpoints)
     ewhere = f"{where}.{environment}"
     url = reader.get(endpoint, "url", ewhere, str, "", "use the site's http(s) URL")
     if endpoint and not _URL.match(url):
@@ -58,7 +69,6 @@ def read_integration(
             ewhere,
             extra={"integration": name},
         )
-    srid = reader.get(table, "srid", where, int, 4326, "use an integer EPSG or ESRI code")
     messages = _messages(reader, where, table)
     activity = _activity(reader, where, table)
     custom = reader.get(
@@ -87,13 +97,27 @@ def read_integration(
             f'unknown time zone {timezone!r}; use an IANA name such as "America/New_York"',
         )
         timezone = "UTC"
-    options = {
+    top = {
         k: v
         for k, v in table.items()
         if k not in INTEGRATION_KEYS and k not in endpoints and k != "environment"
     }
-    # The plugin's options may differ per environment: the active one's table wins.
-    options.update((k, v) for k, v in endpoint.items() if k not in ENDPOINT_KEYS)
+    mine = {k: v for k, v in endpoint.items() if k not in ENDPOINT_KEYS}
+    declared = reader.declared(plugin)
+    secrets: dict[str, Secret] = {}
+    if declared is None:  # options as written, for the plugin's own check
+        options = {**top, **mine}  # the active environment's table wins
+    else:
+        options, problems = check_options(
+            declared, plugin, top, mine, top_where=where, endpoint_where=ewhere,
+            elsewhere=INTEGRATION_KEYS | ENDPOINT_KEYS, skip=flagged,
+        )  # fmt: skip
+        for key, text in problems:
+            reader.problem(key, text)
+        for option in (o for o in declared if o.kind == "secret"):
+            found = reader.secret(name, environment, option.name)
+            if found is not None:
+                secrets[option.name] = found
     return Integration(
         name=name,
         plugin=plugin,
@@ -101,17 +125,10 @@ def read_integration(
         url=url,
         user=user,
         password=reader.secret(name, environment),
-        version=str(
-            reader.get(table, "version", where, (str, int, float), "", 'use a string like "15.8"')
-        ),
-        srid=srid,
         closed_statuses=reader.strings(table, "closed_statuses", where, ("CLOSED",)),
         cancel_statuses=reader.strings(table, "cancel_statuses", where, ("CANCEL",)),
         request_types=reader.strings(table, "request_types", where, ("*",)),
         address_validation=address_validation,
-        image_url_field=reader.get(
-            table, "image_url_field", where, str, None, "name a remote field"
-        ),
         timezone=timezone,
         timezone_configured="timezone" in table,
         poll_batch_size=int(reader.number(table, "poll_batch_size", where, 500, 1, 5000)),
@@ -127,6 +144,7 @@ def read_integration(
         activity=activity,
         custom_fields=frozen_mapping({k: v for k, v in custom.items() if isinstance(v, str)}),
         options=frozen_mapping(options),
+        secrets=frozen_mapping(secrets),
     )
 
 
@@ -156,9 +174,10 @@ def check_routing(reader: Reader, integrations: Mapping[str, Integration]) -> No
 
 def _environment(
     reader: Reader, where: str, table: dict[str, Any], endpoints: dict[str, Any]
-) -> tuple[str, dict[str, Any]]:
+) -> tuple[str, dict[str, Any], set[str]]:
     """The active environment (``--env`` wins over ``environment``, which defaults to the one
-    table there is) and its table; every environment's table is checked."""
+    table there is), its table, and the keys of that table already said to be wrong; every
+    environment's table is checked."""
     default_env = next(iter(endpoints)) if len(endpoints) == 1 else "production"
     environment = reader.get(
         table, "environment", where, str, default_env, 'use "test" or "production"'
@@ -173,14 +192,19 @@ def _environment(
             f"{', '.join(sorted(endpoints)) or '(none defined)'}",
         )
         endpoint = {}
+    flagged: set[str] = set()
     for env_name, env_table in endpoints.items():
-        _endpoint_keys(reader, env_table, f"{where}.{env_name}")
-    return environment, endpoint
+        said = _endpoint_keys(reader, env_table, f"{where}.{env_name}")
+        if env_name == environment:
+            flagged = said
+    return environment, endpoint, flagged
 
 
-def _endpoint_keys(reader: Reader, table: Mapping[str, Any], where: str) -> None:
+def _endpoint_keys(reader: Reader, table: Mapping[str, Any], where: str) -> set[str]:
     """An environment's table: its endpoint keys, and the plugin's options for that
-    environment. A host key there, or a near miss of an endpoint key, is a problem."""
+    environment. A host key there, or a near miss of an endpoint key, is a problem; returns
+    the keys it said so of."""
+    said = set()
     for key in table:
         if key in ENDPOINT_KEYS:
             continue
@@ -190,8 +214,11 @@ def _endpoint_keys(reader: Reader, table: Mapping[str, Any], where: str) -> None
                 f"{where}.{key}",
                 f"is a setting of the whole integration; move it up to [{where.rsplit('.', 1)[0]}]",
             )
+            said.add(key)
         elif close:
             reader.problem(f"{where}.{key}", f"unknown key; did you mean {close[0]!r}?")
+            said.add(key)
+    return said
 
 
 def _messages(reader: Reader, where: str, table: dict[str, Any]) -> Messages:

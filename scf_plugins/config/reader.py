@@ -11,12 +11,12 @@ from __future__ import annotations
 import difflib
 import math
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..models import Secret
+from ..models import Option, Secret
 from . import credentials
 from .messages import template_problem
 
@@ -36,13 +36,27 @@ class Reader:
     :param path: the config file, named in every problem and the base of relative paths.
     :param resolve_secrets: look passwords up (off for checks that must not need them).
     :param environment: use this environment for every integration instead of its own.
+    :param plugin_options: the options a plugin declares, by plugin name (the plugin host's
+        :meth:`~scf_plugins.plugins.PluginHost.plugin_options`); None (or a plugin that declares
+        none) leaves its options as written.
     """
 
-    def __init__(self, path: Path, resolve_secrets: bool, environment: str | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        resolve_secrets: bool,
+        environment: str | None = None,
+        plugin_options: Callable[[str], Sequence[Option] | None] | None = None,
+    ) -> None:
         self.path = path
         self.resolve_secrets = resolve_secrets
         self.environment = environment
+        self.plugin_options = plugin_options
         self.problems: list[str] = []
+
+    def declared(self, plugin: str) -> Sequence[Option] | None:
+        """The options plugin ``plugin`` declares, or None when they are not known."""
+        return self.plugin_options(plugin) if self.plugin_options and plugin else None
 
     def problem(self, key: str, text: str) -> None:
         """Record that ``key`` (dotted) is wrong, and how to fix it."""
@@ -158,12 +172,13 @@ class Reader:
             return str(Path(bundle).expanduser())
         return verify  # type: ignore[no-any-return]
 
-    def secret(self, name: str, environment: str | None) -> Secret | None:
-        """The password of ``name`` in ``environment`` (None when not resolving, or none)."""
+    def secret(self, name: str, environment: str | None, key: str | None = None) -> Secret | None:
+        """The password (or named extra secret ``key``) of ``name`` in ``environment``; None
+        when not resolving, or none is set."""
         if not self.resolve_secrets:
             return None
         try:
-            return credentials.lookup(name, environment)
+            return credentials.lookup(name, environment, key)
         except ConfigError as exc:
             self.problems.append(str(exc))
             return None

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
 from ..intake.images import ImageLimits
-from ..models import INTEGRATION_KEYS, Geocoder, Integration, frozen_mapping
+from ..models import INTEGRATION_KEYS, Geocoder, Integration, Option, frozen_mapping
 from .console import Console, read_console
 from .email import Email, Notifications, Privacy, read_email, read_notifications, read_privacy
 from .geocoders import read_geocoder
@@ -40,6 +40,8 @@ __all__ = [
 ]
 
 CONFIG_ENV = "SCF_CONFIG"
+# The options a plugin declares, by plugin name (None: it declares none): PluginHost.plugin_options.
+PluginOptions = Callable[[str], Sequence[Option] | None]
 MAX_CONFIG_BYTES = 1024 * 1024
 DEFAULT_CONFIG = "scf.toml"
 SECTIONS = {"organization", "integrations", "geocoders", "server", "images", "console",
@@ -91,15 +93,22 @@ def config_path(explicit: str | os.PathLike[str] | None) -> Path:
 
 
 def load_config(
-    path: str | os.PathLike[str], *, resolve_secrets: bool = True, environment: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    resolve_secrets: bool = True,
+    environment: str | None = None,
+    plugin_options: PluginOptions | None = None,
 ) -> Settings:
     """Read and check the config at ``path``; raise :class:`ConfigError` on the first problem.
 
     :param environment: use this environment for every integration instead of the configured one.
+    :param plugin_options: the options each plugin declares (``PluginHost.plugin_options``):
+        they are checked, typed and defaulted; None leaves plugins' options as written (tests).
     """
     settings, problems = check_config(
-        path, resolve_secrets=resolve_secrets, environment=environment
-    )
+        path, resolve_secrets=resolve_secrets, environment=environment,
+        plugin_options=plugin_options,
+    )  # fmt: skip
     if problems:
         more = (
             f" (and {len(problems) - 1} more: run `scf config check`)" if len(problems) > 1 else ""
@@ -110,14 +119,19 @@ def load_config(
 
 
 def check_config(
-    path: str | os.PathLike[str], *, resolve_secrets: bool = True, environment: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    resolve_secrets: bool = True,
+    environment: str | None = None,
+    plugin_options: PluginOptions | None = None,
 ) -> tuple[Settings | None, list[str]]:
-    """Read the config at ``path``; return the settings (None if unusable) and every problem."""
+    """Read the config at ``path``; return the settings (None if unusable) and every problem
+    (``plugin_options``: as for :func:`load_config`)."""
     p = Path(path)
     raw, problem = _read(p)
     if raw is None:
         return None, [problem]
-    reader = Reader(p, resolve_secrets, environment)
+    reader = Reader(p, resolve_secrets, environment, plugin_options)
     try:
         settings = _settings(reader, raw)
     except RecursionError:

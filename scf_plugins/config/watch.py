@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .settings import MAX_CONFIG_BYTES, Settings, check_config
+from .settings import MAX_CONFIG_BYTES, PluginOptions, Settings, check_config
 
 log = logging.getLogger(__name__)
 
@@ -42,14 +42,19 @@ class ConfigWatch:
     :param current: the settings in use (read from ``current.path``).
     :param prepare: applied to every config read again, as to the first (``scf sync
         --interval`` overrides each integration's poll interval).
+    :param plugin_options: the plugins' declared options, checked as at start-up.
     """
 
     def __init__(
-        self, current: Settings, prepare: Callable[[Settings], Settings] | None = None
+        self,
+        current: Settings,
+        prepare: Callable[[Settings], Settings] | None = None,
+        plugin_options: PluginOptions | None = None,
     ) -> None:
         self.path = current.path
         self.current = current
         self.prepare = prepare or (lambda settings: settings)
+        self.plugin_options = plugin_options
         self._identity = _identity(self.path)
         self._settling: object = _UNSEEN  # a new identity seen once, or none
         self._digest = _digest(self.path)
@@ -77,7 +82,7 @@ class ConfigWatch:
         if not asked and digest == self._digest:
             return None  # touched, or written with the same content
         why = "read on SIGHUP" if asked else "changed on disk"
-        settings, problems = check_config(self.path)
+        settings, problems = check_config(self.path, plugin_options=self.plugin_options)
         if settings is None or problems:
             if digest != self._refused or asked:
                 self._refused = digest

@@ -34,7 +34,7 @@ def gather(path: Path, host: PluginHost, store: Callable[[], Store]) -> dict[str
 
     :param store: opens the store; called only when the config has no problem.
     """
-    settings, problems = check_config(path)
+    settings, problems = check_config(path, plugin_options=host.plugin_options)
     routing: list[dict[str, Any]] = []
     warnings: list[str] = []
     if settings is not None:

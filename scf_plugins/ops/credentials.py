@@ -93,21 +93,29 @@ def save(
     *,
     store: Callable[[], Store],
     actor: str,
+    key: str | None = None,
 ) -> Saved:
-    """Store NAME's password (of ``environment``) where the config reads it, close NAME's
-    open circuit, and audit it (never the password). ``store`` opens the store on demand:
-    with no config or store yet, the password is stored all the same, unaudited.
+    """Store NAME's password (of ``environment``), or its named extra secret ``key`` (an
+    ``app_secret`` its plugin declares), where the config reads it, close NAME's open
+    circuit, and audit it (never the secret). ``store`` opens the store on demand: with no
+    config or store yet, the password is stored all the same, unaudited.
 
-    :raises UserError: an empty password.
+    :raises UserError: an empty password, or a ``key`` that is not a name.
     """
     from ..config import credentials
 
     if not password:
-        raise UserError("an empty password was not stored")
+        raise UserError(f"an empty {key or 'password'} was not stored")
+    if key is not None and not credentials.KEY_NAME.fullmatch(key):
+        raise UserError(
+            f"--key {key!r}: use the secret's name as the plugin declares it (lower case "
+            f"letters, digits and _, e.g. app_secret)"
+        )
     with _SAVING:
-        path = credentials.store(name, environment, password)
+        path = credentials.store(name, environment, password, key=key)
     closed = close_circuit(store, name)
-    which = f"the {environment} password" if environment else "the password"
+    what = key or "password"
+    which = f"the {environment} {what}" if environment else f"the {what}"
     with contextlib.suppress(ScfError):  # no store yet: the first scf command creates it
         audit.record(store(), actor, "credentials.save", integration=name, detail=f"saved {which}")
     return Saved(path, closed)

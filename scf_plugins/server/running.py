@@ -230,7 +230,7 @@ def build(
         on_report=on_report,
         address=address,
     )
-    serving.watch = ConfigWatch(settings)
+    serving.watch = ConfigWatch(settings, plugin_options=host.plugin_options)
     app, serving.context = build_app(
         settings,
         host,

@@ -132,7 +132,7 @@ class Harness:
     @property
     def settings(self) -> Settings:
         """The config as the host reads it, read again each time (a test may rewrite it)."""
-        return load_config(self.path)
+        return load_config(self.path, plugin_options=self.host.plugin_options)
 
     def store(self) -> Store:
         """The store the config names (one per database URL, kept open until :meth:`close`)."""

@@ -14,7 +14,16 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from scf_plugins import AddressCheck, DefiniteError, Geocoder, Issue, StandIn, hookimpl
+from scf_plugins import (
+    AddressCheck,
+    DefiniteError,
+    Geocoder,
+    Issue,
+    Option,
+    Options,
+    StandIn,
+    hookimpl,
+)
 
 if TYPE_CHECKING:
     import click
@@ -22,8 +31,17 @@ if TYPE_CHECKING:
     from .client import GeocodeClient
 
 DEFAULT_ALLOWED_TYPES = ("PointAddress", "StreetAddress", "Subaddress")
-KNOWN_OPTIONS = {"allowed_types", "location_bias", "reverse_distance", "token_url",
-                 "max_locations"}  # fmt: skip
+OPTIONS = Options(
+    Option("allowed_types", "texts", DEFAULT_ALLOWED_TYPES, "the match types (Addr_type) "
+           "accepted as a verified address",
+           fix='use a list such as ["PointAddress", "StreetAddress"]'),
+    Option("location_bias", "boolean", True, "bias the search to the reported point"),
+    Option("reverse_distance", "number", 100.0, "metres around a point reverseGeocode looks",
+           minimum=1, maximum=10000, fix="use metres from 1 to 10000"),
+    Option("token_url", "text", "", "the generateToken URL of a secured service (default: "
+           "the server's own)"),
+    Option("max_locations", "integer", 5, "candidates asked for", minimum=1, maximum=100),
+)  # fmt: skip
 
 _clients: dict[str, tuple[Geocoder, GeocodeClient]] = {}
 _lock = threading.Lock()
@@ -84,7 +102,7 @@ def judge(
     lng = lat = None
     if isinstance(location.get("x"), int | float) and isinstance(location.get("y"), int | float):
         lng, lat = _to_wgs84(float(location["x"]), float(location["y"]), wkid)
-    allowed = tuple(geocoder.options.get("allowed_types", DEFAULT_ALLOWED_TYPES))
+    allowed = tuple(OPTIONS.value(geocoder, "allowed_types"))
     tied = [
         c
         for c in usable[1:]
@@ -117,7 +135,7 @@ def _find(geocoder: Geocoder, address: str, bias: tuple[float, float] | None) ->
         client.single_line_field(): address,
         "outFields": "*",
         "outSR": 4326,
-        "maxLocations": int(geocoder.options.get("max_locations", 5)),
+        "maxLocations": int(OPTIONS.value(geocoder, "max_locations")),
     }
     if bias is not None:
         lat, lng = bias
@@ -144,7 +162,7 @@ def validate_address(geocoder: Geocoder, issue: Issue) -> AddressCheck | None:
 
     client = client_for(geocoder)
     if issue.address and issue.address.strip():
-        bias = (issue.lat, issue.lng) if geocoder.options.get("location_bias", True) else None
+        bias = (issue.lat, issue.lng) if OPTIONS.value(geocoder, "location_bias") else None
         return _find(geocoder, issue.address.strip(), bias)
     query = f"{issue.lat:.6f},{issue.lng:.6f}"
     try:
@@ -153,7 +171,7 @@ def validate_address(geocoder: Geocoder, issue: Issue) -> AddressCheck | None:
             {
                 "location": f"{issue.lng},{issue.lat}",
                 "outSR": 4326,
-                "distance": float(geocoder.options.get("reverse_distance", 100)),
+                "distance": float(OPTIONS.value(geocoder, "reverse_distance")),
             },
         )
     except NoMatch:
@@ -161,7 +179,7 @@ def validate_address(geocoder: Geocoder, issue: Issue) -> AddressCheck | None:
     found = _dict(body.get("address"))
     address = str(found.get("Match_addr") or found.get("LongLabel") or found.get("Address") or "")
     addr_type = found.get("Addr_type")
-    allowed = tuple(geocoder.options.get("allowed_types", DEFAULT_ALLOWED_TYPES))
+    allowed = tuple(OPTIONS.value(geocoder, "allowed_types"))
     location = _dict(body.get("location"))
     lng, lat = location.get("x"), location.get("y")
     if not address.strip():
@@ -197,21 +215,16 @@ def probe_geocoder(geocoder: Geocoder) -> str:
 
 
 @hookimpl
+def plugin_options() -> Options:
+    """``allowed_types``, ``location_bias``, ``reverse_distance``, ``token_url`` and
+    ``max_locations``: the host checks them."""
+    return OPTIONS
+
+
+@hookimpl
 def check_geocoder(geocoder: Geocoder) -> list[str]:
-    """The plugin's own options."""
-    problems = []
-    for key in geocoder.options:
-        if key not in KNOWN_OPTIONS:
-            problems.append(
-                f"{key}: unknown key; the arcgis plugin knows {', '.join(sorted(KNOWN_OPTIONS))}"
-            )
-    allowed = geocoder.options.get("allowed_types", DEFAULT_ALLOWED_TYPES)
-    if not isinstance(allowed, list | tuple) or not all(isinstance(t, str) for t in allowed):
-        problems.append('allowed_types: use a list such as ["PointAddress", "StreetAddress"]')
-    distance = geocoder.options.get("reverse_distance", 100)
-    if not isinstance(distance, int | float) or not 0 < distance <= 10000:
-        problems.append("reverse_distance: use metres from 1 to 10000")
-    return problems
+    """Nothing beyond the declared options, which the host checks."""
+    return []
 
 
 @hookimpl

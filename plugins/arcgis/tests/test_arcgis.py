@@ -249,10 +249,13 @@ def test_against_the_fake_server(make_geocoder, issue) -> None:  # type: ignore[
 
 
 def test_check_geocoder_options(make_geocoder) -> None:  # type: ignore[no-untyped-def]
-    assert plugin.check_geocoder(geocoder=make_geocoder()) == []
-    problems = plugin.check_geocoder(
-        geocoder=make_geocoder(
-            options={"colour": 1, "allowed_types": "PointAddress", "reverse_distance": -5}
-        )
+    # Through the host, which checks the options the plugin declares.
+    from scf_plugins.testing import build_manager
+
+    host = build_manager(load_entry_points=False)
+    host.register(plugin, "arcgis")
+    assert host.check_geocoder(make_geocoder()) == []
+    problems = host.check_geocoder(
+        make_geocoder(options={"colour": 1, "allowed_types": "PointAddress", "reverse_distance": -5})
     )
     assert [p.split(":")[0] for p in problems] == ["colour", "allowed_types", "reverse_distance"]

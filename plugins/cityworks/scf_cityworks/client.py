@@ -32,6 +32,7 @@ from scf_plugins import (
     register_secret,
 )
 
+from .options import OPTIONS
 from .records import Decoder
 from .versions import version_tuple
 
@@ -86,7 +87,7 @@ class CityworksClient:
         self.integration = integration
         self.name = integration.name
         self.site = site_root(integration.url)
-        self.v23 = version_tuple(integration.version) >= (23,)
+        self.v23 = version_tuple(str(OPTIONS.value(integration, "version") or "")) >= (23,)
         self.http = HttpClient(
             integration.name,
             integration.url,
@@ -96,7 +97,7 @@ class CityworksClient:
             pool_size=integration.max_concurrency,
             user_agent="scf-cityworks/0.1",
         )
-        if str(integration.options.get("auth", "")).lower() == "windows":
+        if str(OPTIONS.value(integration, "auth")).lower() == "windows":
             self.http.session.auth = self._ntlm()
         self._token: str | None = None
         self._token_lock = threading.Lock()
@@ -276,10 +277,9 @@ class CityworksClient:
             headers["Authorization"] = f"cityworks {token}"
         elif token:
             form["token"] = token
-        extra = {"files": files} if files else {}
         answer = self.http.request(
             "POST", url, what=path, idempotent=idempotent, data=form, headers=headers, judge=judge,
-            **extra,
+            files=files or None,
         )  # fmt: skip
         return self._parse(path, answer, idempotent, decode, partial)
 

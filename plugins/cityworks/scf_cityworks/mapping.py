@@ -17,7 +17,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from scf_plugins import (
-    DEFAULT_PULL_PREFIX,
     Integration,
     Issue,
     Question,
@@ -30,12 +29,13 @@ from scf_plugins import (
     pull_pattern,
 )
 
+from .options import OPTIONS
+
 log = logging.getLogger(__name__)
 
 CHOICE_FORMATS = {"THISTEXT", "YES", "NO"}
 # The one-answer formats a 311 form can ask, and the question type each becomes.
 SIMPLE_FORMATS: dict[str, QuestionType] = {"FREETEXT": "text", "DATE": "date", "NUMERIC": "number"}
-DEFAULT_CALLER_FIRST_NAME = "SeeClickFix 311 CRM"
 ISSUE_FIELDS = ("id", "marker", "summary", "description", "address", "request_type",
                 "reporter_name", "reporter_email", "image_url", "lat", "lng")  # fmt: skip
 
@@ -193,7 +193,7 @@ def request_type_from(
 ) -> RequestType:
     """A request type from a ``ProblemName`` and its ``ProblemQA``."""
     code = str(problem.get("ProblemCode") or "").strip()
-    optional = integration.options.get("optional_questions", ())
+    optional = OPTIONS.value(integration, "optional_questions")
     questions = questions_from_qa(qa or {}, code, optional) if qa else []
     return RequestType(
         code=code,
@@ -248,7 +248,6 @@ def details_of(issue: Issue) -> str:
 
 def create_fields(integration: Integration, issue: Issue, x: float, y: float) -> dict[str, Any]:
     """The ``ServiceRequest/Create`` data for ``issue`` (X/Y already projected)."""
-    options = integration.options
     check = issue.address_check
     address = (
         check.address if check is not None and check.accepted and check.address else issue.address
@@ -256,14 +255,14 @@ def create_fields(integration: Integration, issue: Issue, x: float, y: float) ->
     details = details_of(issue)
     fields: dict[str, Any] = {
         "ProblemSid": _int(issue.type_ref, 0) or issue.type_ref,
-        "CallerFirstName": str(options.get("caller_first_name", DEFAULT_CALLER_FIRST_NAME)),
+        "CallerFirstName": str(OPTIONS.value(integration, "caller_first_name")),
         "CallerLastName": issue.reporter_name or "",
         "CallerEmail": issue.reporter_email or "",
         "Details": details,
         "X": x,
         "Y": y,
         "OtherSystemId": issue.marker,
-        "InitiatedByApp": str(options.get("initiated_by_app", "scf-plugins")),
+        "InitiatedByApp": str(OPTIONS.value(integration, "initiated_by_app")),
         "Answers": [
             {"AnswerId": _int(a.ref, 0) or a.ref, "AnswerValue": a.answer}
             for a in issue.answers
@@ -272,8 +271,9 @@ def create_fields(integration: Integration, issue: Issue, x: float, y: float) ->
     }
     if address:
         fields["Address"] = address
-    if issue.image_url and integration.image_url_field:
-        fields[integration.image_url_field] = issue.image_url
+    image_field = OPTIONS.value(integration, "image_url_field")
+    if issue.image_url and image_field:
+        fields[str(image_field)] = issue.image_url
     for name, template in integration.custom_fields.items():
         fields[name] = render_custom(template, issue)
     return fields
@@ -350,7 +350,7 @@ def update_from(
         if (value := _field_value(request.get(name)))
     )
     pulled = []
-    pulled_by = pull_pattern(str(integration.options.get("pull_prefix", DEFAULT_PULL_PREFIX)))
+    pulled_by = pull_pattern(str(OPTIONS.value(integration, "pull_prefix")))
     for c in comments:
         if not isinstance(c, Mapping):
             continue

@@ -7,7 +7,6 @@ integration and reused across calls and sync passes.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import logging
 import re
 import threading
@@ -15,14 +14,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from scf_plugins import (
-    DEFAULT_PULL_PREFIX,
-    INTEGRATION_KEYS,
     AmbiguousError,
     Attachment,
     Capabilities,
     DefiniteError,
     Integration,
     Issue,
+    Options,
     RemoteState,
     RemoteUpdate,
     RequestType,
@@ -33,6 +31,7 @@ from scf_plugins import (
 )
 
 from . import mapping, records
+from .options import OPTIONS
 from .versions import version_tuple
 
 if TYPE_CHECKING:
@@ -45,9 +44,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-KNOWN_OPTIONS = {"caller_first_name", "initiated_by_app", "optional_questions", "auth",
-                 "comment_prefix", "pull_prefix"}  # fmt: skip
-DEFAULT_COMMENT_PREFIX = "[311] {author}: "
 COMMENT_TYPE_REQUEST = 1
 
 
@@ -70,7 +66,7 @@ class _Site:
             if self._projector is None:
                 from .projection import Projector
 
-                self._projector = Projector(self.integration.srid)
+                self._projector = Projector(int(OPTIONS.value(self.integration, "srid")))
             return self._projector
 
 
@@ -84,8 +80,8 @@ def _fingerprint(integration: Integration) -> tuple[Any, ...]:
         integration.user,
         integration.password,
         integration.environment,
-        integration.version,
-        integration.srid,
+        OPTIONS.value(integration, "version"),
+        OPTIONS.value(integration, "srid"),
         integration.timeout_seconds,
         integration.verify_tls,
         integration.max_concurrency,
@@ -280,7 +276,7 @@ def poll(integration: Integration, tracked: list[Tracked]) -> list[RemoteUpdate]
 
 
 def _comment_text(integration: Integration, comment: Comment) -> str:
-    prefix = str(integration.options.get("comment_prefix", DEFAULT_COMMENT_PREFIX))
+    prefix = str(OPTIONS.value(integration, "comment_prefix"))
     # {via}: the API key's name of a comment a client posted through the door, else empty.
     head = prefix.replace("{author}", comment.author).replace("{via}", comment.via or "")
     return head + comment.text
@@ -369,44 +365,37 @@ def list_statuses(integration: Integration) -> list[str]:
 
 
 @hookimpl
+def plugin_options() -> Options:
+    """``version``, ``srid``, ``image_url_field`` and the rest (see :mod:`.options`)."""
+    return OPTIONS
+
+
+@hookimpl
 def check_integration(integration: Integration) -> list[str]:
-    """Version/SRID rule, the SRID itself, the plugin's own options, custom field templates."""
+    """What the declared options cannot say: the version's form, the version/SRID rule, the
+    SRID itself, the pull prefix's length, custom field templates, the user."""
     problems = []
-    version = version_tuple(integration.version)
-    if not (integration.version or "").strip():
+    written = str(OPTIONS.value(integration, "version") or "")
+    srid = OPTIONS.value(integration, "srid")
+    version = version_tuple(written)
+    if not written.strip():
         problems.append('version: missing; set the Cityworks version, e.g. version = "15.8"')
-    elif not re.fullmatch(r"\d+(\.\d+){0,3}", integration.version.strip()) or not version:
+    elif not re.fullmatch(r"\d+(\.\d+){0,3}", written.strip()) or not version:
         problems.append(
-            f"version: {integration.version!r} is not a version; write it as the site's "
+            f"version: {written!r} is not a version; write it as the site's "
             f'About page does, e.g. version = "15.8" or "23.4"'
         )
-    elif version >= (15, 8) and integration.srid not in (3857, 102100):
-        problems.append(
-            f"srid: Cityworks {integration.version} stores Web Mercator; set srid = 3857"
-        )
+    elif version >= (15, 8) and srid not in (3857, 102100):
+        problems.append(f"srid: Cityworks {written} stores Web Mercator; set srid = 3857")
     try:
         from .projection import resolve_crs
 
-        resolve_crs(integration.srid)
+        resolve_crs(int(srid))
     except Exception as exc:
         problems.append(f"srid: {exc}")
-    for key in integration.options:
-        if key not in KNOWN_OPTIONS:
-            close = difflib.get_close_matches(key, sorted(KNOWN_OPTIONS | INTEGRATION_KEYS), n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            problems.append(
-                f"{key}: unknown key; {hint}the cityworks plugin knows "
-                f"{', '.join(sorted(KNOWN_OPTIONS))}"
-            )
-    pull = integration.options.get("pull_prefix", DEFAULT_PULL_PREFIX)
+    pull = OPTIONS.value(integration, "pull_prefix")
     if not isinstance(pull, str) or not pull.strip() or len(pull) > 40:
         problems.append('pull_prefix: use a short text staff start a comment with, e.g. "To SCF:"')
-    auth = integration.options.get("auth", "forms")
-    if auth not in ("forms", "windows"):
-        problems.append(f'auth: {auth!r} is not valid; use "forms" or "windows"')
-    optional = integration.options.get("optional_questions", [])
-    if not isinstance(optional, list) or not all(isinstance(o, str | int) for o in optional):
-        problems.append('optional_questions: use a list of question ids, or ["*"]')
     for name, template in integration.custom_fields.items():
         problem = mapping.template_problem(template)
         if problem:

@@ -23,15 +23,19 @@ def _fresh_sites() -> Iterator[None]:
 
 @pytest.fixture
 def make_integration() -> Callable[..., Integration]:
-    """An Integration for a Cityworks URL; keyword arguments override any field."""
+    """An Integration for a Cityworks URL; keyword arguments override any field, and
+    ``version``, ``srid`` and ``image_url_field`` the plugin's options of those names."""
 
     def make(
         url: str = "http://127.0.0.1:9/Cityworks/Services/AMS", **overrides: Any
     ) -> Integration:
-        options = overrides.pop("options", {})
+        options = {"version": "15.8", "srid": 3857, **overrides.pop("options", {})}
+        for key in ("version", "srid", "image_url_field"):
+            if key in overrides:
+                options[key] = overrides.pop(key)
         fields: dict[str, Any] = {
             "name": "cityworks", "plugin": "cityworks", "environment": "test", "url": url,
-            "user": "scf-int", "password": Secret(PASSWORD), "version": "15.8", "srid": 3857,
+            "user": "scf-int", "password": Secret(PASSWORD),
             "closed_statuses": ("CLOSED", "COMPLETE"), "cancel_statuses": ("CANCEL", "DUP"),
             "timezone": "America/New_York", "timeout_seconds": 5.0,
             "activity": (ActivityRule("DispatchTo", "Assigned to {value}."),),

@@ -202,19 +202,22 @@ def test_a_wrong_password_is_refused_clearly(emulator: Emulator, make_integratio
 
 
 def test_check_integration_rules(make_integration) -> None:  # type: ignore[no-untyped-def]
-    assert plugin.check_integration(integration=make_integration()) == []
-    problems = plugin.check_integration(
-        integration=make_integration(
-            version="15.8", srid=2234, options={"colour": "red", "auth": "kerberos"}
-        )
+    # Through the host, which checks the options the plugin declares before its own rules.
+    from scf_plugins.testing import build_manager
+
+    host = build_manager(load_entry_points=False)
+    host.register(plugin, "cityworks")
+    assert host.check_integration(make_integration()) == []
+    problems = host.check_integration(
+        make_integration(version="15.8", srid=2234, options={"colour": "red", "auth": "kerberos"})
     )
     assert any(p.startswith("srid: Cityworks 15.8 stores Web Mercator") for p in problems)
     assert any(p.startswith("colour: unknown key") for p in problems)
     assert any(p.startswith("auth: 'kerberos' is not valid") for p in problems)
-    assert plugin.check_integration(integration=make_integration(version="15.4", srid=2234)) == []
+    assert host.check_integration(make_integration(version="15.4", srid=2234)) == []
     assert any(
         "neither an EPSG nor an ESRI" in p
-        for p in plugin.check_integration(integration=make_integration(version="15.4", srid=999999))
+        for p in host.check_integration(make_integration(version="15.4", srid=999999))
     )
 
 
