@@ -10,11 +10,12 @@ export PROJ_NETWORK := OFF
 .PHONY: install test test-fast test-postgres test-browser lint typecheck unit demo bench dist clean
 
 $(STAMP): pyproject.toml plugins/cityworks/pyproject.toml plugins/arcgis/pyproject.toml \
-		plugins/open311/pyproject.toml
+		plugins/open311/pyproject.toml plugins/accela/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check \
 		--config-settings editable_mode=compat \
-		-e '.[test]' -e plugins/cityworks -e plugins/arcgis -e plugins/open311
+		-e '.[test]' -e plugins/cityworks -e plugins/arcgis -e plugins/open311 \
+		-e plugins/accela
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -53,12 +54,12 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py --n $(N)
 
-# Wheels of the host and its three plugins, for an install outside the checkout (README:
+# Wheels of the host and its four plugins, for an install outside the checkout (README:
 # "Installing it for production"). Built from this tree, without the test extras.
 dist: $(STAMP)
 	rm -rf dist
 	$(BIN)/python -m pip wheel --quiet --disable-pip-version-check --no-deps -w dist \
-		. plugins/cityworks plugins/arcgis plugins/open311
+		. plugins/cityworks plugins/arcgis plugins/open311 plugins/accela
 	rm -rf build plugins/*/build
 	@ls dist
 

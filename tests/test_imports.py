@@ -30,7 +30,7 @@ from scf_plugins.plugins import ENTRY_POINT_GROUP
 
 ROOT = Path(__file__).resolve().parents[1]
 HOST = "scf_plugins"
-KNOWN_PLUGINS = ("scf_cityworks", "scf_arcgis", "scf_open311")
+KNOWN_PLUGINS = ("scf_cityworks", "scf_arcgis", "scf_open311", "scf_accela")
 
 
 @dataclass(frozen=True)
