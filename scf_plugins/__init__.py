@@ -2,7 +2,8 @@
 
 Plugin authors need only what this module exports: the ``hookimpl`` marker, the value types
 that cross the hook boundary, the error types to raise, the HTTP client (with its ``HttpAuth``
-hook and the ``OAuth2`` tokens that fill it), redaction and the
+hook and the ``OAuth2`` tokens that fill it), ``resource_for`` (the one place a plugin keeps a
+client per integration), redaction and the
 reading of damaged answers (``Salvaged``, ``Gap``) a plugin's client is built on, and the
 protocols of a stand-in server (``start_standin``). A plugin imports nothing else of the
 host, except what :mod:`scf_plugins.testing` exports.
@@ -54,6 +55,7 @@ from .net.oauth2 import OAuth2
 from .net.redaction import redact, register_secret
 from .net.salvage import Gap, Salvaged
 from .pull_prefix import DEFAULT_PULL_PREFIX, pull_pattern
+from .resources import resource_for
 from .standin import AttachedFile, Staff, StandIn, StandInStaff
 
 __version__ = "0.1.0"
@@ -110,4 +112,5 @@ __all__ = [
     "pull_pattern",
     "redact",
     "register_secret",
+    "resource_for",
 ]

@@ -13,8 +13,10 @@ Errors: raise :class:`scf_plugins.DefiniteError` when the remote refused the cal
 :class:`scf_plugins.AmbiguousError` when the call may have been carried out. Never put a
 password or token into an error message.
 
-State that is costly to build (an HTTP session, a token, a projection) belongs to the plugin:
-build it once per integration (key it by ``integration.name``) and reuse it.
+State that is costly to build (an HTTP session, a token, a projection) is kept by the host, one
+per integration: ``resource_for(integration, build)`` builds it on first use, gives it back
+while the integration's settings stay the same, and closes and rebuilds it when they (or its
+credentials) change. Keep no module-level cache of your own.
 """
 
 from __future__ import annotations

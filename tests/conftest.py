@@ -121,7 +121,6 @@ def world(harness: Callable[..., Harness]) -> Iterator[Callable[..., Harness]]:
     plugins: ``world(extra=..., tail=..., latency=..., first_request_id=...)``. ``extra`` goes
     into the integration's table, ``tail`` after it; the harness's ``emulator`` is it."""
     from scf_cityworks.emulator import Emulator, EmulatorState
-    from scf_cityworks.plugin import forget_sites
 
     def make(
         extra: str = "", tail: str = "", latency: float = 0.0, first_request_id: int | None = None
@@ -141,8 +140,7 @@ def world(harness: Callable[..., Harness]) -> Iterator[Callable[..., Harness]]:
             emulator.stop()
             raise
 
-    yield make
-    forget_sites()
+    yield make  # the kit closes the Cityworks sessions after each test
 
 
 @pytest.fixture

@@ -16,11 +16,9 @@ on_reject = "{on_reject}"
 @pytest.fixture
 def gis():  # type: ignore[no-untyped-def]
     from scf_arcgis.fake import FakeGeocodeServer
-    from scf_arcgis.plugin import forget_clients
 
     with FakeGeocodeServer() as server:
         yield server
-    forget_clients()
 
 
 def make(world, gis, on_reject: str = "submit"):  # type: ignore[no-untyped-def]

@@ -51,11 +51,9 @@ def cheap(monkeypatch: pytest.MonkeyPatch) -> None:
 def gis() -> Iterator[Any]:
     """The ArcGIS stand-in, which logs in ``gis`` with :data:`GIS_PASSWORD`."""
     from scf_arcgis.fake import FakeGeocodeServer, FakeLocator
-    from scf_arcgis.plugin import forget_clients
 
     with FakeGeocodeServer(FakeLocator(user="gis", password=GIS_PASSWORD)) as server:
         yield server
-    forget_clients()
 
 
 @pytest.fixture

@@ -41,11 +41,9 @@ def cheap(monkeypatch: pytest.MonkeyPatch) -> None:
 def gis() -> Iterator[Any]:
     """The ArcGIS geocoder stand-in."""
     from scf_arcgis.fake import FakeGeocodeServer
-    from scf_arcgis.plugin import forget_clients
 
     with FakeGeocodeServer() as server:
         yield server
-    forget_clients()
 
 
 @pytest.fixture

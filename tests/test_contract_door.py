@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from scf_open311 import plugin
-from scf_open311.plugin import forget_clients
 from sqlalchemy import select
 
 from scf_plugins import ActivityRule, Integration, Secret
@@ -92,7 +91,6 @@ class DoorStaff:
 class TestOpen311AgainstScfServe(RemoteSystemContract):
     @pytest.fixture
     def door(self, world: Any) -> Iterator[tuple[Any, Tap, str, str]]:
-        forget_clients()
         b = world()
         assert b.cli("request-types", "--refresh").exit_code == 0
         store = b.store()
@@ -101,7 +99,6 @@ class TestOpen311AgainstScfServe(RemoteSystemContract):
         served = Served(tap)
         yield b, tap, f"{served.url}/open311/v2", key
         served.stop()
-        forget_clients()
 
     @pytest.fixture
     def contract_plugin(self) -> Any:

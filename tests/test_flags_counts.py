@@ -216,11 +216,9 @@ def test_a_comment_without_an_author_is_by_staff(world: Any) -> None:
 def gis() -> Iterator[Any]:
     """A fake ArcGIS GeocodeServer on loopback."""
     from scf_arcgis.fake import FakeGeocodeServer
-    from scf_arcgis.plugin import forget_clients
 
     with FakeGeocodeServer() as server:
         yield server
-    forget_clients()
 
 
 GEOCODER = """

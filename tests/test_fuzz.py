@@ -205,7 +205,9 @@ def test_poll_survives_any_answer(
 ) -> None:  # type: ignore[no-untyped-def]
     from scf_cityworks import plugin
 
-    plugin.forget_sites()
+    from scf_plugins.resources import close_resources
+
+    close_resources()  # each example logs in afresh
     site = "http://127.0.0.1:9/Cityworks/Services/"
     requests_mock.post(
         site + "General/Authentication/Authenticate",

@@ -17,7 +17,6 @@ import pytest
 import requests
 from scf_arcgis import plugin as arcgis
 from scf_arcgis.fake import FakeGeocodeServer, FakeLocator
-from scf_arcgis.plugin import forget_clients
 from sqlalchemy import func, select
 
 from scf_plugins import AddressCheck, Geocoder, Issue, TransientError, frozen_mapping, hookimpl
@@ -34,13 +33,6 @@ AREA = from_config([-73.0, 41.2, -72.8, 41.4], Path("."))
 CHURCH_ST = (41.3080, -72.9253)  # inside AREA
 REPORTED = (41.3083, -72.9279)  # where the harness reports its issues
 URL = "http://127.0.0.1:9/arcgis/rest/services/Locators/Composite/GeocodeServer"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients() -> Iterator[None]:
-    forget_clients()
-    yield
-    forget_clients()
 
 
 def check_at(lat: Any, lng: Any, accepted: bool = True) -> AddressCheck:

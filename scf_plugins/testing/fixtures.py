@@ -6,7 +6,9 @@
   database ``SCF_TEST_DATABASE_URL`` names;
 - ``harness``: makes :class:`~scf_plugins.testing.harness.Harness` objects on that database
   and closes them with the test;
-- (for every test) the secrets registered for redaction during a test are forgotten after it.
+- (for every test) the secrets registered for redaction during a test are forgotten after it,
+  and the resources the host kept for its integrations (``resource_for``) and their OAuth2
+  tokens are closed and dropped, so no test meets another's client, session or token.
 
 Loaded with the ``loopback`` fixture (the ``scf_plugins`` pytest11 entry point), so a
 plugin's tests just ask for them.
@@ -54,6 +56,19 @@ def _secrets_of_this_test(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(redaction, "_secrets", set(redaction._secrets))
     monkeypatch.setattr(redaction, "_pattern", redaction._pattern)
+
+
+@pytest.fixture(autouse=True)
+def _resources_of_this_test() -> Iterator[None]:
+    """Close after each test the resources the host kept per integration (``resource_for``)
+    and drop the OAuth2 tokens of the process: the next test builds its own, as a new process
+    would, whatever settings it shares with this one."""
+    from ..net.oauth2 import forget_tokens
+    from ..resources import close_resources
+
+    yield
+    close_resources()
+    forget_tokens()
 
 
 @pytest.fixture

@@ -75,6 +75,10 @@ class GeocodeClient:
         self._expires = 0.0
         self._lock = threading.Lock()
 
+    def close(self) -> None:
+        """Close the HTTP session (the host calls it when the client is replaced)."""
+        self.http.close()
+
     # -- tokens ------------------------------------------------------------------------------
 
     def token(self, *, renew: bool = False) -> str | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +22,7 @@ from scf_plugins import (
     Options,
     StandIn,
     hookimpl,
+    resource_for,
 )
 
 if TYPE_CHECKING:
@@ -43,26 +43,13 @@ OPTIONS = Options(
     Option("max_locations", "integer", 5, "candidates asked for", minimum=1, maximum=100),
 )  # fmt: skip
 
-_clients: dict[str, tuple[Geocoder, GeocodeClient]] = {}
-_lock = threading.Lock()
-
 
 def client_for(geocoder: Geocoder) -> GeocodeClient:
-    """The reusable client of ``geocoder`` (rebuilt when its settings change)."""
+    """The geocoder's client, kept by the host (``resource_for``): built once, rebuilt when
+    the geocoder's settings change."""
     from .client import GeocodeClient  # requests is imported on first use, not at discovery
 
-    with _lock:
-        entry = _clients.get(geocoder.name)
-        if entry is None or entry[0] != geocoder:
-            entry = (geocoder, GeocodeClient(geocoder))
-            _clients[geocoder.name] = entry
-        return entry[1]
-
-
-def forget_clients() -> None:
-    """Drop every cached client (tests, config reloads)."""
-    with _lock:
-        _clients.clear()
+    return resource_for(geocoder, GeocodeClient)
 
 
 def _dict(value: Any) -> dict[str, Any]:

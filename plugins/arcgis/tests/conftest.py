@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from scf_arcgis.plugin import forget_clients
 
 from scf_plugins import Geocoder, Issue, frozen_mapping
 
 URL = "http://127.0.0.1:9/arcgis/rest/services/Locators/Composite/GeocodeServer"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients() -> Iterator[None]:
-    forget_clients()
-    yield
-    forget_clients()
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """The Cityworks plugin: thin hook implementations over the client and the mapping.
 
-Per-integration state (the HTTP session with its token, the projection) is built once per
-integration and reused across calls and sync passes.
+Per-integration state (the HTTP session with its token, the projection) is a :class:`Site`,
+kept by the host per integration (``resource_for``) and reused across calls and sync passes.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from scf_plugins import (
     Submission,
     Tracked,
     hookimpl,
+    resource_for,
 )
 
 from . import mapping, records
@@ -47,8 +48,10 @@ log = logging.getLogger(__name__)
 COMMENT_TYPE_REQUEST = 1
 
 
-class _Site:
-    """What one integration keeps between calls."""
+class Site:
+    """What one integration keeps between calls: its client, its projection, and what the
+    site has shown it lacks. The host keeps one per integration (``resource_for``), rebuilt
+    when the integration's settings change and closed when replaced."""
 
     def __init__(self, integration: Integration) -> None:
         # requests is imported with the client, on first use, not when plugins are discovered.
@@ -69,46 +72,14 @@ class _Site:
                 self._projector = Projector(int(OPTIONS.value(self.integration, "srid")))
             return self._projector
 
-
-_sites: dict[str, tuple[tuple[Any, ...], _Site]] = {}
-_sites_lock = threading.Lock()
-
-
-def _fingerprint(integration: Integration) -> tuple[Any, ...]:
-    return (
-        integration.url,
-        integration.user,
-        integration.password,
-        integration.environment,
-        OPTIONS.value(integration, "version"),
-        OPTIONS.value(integration, "srid"),
-        integration.timeout_seconds,
-        integration.verify_tls,
-        integration.max_concurrency,
-        integration.options.get("auth"),
-    )
+    def close(self) -> None:
+        """Close the client's session (the host calls it when the site is replaced)."""
+        self.client.close()
 
 
-def site_for(integration: Integration) -> _Site:
-    """The reusable state of ``integration`` (rebuilt only when its connection settings change)."""
-    key = _fingerprint(integration)
-    with _sites_lock:
-        entry = _sites.get(integration.name)
-        if entry is None or entry[0] != key:
-            if entry is not None:
-                entry[1].client.close()
-            entry = (key, _Site(integration))
-            _sites[integration.name] = entry
-        entry[1].integration = integration
-        return entry[1]
-
-
-def forget_sites() -> None:
-    """Close every cached session (tests, and a host that reloads its config)."""
-    with _sites_lock:
-        for _, site in _sites.values():
-            site.client.close()
-        _sites.clear()
+def site_for(integration: Integration) -> Site:
+    """The integration's :class:`Site`, kept by the host."""
+    return resource_for(integration, Site)
 
 
 def _chunks(items: Sequence[Tracked], size: int) -> Iterator[Sequence[Tracked]]:

@@ -7,18 +7,10 @@ from typing import Any
 
 import pytest
 from scf_cityworks.emulator import Emulator, EmulatorState
-from scf_cityworks.plugin import forget_sites
 
 from scf_plugins import ActivityRule, Integration, Secret, frozen_mapping
 
 PASSWORD = "Emu-Pass-7731"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_sites() -> Iterator[None]:
-    forget_sites()
-    yield
-    forget_sites()
 
 
 @pytest.fixture

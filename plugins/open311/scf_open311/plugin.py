@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import threading
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -48,6 +47,7 @@ from scf_plugins import (
     Tracked,
     hookimpl,
     pull_pattern,
+    resource_for,
 )
 
 from . import mapping
@@ -78,28 +78,14 @@ OPTIONS = Options(
            "for not yet, before the create is taken as lost", minimum=0.01,
            fix="use a positive number"),
 )  # fmt: skip
-_clients: dict[tuple[str, str, str], GeoReport] = {}
-_lock = threading.Lock()
 
 
 def client_for(integration: Integration) -> GeoReport:
-    """The integration's client, built once (per name, environment and URL)."""
-    from .client import GeoReport
+    """The integration's client, kept by the host (``resource_for``): built once, rebuilt
+    when the integration's settings change."""
+    from .client import GeoReport  # requests is imported on first use, not at discovery
 
-    key = (integration.name, integration.environment, integration.url)
-    with _lock:
-        client = _clients.get(key)
-        if client is None or client.integration != integration:
-            client = _clients[key] = GeoReport(integration)
-        return client
-
-
-def forget_clients() -> None:
-    """Close and drop every client (tests, and a config reload)."""
-    with _lock:
-        for client in _clients.values():
-            client.close()
-        _clients.clear()
+    return resource_for(integration, GeoReport)
 
 
 def option(integration: Integration, name: str) -> Any:

@@ -7,19 +7,11 @@ from typing import Any
 
 import pytest
 from scf_open311.emulator import EmulatorState, Open311Emulator
-from scf_open311.plugin import forget_clients
 
 from scf_plugins import ActivityRule, Integration, Secret
 from scf_plugins.testing import make_integration
 
 KEY = "Emu-Key-5521-open311"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients() -> Iterator[None]:
-    forget_clients()
-    yield
-    forget_clients()
 
 
 @pytest.fixture
