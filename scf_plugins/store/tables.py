@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    DDL,
     Boolean,
     Column,
     Connection,
@@ -26,12 +27,14 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
     false,
     select,
     text,
 )
 
 from ..errors import ConfigError
+from . import tallies as _tallies
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -85,6 +88,22 @@ request_types = Table(
     Column("definition", Text, nullable=False),  # the RequestType as JSON
     Column("fetched_at", UTCDateTime, nullable=False),
 )
+
+_HELD_SQLITE = "held IS 1"
+_HELD_POSTGRESQL = "held IS true"
+
+
+def _leased(table: str) -> Index:
+    """The index of a table's leased rows (schema 12): its owner and expiry, for the rows that
+    have one (a few, whatever the history)."""
+    return Index(
+        f"ix_{table}_leased",
+        "lease_owner",
+        "lease_until",
+        sqlite_where=text("lease_owner IS NOT NULL"),
+        postgresql_where=text("lease_owner IS NOT NULL"),
+    )
+
 
 issues = Table(
     "issues",
@@ -161,6 +180,17 @@ issues = Table(
         sqlite_where=text("contact_purged_at IS NULL"),
         postgresql_where=text("contact_purged_at IS NULL"),
     ),
+    # Schema 12: what is read per status, scrape, pass and heartbeat reads these, never the
+    # history. The held issues (written as SQLAlchemy writes ``held IS true`` on each
+    # dialect, or SQLite would not see that a query's condition is the index's)...
+    Index(
+        "ix_issues_held",
+        "integration",
+        sqlite_where=text(_HELD_SQLITE),
+        postgresql_where=text(_HELD_POSTGRESQL),
+    ),
+    # ... and the leased rows (the heartbeat renews a worker's, a start frees a dead one's).
+    _leased("issues"),
 )
 
 answers = Table(
@@ -208,6 +238,7 @@ comments = Table(
     UniqueConstraint("issue_id", "remote_key", name="uq_comments_remote_key"),
     Index("ix_comments_issue", "issue_id", "id"),
     Index("uq_comments_client_ref", "issue_id", "client_ref", unique=True),
+    _leased("comments"),
 )
 
 announced = Table(
@@ -274,6 +305,17 @@ attachments = Table(
     # so the issue still shows what it had and where it went.
     Column("purged_at", UTCDateTime),
     Index("ix_attachments_issue", "issue_id", "id"),
+    # The photos whose bytes are kept (schema 12), by id: the purge walks these alone, and
+    # status sums their sizes from the index.
+    Index(
+        "ix_attachments_kept",
+        "id",
+        "issue_id",
+        "size",
+        sqlite_where=text("purged_at IS NULL"),
+        postgresql_where=text("purged_at IS NULL"),
+    ),
+    _leased("attachments"),
 )
 
 # A photo's bytes, apart from its sync state: SQLite rewrites a whole row on every UPDATE, so
@@ -448,6 +490,7 @@ notifications = Table(
         sqlite_where=text("uncertain_at IS NOT NULL"),
         postgresql_where=text("uncertain_at IS NOT NULL"),
     ),
+    _leased("notifications"),
 )
 
 # Addresses that asked for no email at all (schema 11), as salted SHA-256 hashes of the
@@ -458,6 +501,24 @@ email_optouts = Table(
     Column("address_hash", String(64), primary_key=True),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+
+# Counts of the history kept by the database (schema 12): issues archived per integration and
+# photos purged, each changed by a trigger in the transaction that archives or purges
+# (:mod:`.tallies`), so status reads a row instead of counting every issue ever stored.
+tallies = Table(
+    "tallies",
+    metadata,
+    Column("tally", String(40), primary_key=True),  # what it counts (tallies.ARCHIVED, …)
+    Column("integration", String(100), primary_key=True),  # "": a tally of the whole store
+    Column("count", Integer, nullable=False),
+)
+for _statement in _tallies.SQLITE:
+    event.listen(metadata, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
+for _statement in _tallies.POSTGRESQL:
+    event.listen(metadata, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
+for _statement in _tallies.POSTGRESQL_DROP:
+    event.listen(metadata, "after_drop", DDL(_statement).execute_if(dialect="postgresql"))
 
 
 STORE_ID_KEY = "store_id"

@@ -1,0 +1,149 @@
+"""Tallies the database keeps itself: the figures of the history that ``scf status`` and
+``/metrics`` show (issues archived per integration, photos purged), so that they are read from
+one row instead of counted over every issue ever stored.
+
+Triggers on ``issues`` and ``attachments`` add one to a tally, or take one from it, in the
+transaction that archives an issue or purges a photo (or inserts, deletes or changes such a
+row), whatever code or person does it, so a tally always equals the count it stands for. A
+tally's row is made by its first change (an upsert). An issue with no integration is not
+tallied: status counts issues per integration. The SQL is per dialect: SQLite's triggers have
+their bodies inline, PostgreSQL's call a function. :mod:`.tables` creates them with the
+tables; schema 12 created them in the stores that existed before, with the tallies of what
+those held.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, column, select, table
+
+ARCHIVED = "archived"  # issues archived, per integration
+PHOTOS_PURGED = "photos_purged"  # photos whose bytes were purged, for the store ("" integration)
+DIALECTS = ("sqlite", "postgresql")  # the databases the triggers are written for
+# The table as read here (tables.py defines it, and imports this module for the triggers).
+_tallies = table("tallies", column("tally"), column("integration"), column("count"))
+
+
+def kept(conn: Connection) -> bool:
+    """Whether this database keeps the tallies (another dialect has no triggers for them:
+    its readers count instead)."""
+    return conn.dialect.name in DIALECTS
+
+
+def read(conn: Connection, tally: str) -> dict[str, int]:
+    """A tally's counts by integration ("" for a tally of the whole store); a count never
+    changed yet is not there (it is 0)."""
+    rows = conn.execute(
+        select(_tallies.c.integration, _tallies.c.count).where(_tallies.c.tally == tally)
+    )
+    return {str(integration): int(count) for integration, count in rows}
+
+
+SQLITE = (
+    """CREATE TRIGGER tally_issues_insert AFTER INSERT ON issues
+WHEN NEW.status = 'archived' AND NEW.integration IS NOT NULL
+BEGIN
+    INSERT INTO tallies (tally, integration, count) VALUES ('archived', NEW.integration, 1)
+    ON CONFLICT (tally, integration) DO UPDATE SET count = count + excluded.count;
+END""",
+    """CREATE TRIGGER tally_issues_delete AFTER DELETE ON issues
+WHEN OLD.status = 'archived' AND OLD.integration IS NOT NULL
+BEGIN
+    INSERT INTO tallies (tally, integration, count) VALUES ('archived', OLD.integration, -1)
+    ON CONFLICT (tally, integration) DO UPDATE SET count = count + excluded.count;
+END""",
+    """CREATE TRIGGER tally_issues_update AFTER UPDATE OF status, integration ON issues
+WHEN (OLD.status = 'archived' AND OLD.integration IS NOT NULL)
+    OR (NEW.status = 'archived' AND NEW.integration IS NOT NULL)
+BEGIN
+    INSERT INTO tallies (tally, integration, count)
+    SELECT 'archived', OLD.integration, -1
+    WHERE OLD.status = 'archived' AND OLD.integration IS NOT NULL
+    ON CONFLICT (tally, integration) DO UPDATE SET count = count + excluded.count;
+    INSERT INTO tallies (tally, integration, count)
+    SELECT 'archived', NEW.integration, 1
+    WHERE NEW.status = 'archived' AND NEW.integration IS NOT NULL
+    ON CONFLICT (tally, integration) DO UPDATE SET count = count + excluded.count;
+END""",
+    """CREATE TRIGGER tally_photos_insert AFTER INSERT ON attachments
+WHEN NEW.purged_at IS NOT NULL
+BEGIN
+    INSERT INTO tallies (tally, integration, count) VALUES ('photos_purged', '', 1)
+    ON CONFLICT (tally, integration) DO UPDATE SET count = count + excluded.count;
+END""",
+    """CREATE TRIGGER tally_photos_delete AFTER DELETE ON attachments
+WHEN OLD.purged_at IS NOT NULL
+BEGIN
+    INSERT INTO tallies (tally, integration, count) VALUES ('photos_purged', '', -1)
+    ON CONFLICT (tally, integration) DO UPDATE SET count = count + excluded.count;
+END""",
+    """CREATE TRIGGER tally_photos_update AFTER UPDATE OF purged_at ON attachments
+WHEN (OLD.purged_at IS NULL) != (NEW.purged_at IS NULL)
+BEGIN
+    INSERT INTO tallies (tally, integration, count)
+    VALUES ('photos_purged', '', CASE WHEN NEW.purged_at IS NULL THEN -1 ELSE 1 END)
+    ON CONFLICT (tally, integration) DO UPDATE SET count = count + excluded.count;
+END""",
+)
+
+POSTGRESQL = (
+    """CREATE OR REPLACE FUNCTION scf_tally_archived() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        IF OLD.status = 'archived' AND OLD.integration IS NOT NULL THEN
+            INSERT INTO tallies (tally, integration, count)
+            VALUES ('archived', OLD.integration, -1)
+            ON CONFLICT (tally, integration)
+            DO UPDATE SET count = tallies.count + excluded.count;
+        END IF;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        IF NEW.status = 'archived' AND NEW.integration IS NOT NULL THEN
+            INSERT INTO tallies (tally, integration, count)
+            VALUES ('archived', NEW.integration, 1)
+            ON CONFLICT (tally, integration)
+            DO UPDATE SET count = tallies.count + excluded.count;
+        END IF;
+    END IF;
+    RETURN NULL;
+END $$""",
+    """CREATE OR REPLACE FUNCTION scf_tally_photos() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP <> 'INSERT' THEN
+        IF OLD.purged_at IS NOT NULL THEN
+            INSERT INTO tallies (tally, integration, count) VALUES ('photos_purged', '', -1)
+            ON CONFLICT (tally, integration)
+            DO UPDATE SET count = tallies.count + excluded.count;
+        END IF;
+    END IF;
+    IF TG_OP <> 'DELETE' THEN
+        IF NEW.purged_at IS NOT NULL THEN
+            INSERT INTO tallies (tally, integration, count) VALUES ('photos_purged', '', 1)
+            ON CONFLICT (tally, integration)
+            DO UPDATE SET count = tallies.count + excluded.count;
+        END IF;
+    END IF;
+    RETURN NULL;
+END $$""",
+    # The WHEN conditions keep the functions from running for most rows (a new report, a
+    # lease taken, a photo pushed).
+    """CREATE TRIGGER tally_issues_insert AFTER INSERT ON issues FOR EACH ROW
+WHEN (NEW.status = 'archived') EXECUTE PROCEDURE scf_tally_archived()""",
+    """CREATE TRIGGER tally_issues_delete AFTER DELETE ON issues FOR EACH ROW
+WHEN (OLD.status = 'archived') EXECUTE PROCEDURE scf_tally_archived()""",
+    """CREATE TRIGGER tally_issues_update AFTER UPDATE OF status, integration ON issues
+FOR EACH ROW WHEN (OLD.status = 'archived' OR NEW.status = 'archived')
+EXECUTE PROCEDURE scf_tally_archived()""",
+    """CREATE TRIGGER tally_photos_insert AFTER INSERT ON attachments FOR EACH ROW
+WHEN (NEW.purged_at IS NOT NULL) EXECUTE PROCEDURE scf_tally_photos()""",
+    """CREATE TRIGGER tally_photos_delete AFTER DELETE ON attachments FOR EACH ROW
+WHEN (OLD.purged_at IS NOT NULL) EXECUTE PROCEDURE scf_tally_photos()""",
+    """CREATE TRIGGER tally_photos_update AFTER UPDATE OF purged_at ON attachments FOR EACH ROW
+WHEN ((OLD.purged_at IS NULL) <> (NEW.purged_at IS NULL))
+EXECUTE PROCEDURE scf_tally_photos()""",
+)
+
+# Dropping the tables drops their triggers; the functions go after them.
+POSTGRESQL_DROP = (
+    "DROP FUNCTION IF EXISTS scf_tally_archived()",
+    "DROP FUNCTION IF EXISTS scf_tally_photos()",
+)
