@@ -7,7 +7,6 @@ Thin hook implementations over the client (:mod:`.client`), the record types and
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +23,7 @@ from scf_plugins import (
     Submission,
     Tracked,
     hookimpl,
+    resource_for,
 )
 
 from . import settings
@@ -35,29 +35,14 @@ if TYPE_CHECKING:
 
 TYPES_PAGE = 1000  # the most record types Accela gives in one page
 MAX_PAGES = 50
-_clients: dict[str, AccelaClient] = {}
-_lock = threading.Lock()
 
 
 def client_for(integration: Integration) -> AccelaClient:
-    """The integration's client, built once (again when its settings change)."""
-    from .client import AccelaClient
+    """The integration's client, kept by the host (``resource_for``): built once, rebuilt
+    when the integration's settings or secrets change."""
+    from .client import AccelaClient  # requests is imported on first use, not at discovery
 
-    with _lock:
-        client = _clients.get(integration.name)
-        if client is None or client.integration != integration:
-            if client is not None:
-                client.close()
-            client = _clients[integration.name] = AccelaClient(integration)
-        return client
-
-
-def forget_clients() -> None:
-    """Close and drop every client (tests, and a config reload)."""
-    with _lock:
-        for client in _clients.values():
-            client.close()
-        _clients.clear()
+    return resource_for(integration, AccelaClient)
 
 
 def offered_types(client: AccelaClient, integration: Integration) -> list[dict[str, Any]]:

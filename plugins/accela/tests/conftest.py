@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from scf_accela.emulator import AccelaEmulator, AgencyState
-from scf_accela.plugin import forget_clients
 
 from scf_plugins import ActivityRule, Integration, Secret
 from scf_plugins.testing import make_integration
@@ -16,13 +15,6 @@ PASSWORD = "Emu-Pass-5521-accela"
 APP_ID = "scf-app-637"
 APP_SECRET = "Emu-App-Secret-9034"
 ZONE = "America/Chicago"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_clients() -> Iterator[None]:
-    forget_clients()
-    yield
-    forget_clients()
 
 
 @pytest.fixture
