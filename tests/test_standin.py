@@ -126,7 +126,7 @@ def test_the_arcgis_stand_in_asks_for_a_token_when_given_a_login(installed: Plug
         )
 
 
-@pytest.mark.parametrize("plugin", ["cityworks", "arcgis", "open311"])
+@pytest.mark.parametrize("plugin", ["cityworks", "arcgis", "open311", "accela"])
 def test_a_stand_in_serves_until_its_with_block_ends(installed: PluginHost, plugin: str) -> None:
     with _started(installed, plugin, {"someone": TEST_PASSWORD}) as standin:
         url = standin.url
