@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    DDL,
     Boolean,
     Column,
     Connection,
@@ -513,12 +512,8 @@ tallies = Table(
     Column("integration", String(100), primary_key=True),  # "": a tally of the whole store
     Column("count", Integer, nullable=False),
 )
-for _statement in _tallies.SQLITE:
-    event.listen(metadata, "after_create", DDL(_statement).execute_if(dialect="sqlite"))
-for _statement in _tallies.POSTGRESQL:
-    event.listen(metadata, "after_create", DDL(_statement).execute_if(dialect="postgresql"))
-for _statement in _tallies.POSTGRESQL_DROP:
-    event.listen(metadata, "after_drop", DDL(_statement).execute_if(dialect="postgresql"))
+event.listen(metadata, "after_create", _tallies.install)
+event.listen(metadata, "after_drop", _tallies.uninstall)
 
 
 STORE_ID_KEY = "store_id"

@@ -14,6 +14,8 @@ those held.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection, column, select, table
 
 ARCHIVED = "archived"  # issues archived, per integration
@@ -147,3 +149,17 @@ POSTGRESQL_DROP = (
     "DROP FUNCTION IF EXISTS scf_tally_archived()",
     "DROP FUNCTION IF EXISTS scf_tally_photos()",
 )
+
+
+def install(_target: Any, connection: Connection, **_: Any) -> None:
+    """Create the triggers (``metadata``'s ``after_create``: a new store's tables are there)."""
+    for statement in {"sqlite": SQLITE, "postgresql": POSTGRESQL}.get(connection.dialect.name, ()):
+        connection.exec_driver_sql(statement)
+
+
+def uninstall(_target: Any, connection: Connection, **_: Any) -> None:
+    """Drop what dropping the tables leaves (``metadata``'s ``after_drop``): PostgreSQL's
+    functions."""
+    if connection.dialect.name == "postgresql":
+        for statement in POSTGRESQL_DROP:
+            connection.exec_driver_sql(statement)
