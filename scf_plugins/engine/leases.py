@@ -68,10 +68,14 @@ def take_over_dead(conn: Connection, tables: Sequence[Table], me: str, now: date
     prefix = me.rsplit(":", 2)[0] + ":"
     freed = 0
     for table in tables:
+        # "IS NOT NULL" said outright: it is the condition of the table's partial index of
+        # leased rows, which SQLite uses only when a query says it.
         owners = conn.execute(
             select(table.c.lease_owner)
             .where(
-                table.c.lease_owner.startswith(prefix, autoescape=True), table.c.lease_until > now
+                table.c.lease_owner.is_not(None),
+                table.c.lease_owner.startswith(prefix, autoescape=True),
+                table.c.lease_until > now,
             )
             .distinct()
         ).scalars()

@@ -66,8 +66,14 @@ def keep_here(ctx: StepContext, integration: Integration, box: Outbox, reason: s
     never retried). Returns how many. A read comes first: this runs every submit pass, and
     most find nothing to mark, so they take no write lock."""
     t = box.table
-    mine = select(issues.c.id).where(issues.c.integration == integration.name)
-    waiting = (*box.where, t.c.pushed_at.is_(None), t.c.kept_here.is_(None), t.c.issue_id.in_(mine))
+    # Each waiting item's issue looked up (EXISTS), not a list of every issue of the
+    # integration, history included (IN): the items still waiting are few.
+    mine = (
+        select(issues.c.id)
+        .where(issues.c.id == t.c.issue_id, issues.c.integration == integration.name)
+        .exists()
+    )
+    waiting = (*box.where, t.c.pushed_at.is_(None), t.c.kept_here.is_(None), mine)
     with ctx.store.read() as conn:
         if conn.execute(select(t.c.id).where(*waiting).limit(1)).first() is None:
             return 0

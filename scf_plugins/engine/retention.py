@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, Connection, func, select
 
-from ..models import Status
+from ..store import tallies
 from ..store.tables import attachment_contents, attachments, issues
 
 BATCH = 200  # photos per transaction
@@ -60,9 +60,12 @@ def purge_photos(
 
 
 def _due(now: datetime, after: timedelta) -> tuple[ColumnElement[bool], ...]:
-    """Photos whose bytes are due to go: kept, of an issue archived before ``now - after``."""
+    """Photos whose bytes are due to go: kept, of an issue archived before ``now - after``.
+
+    Only archiving sets ``archived_at``, so no status condition: it would lead the planner
+    to read every archived issue, where this reads the kept photos alone (the partial index
+    ``ix_attachments_kept``, by id) and looks up each one's issue."""
     return (
-        issues.c.status == Status.ARCHIVED.value,
         issues.c.archived_at < now - after,
         attachments.c.purged_at.is_(None),
     )
@@ -81,16 +84,18 @@ def due(conn: Connection, now: datetime, after: timedelta) -> tuple[int, int]:
 
 def stored(conn: Connection) -> dict[str, float]:
     """How many photos the store holds and their size (bytes, and MB for people), and how
-    many were purged."""
-    kept, size, gone = conn.execute(
-        select(
-            func.count(attachments.c.id).filter(attachments.c.purged_at.is_(None)),
-            func.coalesce(
-                func.sum(attachments.c.size).filter(attachments.c.purged_at.is_(None)), 0
-            ),
-            func.count(attachments.c.purged_at),
+    many were purged: the kept ones summed from their partial index (``ix_attachments_kept``),
+    the purged ones the store's tally (:mod:`scf_plugins.store.tallies`), so a status never
+    reads the photos of years past."""
+    kept, size = conn.execute(
+        select(func.count(), func.coalesce(func.sum(attachments.c.size), 0)).where(
+            attachments.c.purged_at.is_(None)
         )
     ).one()
+    if tallies.kept(conn):
+        gone = tallies.read(conn, tallies.PHOTOS_PURGED).get("", 0)
+    else:
+        gone = int(conn.execute(select(func.count(attachments.c.purged_at))).scalar() or 0)
     return {
         "stored": int(kept),
         "stored_bytes": int(size),

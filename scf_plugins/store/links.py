@@ -118,34 +118,38 @@ class ForeignLinks:
         )
 
 
-def link_groups(conn: Connection) -> list[tuple[str, str | None, str | None, str, int]]:
-    """Every (integration, environment, endpoint, status) of linked issues, with counts."""
+def link_groups(
+    conn: Connection, status: Status | None = None
+) -> list[tuple[str, str | None, str | None, str, int]]:
+    """Every (integration, environment, endpoint, status) of linked issues, with counts (only
+    those of ``status``, when given: read through the status index, not the history)."""
+    query = select(
+        issues.c.integration,
+        issues.c.link_environment,
+        issues.c.link_endpoint,
+        issues.c.status,
+        func.count(),
+    ).where(issues.c.remote_id.is_not(None), issues.c.integration.is_not(None))
+    if status is not None:
+        query = query.where(issues.c.status == status.value)
     rows = conn.execute(
-        select(
+        query.group_by(
             issues.c.integration,
             issues.c.link_environment,
             issues.c.link_endpoint,
             issues.c.status,
-            func.count(),
-        )
-        .where(issues.c.remote_id.is_not(None), issues.c.integration.is_not(None))
-        .group_by(
-            issues.c.integration,
-            issues.c.link_environment,
-            issues.c.link_endpoint,
-            issues.c.status,
-        )
-        .order_by(issues.c.integration, issues.c.link_environment, issues.c.link_endpoint)
+        ).order_by(issues.c.integration, issues.c.link_environment, issues.c.link_endpoint)
     )
     return [(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]
 
 
 def foreign_links(conn: Connection, integrations: Mapping[str, Integration]) -> list[ForeignLinks]:
-    """The Acknowledged issues each configured integration would not sync: linked elsewhere."""
+    """The Acknowledged issues each configured integration would not sync: linked elsewhere.
+    (Asked at every status, scrape and start: only the Acknowledged issues are read.)"""
     out = []
-    for name, environment, endpoint, status, count in link_groups(conn):
+    for name, environment, endpoint, _, count in link_groups(conn, Status.ACKNOWLEDGED):
         live = integrations.get(name)
-        if status != Status.ACKNOWLEDGED.value or live is None or endpoint is None:
+        if live is None or endpoint is None:
             continue  # legacy links are adopted (or refused) by their first poll
         scope = Scope.live(live)
         if (environment, endpoint) != (scope.environment, scope.endpoint):
