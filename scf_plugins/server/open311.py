@@ -23,6 +23,7 @@ from ..intake.images import Photo
 from ..intake.reporting import LIMITS, Report, ReportError, build_issue
 from ..intake.sanitize import shown
 from ..models import RequestType
+from ..store.group_commit import GroupCommit
 from ..timeutil import utcnow
 from . import form as fields
 from . import posted_updates, records
@@ -63,6 +64,7 @@ class Open311:
         self.store = store
         self._types: tuple[float, dict[str, RequestType]] = (0.0, {})
         self._types_lock = threading.Lock()
+        self.reports = GroupCommit(store)  # a burst of reports shares transactions
 
     def request_types(self) -> dict[str, RequestType]:
         """The cached request types by code, read again from the store every few seconds
@@ -187,7 +189,7 @@ class Open311:
             except UserError as exc:
                 return failure(400, str(exc)), None
             new = dataclasses.replace(new, lat=placed[0], lng=placed[1])
-        issue_id = self.store.create_issue(new, photos)
+        issue_id = self.reports.create_issue(new, photos)
         notice = (
             f"Thank you. Your report is number {issue_id}; it goes to the "
             f"{self.settings.organization.name} crews now."

@@ -24,40 +24,25 @@ class IssueWrites(StoreBase):
     def create_issue(self, new: NewIssue, photos: Sequence[Photo] = ()) -> int:
         """Store a new Open issue with its answers and photos, in one transaction; returns
         its id."""
+        return self.create_issues([(new, photos)])[0]
+
+    def create_issues(self, reports: Sequence[tuple[NewIssue, Sequence[Photo]]]) -> list[int]:
+        """Store new Open issues, each with its answers and photos, all in one transaction
+        (all or none); returns their ids, in order."""
         now = utcnow()
         with self.transaction() as conn:
-            issue_id = conn.execute(
-                _INSERT_ISSUE,
-                {
-                    "request_type": new.request_type,
-                    "integration": new.integration,
-                    "status": Status.OPEN.value,
-                    "summary": new.summary,
-                    "description": new.description,
-                    "lat": new.lat,
-                    "lng": new.lng,
-                    "address": new.address,
-                    "reporter_name": new.reporter_name,
-                    "reporter_email": new.reporter_email,
-                    "reporter_phone": new.reporter_phone,
-                    "reported_via": new.reported_via,
-                    "image_url": new.image_url,
-                    "type_ref": new.type_ref,
-                    "created_at": now,
-                    "updated_at": now,
-                    "attempts": 0,
-                    "submit_attempted": False,
-                    "held": False,
-                },
-            ).inserted_primary_key[0]  # type: ignore[index]
+            ids = _insert_issues(conn, [new for new, _ in reports], now)
             conn.execute(
                 _FIRST_MARKER,
-                {"b_id": issue_id, "b_marker": new_marker(self.store_id, int(issue_id), 1)},
+                [{"b_id": i, "b_marker": new_marker(self.store_id, i, 1)} for i in ids],
             )
-            insert_answers(conn, int(issue_id), new.answers)
-            for photo in photos:
-                insert_photo(conn, int(issue_id), photo, now)
-        return int(issue_id)
+            insert_answers_of(
+                conn, [(i, new.answers) for i, (new, _) in zip(ids, reports, strict=True)]
+            )
+            for issue_id, (_, photos) in zip(ids, reports, strict=True):
+                for photo in photos:
+                    insert_photo(conn, issue_id, photo, now)
+        return ids
 
     def add_comment(
         self, issue_id: int, author: str, text: str, kind: CommentKind = "comment"
@@ -238,25 +223,67 @@ def next_generation(conn: Connection, issue_id: int) -> int:
 
 def insert_answers(conn: Connection, issue_id: int, items: Sequence[Answer]) -> None:
     """Store an issue's answers in their order (inside the caller's transaction)."""
-    if items:
-        conn.execute(
-            answers.insert(),
-            [
-                {
-                    "issue_id": issue_id,
-                    "position": i,
-                    "question_id": a.question_id,
-                    "question": a.question,
-                    "answer": a.answer,
-                    "private": a.private,
-                    "ref": a.ref,
-                }
-                for i, a in enumerate(items)
-            ],
-        )
+    insert_answers_of(conn, [(issue_id, items)])
+
+
+def insert_answers_of(
+    conn: Connection, issues_answers: Sequence[tuple[int, Sequence[Answer]]]
+) -> None:
+    """Store several issues' answers, each issue's in their order, in one statement (inside
+    the caller's transaction)."""
+    rows = [
+        {
+            "issue_id": issue_id,
+            "position": i,
+            "question_id": a.question_id,
+            "question": a.question,
+            "answer": a.answer,
+            "private": a.private,
+            "ref": a.ref,
+        }
+        for issue_id, items in issues_answers
+        for i, a in enumerate(items)
+    ]
+    if rows:
+        conn.execute(_INSERT_ANSWER, rows)
+
+
+def _insert_issues(conn: Connection, news: Sequence[NewIssue], now: datetime) -> list[int]:
+    """Insert new reports' issues rows (their markers are set once their ids are known);
+    their ids, in order."""
+    return [
+        int(conn.execute(_INSERT_ISSUE, _issue_values(new, now)).inserted_primary_key[0])  # type: ignore[index]
+        for new in news
+    ]
+
+
+def _issue_values(new: NewIssue, now: datetime) -> dict[str, Any]:
+    """The issues row of a new report."""
+    return {
+        "request_type": new.request_type,
+        "integration": new.integration,
+        "status": Status.OPEN.value,
+        "summary": new.summary,
+        "description": new.description,
+        "lat": new.lat,
+        "lng": new.lng,
+        "address": new.address,
+        "reporter_name": new.reporter_name,
+        "reporter_email": new.reporter_email,
+        "reporter_phone": new.reporter_phone,
+        "reported_via": new.reported_via,
+        "image_url": new.image_url,
+        "type_ref": new.type_ref,
+        "created_at": now,
+        "updated_at": now,
+        "attempts": 0,
+        "submit_attempted": False,
+        "held": False,
+    }
 
 
 _INSERT_COMMENT = comments.insert()  # built once: it runs for every message
+_INSERT_ANSWER = answers.insert()  # built once: it runs for every report with answers
 # Built once: constructing a statement costs more CPU than running it on SQLite, and
 # `scf serve` stores report after report.
 _INSERT_ISSUE = issues.insert()
