@@ -16,6 +16,7 @@ from scf_plugins import (
     Answer,
     Attachment,
     Comment,
+    ConfigError,
     DefiniteError,
     Integration,
     Issue,
@@ -397,6 +398,11 @@ def test_check_connection_logs_in_afresh_and_a_wrong_password_is_refused(
     assert "Wrong-Pass-1" not in str(refused.value)
     with pytest.raises(LoginRefused):
         host.check_connection(permits(name="app", secrets={"app_secret": Secret("nope-2")}))
+
+
+def test_a_missing_app_secret_says_how_to_store_it(host: PluginHost, permits: Make) -> None:
+    with pytest.raises(ConfigError, match=r"--key app_secret.*SCF_PERMITS_TEST_APP_SECRET"):
+        host.check_connection(permits(secrets={}))
 
 
 def test_list_statuses_names_every_status_value(host: PluginHost, permits: Make) -> None:
