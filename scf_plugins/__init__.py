@@ -47,6 +47,7 @@ from .models import (
     Status,
     Submission,
     Tracked,
+    attachment_name,
     frozen_mapping,
 )
 from .net.http import Answer as HttpAnswer
@@ -107,6 +108,7 @@ __all__ = [
     "Tracked",
     "TransientError",
     "UserError",
+    "attachment_name",
     "frozen_mapping",
     "hookimpl",
     "pull_pattern",

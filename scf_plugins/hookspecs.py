@@ -71,8 +71,9 @@ def submit(integration: Integration, issue: Issue) -> Submission:
     """Create the remote request for a new local issue and return its remote id.
 
     :param integration: the integration's settings.
-    :param issue: the local issue, with its answers (``Answer.ref`` is the remote answer id),
-        ``type_ref`` (the request type's remote id) and, when a geocoder checked the address,
+    :param issue: the local issue, with its answers (``Answer.ref`` is the remote answer id,
+        ``Answer.meta`` the question's own ``meta`` as the plugin listed it), ``type_ref`` (the
+        request type's remote id) and, when a geocoder checked the address,
         ``address_check``. Store ``issue.marker`` on the remote request as its link back to
         the issue (at most 30 characters; it changes when the issue is routed again).
     :returns: a :class:`Submission` whose ``remote_id`` is a non-empty string of the shape the
@@ -155,9 +156,11 @@ def push_attachment(integration: Integration, issue: Issue, attachment: Attachme
 
     :param integration: the integration's settings.
     :param issue: the issue; ``issue.remote_id`` is the remote request.
-    :param attachment: the photo: a clean JPEG (``content``) and the name to store it under
-        (``filename``, which carries the issue's marker). When ``attachment.push_attempted``
-        is true an earlier upload may have succeeded: look for it by that name first.
+    :param attachment: the photo: a clean JPEG (``content``) and the unique name to store it
+        under (``filename``: the issue's marker and the photo's id, ``scf-…-7.jpg``), with the
+        resident's own file name beside it (``original_name``, for a caption). When
+        ``attachment.push_attempted`` is true an earlier upload may have succeeded: look for
+        it by ``filename`` first.
     :returns: the remote attachment's id.
     :raises RemoteError: as for any other call (an upload whose answer was lost is
         ambiguous).

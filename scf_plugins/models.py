@@ -314,13 +314,19 @@ class RequestType:
 
 @dataclass(frozen=True)
 class Answer:
-    """An answer to a question, as stored on an issue; ``ref`` is the remote answer id."""
+    """An answer to a question, as stored on an issue; ``ref`` is the remote answer id.
+
+    ``meta`` is the question's own ``Question.meta`` (what the plugin said of it when it
+    listed the request type: a datatype, a field name), handed back at ``submit``; empty
+    elsewhere, and for a question the cached request type no longer has.
+    """
 
     question_id: str
     question: str
     answer: str
     private: bool = False
     ref: str | None = None
+    meta: Mapping[str, Any] = field(default_factory=frozen_mapping, compare=False)
 
 
 @dataclass(frozen=True)
@@ -395,12 +401,21 @@ class Comment:
     via: str | None = None  # the API key's name when a client posted it through the door
 
 
+def attachment_name(marker: str, attachment_id: int) -> str:
+    """The unique name a photo is stored under remotely: the issue's marker and the photo's
+    id (``scf-k3m9qz2a-1042-1-7.jpg``): two photos of one issue never share it, and a
+    look-up after an uncertain upload finds this very one."""
+    return f"{marker}-{attachment_id}.jpg"
+
+
 @dataclass(frozen=True)
 class Attachment:
     """A resident's photo, as ``push_attachment`` gets it: a clean JPEG (re-encoded, no
-    metadata) with the name to store it under. ``push_attempted``: an earlier upload may have
-    reached the remote system, so look for it (by ``filename``, which carries the issue's
-    marker) before uploading again."""
+    metadata) with the name to store it under. ``filename`` is unique
+    (:func:`attachment_name`: the issue's marker and the photo's id); ``original_name`` is the
+    name the resident's file had (``image.jpg``), for a caption or a description beside it.
+    ``push_attempted``: an earlier upload may have reached the remote system, so look for it
+    (by ``filename``) before uploading again."""
 
     id: int
     issue_id: int
@@ -410,6 +425,7 @@ class Attachment:
     content: bytes = field(repr=False)
     push_attempted: bool = False
     remote_id: str | None = None
+    original_name: str = ""
 
 
 class CheckWarning(str):

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import RowMapping
 
-from ..models import Attachment, Integration, Issue
+from ..models import Attachment, Integration, Issue, attachment_name
 from ..store.tables import attachments
 from .context import StepContext
 from .outbox import Outbox, keep_here, push
@@ -40,9 +40,16 @@ def _item(row: RowMapping) -> Attachment:
 
 
 def _send(ctx: StepContext, integration: Integration, issue: Issue, photo: Attachment) -> str:
-    """Read this one photo's bytes, then upload it (on a worker thread)."""
+    """Read this one photo's bytes, then upload it (on a worker thread) under its unique
+    name, the resident's own beside it."""
     content = ctx.store.photo_content(photo.id)
-    return ctx.host.push_attachment(integration, issue, dataclasses.replace(photo, content=content))
+    named = dataclasses.replace(
+        photo,
+        content=content,
+        filename=attachment_name(issue.marker, photo.id),
+        original_name=photo.filename,
+    )
+    return ctx.host.push_attachment(integration, issue, named)
 
 
 def _nothing_else(integration: Integration, issue: Issue, remote_id: str) -> dict[str, Any]:

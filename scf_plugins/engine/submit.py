@@ -15,6 +15,7 @@ import dataclasses
 import functools
 import logging
 from collections import deque
+from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from datetime import datetime
 from typing import Any
@@ -89,7 +90,27 @@ def _claim(ctx: StepContext, integration: Integration, busy: set[int]) -> list[C
             .where(issues.c.id.in_(sending), issues.c.lease_owner == ctx.owner)
             .values(submit_attempted=True, submit_attempted_at=now)
         )
-    return claimed
+    return _with_meta(ctx, claimed)
+
+
+def _with_meta(ctx: StepContext, claimed: list[Claimed]) -> list[Claimed]:
+    """Each answer given its question's ``meta`` from the cached request type, so ``submit``
+    gets back what the plugin said of the question (its datatype, a field name)."""
+    metas: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for code in {c.issue.request_type for c in claimed}:
+        request_type = ctx.store.request_type(code)
+        for question in request_type.questions if request_type else ():
+            if question.meta:
+                metas[(code, question.id)] = question.meta
+    if not metas:
+        return claimed
+    return [
+        dataclasses.replace(c, issue=dataclasses.replace(c.issue, answers=tuple(
+            dataclasses.replace(a, meta=metas.get((c.issue.request_type, a.question_id), a.meta))
+            for a in c.issue.answers
+        )))
+        for c in claimed
+    ]  # fmt: skip
 
 
 def _submit_one(

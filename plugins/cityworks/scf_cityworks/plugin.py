@@ -27,6 +27,7 @@ from scf_plugins import (
     StandIn,
     Submission,
     Tracked,
+    attachment_name,
     hookimpl,
     resource_for,
 )
@@ -290,7 +291,9 @@ def push_attachment(integration: Integration, issue: Issue, attachment: Attachme
     rid = mapping.request_id(issue.remote_id)
     if rid is None:
         raise DefiniteError(f"{issue.remote_id!r} is not a Cityworks request id")
-    name = f"{issue.marker}-{attachment.id}.jpg"
+    # The host's unique name (the marker and the photo's id), made here too so a photo
+    # handed over under another name is still found after an uncertain upload.
+    name = attachment_name(issue.marker, attachment.id)
     if attachment.push_attempted:
         found = client.call("Ams/Attachments/RequestAttachments", {"RequestIds": [rid]})
         for record in mapping.as_list(found):
@@ -299,7 +302,7 @@ def push_attachment(integration: Integration, issue: Issue, attachment: Attachme
                 return str(record["Id"])
     value = client.call(
         "Ams/Attachments/AddRequestAttachment",
-        {"RequestId": rid, "Filename": name, "Comments": "Photo sent by the resident"},
+        {"RequestId": rid, "Filename": name, "Comments": _photo_comment(attachment)},
         idempotent=False,
         files={"file": (name, attachment.content, attachment.content_type)},
     )
@@ -309,6 +312,12 @@ def push_attachment(integration: Integration, issue: Issue, attachment: Attachme
             "and is looked for before any retry"
         )
     return str(value["Id"])
+
+
+def _photo_comment(attachment: Attachment) -> str:
+    """The attachment's comment: who sent it, and the resident's own file name."""
+    original = "".join(c for c in attachment.original_name if c.isprintable())[:100]
+    return f"Photo sent by the resident ({original})" if original else "Photo sent by the resident"
 
 
 @hookimpl
