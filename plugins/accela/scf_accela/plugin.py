@@ -93,7 +93,7 @@ def submit(integration: Integration, issue: Issue) -> Submission:
     write its answers to its custom forms."""
     from . import submitting
 
-    return submitting.submit(client_for(integration), integration, issue, None)
+    return submitting.submit(client_for(integration), integration, issue)
 
 
 @hookimpl

@@ -31,6 +31,7 @@ from scf_plugins import (
     RemoteError,
     Submission,
     TransientError,
+    attachment_name,
 )
 
 from . import forms, records
@@ -149,18 +150,9 @@ def look_up(client: AccelaClient, issue: Issue) -> dict[str, Any] | None:
     return found[0] if found else None
 
 
-def submit(
-    client: AccelaClient,
-    integration: Integration,
-    issue: Issue,
-    metas: Mapping[str, Mapping[str, Any]] | None,
-) -> Submission:
+def submit(client: AccelaClient, integration: Integration, issue: Issue) -> Submission:
     """Create the issue's record (after a look-up when an earlier attempt may have made one),
-    then write its answers.
-
-    :param metas: the meta of each question by id (the form, the field, its type); None to
-        read them from the record type's custom forms.
-    """
+    then write its answers."""
     if issue.submit_attempted:
         found = look_up(client, issue)
         if found is not None:
@@ -169,7 +161,7 @@ def submit(
                 "found the record an earlier attempt created",
                 extra={"integration": integration.name, "issue_id": issue.id, "remote_id": rid},
             )
-            write_answers(client, issue, rid, metas)
+            write_answers(client, issue, rid)
             return Submission(remote_id=rid, created=False, status=records.status_value(found))
     sent_at = datetime.now(UTC).isoformat(timespec="seconds")
     try:
@@ -189,14 +181,16 @@ def submit(
             "and is looked up by its marker before any retry",
             plugin_state={"sent_at": sent_at},
         )
-    write_answers(client, issue, made, metas)
+    write_answers(client, issue, made)
     return Submission(remote_id=made, created=True, status=records.status_value(record))
 
 
-def write_answers(
-    client: AccelaClient, issue: Issue, rid: str, metas: Mapping[str, Mapping[str, Any]] | None
-) -> None:
+def write_answers(client: AccelaClient, issue: Issue, rid: str) -> None:
     """``PUT /v4/records/{id}/customForms`` with the issue's answers (nothing without any).
+
+    Each answer's meta (its question's, from the request type the host has) names its form,
+    field and field type; an answer without one (its question is gone from the cached type,
+    or the issue was made by hand) has them read afresh from the record type's forms.
 
     :raises RemoteError: of the kind the failure was, saying that the record exists and
         that its answers are written on the next attempt.
@@ -204,8 +198,9 @@ def write_answers(
     answers = [a for a in issue.answers if a.answer.strip()]
     if not answers:
         return
+    metas: dict[str, Mapping[str, Any]] = {a.question_id: a.meta for a in answers if a.meta}
     try:
-        if metas is None:
+        if len(metas) < len(answers):
             found = client.get(
                 f"settings/records/types/{path_id(issue.type_ref)}/customForms",
                 what="GET customForms",
@@ -273,7 +268,9 @@ def push_attachment(
     uncertain upload, the record's documents are searched for the file name (which carries
     the issue's marker) first."""
     rid = _record(issue)
-    name = f"{issue.marker}-{attachment.id}.jpg"
+    # The host's unique name (the marker and the photo's id), made here too so a photo
+    # handed over under another name is still found after an uncertain upload.
+    name = attachment_name(issue.marker, attachment.id)
     if attachment.push_attempted:
         listed = client.get(f"records/{path_id(rid)}/documents", what="GET documents")
         for item in listed.get("result") or []:
@@ -284,7 +281,7 @@ def push_attachment(
             "serviceProviderCode": client.endpoint.agency,
             "fileName": name,
             "type": attachment.content_type,
-            "description": "Photo sent by the resident",
+            "description": _photo_description(attachment),
         }
     ]
     params = [
@@ -305,6 +302,12 @@ def push_attachment(
             "Accela took the photo without a document id; it is looked for before any retry"
         )
     return str(items[0]["id"])
+
+
+def _photo_description(attachment: Attachment) -> str:
+    """The document's description: who sent it, and the resident's own file name."""
+    original = "".join(c for c in attachment.original_name if c.isprintable())[:100]
+    return f"Photo sent by the resident ({original})" if original else "Photo sent by the resident"
 
 
 def _record(issue: Issue) -> str:

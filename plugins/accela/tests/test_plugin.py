@@ -47,10 +47,13 @@ def _types(host: PluginHost, integration: Integration) -> dict[str, RequestType]
 
 
 def _issue(number: int, rt: RequestType, *answers: tuple[str, str], **fields: object) -> Issue:
+    """An issue of ``rt`` answering ``(question id, value)`` as the host hands it to submit:
+    each answer with its question's ref and meta."""
     questions = {q.id: q for q in rt.questions}
     given = tuple(
-        Answer(qid, questions[qid].text, value, False, questions[qid].ref_for(value))
+        Answer(qid, q.text, value, False, q.ref_for(value), meta=q.meta)
         for qid, value in answers
+        if (q := questions[qid])
     )
     issue = Issue(
         id=number,
@@ -182,6 +185,28 @@ def test_answers_of_every_field_type_are_written_as_accela_takes_them(
             "Time Noticed": "07:05",
             "Details": "Deep",
         }
+    ]
+
+
+def test_answers_without_their_meta_have_their_fields_read_afresh(
+    host: PluginHost, permits: Make, emulator: AccelaEmulator
+) -> None:
+    integration = permits()
+    rt = _types(host, integration)[GRAFFITI]
+    with_meta = _issue(8, rt, ("SR_GRAF-DETAILS/Date Noticed", "2026-03-04"))
+    before = emulator.state.counts["GET /v4/settings/records/types/{id}/customForms"]
+    host.submit(integration, with_meta)
+    assert emulator.state.counts["GET /v4/settings/records/types/{id}/customForms"] == before
+    bare = dataclasses.replace(
+        with_meta,
+        id=9,
+        marker="scf-t9",
+        answers=tuple(dataclasses.replace(a, meta={}) for a in with_meta.answers),
+    )
+    made = host.submit(integration, bare)
+    assert emulator.state.counts["GET /v4/settings/records/types/{id}/customForms"] == before + 1
+    assert emulator.state.records[made.remote_id]["customForms"] == [
+        {"id": "SR_GRAF-DETAILS", "Date Noticed": "03/04/2026"}
     ]
 
 
@@ -374,7 +399,9 @@ def test_a_photo_reaches_the_records_documents_once_after_a_lost_answer(
     issue = _issue(80, rt)
     issue = dataclasses.replace(issue, remote_id=host.submit(integration, issue).remote_id)
     jpeg = b"\xff\xd8\xff\xe0" + bytes(range(256)) + b"\xff\xd9"
-    photo = Attachment(5, 80, "IMG_0001.jpg", "image/jpeg", len(jpeg), jpeg)
+    photo = Attachment(
+        5, 80, "scf-t80-5.jpg", "image/jpeg", len(jpeg), jpeg, original_name="IMG_0001.jpg"
+    )
     emulator.state.inject("drop_after_commit", match="post /v4/records/")
     with pytest.raises(AmbiguousError):
         host.push_attachment(integration, issue, photo)
@@ -383,6 +410,7 @@ def test_a_photo_reaches_the_records_documents_once_after_a_lost_answer(
     )
     [document] = emulator.state.documents[str(issue.remote_id)]
     assert str(document["id"]) == found and document["fileName"] == "scf-t80-5.jpg"
+    assert document["description"] == "Photo sent by the resident (IMG_0001.jpg)"
     assert document["group"]["value"] == "SR" and document["category"]["value"] == "Photo"
     assert emulator.state.files[document["id"]] == jpeg
 
