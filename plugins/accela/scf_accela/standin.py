@@ -28,8 +28,9 @@ class EmulatorStaff:
         """Void the record with this status value (status type VOID) and ``statusReason``."""
         self.state.staff("void", remote_id, status=status, reason=reason)
 
-    def comment(self, remote_id: str, text: str) -> None:
-        """Add a staff comment to the record."""
+    def comment(self, remote_id: str, text: str, public: bool = False) -> None:
+        """Add a staff comment to the record (Accela's v4 comments have no public flag: the
+        ``To SCF:`` prefix tells the resident's, so ``public`` changes nothing)."""
         self.state.staff("comment", remote_id, text=text)
 
     def set_field(self, remote_id: str, field: str, value: str) -> None:
