@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 
 from ..errors import ConfigError
+from . import signals as _signals
 from . import tallies as _tallies
 
 
@@ -204,6 +205,7 @@ answers = Table(
     Column("ref", String(200)),
 )
 
+_COMMENTS_OUTBOX = "kind = 'comment' AND pushed_at IS NULL AND kept_here IS NULL"
 comments = Table(
     "comments",
     metadata,
@@ -237,6 +239,14 @@ comments = Table(
     UniqueConstraint("issue_id", "remote_key", name="uq_comments_remote_key"),
     Index("ix_comments_issue", "issue_id", "id"),
     Index("uq_comments_client_ref", "issue_id", "client_ref", unique=True),
+    # The local comments still to push (schema 13): a sleeping worker reads when the next is
+    # due from these alone.
+    Index(
+        "ix_comments_outbox",
+        "issue_id",
+        sqlite_where=text(_COMMENTS_OUTBOX),
+        postgresql_where=text(_COMMENTS_OUTBOX),
+    ),
     _leased("comments"),
 )
 
@@ -278,6 +288,7 @@ poll_batches = Table(
 
 # Residents' photos (schema 6): clean JPEGs kept in the store, so every machine serves and
 # sends the same ones; each pushed once to the remote request, like a comment.
+_PHOTOS_OUTBOX = "pushed_at IS NULL AND kept_here IS NULL AND purged_at IS NULL"
 attachments = Table(
     "attachments",
     metadata,
@@ -304,6 +315,13 @@ attachments = Table(
     # so the issue still shows what it had and where it went.
     Column("purged_at", UTCDateTime),
     Index("ix_attachments_issue", "issue_id", "id"),
+    # The photos still to push (schema 13), as the comments'.
+    Index(
+        "ix_attachments_outbox",
+        "issue_id",
+        sqlite_where=text(_PHOTOS_OUTBOX),
+        postgresql_where=text(_PHOTOS_OUTBOX),
+    ),
     # The photos whose bytes are kept (schema 12), by id: the purge walks these alone, and
     # status sums their sizes from the index.
     Index(
@@ -514,6 +532,11 @@ tallies = Table(
 )
 event.listen(metadata, "after_create", _tallies.install)
 event.listen(metadata, "after_drop", _tallies.uninstall)
+
+# On PostgreSQL, triggers that tell sleeping workers that work was stored (schema 13; see
+# :mod:`.signals`): a NOTIFY in the transaction that stores it.
+event.listen(metadata, "after_create", _signals.install)
+event.listen(metadata, "after_drop", _signals.uninstall)
 
 
 STORE_ID_KEY = "store_id"
