@@ -126,9 +126,10 @@ def poll(integration: Integration, tracked: list[Tracked]) -> list[RemoteUpdate]
     :returns: one :class:`RemoteUpdate` per tracked issue, in any order, each with
         ``marker`` set to the marker the remote request carries (the host applies an update
         only when it matches ``Tracked.marker``) and ``remote_closed`` set from the remote
-        system's own closed flag. A request the remote no longer has is ``state=MISSING``; a
-        tracked id of the wrong shape, or a record that cannot be read, is
-        ``state=UNREADABLE`` with ``error`` saying why; a readable request whose comments
+        system's own closed flag, and ``comments`` the remote comments meant for the resident
+        (by ``Capabilities.comment_audience``). A request the remote no longer has is
+        ``state=MISSING``; a tracked id of the wrong shape, or a record that cannot be read,
+        is ``state=UNREADABLE`` with ``error`` saying why; a readable request whose comments
         could not all be read keeps its state, with ``error`` saying so. One bad record never
         raises for the batch.
     """
@@ -141,7 +142,9 @@ def push_comment(integration: Integration, issue: Issue, comment: Comment) -> st
     :param integration: the integration's settings.
     :param issue: the issue; ``issue.remote_id`` is the remote request.
     :param comment: the local comment. When ``comment.push_attempted`` is true an earlier
-        push may have succeeded: look for it before adding it again.
+        push may have succeeded: look for it before adding it again. ``comment.public`` says
+        whether it is for the public: where the remote system marks comments public or
+        internal (``Capabilities.comment_audience``), store it so.
     :returns: the remote comment's id, so the host never pulls its own comment back.
     """
 

@@ -20,6 +20,10 @@ QuestionType = Literal["text", "choice", "date", "number", "multichoice", "datet
 # The types that take one of ``Question.options`` (``multichoice``: several, one answer each).
 CHOICE_TYPES = frozenset({"choice", "multichoice"})
 CommentKind = Literal["comment", "system", "remote"]
+# How a remote system's comments meant for the resident are told from the crews' own:
+# "prefix" (they start with the pull prefix, ``To SCF:``), "flag" (the system marks them
+# public), "both" (flagged public and prefixed).
+CommentAudience = Literal["prefix", "flag", "both"]
 
 
 class Status(StrEnum):
@@ -387,7 +391,13 @@ class Issue:
 
 @dataclass(frozen=True)
 class Comment:
-    """A comment on an issue. ``push_attempted``: an earlier push may have reached the remote."""
+    """A comment on an issue. ``push_attempted``: an earlier push may have reached the remote.
+
+    ``public``: whether the comment is for the resident to see. Every local comment is (the
+    CRM shows it on the resident's report), so a plugin whose remote system marks comments
+    public or internal (``Capabilities.comment_audience`` ``"flag"`` or ``"both"``) pushes it
+    marked public when this is True, internal when False.
+    """
 
     id: int
     issue_id: int
@@ -399,6 +409,7 @@ class Comment:
     push_attempted: bool = False
     kept_here: str | None = None  # why a local comment was not sent (no comment API there)
     via: str | None = None  # the API key's name when a client posted it through the door
+    public: bool = True
 
 
 def attachment_name(marker: str, attachment_id: int) -> str:
@@ -455,6 +466,13 @@ class Capabilities:
     open). ``attachments``: it takes photos (``push_attachment``, which a plugin may leave
     out: photos then stay here, shown as kept here, with no error and no retry). The contract
     suite skips the tests of what a plugin declares it does not do.
+
+    ``comment_audience``: how the remote system's comments for the resident are told from the
+    crews' own, which ``poll`` leaves out. ``"prefix"``: staff start them with the pull prefix
+    (``To SCF:``, removed before they reach the resident); ``"flag"``: the remote system marks
+    them public (the text comes as it is); ``"both"``: flagged public and prefixed. Pushed
+    comments say whether they are public (``Comment.public``): a system with a flag stores
+    them so.
     """
 
     naive_local_dates: bool = False
@@ -462,6 +480,7 @@ class Capabilities:
     pull_comments: bool = True
     cancellation: bool = True
     attachments: bool = True
+    comment_audience: CommentAudience = "prefix"
 
 
 PLUGIN_STATE_LIMIT = 4000  # characters of JSON: a token and a few times, not a cache
@@ -525,7 +544,8 @@ class Tracked:
 
 @dataclass(frozen=True)
 class RemoteComment:
-    """A remote comment meant for the local issue (its ``To SCF:`` prefix already removed)."""
+    """A remote comment meant for the resident (by ``Capabilities.comment_audience``; a
+    ``To SCF:`` prefix already removed)."""
 
     remote_id: str
     text: str
@@ -538,8 +558,9 @@ class RemoteUpdate:
     """What ``poll`` found for one tracked issue.
 
     ``fields`` holds the current values of the fields the integration's activity rules watch
-    (empty values left out); ``comments`` all remote comments meant for the local issue, old
-    and new: the host keeps each once by ``remote_id``.
+    (empty values left out); ``comments`` all remote comments meant for the resident, old
+    and new, as ``Capabilities.comment_audience`` tells them (never the plugin's own): the
+    host keeps each once by ``remote_id``.
 
     ``marker`` is the link marker the remote request carries (``""`` when it carries none;
     None only where the remote system has no place for one). The host applies an update only

@@ -22,8 +22,10 @@ class Staff(Protocol):
     def cancel(self, remote_id: str, status: str) -> None:
         """Cancel the request with this (cancel) status."""
 
-    def comment(self, remote_id: str, text: str) -> None:
-        """Add a staff comment to the request."""
+    def comment(self, remote_id: str, text: str, public: bool = False) -> None:
+        """Add a staff comment to the request; ``public`` marks it for the public where the
+        remote system has such a flag (``Capabilities.comment_audience`` ``"flag"`` or
+        ``"both"``; the contract passes it only then), else it is ignored."""
 
     def set_field(self, remote_id: str, field: str, value: str) -> None:
         """Set a field of the request (the one the integration's activity rule watches)."""

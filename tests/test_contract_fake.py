@@ -33,6 +33,22 @@ class TestFakeRemoteContract(RemoteSystemContract):
         return FakeStaff(contract_plugin)
 
 
+class TestCommentsToldByAPublicFlag(TestFakeRemoteContract):
+    """Comments for the resident are those the remote system marks public."""
+
+    @pytest.fixture
+    def contract_plugin(self) -> FakeRemote:
+        return FakeRemote("fake", audience="flag")
+
+
+class TestCommentsToldByFlagAndPrefix(TestFakeRemoteContract):
+    """Comments for the resident are marked public and start with the prefix."""
+
+    @pytest.fixture
+    def contract_plugin(self) -> FakeRemote:
+        return FakeRemote("fake", audience="both")
+
+
 class NoComments(FakeRemote):
     """A remote system without a comment API, which says so."""
 

@@ -273,16 +273,33 @@ class RemoteSystemContract:
         contract_staff: Staff,
         request_type: RequestType,
     ) -> None:
-        """Only comments that start with ``To SCF:`` (any case, leading spaces) come back."""
-        if not host.capabilities(contract_integration).pull_comments:
+        """Only the comments meant for the resident come back, as the plugin declares them
+        (``Capabilities.comment_audience``): those that start with ``To SCF:`` (any case,
+        leading spaces; the prefix removed), those the remote system marks public (as they
+        are), or those that are both; each with the same remote id on every poll."""
+        capabilities = host.capabilities(contract_integration)
+        if not capabilities.pull_comments:
             pytest.skip("the plugin declares it pulls no comments (capabilities)")
         issue = self.submitted(host, contract_integration, request_type)
-        contract_staff.comment(str(issue.remote_id), "  to scf:  The crew comes Tuesday")
-        contract_staff.comment(str(issue.remote_id), "Internal: bring the cold patch")
-        tracked = [Tracked(issue.id, str(issue.remote_id))]
+        rid, staff = str(issue.remote_id), contract_staff
+        audience = capabilities.comment_audience
+        if audience == "prefix":
+            staff.comment(rid, "  to scf:  The crew comes Tuesday")
+            staff.comment(rid, "Internal: bring the cold patch")
+        elif audience == "flag":
+            staff.comment(rid, "The crew comes Tuesday", public=True)
+            staff.comment(rid, "Internal: bring the cold patch", public=False)
+            staff.comment(rid, "To SCF: internal all the same", public=False)
+        else:  # both: flagged public and prefixed
+            staff.comment(rid, "  to scf:  The crew comes Tuesday", public=True)
+            staff.comment(rid, "To SCF: internal all the same", public=False)
+            staff.comment(rid, "Public, but not written for the resident", public=True)
+        tracked = [Tracked(issue.id, rid)]
         [first] = host.poll(contract_integration, tracked)
         [second] = host.poll(contract_integration, tracked)
-        assert [c.text for c in first.comments] == ["The crew comes Tuesday"]
+        assert [c.text for c in first.comments] == ["The crew comes Tuesday"], (
+            f"comment_audience is {audience!r}: only the comments it names reach the resident"
+        )
         assert [c.remote_id for c in first.comments] == [c.remote_id for c in second.comments]
 
     def test_push_comment_is_idempotent_and_never_pulled_back(
@@ -292,7 +309,8 @@ class RemoteSystemContract:
         contract_staff: Staff,
         request_type: RequestType,
     ) -> None:
-        """The returned id is the remote comment's; a retry after doubt adds nothing."""
+        """The returned id is the remote comment's; a retry after doubt adds nothing; the
+        plugin never pulls its own comment back (even one it marked public)."""
         if not host.capabilities(contract_integration).push_comments:
             pytest.skip("the plugin declares it takes no comments (capabilities)")
         issue = self.submitted(host, contract_integration, request_type)

@@ -2,7 +2,8 @@
 
 ``FakeRemote`` keeps its requests and comments in dicts, records every call it receives (so a
 test can assert which plugin was asked what), and passes the plugin contract
-(:mod:`scf_plugins.testing.contract`) with :class:`FakeStaff` playing city staff.
+(:mod:`scf_plugins.testing.contract`) with :class:`FakeStaff` playing city staff, in each of
+its ways: comments told by prefix, by a public flag or both (``audience``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from scf_plugins import (
     AmbiguousError,
+    Capabilities,
     Comment,
     DefiniteError,
     Integration,
@@ -28,6 +30,7 @@ from scf_plugins import (
     hookimpl,
     pull_pattern,
 )
+from scf_plugins.models import CommentAudience
 
 POTHOLE = RequestType(
     code="POTHOLE",
@@ -97,6 +100,8 @@ class FakeRemote:
     tokens: dict[str, str | None] = field(default_factory=dict)
     queued: dict[str, Issue] = field(default_factory=dict)
     drop_next_answer: bool = False  # the next create is made but its answer is lost
+    # How its comments for the resident are told from the crews' own (Capabilities).
+    audience: CommentAudience = "prefix"
 
     def _new_id(self) -> str:
         self.next_id += 1
@@ -182,9 +187,9 @@ class FakeRemote:
                 if request["fields"].get(f)
             )
             comments = tuple(
-                RemoteComment(cid, TO_SCF.sub("", text, count=1), author)
-                for cid, text, author in request["comments"]
-                if TO_SCF.match(text)
+                RemoteComment(cid, self._for_residents(text, public), author)
+                for cid, text, author, public in request["comments"]
+                if self._meant_for_residents(text, public)
             )
             updates.append(
                 RemoteUpdate(
@@ -193,20 +198,37 @@ class FakeRemote:
             )
         return updates
 
+    def _meant_for_residents(self, text: str, public: bool) -> bool:
+        """A remote comment the resident should see, by the declared audience; never one
+        this plugin pushed itself (its own are marked "[311]")."""
+        if text.startswith("[311] "):
+            return False
+        prefixed = bool(TO_SCF.match(text))
+        return {"prefix": prefixed, "flag": public, "both": public and prefixed}[self.audience]
+
+    def _for_residents(self, text: str, public: bool) -> str:
+        return TO_SCF.sub("", text, count=1) if self.audience != "flag" else text
+
+    @hookimpl
+    def capabilities(self, integration: Integration) -> Capabilities:
+        """Everything, with comments told by :attr:`audience`."""
+        return Capabilities(comment_audience=self.audience)
+
     @hookimpl
     def push_comment(self, integration: Integration, issue: Issue, comment: Comment) -> str:
-        """Add the comment (found, not added again, after an uncertain attempt)."""
+        """Add the comment, public or internal as it says (found, not added again, after an
+        uncertain attempt)."""
         self.calls.append(("push_comment", integration.name))
         request = self.remote.get(str(issue.remote_id))
         if request is None:
             raise DefiniteError(f"no remote request {issue.remote_id}")
         text = f"[311] {comment.author}: {comment.text}"
         if comment.push_attempted:
-            for cid, existing, _ in request["comments"]:
+            for cid, existing, _, _ in request["comments"]:
                 if existing == text:
                     return str(cid)
         cid = self._new_id()
-        request["comments"].append((cid, text, "Resident"))
+        request["comments"].append((cid, text, "Resident", comment.public))
         return cid
 
     @hookimpl
@@ -230,9 +252,11 @@ class FakeStaff:
         """Cancel with ``status``."""
         self.remote.remote[remote_id]["status"] = status
 
-    def comment(self, remote_id: str, text: str) -> None:
-        """A staff comment."""
-        self.remote.remote[remote_id]["comments"].append((self.remote._new_id(), text, "Staff"))
+    def comment(self, remote_id: str, text: str, public: bool = False) -> None:
+        """A staff comment, public or internal."""
+        self.remote.remote[remote_id]["comments"].append(
+            (self.remote._new_id(), text, "Staff", public)
+        )
 
     def set_field(self, remote_id: str, field: str, value: str) -> None:
         """Set a field."""
@@ -244,7 +268,7 @@ class FakeStaff:
 
     def comment_texts(self, remote_id: str) -> list[str]:
         """Every comment's text."""
-        return [text for _, text, _ in self.remote.remote[remote_id]["comments"]]
+        return [text for _, text, _, _ in self.remote.remote[remote_id]["comments"]]
 
     def set_status(self, remote_id: str, status: str) -> None:
         """Give the request any status (one neither status list names)."""

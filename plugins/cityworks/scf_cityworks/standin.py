@@ -26,8 +26,9 @@ class EmulatorStaff:
         """Cancel the request with this cancel status and ``CancelReason``."""
         self.state.staff("cancel", int(remote_id), status=status, reason=reason)
 
-    def comment(self, remote_id: str, text: str) -> None:
-        """Add a staff comment to the request."""
+    def comment(self, remote_id: str, text: str, public: bool = False) -> None:
+        """Add a staff comment to the request (Cityworks comments have no public flag: the
+        ``To SCF:`` prefix tells the resident's)."""
         self.state.staff("comment", int(remote_id), text=text)
 
     def set_field(self, remote_id: str, field: str, value: str) -> None:

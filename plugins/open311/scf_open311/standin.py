@@ -28,8 +28,9 @@ class EmulatorStaff:
         ``cancel_notes`` phrase naming the status makes it a cancellation."""
         self.state.staff("cancel", remote_id, notes=f"{status}: {reason}" if reason else status)
 
-    def comment(self, remote_id: str, text: str) -> None:
-        """Post a staff update on the request."""
+    def comment(self, remote_id: str, text: str, public: bool = False) -> None:
+        """Post a staff update on the request (updates have no public flag: the ``To SCF:``
+        prefix tells the resident's)."""
         self.state.staff("comment", remote_id, text=text)
 
     def set_field(self, remote_id: str, field: str, value: str) -> None:
