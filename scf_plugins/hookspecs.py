@@ -13,6 +13,11 @@ Errors: raise :class:`scf_plugins.DefiniteError` when the remote refused the cal
 :class:`scf_plugins.AmbiguousError` when the call may have been carried out. Never put a
 password or token into an error message.
 
+What must outlive a call for a whole integration (a changes feed's cursor, an ETag) goes in
+``integration.state``: a small JSON object in the store, shared by every worker, written with
+compare-and-set (:class:`~scf_plugins.IntegrationState`); what belongs to one issue, in
+``plugin_state``.
+
 State that is costly to build (an HTTP session, a token, a projection) is kept by the host, one
 per integration: ``resource_for(integration, build)`` builds it on first use, gives it back
 while the integration's settings stay the same, and closes and rebuilds it when they (or its

@@ -7,14 +7,16 @@ plugin can cache it, and hashable-friendly tuples stand where lists would be mut
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+import json
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
-from .errors import ConfigError
+from .errors import ConfigError, TransientError
 
 QuestionType = Literal["text", "choice", "date", "number", "multichoice", "datetime", "info"]
 # The types that take one of ``Question.options`` (``multichoice``: several, one answer each).
@@ -190,6 +192,122 @@ class Options(tuple[Option, ...]):
         return self.named(name).default if value is None else value
 
 
+INTEGRATION_STATE_LIMIT = 16_000  # characters of JSON: a cursor, an ETag, a few times
+
+
+class StateKeeper(Protocol):
+    """Where integration states are kept: the store (every worker shares it), or this process
+    (:class:`MemoryStates`, for a plugin's tests). The host's, never a plugin's."""
+
+    def read_integration_state(self, name: str) -> tuple[str | None, int]:
+        """The state's JSON text (None when none was written) and its version (0: none)."""
+        ...
+
+    def write_integration_state(self, name: str, text: str, version: int) -> bool:
+        """Keep ``text`` as version ``version + 1`` if the state is still at ``version``;
+        False (nothing written) when another writer got there first."""
+        ...
+
+
+class MemoryStates:
+    """A :class:`StateKeeper` in this process's memory: the states of integrations no store
+    keeps (a plugin's tests, the contract suite)."""
+
+    def __init__(self) -> None:
+        self._states: dict[str, tuple[str, int]] = {}
+        self._lock = threading.Lock()
+
+    def read_integration_state(self, name: str) -> tuple[str | None, int]:
+        """The kept text and version (None, 0 when none)."""
+        with self._lock:
+            text, version = self._states.get(name, (None, 0))
+            return text, version
+
+    def write_integration_state(self, name: str, text: str, version: int) -> bool:
+        """Compare-and-set in memory."""
+        with self._lock:
+            if self._states.get(name, ("", 0))[1] != version:
+                return False
+            self._states[name] = (text, version + 1)
+            return True
+
+    def clear(self) -> None:
+        """Forget every state (between tests)."""
+        with self._lock:
+            self._states.clear()
+
+
+MEMORY_STATES = MemoryStates()  # for integrations the host has given no store
+
+
+@dataclass(frozen=True)
+class SavedState:
+    """An integration's state as read: ``value`` (empty at first) and its ``version`` (0
+    until the first write), which a write must name (compare-and-set)."""
+
+    value: Mapping[str, Any]
+    version: int
+
+
+class IntegrationState:
+    """A small JSON object the host keeps for a whole integration (a changes feed's cursor,
+    an ETag, when a list was last read), shared by every worker and process on the store,
+    read and written with compare-and-set. Get it as ``integration.state``.
+
+    ``write`` stores a new value only if nobody wrote since the version you read; on False,
+    read again and decide again. ``update`` does that loop for you.
+    """
+
+    def __init__(self, name: str, keeper: StateKeeper) -> None:
+        self.name = name
+        self._keeper = keeper
+
+    def read(self) -> SavedState:
+        """The state now (``SavedState({}, 0)`` before the first write)."""
+        text, version = self._keeper.read_integration_state(self.name)
+        value = json.loads(text) if text else {}
+        return SavedState(frozen_mapping(value if isinstance(value, dict) else {}), version)
+
+    def write(self, value: Mapping[str, Any], version: int) -> bool:
+        """Keep ``value`` if the state is still at ``version`` (as :meth:`read` gave it).
+
+        :returns: True when written; False when another worker wrote first (nothing written).
+        :raises ValueError: when ``value`` is not a JSON object of at most
+            ``INTEGRATION_STATE_LIMIT`` characters.
+        """
+        if not isinstance(value, Mapping):
+            raise ValueError(f"an integration state is a JSON object, not {type(value).__name__}")
+        try:
+            text = json.dumps(dict(value), sort_keys=True, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"an integration state must be JSON ({exc})") from None
+        if len(text) > INTEGRATION_STATE_LIMIT:
+            raise ValueError(
+                f"an integration state of {len(text)} characters; the limit is "
+                f"{INTEGRATION_STATE_LIMIT}: keep a cursor, not a cache"
+            )
+        return self._keeper.write_integration_state(self.name, text, version)
+
+    def update(
+        self, change: Callable[[Mapping[str, Any]], Mapping[str, Any]], attempts: int = 5
+    ) -> SavedState:
+        """Read, apply ``change`` to the value, write; again when another worker wrote in
+        between (``change`` may then run more than once: keep it free of side effects).
+
+        :returns: the state as written.
+        :raises TransientError: when ``attempts`` writes in a row lost the race.
+        """
+        for _ in range(attempts):
+            saved = self.read()
+            value = change(saved.value)
+            if self.write(value, saved.version):
+                return SavedState(frozen_mapping(value), saved.version + 1)
+        raise TransientError(
+            f"the state of integration {self.name} kept changing under {attempts} writes; "
+            f"tried again on the next pass"
+        )
+
+
 @dataclass(frozen=True)
 class Integration:
     """One ``[integrations.NAME]`` section, with its active environment resolved.
@@ -202,6 +320,9 @@ class Integration:
 
     ``secrets`` holds the named extra secrets the plugin declares (``Option`` of kind
     ``secret``), beside ``password``; read one with :meth:`secret`.
+
+    :attr:`state` is the integration's own small JSON object, kept by the host (the store,
+    when the host has one: ``state_keeper``, which the host sets; else this process).
     """
 
     name: str
@@ -228,6 +349,12 @@ class Integration:
     custom_fields: Mapping[str, str] = field(default_factory=frozen_mapping)
     options: Mapping[str, Any] = field(default_factory=frozen_mapping)
     secrets: Mapping[str, Secret] = field(default_factory=frozen_mapping)
+    state_keeper: StateKeeper | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def state(self) -> IntegrationState:
+        """The integration's state (see :class:`IntegrationState`), shared by every worker."""
+        return IntegrationState(self.name, self.state_keeper or MEMORY_STATES)
 
     @functools.cached_property  # read for every polled request
     def watched_fields(self) -> tuple[str, ...]:

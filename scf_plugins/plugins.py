@@ -15,6 +15,7 @@ the loop going on (see :func:`plugin_failure`).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.metadata
 import logging
 import os
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
         RemoteUpdate,
         RequestType,
         Resolution,
+        StateKeeper,
         Submission,
         Tracked,
     )
@@ -166,6 +168,12 @@ class PluginHost:
         self._dists = dict(distributions or {})
         self._callers: dict[tuple[str, str], Any] = {}
         self._options: dict[str, tuple[Option, ...] | None] = {}
+        self._states: StateKeeper | None = None
+
+    def keep_state_in(self, keeper: StateKeeper) -> None:
+        """Keep the integrations' states (``Integration.state``) in ``keeper``, the store
+        (the engine and the CLI set it); until then a plugin's state lives in this process."""
+        self._states = keeper
 
     # -- registry --------------------------------------------------------------------------
 
@@ -220,7 +228,11 @@ class PluginHost:
 
     def _call(self, hook: str, plugin: str, **kwargs: Any) -> Any:
         """Call ``hook`` of ``plugin`` alone; what it raises that is not the host's own
-        becomes a :func:`plugin_failure`."""
+        becomes a :func:`plugin_failure`. The integration it is given keeps its state where
+        this host keeps states (:meth:`keep_state_in`)."""
+        integration = kwargs.get("integration")
+        if self._states is not None and integration and integration.state_keeper is None:
+            kwargs["integration"] = dataclasses.replace(integration, state_keeper=self._states)
         caller = self._caller(hook, plugin)
         with blaming(plugin, hook):
             return caller(**kwargs)

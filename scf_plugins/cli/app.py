@@ -14,6 +14,22 @@ if TYPE_CHECKING:
     from ..store.store import Store
 
 
+class _LazyStates:
+    """The store's integration states, the store opened only when a plugin asks for one
+    (most commands never do, and some run where no store can be opened)."""
+
+    def __init__(self, app: App) -> None:
+        self.app = app
+
+    def read_integration_state(self, name: str) -> tuple[str | None, int]:
+        """As the store reads it."""
+        return self.app.store.read_integration_state(name)
+
+    def write_integration_state(self, name: str, text: str, version: int) -> bool:
+        """As the store writes it."""
+        return self.app.store.write_integration_state(name, text, version)
+
+
 class App:
     """Lazily built settings, plugin host and store for one CLI invocation."""
 
@@ -33,8 +49,11 @@ class App:
 
     @cached_property
     def host(self) -> PluginHost:
-        """The plugin host (entry points loaded)."""
-        return self._host or build_manager()
+        """The plugin host (entry points loaded), keeping integrations' states in the store
+        (opened when a plugin first asks for one)."""
+        host = self._host or build_manager()
+        host.keep_state_in(_LazyStates(self))
+        return host
 
     @cached_property
     def actor(self) -> str:

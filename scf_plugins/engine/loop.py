@@ -116,6 +116,7 @@ class Engine:
     _wake: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def __post_init__(self) -> None:
+        self.host.keep_state_in(self.store)  # Integration.state: shared by every worker
         self._gate = Gate(self.store, self.host, self.clock)
         self._notes = StatusNotes(self.store, self.clock)
 

@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HEAD = "0013"  # the newest revision in migrations/versions (a test checks they agree)
+HEAD = "0014"  # the newest revision in migrations/versions (a test checks they agree)
 MIGRATIONS = Path(__file__).with_name("migrations")
 VERSION_TABLE = "alembic_version"  # Alembic's own table: the revision a database is at
 LEGACY_KEY = "schema_version"  # the pre-Alembic version in scf_meta, kept equal to the head

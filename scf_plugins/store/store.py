@@ -8,6 +8,7 @@ head (:mod:`.migrate`). The API is put together from one module per job:
 - :mod:`.request_types`: the cache of request types;
 - :mod:`.reads` and :mod:`.writes`: reading issues, and what people and clients change;
 - :mod:`.photos`: residents' photos;
+- :mod:`.states`: each integration's own state (``Integration.state``);
 - :mod:`.rows`: rows to models, used by all of the above and by the engine.
 
 The names callers import from here (``IssueRecord``, ``insert_comment``, …) stay importable
@@ -35,11 +36,12 @@ from .rows import (
     request_type_from_json,
     request_type_to_json,
 )
+from .states import IntegrationStates
 from .tables import announced, store_id
 from .writes import IssueWrites, insert_answers, insert_comment, next_generation
 
 
-class Store(RequestTypeCache, IssueReads, IssueWrites, Photos):
+class Store(RequestTypeCache, IssueReads, IssueWrites, Photos, IntegrationStates):
     """The store behind one database URL."""
 
     @classmethod

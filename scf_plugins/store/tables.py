@@ -538,6 +538,17 @@ event.listen(metadata, "after_drop", _tallies.uninstall)
 event.listen(metadata, "after_create", _signals.install)
 event.listen(metadata, "after_drop", _signals.uninstall)
 
+# Schema 14: each integration's own small JSON object, shared by every worker (see
+# :mod:`.states`): written with compare-and-set on its version.
+integration_states = Table(
+    "integration_states",
+    metadata,
+    Column("integration", String(100), primary_key=True),
+    Column("state", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
 
 STORE_ID_KEY = "store_id"
 

@@ -7,8 +7,9 @@
 - ``harness``: makes :class:`~scf_plugins.testing.harness.Harness` objects on that database
   and closes them with the test;
 - (for every test) the secrets registered for redaction during a test are forgotten after it,
-  and the resources the host kept for its integrations (``resource_for``) and their OAuth2
-  tokens are closed and dropped, so no test meets another's client, session or token.
+  and the resources the host kept for its integrations (``resource_for``), their OAuth2
+  tokens and the integration states kept in memory (no store) are closed and dropped, so no
+  test meets another's client, session, token or state.
 
 Loaded with the ``loopback`` fixture (the ``scf_plugins`` pytest11 entry point), so a
 plugin's tests just ask for them.
@@ -60,15 +61,17 @@ def _secrets_of_this_test(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def _resources_of_this_test() -> Iterator[None]:
-    """Close after each test the resources the host kept per integration (``resource_for``)
-    and drop the OAuth2 tokens of the process: the next test builds its own, as a new process
-    would, whatever settings it shares with this one."""
+    """Close after each test the resources the host kept per integration (``resource_for``),
+    and drop the OAuth2 tokens and in-memory integration states of the process: the next test
+    builds its own, as a new process would, whatever settings it shares with this one."""
+    from ..models import MEMORY_STATES
     from ..net.oauth2 import forget_tokens
     from ..resources import close_resources
 
     yield
     close_resources()
     forget_tokens()
+    MEMORY_STATES.clear()
 
 
 @pytest.fixture

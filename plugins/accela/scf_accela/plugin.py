@@ -122,8 +122,9 @@ def push_attachment(integration: Integration, issue: Issue, attachment: Attachme
 
 @hookimpl
 def capabilities(integration: Integration) -> Capabilities:
-    """Accela writes dates as naive agency-local times (the integration needs timezone)."""
-    return Capabilities(naive_local_dates=True)
+    """Accela writes dates as naive agency-local times (the integration needs timezone), and
+    its v4 comments carry no public flag: staff mark the resident's with the pull prefix."""
+    return Capabilities(naive_local_dates=True, comment_audience="prefix")
 
 
 @hookimpl
