@@ -274,9 +274,10 @@ class Keyboard:
             )
         )
 
-    def tab_to(self, words: str, limit: int = 80) -> None:
+    def tab_to(self, words: str, limit: int = 80, *, starts: bool = False) -> None:
         """Tab until the focus is on the control that says ``words`` (its label, text or
-        value), checking on the way that every stop is drawn as focused.
+        value; ``starts``: begins with them), checking on the way that every stop is drawn
+        as focused.
 
         :raises AssertionError: when ``limit`` Tabs never reach it, or a stop is not visible.
         """
@@ -291,7 +292,7 @@ class Keyboard:
                 continue
             here = self.describe()
             assert self.focus_is_visible(), f"the focus on {here!r} is not visible"
-            if here == words:
+            if here == words or (starts and here.startswith(words)):
                 return
             seen.append(here)
         raise AssertionError(

@@ -45,7 +45,8 @@ def test_an_admin_saves_the_test_password_and_the_connection_succeeds(
     assert PASSWORD not in person.driver.page_source
 
     person.press("Refresh request types")
-    person.waits_to_see("Pothole (POTHOLE)")
+    person.waits_to_see("Refreshed the request types of cityworks")
+    assert person.sees("Pothole (POTHOLE)")
     assert person.sees("Questions, in the order they are asked")
 
 

@@ -95,7 +95,7 @@ def test_the_admin_pages_forms_with_the_keyboard_alone(
     person.waits_to_see("Succeeded")
     keys.tab_to("Refresh request types")
     keys.space()
-    person.waits_to_see("Pothole (POTHOLE)")
+    person.waits_to_see("Refreshed the request types of cityworks")
 
     go(person, "API keys", "API keys")
     keys.tab_to("Name")
@@ -149,8 +149,8 @@ def test_the_issue_pages_forms_with_the_keyboard_alone(person: Person, site: Sit
     keys.tab_to("Search")
     keys.type("number 12")
     keys.enter()
+    wait_for(lambda: "status=failing" in person.driver.current_url, 10, "the filtered list")
     person.waits_to_see("Pothole outside number 12")
-    assert "status=failing" in person.driver.current_url
     assert not person.sees("Pothole by the bus stop")
     go(person, str(first), f"Issue {first}")
 
@@ -175,3 +175,34 @@ def test_the_issue_pages_forms_with_the_keyboard_alone(person: Person, site: Sit
     keys.type("Reported twice; the other report is being handled.")
     keys.enter()
     wait_for(lambda: site.show(second)["status"] == "closed", 15, "the issue withdrawn")
+
+
+def test_reporting_a_call_with_the_keyboard_alone(person: Person, site: Site) -> None:
+    keys = person.keys
+    sign_in_by_keyboard(person, "sam", site.account("sam", "staff"))
+    go(person, "Report an issue", "Report an issue")
+    keys.tab_to("Request type")
+    keys.type("Pothole")  # the closed select takes the type its name begins with
+    keys.tab_to("Choose this type")
+    keys.space()
+    person.waits_to_see("The report: Pothole")
+
+    keys.tab_to("Summary (required)")
+    keys.type("Pothole at 40 Elm Street")
+    keys.tab_to("Latitude (required)")
+    keys.type("41.3083")
+    keys.tab()
+    assert keys.describe() == "Longitude (required)"
+    keys.type("-72.9279")
+    keys.tab_to("Is the pothole in a travel lane?", starts=True)
+    keys.type("Yes")
+    keys.tab_to("Approximate size", starts=True)
+    keys.type("Smaller")
+    keys.tab_to("Email for follow-up", starts=True)
+    keys.type("r@example.org")
+    keys.tab_to("Report issue")
+    keys.enter()
+    person.waits_to_see("Reported as issue")
+    issue_id = int(person.path.rsplit("/", 1)[-1])
+    wait_for(lambda: site.show(issue_id)["status"] == "acknowledged", 15, "the report sent")
+    assert site.show(issue_id)["summary"] == "Pothole at 40 Elm Street"

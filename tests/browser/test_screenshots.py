@@ -52,7 +52,7 @@ def test_the_readme_screenshots(
     person.press("Save password")
     person.waits_to_see("Saved the test password of cityworks.")
     person.press("Refresh request types")
-    person.waits_to_see("Pothole (POTHOLE)")
+    person.waits_to_see("Refreshed the request types of cityworks")
 
     pothole = site.report(
         "Deep pothole outside 12 Chapel Street",
