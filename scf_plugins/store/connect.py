@@ -10,13 +10,14 @@ only: it holds reporters' emails and private answers.
 from __future__ import annotations
 
 import os
+import sqlite3
 import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from ..errors import ConfigError
 
@@ -30,7 +31,7 @@ def connect(url: str) -> Engine:
     :raises ConfigError: when the URL or its driver cannot be used.
     """
     try:
-        engine = create_engine(url)
+        engine = create_engine(url, **_pool_options(url))
     except (SQLAlchemyError, ImportError, ValueError) as exc:
         raise ConfigError(
             f"cannot use database {safe_url(url)} ({type(exc).__name__}); check "
@@ -40,6 +41,16 @@ def connect(url: str) -> Engine:
         _create_owner_only(engine.url.database)
         _configure_sqlite(engine)
     return engine
+
+
+# Connections kept open on a SQLite file: as many as the door's threads read with at once
+# under a burst, so none is opened (and set up) for one request and closed after it.
+SQLITE_POOL = 20
+
+
+def _pool_options(url: str) -> dict[str, Any]:
+    """The pool's size for a SQLite file (SQLAlchemy's own otherwise)."""
+    return {"pool_size": SQLITE_POOL} if sqlite_path(url) is not None else {}
 
 
 @contextmanager
@@ -129,4 +140,11 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         read_only = conn.get_execution_options().get("scf_read", False)
-        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        statement = "BEGIN" if read_only else "BEGIN IMMEDIATE"
+        # On the driver's connection: through SQLAlchemy it costs more than the BEGIN itself,
+        # and every transaction and read begins this way. Its error is SQLAlchemy's, as if
+        # SQLAlchemy had run it (a lock not had within busy_timeout: OperationalError).
+        try:
+            conn.connection.dbapi_connection.execute(statement)  # type: ignore[union-attr]
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(statement, (), exc, sqlite3.Error) from None
