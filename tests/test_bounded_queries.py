@@ -50,6 +50,9 @@ port = {port}
 security = "none"
 from = "Testville 311 <no-reply@testville.gov>"
 
+[server]
+public_url = "http://127.0.0.1:8311"
+
 [images]
 purge_after_days = 30
 

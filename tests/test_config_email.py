@@ -13,6 +13,7 @@ from scf_plugins.config.email import KINDS, Email
 from scf_plugins.config.settings import check_config, load_config
 
 ORG = '[organization]\nname = "City of Example"\n'
+LINKS = '[server]\npublic_url = "https://311.example.gov"\n'  # where the unsubscribe links go
 EMAIL = """
 [email]
 host = "smtp.example.gov"
@@ -20,9 +21,9 @@ from = "311 <no-reply@example.gov>"
 """
 
 
-def problems(write_config: Callable[[str], Path], text: str) -> list[str]:
-    """Every problem ``scf config check`` finds in ``text``."""
-    _, found = check_config(write_config(ORG + text), resolve_secrets=False)
+def problems(write_config: Callable[[str], Path], text: str, links: str = LINKS) -> list[str]:
+    """Every problem ``scf config check`` finds in ``text`` (``links``: the [server] section)."""
+    _, found = check_config(write_config(ORG + links + text), resolve_secrets=False)
     return found
 
 
@@ -50,7 +51,7 @@ send = ["acknowledged", "closed"]
 [privacy]
 purge_contact_after_days = 365
 """
-    settings = load_config(write_config(ORG + text), resolve_secrets=False)
+    settings = load_config(write_config(ORG + LINKS + text), resolve_secrets=False)
     email = settings.email
     assert email == Email(
         "smtp.example.gov", 2525, "tls", "scf", "Ville de Montréal <no-reply@Example.gov>",
@@ -69,7 +70,7 @@ def test_the_port_defaults_to_the_one_of_the_security(
     write_config: Callable[[str], Path], security: str, port: int
 ) -> None:
     text = EMAIL + f'security = "{security}"\n'
-    email = load_config(write_config(ORG + text), resolve_secrets=False).email
+    email = load_config(write_config(ORG + LINKS + text), resolve_secrets=False).email
     assert email is not None and (email.security, email.port) == (security, port)
 
 
@@ -120,19 +121,19 @@ def test_the_password_comes_from_the_credential_email_when_a_user_is_set(
 ) -> None:
     monkeypatch.setenv("SCF_SECRETS_FILE", str(tmp_path / "secrets.json"))
     monkeypatch.setenv("SCF_EMAIL_PASSWORD", "Mail-Pass-7731")
-    path = write_config(ORG + EMAIL + 'user = "scf"\n')
+    path = write_config(ORG + LINKS + EMAIL + 'user = "scf"\n')
     email = load_config(path).email
     assert email is not None and email.password is not None
     assert email.password.reveal() == "Mail-Pass-7731"
     assert "Mail-Pass-7731" not in repr(email)
-    without_user = load_config(write_config(ORG + EMAIL)).email
+    without_user = load_config(write_config(ORG + LINKS + EMAIL)).email
     assert without_user is not None and without_user.password is None
 
 
 def test_credentials_set_email_stores_what_the_config_reads(
     run: Callable[..., object], write_config: Callable[[str], Path], tmp_path: Path
 ) -> None:
-    path = write_config(ORG + EMAIL + 'user = "scf"\n')
+    path = write_config(ORG + LINKS + EMAIL + 'user = "scf"\n')
     result = run("credentials", "set", "email", "--stdin", config=path, input="Mail-Pass-7732\n")
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
     assert "SCF_EMAIL_PASSWORD overrides it" in result.output  # type: ignore[attr-defined]
@@ -152,11 +153,12 @@ def test_config_check_states_whom_residents_hear_from(
     assert "email: residents are not written to" in quiet.stdout  # type: ignore[attr-defined]
     text = (
         basic_config
+        + '[server]\npublic_url = "{scheme}://311.example.gov"\n'
         + EMAIL
         + 'security = "none"\nuser = "scf"\n[notifications]\nsend = ["closed", "acknowledged"]\n'
         + "[privacy]\npurge_contact_after_days = 400\n"
     )
-    path = write_config(text)
+    path = write_config(text.format(scheme="http"))
     result = run("config", "check", config=path)
     assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
     assert (
@@ -165,11 +167,37 @@ def test_config_check_states_whom_residents_hear_from(
         in result.stdout  # type: ignore[attr-defined]
     )
     assert "crosses the network unencrypted" in result.stderr  # type: ignore[attr-defined]
-    assert "carry no unsubscribe link" in result.stderr  # type: ignore[attr-defined]
-    linked = run("config", "check", config=write_config(
-        text + '[server]\npublic_url = "https://311.example.gov"\n'))  # fmt: skip
+    warning = (
+        "warning: server.public_url http://311.example.gov is plain http and email is set: "
+        "mail clients' one-click unsubscribe (RFC 8058) needs https"
+    )
+    assert warning in result.stderr  # type: ignore[attr-defined]
+    linked = run("config", "check", config=write_config(text.format(scheme="https")))
     assert "unsubscribe" not in linked.stderr  # type: ignore[attr-defined]
     data = json.loads(run("config", "check", "--json", config=path).stdout)  # type: ignore[attr-defined]
     assert data["email"]["server"]["host"] == "smtp.example.gov"
     assert data["email"]["send"] == ["acknowledged", "closed"]
     assert data["email"]["purge_contact_after_days"] == 400
+
+
+@pytest.mark.parametrize(
+    "links",
+    ["", "[server]\nmax_body_kb = 64\n", '[server]\npublic_url = ""\n'],
+)
+def test_email_without_a_public_url_is_one_line_saying_why_it_is_needed(
+    write_config: Callable[[str], Path], links: str
+) -> None:
+    (line,) = problems(write_config, EMAIL, links)
+    assert ": server.public_url: missing, and [email] is set: every email carries an " in line
+    assert "unsubscribe link served at public_url" in line
+    without_email = problems(write_config, "", links)
+    assert without_email == []
+
+
+def test_an_unusable_public_url_with_email_is_said_once(
+    write_config: Callable[[str], Path],
+) -> None:
+    (line,) = problems(
+        write_config, EMAIL, '[server]\npublic_url = "https://scf@311.example.gov"\n'
+    )
+    assert ": server.public_url: has a login or password in it" in line

@@ -36,6 +36,9 @@ host = "127.0.0.1"
 port = {port}
 security = "none"
 from = "Testville 311 <no-reply@testville.gov>"
+
+[server]
+public_url = "http://127.0.0.1:8311"
 """
 
 

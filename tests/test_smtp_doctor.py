@@ -14,10 +14,12 @@ from scf_plugins.testing.smtp_sink import SmtpSink
 PASSWORD = "Doctor-Mail-4471"  # made up
 
 
-def config(port: int, extra: str = "") -> str:
-    """A config with only an organization and ``[email]`` at the sink."""
+def config(port: int, extra: str = "", public_url: str = "http://127.0.0.1:8311") -> str:
+    """A config with only an organization, ``[email]`` at the sink and the ``public_url``
+    its links go to."""
     return (
-        '[organization]\nname = "City of Testville"\n\n[email]\nhost = "127.0.0.1"\n'
+        f'[organization]\nname = "City of Testville"\n\n[server]\npublic_url = "{public_url}"\n'
+        f'\n[email]\nhost = "127.0.0.1"\n'
         f'port = {port}\nsecurity = "none"\nfrom = "311 <no-reply@example.gov>"\n{extra}'
     )
 
@@ -51,10 +53,7 @@ def test_a_reachable_server_and_a_good_login_are_ok_and_nothing_is_sent(
         f"connected to 127.0.0.1:{sink.port}; logged in as scf; the server offers "
         "SMTPUTF8, 8BITMIME"
     )
-    assert email["notes"] == [
-        "server.public_url is not set: residents' emails carry no unsubscribe link and no "
-        "link to their report"
-    ]
+    assert email["notes"] == ["server.public_url is plain http: one-click unsubscribe needs https"]
     assert sink.received == []
 
 
@@ -65,8 +64,8 @@ def test_a_refused_login_fails_and_says_how_to_fix_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("SCF_EMAIL_PASSWORD", "Wrong-Mail-4471")
-    extra = 'user = "scf"\n[server]\npublic_url = "https://311.example.gov"\n'
-    code, findings = doctor(run, write_config(config(sink.port, extra)))
+    extra = 'user = "scf"\n'
+    code, findings = doctor(run, write_config(config(sink.port, extra, "https://311.example.gov")))
     assert code == 1
     (email,) = findings
     assert email["ok"] is False and email["notes"] == []

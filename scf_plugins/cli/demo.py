@@ -75,6 +75,9 @@ host = "127.0.0.1"
 port = {smtp_port}
 security = "none"
 from = "New Haven 311 <no-reply@newhaven.example>"
+
+[server]
+public_url = "http://127.0.0.1:8311"  # scf serve's address: the emails' links lead there
 """
 
 

@@ -4,8 +4,10 @@ to, about what, and how long their contact details are kept.
 ``[email]`` names the mail server (``host``, ``port``, ``security``), the sender (``from``,
 ``reply_to``) and the login (``user``; its password is the credential ``email``: `scf
 credentials set email`, or ``SCF_EMAIL_PASSWORD``). Without ``[email]`` nobody is written to,
-and ``[notifications]`` is then a mistake. ``[privacy] purge_contact_after_days`` has no
-default: how long a city keeps reporters' names, emails and phones is its records policy.
+and ``[notifications]`` is then a mistake; with it, ``[server] public_url`` is required, since
+every email carries an unsubscribe link that ``scf serve`` answers there. ``[privacy]
+purge_contact_after_days`` has no default: how long a city keeps reporters' names, emails and
+phones is its records policy.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ PRIVACY_KEYS = {"purge_contact_after_days"}
 _HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]+\]?")
 _ADDRESS = re.compile(r"[^@\s<>()\[\],;:\"]+@[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_PUBLIC_URL_KEY = "server.public_url"
 
 Security = Literal["starttls", "tls", "none"]
 
@@ -116,6 +119,21 @@ def read_email(reader: Reader, table: Any) -> Email | None:
         reply_to=reply_to,
         timeout_seconds=reader.number(table, "timeout_seconds", "email", 30, 1, 600),
         password=reader.secret(EMAIL_CREDENTIAL, None) if user else None,
+    )
+
+
+def require_public_url(reader: Reader, email: Email | None, public_url: str | None) -> None:
+    """A problem when ``[email]`` is set without ``[server] public_url``: every email carries an
+    unsubscribe link (and its report's page), and both are served at that address."""
+    if email is None or public_url:
+        return
+    if any(f": {_PUBLIC_URL_KEY}: " in line for line in reader.problems):
+        return  # a public_url given but unusable is already one line
+    reader.problem(
+        _PUBLIC_URL_KEY,
+        "missing, and [email] is set: every email carries an unsubscribe link served at "
+        "public_url; set it to the address residents reach scf serve at, e.g. "
+        '"https://311.example.gov"',
     )
 
 

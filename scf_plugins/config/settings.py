@@ -20,7 +20,15 @@ from ..errors import ConfigError
 from ..intake.images import ImageLimits
 from ..models import INTEGRATION_KEYS, Geocoder, Integration, Option, frozen_mapping
 from .console import Console, read_console
-from .email import Email, Notifications, Privacy, read_email, read_notifications, read_privacy
+from .email import (
+    Email,
+    Notifications,
+    Privacy,
+    read_email,
+    read_notifications,
+    read_privacy,
+    require_public_url,
+)
 from .geocoders import read_geocoder
 from .images import read_images
 from .integrations import check_routing, read_integration
@@ -180,6 +188,7 @@ def _settings(reader: Reader, raw: dict[str, Any]) -> Settings:
     check_routing(reader, integrations)
     server = read_server(reader, raw.get("server", {}))
     email = read_email(reader, raw.get("email"))
+    require_public_url(reader, email, server.public_url)
     return Settings(
         reader.path,
         organization,

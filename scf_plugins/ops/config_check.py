@@ -165,17 +165,17 @@ def _mail_text(mail: dict[str, Any] | None) -> str:
 
 
 def _mail_warnings(settings: Settings) -> list[str]:
-    """Warnings about ``[email]``: no unsubscribe link without ``public_url``, and a password
-    that would cross the network unencrypted."""
+    """Warnings about ``[email]``: unsubscribe links a mail client cannot follow in one click,
+    and a password that would cross the network unencrypted."""
     email = settings.email
     if email is None:
         return []
     found = []
-    if not settings.server.public_url:
+    if unsubscribe_in_clear(settings):
         found.append(
-            "email is set but server.public_url is not: residents' emails carry no "
-            "unsubscribe link and no link to their report; set public_url to the address "
-            "residents reach scf serve at"
+            f"server.public_url {settings.server.public_url} is plain http and email is set: "
+            f"mail clients' one-click unsubscribe (RFC 8058) needs https; serve it over https "
+            f"(a TLS proxy in front of scf serve)"
         )
     if email.security == "none" and email.user and not cleartext.is_local(email.host):
         found += [
@@ -183,6 +183,13 @@ def _mail_warnings(settings: Settings) -> list[str]:
             f'crosses the network unencrypted; use "starttls" or "tls"'
         ]
     return found
+
+
+def unsubscribe_in_clear(settings: Settings) -> bool:
+    """Whether residents' emails carry unsubscribe links over plain http (RFC 8058's
+    one-click unsubscribe needs https)."""
+    url = settings.server.public_url or ""
+    return settings.email is not None and url.lower().startswith("http://")
 
 
 def _plugin_problems(

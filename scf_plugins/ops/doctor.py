@@ -20,7 +20,7 @@ from ..errors import LoginRefused, ScfError
 from ..models import Geocoder, Integration, problems_and_warnings
 from ..net.redaction import redact
 from ..plugins import PluginHost
-from . import advice, cleartext
+from . import advice, cleartext, config_check
 
 if TYPE_CHECKING:
     from ..store.store import Store
@@ -169,17 +169,15 @@ def check_geocoder(host: PluginHost, geocoder: Geocoder) -> Finding:
 
 def check_email(settings: Settings) -> Finding:
     """Connect to the mail server, say hello, secure the connection and log in as ``[email]``
-    says; send nothing. Notes say what residents' emails lack without ``public_url``."""
+    says; send nothing. Notes say what residents' emails lack over a plain http
+    ``public_url``."""
     from ..net import smtp
 
     email = settings.email
     assert email is not None
     notes = []
-    if not settings.server.public_url:
-        notes.append(
-            "server.public_url is not set: residents' emails carry no unsubscribe link and no "
-            "link to their report"
-        )
+    if config_check.unsubscribe_in_clear(settings):
+        notes.append("server.public_url is plain http: one-click unsubscribe needs https")
     if email.security == "none" and email.user and not cleartext.is_local(email.host):
         notes.append(f"the password for {email.host} crosses the network unencrypted")
     try:
