@@ -176,6 +176,29 @@ def push_attachment(integration: Integration, issue: Issue, attachment: Attachme
 
 
 @hookspec(firstresult=True)
+def cancel_request(integration: Integration, issue: Issue, reason: str) -> str:
+    """Cancel the issue's remote request, because staff withdrew the issue here (optional:
+    ``scf issues withdraw ID --remote``, and the console's "Also cancel the remote request").
+
+    Called only for a plugin that implements it and declares ``Capabilities.remote_cancel``,
+    and only for an issue linked in the integration's live environment, before the issue is
+    closed here. Cancel once: when the request is cancelled already (an earlier call's answer
+    was lost, or a second withdraw after the first one's local change failed), say so and
+    change nothing. Make the change through ``HttpClient.request(..., idempotent=False)``.
+
+    :param integration: the integration's settings.
+    :param issue: the issue; ``issue.remote_id`` is the request, ``issue.marker`` its marker.
+    :param reason: why staff withdrew it (what the resident is told); keep it on the remote
+        request where the system keeps a cancel reason.
+    :returns: one line saying what was done (``"cancelled with status CANCEL"``, or ``"it was
+        cancelled already"``).
+    :raises DefiniteError: when the remote system refuses (no permission to cancel, or a
+        request closed there, which cannot be cancelled): the issue stays as it is here.
+    :raises RemoteError: as for any other call; nothing is changed here.
+    """
+
+
+@hookspec(firstresult=True)
 def validate_address(geocoder: Geocoder, issue: Issue) -> AddressCheck | None:
     """Check the issue's address (or, without one, its point) against a geocoder.
 

@@ -594,6 +594,9 @@ class Capabilities:
     out: photos then stay here, shown as kept here, with no error and no retry). The contract
     suite skips the tests of what a plugin declares it does not do.
 
+    ``remote_cancel``: it can cancel a request from here (the ``cancel_request`` hook): ``scf
+    issues withdraw --remote`` and the console offer it only then.
+
     ``comment_audience``: how the remote system's comments for the resident are told from the
     crews' own, which ``poll`` leaves out. ``"prefix"``: staff start them with the pull prefix
     (``To SCF:``, removed before they reach the resident); ``"flag"``: the remote system marks
@@ -608,6 +611,7 @@ class Capabilities:
     cancellation: bool = True
     attachments: bool = True
     comment_audience: CommentAudience = "prefix"
+    remote_cancel: bool = False
 
 
 PLUGIN_STATE_LIMIT = 4000  # characters of JSON: a token and a few times, not a cache

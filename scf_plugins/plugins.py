@@ -59,7 +59,7 @@ DISABLE_ENV = "SCF_DISABLE_PLUGINS"
 # The hooks that change the remote system: a bug met in one may come after the change was
 # made (a create sent, its answer then misread), so the failure is ambiguous and the retry
 # goes through the plugin's look-up first; any other hook's bug is a definite error.
-CHANGING_HOOKS = frozenset({"submit", "push_comment", "push_attachment"})
+CHANGING_HOOKS = frozenset({"submit", "push_comment", "push_attachment", "cancel_request"})
 
 
 class PluginFailure(ScfError):
@@ -301,6 +301,22 @@ class PluginHost:
             attachment=attachment,
         )
         return str(result)
+
+    def cancel_request(self, integration: Integration, issue: Issue, reason: str) -> str:
+        """Cancel the issue's remote request (see the hook spec); one line of what was done."""
+        result = self._first(
+            "cancel_request", integration.plugin, integration=integration, issue=issue,
+            reason=reason,
+        )  # fmt: skip
+        return str(result)
+
+    def cancels_remotely(self, integration: Integration) -> bool:
+        """Whether the integration's plugin cancels remote requests (the hook, and its
+        capability)."""
+        return (
+            self.implements("cancel_request", integration.plugin)
+            and self.capabilities(integration).remote_cancel
+        )
 
     def takes_attachments(self, integration: Integration) -> bool:
         """Whether the integration's plugin uploads photos (the hook, and its capability)."""

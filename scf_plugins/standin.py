@@ -14,7 +14,15 @@ from typing import Protocol
 
 
 class Staff(Protocol):
-    """What city staff do in the remote system, as the contract needs it."""
+    """What city staff do in the remote system, as the contract needs it.
+
+    Two more methods are asked only of the plugins that need them, so they are not part of
+    the protocol (a plugin without them still type-checks): ``cancel_reasons(remote_id) ->
+    list[str]``, the reason of each time the request was cancelled through the API, oldest
+    first (a plugin that cancels from here: ``cancel_request``); and ``process_pending() ->
+    None``, the back office making every create accepted under a token (a plugin whose
+    ``submit`` returns tokens, with a ``contract_pending_request_type``).
+    """
 
     def close(self, remote_id: str, status: str) -> None:
         """Close the request with this (closed) status."""

@@ -260,13 +260,16 @@ def _unlink(
     selection: unlinking.Selection | None,
     integration: str | None,
     as_json: bool,
+    remote: bool = False,
 ) -> None:
     """Withdraw or resubmit each issue chosen, one line (or JSON object) per issue; exits 1
-    when any could not be."""
+    when any could not be. ``remote``: cancel each one's remote request first."""
     text = unlinking.checked_reason(reason)
     ids = unlinking.choose(app.settings, app.store, issue_ids, selection, integration, verb)
     outcomes = []
-    for outcome in unlinking.act(app.settings, app.store, ids, verb, text, actor=app.actor):
+    done = unlinking.act(app.settings, app.store, ids, verb, text, actor=app.actor,
+                         host=app.host if remote else None, remote=remote)  # fmt: skip
+    for outcome in done:
         outcomes.append(outcome)
         if not as_json:
             echo(outcome.line())
@@ -278,6 +281,11 @@ def _unlink(
 @issues_group.command("withdraw")
 @_filtered
 @click.option("--reason", required=True, help="Told to the resident in the closing message.")
+@click.option(
+    "--remote",
+    is_flag=True,
+    help="Also cancel each one's remote request, with the reason (where its plugin can).",
+)
 @pass_app
 def issues_withdraw(
     app: App,
@@ -288,11 +296,14 @@ def issues_withdraw(
     integration: str | None,
     as_json: bool,
     reason: str,
+    remote: bool,
 ) -> None:
     """Close Open or Acknowledged issues here, with a message; the remote system is not
-    touched (their links, if any, are dropped). Give ids, or a filter."""
+    touched (their links, if any, are dropped), unless --remote: then each one's remote
+    request is cancelled first, once, with the reason, and an issue whose request cannot be
+    cancelled from here is left as it is, saying why. Give ids, or a filter."""
     selection = _selection(failing, stuck, attention)
-    _unlink(app, "withdraw", reason, issue_ids, selection, integration, as_json)
+    _unlink(app, "withdraw", reason, issue_ids, selection, integration, as_json, remote)
 
 
 @issues_group.command("resubmit")

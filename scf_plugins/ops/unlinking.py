@@ -5,6 +5,11 @@ Each issue is decided and changed in a transaction of its own (its status, its m
 resident, its photos), so a refusal or a failure leaves it as it was and the others are done
 anyway; each gets one :class:`Outcome` line saying what was done, or why not and what to do.
 
+A withdraw with ``remote`` (``scf issues withdraw --remote``) first cancels the remote request,
+once, with the reason, through the plugin's ``cancel_request`` (:mod:`.remote_cancel`); where
+it cannot (the plugin does not declare it, a create with no id yet, a link of another
+environment, the remote refused) the issue is left as it is and the line says why.
+
 A resubmit is refused where it would do harm: a create that may have reached the remote system
 or that a worker is sending now (sending anew under a new marker could make a second
 request), an issue held for its address
@@ -27,6 +32,7 @@ if TYPE_CHECKING:
     from sqlalchemy import RowMapping
 
     from ..config.settings import Settings
+    from ..plugins import PluginHost
     from ..store.store import Store
 
 Verb = Literal["withdraw", "resubmit"]
@@ -100,17 +106,34 @@ def act(
     reason: str,
     *,
     actor: str,
+    host: PluginHost | None = None,
+    remote: bool = False,
 ) -> Iterator[Outcome]:
     """Withdraw (close here, with ``reason`` told to the resident; the remote system is not
-    touched) or resubmit (send anew, under a new marker, photos too) each issue in turn,
-    yielding its outcome as soon as it is committed (and, when done, audited)."""
+    touched, unless ``remote``: then its request is cancelled first, through ``host``) or
+    resubmit (send anew, under a new marker, photos too) each issue in turn, yielding its
+    outcome as soon as it is committed (and, when done, audited)."""
     from sqlalchemy import select
 
     from ..engine import transitions
     from ..store.tables import issues
     from ..timeutil import utcnow
+    from .remote_cancel import cancel_first
 
+    if remote and (verb != "withdraw" or host is None):
+        raise UserError("only a withdraw cancels the remote request (--remote)")
     for issue_id in issue_ids:
+        cancelled: str | None = None  # what --remote did (or found nothing to do)
+        remote_done: str | None = None  # ... when it changed the remote system
+        if remote:
+            assert host is not None
+            said = cancel_first(settings, store, host, issue_id, reason)
+            if not said.done:
+                yield Outcome(issue_id, verb, False, said.text)
+                continue
+            cancelled = said.text or None
+            if said.cancelled:
+                remote_done = said.text
         with store.transaction() as conn:
             # Locked (PostgreSQL), so a worker cannot claim it between this read and the
             # change; the change re-checks that no worker holds it all the same.
@@ -128,19 +151,24 @@ def act(
                     if verb == "resubmit"
                     else f"it changed meanwhile; see `scf issues show {issue_id}`"
                 )
+        if refused is not None and remote_done:
+            refused = f"{remote_done}, but here {refused}"
         if refused is not None:
             yield Outcome(issue_id, verb, False, refused)
         else:
             assert row is not None
+            done = "withdrew" if verb == "withdraw" else "resubmitted"
+            remotely = f" ({cancelled})" if cancelled else ""
             audit.record(
                 store,
                 actor,
                 f"issues.{verb}",
                 issue_id=issue_id,
                 integration=row["integration"],
-                detail=f"{'withdrew' if verb == 'withdraw' else 'resubmitted'}: {reason}",
+                detail=f"{done}{remotely}: {reason}",
             )
-            yield Outcome(issue_id, verb, True, _done(row, verb))
+            text = _done(row, verb) if cancelled is None else f"closed here; {cancelled}"
+            yield Outcome(issue_id, verb, True, text)
 
 
 def refusal(settings: Settings, row: RowMapping | None, issue_id: int, verb: Verb) -> str | None:

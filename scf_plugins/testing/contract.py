@@ -460,3 +460,31 @@ class RemoteSystemContract:
         )
         assert again == first
         assert contract_staff.attachments(str(issue.remote_id)) == [jpeg]
+
+    def test_cancel_request_cancels_once_with_the_reason(
+        self,
+        host: PluginHost,
+        contract_integration: Integration,
+        contract_staff: Staff,
+        request_type: RequestType,
+    ) -> None:
+        """A plugin that cancels from here (``cancel_request``, ``remote_cancel``) cancels the
+        request with the reason, once: asked again after doubt, it finds it cancelled and
+        changes nothing; a request closed remotely is refused with a host error."""
+        if not host.cancels_remotely(contract_integration):
+            pytest.skip("the plugin declares it cancels no request from here (capabilities)")
+        reasons = getattr(contract_staff, "cancel_reasons", None)
+        assert callable(reasons), "give the contract's Staff cancel_reasons(remote_id)"
+        issue, closed = (self.submitted(host, contract_integration, request_type) for _ in "ab")
+        rid = str(issue.remote_id)
+        assert host.cancel_request(contract_integration, issue, "Contract withdraw")
+        assert host.cancel_request(contract_integration, issue, "Contract withdraw")
+        assert reasons(rid) == ["Contract withdraw"], "cancel once, with the reason"
+        [update] = host.poll(contract_integration, [Tracked(issue.id, rid, issue.marker)])
+        assert update.state is RemoteState.CANCELED or update.remote_closed, (
+            "a request cancelled from here reads as cancelled (or closed) in the next poll"
+        )
+        contract_staff.close(str(closed.remote_id), contract_integration.closed_statuses[0])
+        with pytest.raises(ScfError) as refused:
+            host.cancel_request(contract_integration, closed, "Contract withdraw")
+        assert not isinstance(refused.value, PluginFailure), refused.value

@@ -212,7 +212,23 @@ class FakeRemote:
     @hookimpl
     def capabilities(self, integration: Integration) -> Capabilities:
         """Everything, with comments told by :attr:`audience`."""
-        return Capabilities(comment_audience=self.audience)
+        return Capabilities(comment_audience=self.audience, remote_cancel=True)
+
+    @hookimpl
+    def cancel_request(self, integration: Integration, issue: Issue, reason: str) -> str:
+        """Cancel the request with status CANCEL and the reason, once; a closed one is
+        refused."""
+        self.calls.append(("cancel_request", integration.name))
+        request = self.remote.get(str(issue.remote_id))
+        if request is None or request["marker"] != issue.marker:
+            raise DefiniteError(f"no remote request {issue.remote_id} of this issue")
+        if request["status"] == "CANCEL":
+            return "it was cancelled already"
+        if request["status"].upper() in {s.upper() for s in integration.closed_statuses}:
+            raise DefiniteError(f"request {issue.remote_id} is closed; it is not cancelled")
+        request["status"] = "CANCEL"
+        request.setdefault("cancel_reasons", []).append(reason)
+        return "cancelled with status CANCEL"
 
     @hookimpl
     def push_comment(self, integration: Integration, issue: Issue, comment: Comment) -> str:
@@ -273,6 +289,10 @@ class FakeStaff:
     def set_status(self, remote_id: str, status: str) -> None:
         """Give the request any status (one neither status list names)."""
         self.remote.remote[remote_id]["status"] = status
+
+    def cancel_reasons(self, remote_id: str) -> list[str]:
+        """The reason of each cancel made through the plugin."""
+        return list(self.remote.remote[remote_id].get("cancel_reasons", []))
 
     def drop_next_answer(self) -> None:
         """Make the next create, but lose its answer."""

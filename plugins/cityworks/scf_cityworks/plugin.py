@@ -321,9 +321,48 @@ def _photo_comment(attachment: Attachment) -> str:
 
 
 @hookimpl
+def cancel_request(integration: Integration, issue: Issue, reason: str) -> str:
+    """``ServiceRequest/ById`` first (cancelled already: nothing more to do; closed, or not
+    this issue's request: refused), then ``ServiceRequest/Cancel`` with the reason."""
+    from .client import NOT_FOUND_CODES
+
+    client = site_for(integration).client
+    rid = mapping.request_id(issue.remote_id)
+    if rid is None:
+        raise DefiniteError(f"{issue.remote_id!r} is not a Cityworks request id")
+    found = client.call_envelope(
+        "Ams/ServiceRequest/ById", {"RequestId": rid}, accept_codes=NOT_FOUND_CODES
+    ).get("Value")
+    if not isinstance(found, dict):
+        raise DefiniteError(f"Cityworks has no request {rid}; there is nothing to cancel")
+    status = _status(found) or "?"
+    if str(found.get("OtherSystemId") or "") != issue.marker:
+        raise DefiniteError(
+            f"request {rid} in Cityworks does not carry this issue's marker {issue.marker}; it "
+            f"is not cancelled from here"
+        )
+    if found.get("Cancel") is True:
+        return f"it was cancelled already, with status {status}"
+    if found.get("IsClosed") is True:
+        raise DefiniteError(
+            f"request {rid} is closed in Cityworks with status {status}; a closed request is "
+            f"not cancelled"
+        )
+    value = client.call(
+        "Ams/ServiceRequest/Cancel",
+        {"RequestIds": [rid], "CancelReason": reason},
+        idempotent=False,
+    )
+    records = [r for r in mapping.as_list(value) if isinstance(r, dict)]
+    after = _status(records[0]) if records else None
+    return f"cancelled with status {after or status}"
+
+
+@hookimpl
 def capabilities(integration: Integration) -> Capabilities:
-    """Cityworks writes dates as naive server-local times (the integration needs timezone)."""
-    return Capabilities(naive_local_dates=True)
+    """Cityworks writes dates as naive server-local times (the integration needs timezone),
+    and cancels a request from here (``ServiceRequest/Cancel``)."""
+    return Capabilities(naive_local_dates=True, remote_cancel=True)
 
 
 @hookimpl

@@ -58,6 +58,11 @@ class EmulatorStaff:
         with self.state.lock:
             return sum(self.state.counts.values())
 
+    def cancel_reasons(self, remote_id: str) -> list[str]:
+        """The ``CancelReason`` of each time the request was cancelled, oldest first."""
+        with self.state.lock:
+            return list(self.state.cancellations.get(int(remote_id), []))
+
     def attachments(self, remote_id: str) -> list[bytes]:
         """The bytes of every file attached to the request."""
         return [f.content for f in self.attached_files(remote_id)]

@@ -17,6 +17,7 @@ from typing import Any
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from ...errors import ScfError
 from ...models import RequestType
 from ...ops import allowed, finding, history, views
 from .page import Console, Visit, signed_in
@@ -81,7 +82,21 @@ async def issue_page(visit: Visit) -> Response:
         resubmit_reason=RESUBMIT_REASON,
         timeline_kind=timeline_kind,
         wrong=wrong_now(staff),
+        cancels_remotely=_cancels_remotely(visit, staff),
     )
+
+
+def _cancels_remotely(visit: Visit, staff: dict[str, Any]) -> bool:
+    """Whether the Withdraw form offers to cancel the remote request too: the issue is linked
+    and its integration's plugin declares it can (``scf issues withdraw --remote``)."""
+    integration = visit.settings.integrations.get(staff["integration"] or "")
+    host = visit.console.served.host
+    if not staff.get("remote_id") or integration is None or host is None:
+        return False
+    try:
+        return host.cancels_remotely(integration)
+    except ScfError:  # a plugin that is not loaded: the form offers nothing more
+        return False
 
 
 def _read(visit: Visit, issue_id: int, code: str) -> Shown | None:

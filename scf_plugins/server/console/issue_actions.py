@@ -109,8 +109,10 @@ async def release(visit: Visit) -> Response:
 
 @signed_in
 async def withdraw(visit: Visit) -> Response:
-    """``Withdraw``: close the issue here, with the reason told to the resident."""
-    return await _unlink(visit, "withdraw", visit.form.get("reason") or "")
+    """``Withdraw``: close the issue here, with the reason told to the resident; with "Also
+    cancel the remote request" ticked, its remote request is cancelled first."""
+    remote = visit.form.get("remote") == "1"
+    return await _unlink(visit, "withdraw", visit.form.get("reason") or "", remote=remote)
 
 
 @signed_in
@@ -119,7 +121,9 @@ async def resubmit(visit: Visit) -> Response:
     return await _unlink(visit, "resubmit", visit.form.get("reason") or RESUBMIT_REASON)
 
 
-async def _unlink(visit: Visit, verb: unlinking.Verb, reason: str) -> Response:
+async def _unlink(
+    visit: Visit, verb: unlinking.Verb, reason: str, *, remote: bool = False
+) -> Response:
     """Withdraw or resubmit, and say what became of the issue."""
     target = _target(visit)
     if isinstance(target, Response):
@@ -132,7 +136,8 @@ async def _unlink(visit: Visit, verb: unlinking.Verb, reason: str) -> Response:
 
     def work() -> unlinking.Outcome:
         [outcome] = unlinking.act(visit.settings, visit.store, [issue_id], verb, reason,
-                                  actor=visit.actor)  # fmt: skip
+                                  actor=visit.actor, host=visit.host if remote else None,
+                                  remote=remote)  # fmt: skip
         return outcome
 
     try:

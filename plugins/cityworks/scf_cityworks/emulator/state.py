@@ -147,6 +147,7 @@ class EmulatorState:
         self.customer_calls: dict[int, list[dict[str, Any]]] = {}
         self.attachments: dict[int, list[dict[str, Any]]] = {}  # by request: the records
         self.attachment_files: dict[int, bytes] = {}  # by attachment id: the bytes received
+        self.cancellations: dict[int, list[str]] = {}  # by request: each Cancel's reason
         self.next_attachment_id = 7001
         self.tokens: dict[str, str] = {}
         self.issued: list[str] = []  # every token ever minted (tests look for leaks)
@@ -500,6 +501,7 @@ class EmulatorState:
         with self.lock:
             for rid in ids:
                 record = self._request(rid)
+                self.cancellations.setdefault(rid, []).append(reason)
                 record.update(
                     {
                         "Status": status,
@@ -669,6 +671,7 @@ class EmulatorState:
             self.customer_calls.clear()
             self.attachments.clear()
             self.attachment_files.clear()
+            self.cancellations.clear()
             self.tokens.clear()
             self.faults.clear()
             self.counts.clear()
