@@ -168,6 +168,25 @@ def test_every_kind_is_sent_and_a_switched_off_kind_is_not(
     assert [n["kind"] for n in notices(t, issue_id)] == ["activity", "comment", "canceled"]
 
 
+def test_a_withdrawn_issue_emails_its_reason_as_the_closing_message(
+    town: Callable[..., Harness], sink: SmtpSink
+) -> None:
+    t = town()
+    issue_id = report(t)
+    t.sync()
+    sink.wait_for(1)
+    reason = "the road belongs to the state, whose crews fix it"
+    t.cli_ok("issues", "withdraw", str(issue_id), "--reason", reason)
+    t.later(minutes=1)  # the command ran on the wall's clock, the engine runs on the harness's
+    assert t.sync().emails == 1
+    (closing,) = about(sink.wait_for(2), reason)
+    assert closing.subject.endswith("— closed") and closing.rcpt_tos == (ADDRESS,)
+    assert [(n["kind"], n["state"]) for n in notices(t, issue_id)] == [
+        ("acknowledged", "sent"),
+        ("closed", "sent"),
+    ]
+
+
 def test_a_kind_switched_off_after_it_was_queued_is_skipped(
     town: Callable[..., Harness], sink: SmtpSink
 ) -> None:

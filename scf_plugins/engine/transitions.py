@@ -299,10 +299,11 @@ def withdraw(
     conn: Connection, settings: Settings, issue_id: int, reason: str, now: datetime
 ) -> bool:
     """Close an Open or Acknowledged issue here, with a message, never touching the remote
-    system; its link (if any) is dropped."""
+    system; its link (if any) is dropped. The resident is emailed the message as the issue's
+    closing one: the reason is told to them."""
     return _unlink(
         conn, settings, issue_id, reason, now, "withdrawn",
-        lambda row: {"status": Status.CLOSED.value, "closed_at": now},
+        lambda row: {"status": Status.CLOSED.value, "closed_at": now}, notify_as="closed",
     )  # fmt: skip
 
 
@@ -338,11 +339,14 @@ def _unlink(
     kind: str,
     values: Callable[[RowMapping], dict[str, object] | None],
     only: Sequence[ColumnElement[bool]] = (),
+    *,
+    notify_as: str | None = None,
 ) -> bool:
     """Drop an Open or Acknowledged issue's link (its flags go with it, its photos go to the
     next request), set ``values(row)`` (None: refused), and post the ``kind`` message with
-    ``reason``; all in the caller's transaction. ``only``: more conditions the row must meet
-    when it is updated (a worker may have changed it since the caller read it)."""
+    ``reason``, emailed to the resident as ``notify_as`` (None: not emailed); all in the
+    caller's transaction. ``only``: more conditions the row must meet when it is updated (a
+    worker may have changed it since the caller read it)."""
     row = conn.execute(select(issues).where(issues.c.id == issue_id)).mappings().first()
     if row is None or row["status"] not in (Status.OPEN.value, Status.ACKNOWLEDGED.value):
         return False
@@ -359,7 +363,7 @@ def _unlink(
     leave_request(conn, row, now)
     template = messages.DEFAULTS[kind]
     text = messages.render(template, kind, **template_values(dict(row), settings, reason=reason))
-    post(conn, settings, issue_id, text, now)
+    post(conn, settings, issue_id, text, now, notify_as=notify_as)
     return True
 
 
