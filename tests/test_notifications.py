@@ -315,6 +315,38 @@ def test_an_interrupted_send_is_uncertain_and_sent_again_only_when_staff_say_so(
     assert "notifications.retry" in audit and ADDRESS not in audit
 
 
+def test_an_issue_s_emails_go_in_order_an_earlier_one_backing_off_holds_the_later_back(
+    town: Callable[..., Harness], sink: SmtpSink, staff: FakeStaff
+) -> None:
+    t = town()
+
+    def acknowledged_and_closed(summary: str) -> int:
+        """An issue whose acknowledgement and closing emails both wait."""
+        issue_id = report(t, summary=summary)
+        t.engine().run_pass(notify=False)
+        staff.close(t.show(issue_id)["remote_id"], "CLOSED")
+        t.engine().run_pass(notify=False)
+        return issue_id
+
+    first = acknowledged_and_closed("Deep pothole")
+    sink.answer(451)  # the acknowledgement fails for now: the closing waits behind it
+    t.sync()
+    kinds = [(n["kind"], n["state"]) for n in notices(t, first)]
+    assert kinds == [("acknowledged", "failing"), ("closed", "waiting")]
+    assert sink.received == []
+    t.later(minutes=2)
+    t.sync()
+    assert [r.subject for r in sink.wait_for(2)] == [
+        f"Your report {first}: Deep pothole — received",
+        f"Your report {first}: Deep pothole — closed",
+    ]
+    second = acknowledged_and_closed("Another hole")
+    sink.drop(keep=True)  # the acknowledgement ends uncertain: it holds nothing back
+    t.sync()
+    assert [n["state"] for n in notices(t, second)] == ["uncertain", "sent"]
+    assert [r.subject.rsplit(" ", 1)[-1] for r in sink.wait_for(4)[2:]] == ["received", "closed"]
+
+
 def _rows(t: Harness) -> list[Any]:
     from sqlalchemy import select
 

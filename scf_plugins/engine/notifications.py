@@ -6,7 +6,10 @@ is kept by never sending a message a second time on our own, at the price of an 
 now and then:
 
 - **Claim**: a few due notifications at a time, leased like the other steps' work (and
-  renewed while the pass runs), so two workers never send the same one.
+  renewed while the pass runs), so two workers never send the same one. Only the oldest
+  notification of an issue still to send is claimed: a resident never reads "closed" before
+  "received", whether the two would be sent at once or the first is backing off. An earlier
+  one that is uncertain or skipped holds nothing back.
 - **Checked again** just before it is sent: the kind still switched on, the resident not
   unsubscribed from the issue nor the address, the contact details still there. If not, it
   is skipped, and the reason kept.
@@ -52,6 +55,20 @@ WAITING: tuple[ColumnElement[bool], ...] = (
     t.c.uncertain_at.is_(None),
 )  # the rows of the partial index ix_notifications_waiting
 _CLAIMED = (t.c.id, t.c.issue_id, t.c.comment_id, t.c.kind)
+_EARLIER = t.alias("earlier")
+# No earlier notification of the same issue still to send (read through ix_notifications_issue:
+# an issue has a handful).
+_OLDEST_OF_ISSUE = ~(
+    select(_EARLIER.c.id)
+    .where(
+        _EARLIER.c.issue_id == t.c.issue_id,
+        _EARLIER.c.id < t.c.id,
+        _EARLIER.c.sent_at.is_(None),
+        _EARLIER.c.skipped.is_(None),
+        _EARLIER.c.uncertain_at.is_(None),
+    )
+    .exists()
+)
 
 
 @dataclass(frozen=True)
@@ -137,13 +154,14 @@ def _orphans_uncertain(ctx: StepContext, now: datetime) -> None:
 
 
 def _claim(ctx: StepContext) -> list[Claimed]:
-    """Lease the next few due notifications, and decide for each whether it still goes."""
+    """Lease the next few due notifications (the oldest still to send of each issue), and
+    decide for each whether it still goes."""
     now = ctx.clock()
     with ctx.store.transaction() as conn:
         rows = leases.claim(
             conn,
             t,
-            [*WAITING, t.c.send_attempted_at.is_(None), t.c.next_try_at <= now],
+            [*WAITING, t.c.send_attempted_at.is_(None), t.c.next_try_at <= now, _OLDEST_OF_ISSUE],
             owner=ctx.owner,
             now=now,
             lease=ctx.lease,
