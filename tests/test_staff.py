@@ -159,6 +159,23 @@ def test_signing_in_with_a_wrong_password_or_an_unknown_name_says_the_same(
     assert refusals == [staff.WRONG] * 3
 
 
+def test_a_locked_or_disabled_account_costs_the_verify_an_unknown_name_costs(
+    store: Store, cheap: CountingHasher
+) -> None:
+    staff.create(store, "alice", "admin", PASSWORD, actor=ACTOR)
+    staff.create(store, "bob", "staff", PASSWORD, actor=ACTOR)
+    for _ in range(staff.MAX_FAILURES):
+        with pytest.raises(staff.SignInRefused):
+            staff.authenticate(store, "alice", OTHER, START)
+    staff.disable(store, "bob", actor=ACTOR)
+    assert staff.listed(store)[0].state(START) == "locked"
+    for name, password in [("alice", OTHER), ("alice", PASSWORD), ("bob", PASSWORD)]:
+        before = cheap.verifies
+        with pytest.raises(staff.SignInRefused, match=staff.WRONG):
+            staff.authenticate(store, name, password, START)
+        assert cheap.verifies == before + 1, name  # as slow as a wrong password: no tell
+
+
 def test_five_failures_lock_the_account_for_15_minutes_in_every_worker(
     store: Store, scf_database: str
 ) -> None:

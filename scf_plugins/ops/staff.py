@@ -260,15 +260,13 @@ def authenticate(store: Store, name: str, password: str, now: datetime) -> Staff
             if len(name) > 100
             else conn.execute(select(staff).where(staff.c.name == name)).mappings().first()
         )
-    if row is None or len(password) > MAX_PASSWORD:
+    if row is None or len(password) > MAX_PASSWORD or _account(row).state(now) != "active":
+        # A locked or disabled account is refused after the verify an unknown name costs: an
+        # answer faster than a wrong password's would tell that the name exists.
         _verify(_dummy_hash(), password[:MAX_PASSWORD])
         raise SignInRefused(WRONG)
-    account = _account(row)
-    if account.state(now) == "locked":
-        raise SignInRefused(WRONG)
-    if not _verify(row["password_hash"], password) or account.disabled_at is not None:
-        if account.disabled_at is None:
-            _failed(store, name, now)
+    if not _verify(row["password_hash"], password):
+        _failed(store, name, now)
         raise SignInRefused(WRONG)
     return _signed_in(store, row, password, now)
 
