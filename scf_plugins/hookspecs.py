@@ -132,11 +132,12 @@ def poll(integration: Integration, tracked: list[Tracked]) -> list[RemoteUpdate]
         ``marker`` set to the marker the remote request carries (the host applies an update
         only when it matches ``Tracked.marker``) and ``remote_closed`` set from the remote
         system's own closed flag, and ``comments`` the remote comments meant for the resident
-        (by ``Capabilities.comment_audience``). A request the remote no longer has is
-        ``state=MISSING``; a tracked id of the wrong shape, or a record that cannot be read,
-        is ``state=UNREADABLE`` with ``error`` saying why; a readable request whose comments
-        could not all be read keeps its state, with ``error`` saying so. One bad record never
-        raises for the batch.
+        (by ``Capabilities.comment_audience``). Ids the remote cannot find follow one rule: an
+        id of the remote's own shape that no request has (one it no longer has) is
+        ``state=MISSING``; an id the remote can never have (the wrong shape: a word where ids
+        are numbers) is ``state=UNREADABLE`` with ``error`` saying why, as is a record that
+        cannot be read; a readable request whose comments could not all be read keeps its
+        state, with ``error`` saying so. One bad record never raises for the batch.
     """
 
 

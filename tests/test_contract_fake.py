@@ -32,6 +32,26 @@ class TestFakeRemoteContract(RemoteSystemContract):
     def contract_staff(self, contract_plugin: FakeRemote) -> FakeStaff:
         return FakeStaff(contract_plugin)
 
+    @pytest.fixture
+    def contract_request_type_code(self) -> str:
+        return "POTHOLE"
+
+    @pytest.fixture
+    def contract_malformed_id(self) -> str:
+        return "not-a-number"
+
+
+class TestARemoteThatCreatesLater(TestFakeRemoteContract):
+    """Graffiti reports are accepted under a token and made when staff process them."""
+
+    @pytest.fixture
+    def contract_plugin(self) -> FakeRemote:
+        return FakeRemote("fake", batch_codes=frozenset({"GRAFFITI"}))
+
+    @pytest.fixture
+    def contract_pending_request_type_code(self) -> str:
+        return "GRAFFITI"
+
 
 class TestCommentsToldByAPublicFlag(TestFakeRemoteContract):
     """Comments for the resident are those the remote system marks public."""

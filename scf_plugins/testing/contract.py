@@ -18,6 +18,13 @@ own routing. When they pass, the plugin does what the sync engine relies on::
         @pytest.fixture
         def contract_staff(self, my_test_server):
             return MyStaff(my_test_server)   # a Staff: what city staff do in your system
+
+Four more fixtures may be overridden, each documented where it is defined:
+``contract_request_type_code`` (the request type the tests use; default the first offered),
+``contract_unknown_id`` (an id of your system's shape that no request has),
+``contract_malformed_id`` (an id your system can never have; default None: no such test) and
+``contract_pending_request_type_code`` (a request type your system creates later, under a
+token; default None: the pending-create tests skip).
 """
 
 from __future__ import annotations
@@ -38,12 +45,14 @@ from ..models import (
     Comment,
     Integration,
     Issue,
+    Pending,
     Question,
     QuestionType,
     RemoteState,
     RequestType,
     Secret,
     Tracked,
+    attachment_name,
 )
 from ..plugins import PluginFailure, PluginHost, build_manager
 from ..standin import Staff
@@ -101,11 +110,51 @@ class RemoteSystemContract:
         return host
 
     @pytest.fixture
-    def request_type(self, host: PluginHost, contract_integration: Integration) -> RequestType:
-        """The first request type the plugin offers."""
-        types = host.list_request_types(contract_integration)
+    def contract_request_type_code(self) -> str | None:
+        """The code of the request type the tests create requests of: override it to choose
+        one (a type whose creates are plain, with the questions your system needs answered);
+        None, the default, takes the first type the plugin offers."""
+        return None
+
+    @pytest.fixture
+    def contract_unknown_id(self) -> str:
+        """A remote id of your system's own shape that no request has: a poll reports it
+        MISSING. Override it when your ids are not numbers (``"REC24-00000-99999"``)."""
+        return "424242424"
+
+    @pytest.fixture
+    def contract_malformed_id(self) -> str | None:
+        """A remote id your system can never have (a word where ids are numbers): a poll
+        reports it UNREADABLE, with ``error``. None, the default: your system takes any text
+        as an id, and the test skips."""
+        return None
+
+    @pytest.fixture
+    def contract_pending_request_type_code(self) -> str | None:
+        """The code of a request type your system creates later, under a token (an Open311
+        ``batch`` service): the pending-create tests run on it, your ``Staff`` giving
+        ``process_pending()``. None, the default: they skip."""
+        return None
+
+    @pytest.fixture
+    def request_type(
+        self,
+        host: PluginHost,
+        contract_integration: Integration,
+        contract_request_type_code: str | None,
+    ) -> RequestType:
+        """The request type the tests use (``contract_request_type_code``, or the first)."""
+        return self._type(host, contract_integration, contract_request_type_code)
+
+    @staticmethod
+    def _type(host: PluginHost, integration: Integration, code: str | None) -> RequestType:
+        types = host.list_request_types(integration)
         assert types, "the plugin must offer at least one request type"
-        return types[0]
+        if code is None:
+            return types[0]
+        chosen = [rt for rt in types if rt.code == code]
+        assert chosen, f"the plugin offers no request type {code!r}"
+        return chosen[0]
 
     def new_issue(self, rt: RequestType, **overrides: Any) -> Issue:
         """A fresh issue of ``rt`` with valid answers."""
@@ -186,16 +235,40 @@ class RemoteSystemContract:
         assert not isinstance(refused.value, PluginFailure), refused.value
 
     def test_poll_answers_the_whole_batch(
-        self, host: PluginHost, contract_integration: Integration, request_type: RequestType
+        self,
+        host: PluginHost,
+        contract_integration: Integration,
+        request_type: RequestType,
+        contract_unknown_id: str,
     ) -> None:
-        """One update per tracked issue; an unknown remote id is MISSING, not an exception."""
+        """One update per tracked issue; an id of the system's shape that no request has
+        (``contract_unknown_id``) is MISSING, not an exception."""
         issues = [self.submitted(host, contract_integration, request_type) for _ in range(3)]
-        tracked = [Tracked(i.id, str(i.remote_id)) for i in issues] + [Tracked(1, "424242424")]
+        tracked = [Tracked(i.id, str(i.remote_id)) for i in issues]
+        tracked.append(Tracked(1, contract_unknown_id))
         updates = {u.issue_id: u for u in host.poll(contract_integration, tracked)}
         assert set(updates) == {t.issue_id for t in tracked}
         assert updates[1].state is RemoteState.MISSING
         assert all(updates[i.id].state is RemoteState.OPEN for i in issues)
         assert all(updates[i.id].remote_id == i.remote_id for i in issues)
+
+    def test_an_id_the_system_can_never_have_is_unreadable(
+        self,
+        host: PluginHost,
+        contract_integration: Integration,
+        request_type: RequestType,
+        contract_malformed_id: str | None,
+    ) -> None:
+        """The one rule for ids a poll cannot find: of the system's shape, MISSING (above);
+        of a shape the system never gives (``contract_malformed_id``), UNREADABLE with
+        ``error`` saying why; either way the rest of the batch is read as usual."""
+        if contract_malformed_id is None:
+            pytest.skip("the plugin takes any text as an id (contract_malformed_id is None)")
+        issue = self.submitted(host, contract_integration, request_type)
+        tracked = [Tracked(issue.id, str(issue.remote_id)), Tracked(2, contract_malformed_id)]
+        updates = {u.issue_id: u for u in host.poll(contract_integration, tracked)}
+        assert updates[2].state is RemoteState.UNREADABLE and updates[2].error
+        assert updates[issue.id].state is RemoteState.OPEN
 
     def test_poll_reports_the_marker_each_request_carries(
         self, host: PluginHost, contract_integration: Integration, request_type: RequestType
@@ -386,6 +459,7 @@ class RemoteSystemContract:
         host: PluginHost,
         contract_integration: Integration,
         request_type: RequestType,
+        contract_unknown_id: str,
         caplog: pytest.LogCaptureFixture,
     ) -> None:
         """Errors and log lines never carry the password or key, right or wrong."""
@@ -405,7 +479,7 @@ class RemoteSystemContract:
                                 self.new_issue(request_type, type_ref="no-such-type-999999")),
             lambda: host.list_request_types(refused),
             lambda: host.submit(refused, self.new_issue(request_type)),
-            lambda: host.poll(refused, [Tracked(1, "424242424")]),
+            lambda: host.poll(refused, [Tracked(1, contract_unknown_id)]),
         )  # fmt: skip
         for attempt in attempts:
             try:
@@ -452,7 +526,15 @@ class RemoteSystemContract:
             pytest.skip("the plugin takes no photos (no push_attachment, or capabilities)")
         issue = self.submitted(host, contract_integration, request_type)
         jpeg = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8 + b"\xff\xd9"
-        photo = Attachment(1, issue.id, "photo.jpg", "image/jpeg", len(jpeg), jpeg)
+        photo = Attachment(
+            1,
+            issue.id,
+            attachment_name(issue.marker, 1),
+            "image/jpeg",
+            len(jpeg),
+            jpeg,
+            original_name="photo.jpg",
+        )  # as the host names it
         first = host.push_attachment(contract_integration, issue, photo)
         assert first
         again = host.push_attachment(
@@ -488,3 +570,64 @@ class RemoteSystemContract:
         with pytest.raises(ScfError) as refused:
             host.cancel_request(contract_integration, closed, "Contract withdraw")
         assert not isinstance(refused.value, PluginFailure), refused.value
+
+    # -- pending creates (a remote system that creates later, under a token) ----------------
+
+    def _pending_type(
+        self, host: PluginHost, integration: Integration, code: str | None
+    ) -> RequestType:
+        if code is None:
+            pytest.skip("the plugin names no request type created later under a token "
+                        "(contract_pending_request_type_code)")  # fmt: skip
+        return self._type(host, integration, code)
+
+    def test_a_pending_create_resolves_once_staff_process_it(
+        self,
+        host: PluginHost,
+        contract_integration: Integration,
+        contract_staff: Staff,
+        contract_pending_request_type_code: str | None,
+    ) -> None:
+        """A create accepted under a token is not made yet: ``resolve_pending`` says so;
+        once staff process it, it gives the remote id, whose request carries the marker; a
+        retry of the submit in between makes no second request."""
+        rt = self._pending_type(host, contract_integration, contract_pending_request_type_code)
+        process = getattr(contract_staff, "process_pending", None)
+        assert callable(process), "give the contract's Staff process_pending()"
+        issue = self.new_issue(rt)
+        first = host.submit(contract_integration, issue)
+        assert first.token and not first.remote_id, "a pending create answers with a token"
+        state = first.plugin_state or {}
+        retry = host.submit(contract_integration, dataclasses.replace(
+            issue, submit_attempted=True, plugin_state=state))  # fmt: skip
+        assert retry.token == first.token or retry.remote_id, "the retry finds the create"
+        pending = Pending(issue.id, str(first.token), issue.marker, state)
+        [waiting] = host.resolve_pending(contract_integration, [pending])
+        assert waiting.issue_id == issue.id and waiting.remote_id is None and not waiting.lost
+        process()
+        [made] = host.resolve_pending(contract_integration, [pending])
+        assert made.remote_id and not made.lost, "once made, its remote id"
+        assert contract_staff.requests_with(issue.marker) == 1
+        [update] = host.poll(contract_integration, [Tracked(issue.id, made.remote_id)])
+        assert update.state is RemoteState.OPEN and update.marker == issue.marker
+
+    def test_pending_creates_resolve_in_a_batch(
+        self,
+        host: PluginHost,
+        contract_integration: Integration,
+        contract_staff: Staff,
+        contract_pending_request_type_code: str | None,
+    ) -> None:
+        """``resolve_pending`` answers every pending issue of a batch, each by its own id."""
+        rt = self._pending_type(host, contract_integration, contract_pending_request_type_code)
+        issues = [self.new_issue(rt) for _ in range(3)]
+        pending = []
+        for issue in issues:
+            sub = host.submit(contract_integration, issue)
+            assert sub.token
+            pending.append(Pending(issue.id, sub.token, issue.marker, sub.plugin_state or {}))
+        getattr(contract_staff, "process_pending")()  # noqa: B009  (asked of this Staff only)
+        resolved = {r.issue_id: r for r in host.resolve_pending(contract_integration, pending)}
+        assert set(resolved) == {i.id for i in issues}
+        assert all(r.remote_id for r in resolved.values())
+        assert len({r.remote_id for r in resolved.values()}) == 3

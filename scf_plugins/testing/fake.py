@@ -95,8 +95,10 @@ class FakeRemote:
     calls: list[tuple[str, str]] = field(default_factory=list)
     remote: dict[str, dict[str, Any]] = field(default_factory=dict)
     next_id: int = 1000
-    # A batch remote: creates are accepted under a token and made when staff process them.
+    # A batch remote: creates are accepted under a token and made when staff process them
+    # (every type's, or those of ``batch_codes`` alone).
     batch: bool = False
+    batch_codes: frozenset[str] = frozenset()
     tokens: dict[str, str | None] = field(default_factory=dict)
     queued: dict[str, Issue] = field(default_factory=dict)
     drop_next_answer: bool = False  # the next create is made but its answer is lost
@@ -126,7 +128,7 @@ class FakeRemote:
             token = issue.plugin_state.get("token")
             if token in self.queued:  # accepted before, not made yet: still pending
                 return Submission(token=token, created=False, plugin_state=issue.plugin_state)
-        if self.batch:
+        if self.batch or issue.request_type in self.batch_codes:
             token = f"tok-{self._new_id()}"
             self.tokens[token] = None
             self.queued[token] = issue
@@ -170,6 +172,11 @@ class FakeRemote:
         updates = []
         for t in tracked:
             request = self.remote.get(t.remote_id)
+            if not t.remote_id.isdigit():  # its ids are numbers: this one cannot be one
+                why = f"{t.remote_id!r} is not a request id here (a number)"
+                updates.append(RemoteUpdate(t.issue_id, t.remote_id, RemoteState.UNREADABLE,
+                                            error=why))  # fmt: skip
+                continue
             if request is None:
                 updates.append(RemoteUpdate(t.issue_id, t.remote_id, RemoteState.MISSING))
                 continue
@@ -307,6 +314,10 @@ class FakeStaff:
         for token, issue in list(self.remote.queued.items()):
             self.remote.tokens[token] = self.remote.make(issue)
             del self.remote.queued[token]
+
+    def process_pending(self) -> None:
+        """The contract's name for :meth:`process_batch`."""
+        self.process_batch()
 
     def forget_token(self, token: str) -> None:
         """Lose a token (the batch failed): it becomes unknown."""

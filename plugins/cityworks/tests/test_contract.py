@@ -27,3 +27,7 @@ class TestCityworksContract(RemoteSystemContract):
     def contract_staff(self, emulator: Emulator) -> EmulatorStaff:
         # The stand-in's own staff, so what `scf demo` does as city staff is what is tested.
         return EmulatorStaff(emulator.state)
+
+    @pytest.fixture
+    def contract_malformed_id(self) -> str:
+        return "not-a-number"  # Cityworks request ids are positive numbers

@@ -29,6 +29,14 @@ class TestOpen311Contract(RemoteSystemContract):
         # The stand-in's own staff, on this class's emulator (the XML-only one below too).
         return EmulatorStaff(emulator.state)
 
+    @pytest.fixture
+    def contract_request_type_code(self) -> str:
+        return "POT"  # a realtime service: an id at once
+
+    @pytest.fixture
+    def contract_pending_request_type_code(self) -> str:
+        return "LIGHT"  # the batch service: a token, the id once staff process the batch
+
 
 class TestOpen311ContractInXml(TestOpen311Contract):
     """A server that speaks XML only, as FixMyStreet's world does."""
