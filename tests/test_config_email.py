@@ -31,6 +31,7 @@ def test_without_email_nobody_is_written_to(write_config: Callable[[str], Path])
     settings = load_config(write_config(ORG), resolve_secrets=False)
     assert settings.email is None
     assert settings.notifications.send == frozenset(KINDS)
+    assert settings.notifications.give_up_after_hours == 72
     assert settings.privacy.purge_contact_after_days is None
 
 
@@ -47,6 +48,7 @@ timeout_seconds = 12
 
 [notifications]
 send = ["acknowledged", "closed"]
+give_up_after_hours = 12
 
 [privacy]
 purge_contact_after_days = 365
@@ -60,6 +62,7 @@ purge_contact_after_days = 365
     assert email is not None and email.domain == "example.gov"
     assert email.address == "no-reply@Example.gov"
     assert settings.notifications.send == {"acknowledged", "closed"}
+    assert settings.notifications.give_up_after_hours == 12
     assert settings.privacy.purge_contact_after_days == 365
 
 
@@ -98,6 +101,8 @@ def test_the_port_defaults_to_the_one_of_the_security(
     (EMAIL + '[notifications]\nsend = ["close"]\n', "notifications.send",
      "'close' is not a kind of message; did you mean 'closed'?"),
     (EMAIL + '[notifications]\nsend = "closed"\n', "notifications.send", "use a list of strings"),
+    (EMAIL + "[notifications]\ngive_up_after_hours = 0\n",
+     "notifications.give_up_after_hours", "out of range; use 1 to 8760"),
     (EMAIL + "[privacy]\npurge_contact_after_days = 0\n", "privacy.purge_contact_after_days",
      "out of range; use 1 to 36500"),
     (EMAIL + "[privacy]\npurge_after_days = 30\n", "privacy.purge_after_days",

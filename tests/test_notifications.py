@@ -285,6 +285,32 @@ def test_a_refusal_skips_an_email_and_a_temporary_failure_backs_off(
     assert len(sink.received) == 1
 
 
+def test_a_notification_failing_past_give_up_after_hours_is_skipped_as_expired(
+    town: Callable[..., Harness], sink: SmtpSink, caplog: pytest.LogCaptureFixture
+) -> None:
+    t = town("[notifications]\ngive_up_after_hours = 3\n")
+    issue_id = report(t)
+    sink.answer(451, times=1000)  # the mailbox stays busy
+    with caplog.at_level(logging.WARNING):
+        t.sync()
+        t.later(hours=2, minutes=59)
+        assert t.sync().errors == 1
+        assert notices(t, issue_id)[0]["state"] == "failing"  # not yet: tried again
+        t.later(minutes=2)
+        done = t.sync()
+    (notice,) = notices(t, issue_id)
+    assert notice["state"] == "skipped" and notice["reason"].startswith("expired: ")
+    assert done.errors == 1 and done.problems
+    (line,) = [r for r in caplog.records if getattr(r, "event", None) == "expired"]
+    assert "was queued over 3 hours ago and still fails" in line.getMessage()
+    assert ADDRESS not in caplog.text
+    sink.clear()
+    t.later(hours=5)
+    assert t.sync().emails == 0 and sink.received == []
+    status = json.loads(t.cli("status", "--json").output)["notifications"]
+    assert status["waiting"] == 0 and status["failing"] == 0
+
+
 def test_an_interrupted_send_is_uncertain_and_sent_again_only_when_staff_say_so(
     town: Callable[..., Harness], sink: SmtpSink, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -29,7 +29,8 @@ DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 KINDS = ("acknowledged", "activity", "comment", "closed", "canceled")
 
 EMAIL_KEYS = {"host", "port", "security", "from", "user", "reply_to", "timeout_seconds"}
-NOTIFICATIONS_KEYS = {"send"}
+NOTIFICATIONS_KEYS = {"send", "give_up_after_hours"}
+GIVE_UP_AFTER_HOURS = 72.0  # a notification failing this long after it was queued is dropped
 PRIVACY_KEYS = {"purge_contact_after_days"}
 
 _HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?|\[?[0-9A-Fa-f:.]+\]?")
@@ -72,9 +73,11 @@ class Email:
 @dataclass(frozen=True)
 class Notifications:
     """The ``[notifications]`` section: the kinds of message residents are sent (all by
-    default)."""
+    default), and how long one that keeps failing is tried: a temporary failure more than
+    ``give_up_after_hours`` after it was queued skips it as "expired"."""
 
     send: frozenset[str] = frozenset(KINDS)
+    give_up_after_hours: float = GIVE_UP_AFTER_HOURS
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,9 @@ def read_notifications(reader: Reader, table: Any, email: Email | None) -> Notif
             "from, or remove [notifications]",
         )
     reader.unknown(table, "notifications", NOTIFICATIONS_KEYS)
+    hours = reader.number(
+        table, "give_up_after_hours", "notifications", GIVE_UP_AFTER_HOURS, 1, 24 * 365
+    )
     kinds = reader.strings(table, "send", "notifications", KINDS)
     for kind in kinds:
         if kind not in KINDS:
@@ -161,8 +167,8 @@ def read_notifications(reader: Reader, table: Any, email: Email | None) -> Notif
                 "notifications.send",
                 f"{kind[:40]!r} is not a kind of message; {hint}use any of {', '.join(KINDS)}",
             )
-            return Notifications()
-    return Notifications(frozenset(kinds))
+            return Notifications(give_up_after_hours=hours)
+    return Notifications(frozenset(kinds), hours)
 
 
 def read_privacy(reader: Reader, table: Any) -> Privacy:

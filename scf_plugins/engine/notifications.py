@@ -20,9 +20,11 @@ now and then:
   have taken it). At most :data:`IN_FLIGHT` are in flight at once, so a worker killed mid-send
   leaves at most that many uncertain.
 - **Failures**: a refusal of the message or its recipient (5xx) skips it with the server's
-  reason; a temporary one backs off per notification (:mod:`.retries`); the mail server down
-  as a whole opens its circuit (:mod:`.mail_server`): one alarm per outage, probes, and no
-  notification charged.
+  reason; a temporary one backs off per notification (:mod:`.retries`), until it comes more
+  than ``[notifications] give_up_after_hours`` after the notification was queued: then it is
+  skipped as "expired" (news that late is no news; a line says so, and the pass counts it).
+  The mail server down as a whole opens its circuit (:mod:`.mail_server`): one alarm per
+  outage, probes, and no notification charged.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Future, as_completed
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -301,30 +303,49 @@ def _uncertain(ctx: StepContext, item: Claimed, exc: BaseException) -> None:
 
 
 def _failed(ctx: StepContext, item: Claimed, exc: BaseException) -> None:
-    """A refusal skips the notification for good; anything else backs off and tries again."""
+    """A refusal skips the notification for good, and so does a temporary failure past
+    ``give_up_after_hours``; anything else backs off and tries again."""
     if isinstance(exc, smtp.SmtpFailure) and exc.uncertain:
         _uncertain(ctx, item, exc)
         return
     why = mail_server.text(exc)
     now = ctx.clock()
-    refused = isinstance(exc, smtp.SmtpFailure) and exc.permanent
+    hours = ctx.settings.notifications.give_up_after_hours
     with ctx.store.transaction() as conn:
-        attempts = conn.execute(select(t.c.attempts).where(t.c.id == item.id)).scalar() or 0
-        values: dict[str, Any] = {
-            "attempts": attempts + 1,
-            "last_error": why[:2000],
-            "send_attempted_at": None,  # this worker saw the send end: nothing is in flight
-            "next_try_at": now + backoff("transient", attempts + 1),
-            **_RELEASED,
-        }
-        if refused:
-            values["skipped"] = "refused"  # why is the last error
-        conn.execute(_mine(ctx, item).values(**values))
+        attempts, queued = conn.execute(
+            select(t.c.attempts, t.c.created_at).where(t.c.id == item.id)
+        ).one()
+        skipped = _given_up(exc, now - queued >= timedelta(hours=hours))
+        conn.execute(
+            _mine(ctx, item).values(
+                attempts=(attempts or 0) + 1,
+                last_error=why[:2000],
+                send_attempted_at=None,  # this worker saw the send end: nothing is in flight
+                next_try_at=now + backoff("transient", (attempts or 0) + 1),
+                skipped=skipped,
+                **_RELEASED,
+            )
+        )
     line = f"notification {item.id} ({item.kind}) of issue {item.issue_id}: {why}"
     ctx.report.errors += 1
     ctx.report.problems.append(line)
-    log.warning("%s%s", line, "; not sent" if refused else "; tried again later",
-                extra={"issue_id": item.issue_id, "notification_id": item.id})  # fmt: skip
+    outcome = {
+        None: "tried again later",
+        "refused": "not sent",
+        "expired": f"not sent: it was queued over {hours:g} hours ago and still fails "
+        f"([notifications] give_up_after_hours)",
+    }[skipped]
+    extra = {"issue_id": item.issue_id, "notification_id": item.id, "event": skipped or "failed"}
+    log.warning("%s; %s", line, outcome, extra=extra)
+
+
+def _given_up(exc: BaseException, late: bool) -> str | None:
+    """Why a failed notification is skipped for good: the mail server refused it (the reason
+    is its last error), or it keeps failing too ``late`` to be news; None: it is tried
+    again."""
+    if isinstance(exc, smtp.SmtpFailure) and exc.permanent:
+        return "refused"
+    return "expired" if late else None
 
 
 def _say_uncertain(notification_id: int, issue_id: int, kind: str, why: str) -> None:
