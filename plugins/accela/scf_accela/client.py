@@ -22,8 +22,9 @@ token: refresh refused                             a login with the password, on
 …)                                                 nothing was done); 401 again:
                                                    :class:`~scf_plugins.LoginRefused`
 400 (``bad_request``, ``data_validation_error``),  :class:`~scf_plugins.DefiniteError` (the
-403 (``forbidden``), other 4xx                     request or the user's rights are wrong)
-404 (``resource_not_found``, ``api_not_found``)    :class:`NotFound`, a DefiniteError
+403 (``forbidden``), other 4xx                     request or the user's rights are wrong):
+                                                   :class:`Refused`
+404 (``resource_not_found``, ``api_not_found``)    :class:`NotFound`, a :class:`Refused`
 429, 5xx, a connection dropped, a timeout          reads: :class:`~scf_plugins.TransientError`;
                                                    creates, comments, uploads, form writes:
                                                    :class:`~scf_plugins.AmbiguousError` (429:
@@ -65,13 +66,18 @@ USER_AGENT = "scf-accela/0.1"
 _MARKUP = re.compile(rb"\s*<")  # an answer starting with markup is a gateway's page
 
 
-class NotFound(DefiniteError):
+class Refused(DefiniteError):
+    """Accela refused the call (HTTP 4xx): its ``status`` and Accela's ``code``."""
+
+    def __init__(self, message: str, status: int, code: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class NotFound(Refused):
     """Accela has no such resource (HTTP 404: ``resource_not_found``, or ``api_not_found``
     for an operation this agency's version does not have)."""
-
-    def __init__(self, message: str, code: str = "") -> None:
-        super().__init__(message)
-        self.code = code
 
 
 class AccelaClient:
@@ -247,10 +253,10 @@ class AccelaClient:
         said = f"{code}: {message}" if code and message else code or message or "no details"
         text = f"{self.http.system} refused {what} (HTTP {status}: {redact(said)})"
         if status == 404:
-            raise NotFound(text, code)
+            raise NotFound(text, status, code)
         if status == 403:
             text += f"; check what user {self.endpoint.user!r} may do in {self.endpoint.agency}"
-        raise DefiniteError(text)
+        raise Refused(text, status, code)
 
     def _markup(self, answer: HttpAnswer, what: str, *, idempotent: bool) -> None:
         if "html" in answer.content_type or _MARKUP.match(answer.content):

@@ -121,10 +121,24 @@ def push_attachment(integration: Integration, issue: Issue, attachment: Attachme
 
 
 @hookimpl
+def cancel_request(integration: Integration, issue: Issue, reason: str) -> str:
+    """The record set to ``withdraw_status`` with the reason, once (``scf issues withdraw
+    --remote``)."""
+    from . import submitting
+
+    return submitting.cancel(client_for(integration), integration, issue, reason)
+
+
+@hookimpl
 def capabilities(integration: Integration) -> Capabilities:
     """Accela writes dates as naive agency-local times (the integration needs timezone), and
-    its v4 comments carry no public flag: staff mark the resident's with the pull prefix."""
-    return Capabilities(naive_local_dates=True, comment_audience="prefix")
+    its v4 comments carry no public flag: staff mark the resident's with the pull prefix. A
+    record is cancelled from here only where the agency gave a ``withdraw_status``."""
+    return Capabilities(
+        naive_local_dates=True,
+        comment_audience="prefix",
+        remote_cancel=bool(str(settings.option(integration, "withdraw_status")).strip()),
+    )
 
 
 @hookimpl

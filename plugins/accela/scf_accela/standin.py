@@ -33,6 +33,11 @@ class EmulatorStaff:
         ``To SCF:`` prefix tells the resident's, so ``public`` changes nothing)."""
         self.state.staff("comment", remote_id, text=text)
 
+    def cancel_reasons(self, remote_id: str) -> list[str]:
+        """The ``statusReason`` of each time a client voided the record, oldest first."""
+        with self.state.lock:
+            return list(self.state.cancellations.get(remote_id, []))
+
     def set_field(self, remote_id: str, field: str, value: str) -> None:
         """Set a top-level field of the record (``assignedUser``, say)."""
         self.state.staff("set_field", remote_id, field=field, value=value)

@@ -97,6 +97,50 @@ def test_a_lapsed_refresh_logs_in_again_with_the_password(
     assert emulator.state.logins["password"] == 2
 
 
+REASON = "The resident painted over it"
+
+
+def test_withdraw_remote_voids_the_record_once_with_the_reason(
+    emulator: AccelaEmulator, harness: Callable[..., Harness]
+) -> None:
+    config = CONFIG.format(url=emulator.url, app_id=APP_ID).replace(
+        'module = "ServiceRequest"', 'module = "ServiceRequest"\nwithdraw_status = "Withdrawn"'
+    )
+    city = harness(config, passwords={"permits.test": PASSWORD})
+    city.setenv("SCF_PERMITS_TEST_APP_SECRET", APP_SECRET)
+    city.cli_ok("request-types", "--refresh")
+    issue_id = city.report(GRAFFITI, WALL)
+    assert city.sync().acknowledged == 1
+    rid = city.show(issue_id)["remote_id"]
+    # The first answer is lost: the record is voided, the CLI cannot know it.
+    emulator.state.inject("drop_after_commit", match=f"put /v4/records/{rid.lower()} ")
+    lost = city.cli("issues", "withdraw", str(issue_id), "--remote", "--reason", REASON)
+    assert lost.exit_code == 1 and "did not cancel" in lost.output, lost.output
+    assert city.show(issue_id)["status"] == "acknowledged"  # nothing changed here
+    done = city.cli("issues", "withdraw", str(issue_id), "--remote", "--reason", REASON)
+    assert done.exit_code == 0, done.output
+    assert f"request {rid} cancelled in permits (it was cancelled already" in done.output
+    record = emulator.state.records[rid]
+    assert record["status"]["value"] == "Withdrawn" and record["statusType"] == ["VOID"]
+    assert emulator.state.cancellations[rid] == [REASON]  # voided once
+    notes = [c["text"] for c in emulator.state.comments[rid]]
+    assert notes.count(f"Withdrawn: {REASON}") == 1
+    assert city.show(issue_id)["status"] == "closed"
+
+
+def test_withdraw_remote_says_plainly_where_the_agency_lets_it_cancel_nothing(
+    city: Harness, emulator: AccelaEmulator
+) -> None:
+    issue_id = city.report(GRAFFITI, WALL)
+    assert city.sync().acknowledged == 1
+    rid = city.show(issue_id)["remote_id"]
+    refused = city.cli("issues", "withdraw", str(issue_id), "--remote", "--reason", REASON)
+    assert refused.exit_code == 1
+    assert "the accela plugin cannot cancel a request from here" in refused.output
+    assert emulator.state.records[rid]["status"]["value"] == "Submitted"
+    assert city.show(issue_id)["status"] == "acknowledged"
+
+
 def test_a_field_whose_text_names_a_private_keyword_is_a_private_question(city: Harness) -> None:
     listed = json.loads(city.cli_ok("request-types", "--json").stdout)
     [graffiti] = [t for t in listed if t["code"] == GRAFFITI]

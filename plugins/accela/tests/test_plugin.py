@@ -444,3 +444,24 @@ def test_a_busy_agency_is_transient_for_reads(
     emulator.state.inject("html", match="get /v4/settings/")
     with pytest.raises(TransientError):
         host.list_request_types(permits())
+
+
+def test_a_cancel_whose_reason_the_agency_does_not_list_sets_the_status_alone(
+    host: PluginHost, permits: Make, emulator: AccelaEmulator
+) -> None:
+    emulator.state.status_reasons = ("Duplicate",)
+    integration = permits(options={"withdraw_status": "Withdrawn"})
+    assert host.capabilities(integration).remote_cancel
+    assert not host.capabilities(permits()).remote_cancel
+    rt = _types(host, integration)[GRAFFITI]
+    issue = _issue(90, rt)
+    issue = dataclasses.replace(issue, remote_id=host.submit(integration, issue).remote_id)
+    line = host.cancel_request(integration, issue, "Fixed by the owner")
+    assert line == "cancelled with status Withdrawn"
+    rid = str(issue.remote_id)
+    assert emulator.state.records[rid]["status"]["value"] == "Withdrawn"
+    assert emulator.state.cancellations[rid] == [""]
+    assert emulator.state.comments[rid][-1]["text"] == "Withdrawn: Fixed by the owner"
+    other = dataclasses.replace(issue, marker="scf-someone-else")
+    with pytest.raises(DefiniteError, match="does not carry this issue's marker"):
+        host.cancel_request(integration, other, "Fixed by the owner")

@@ -101,6 +101,7 @@ class AgencyState:
     status_types: bool = True  # records carry ``statusType`` (unconfirmed in real answers)
     unknown_ids: Literal["omit", "404"] = "omit"  # a multi-id read with an unknown id
     batch: bool = True  # ``POST /v4/batch`` exists (an agency's version may lack it)
+    status_reasons: tuple[str, ...] | None = None  # the reasons a client may give; None: any
     slow_seconds: float = 5.0
     clock: Callable[[], float] = time.time
 
@@ -114,6 +115,7 @@ class AgencyState:
         self.comments: dict[str, list[dict[str, Any]]] = {}
         self.documents: dict[str, list[dict[str, Any]]] = {}
         self.files: dict[int, bytes] = {}  # by document id: the bytes received
+        self.cancellations: dict[str, list[str]] = {}  # by record: reasons of clients' voids
         self.faults = standins.Faults(FAULT_KINDS)
         self.counts: Counter[str] = Counter()
         start = int(self.clock()) % 10_000_000  # numbers a restarted emulator did not use
@@ -426,7 +428,12 @@ class AgencyState:
             if status and status.get("value"):
                 value = str(status["value"])
                 reason = str(_obj(body, "statusReason").get("value") or "")
-                self._status(record, value, catalogue.status_type(value) or "OPEN", reason)
+                if reason and self.status_reasons is not None and reason not in self.status_reasons:
+                    raise ApiError(400, "data_validation_error", f"Invalid status reason {reason}.")
+                kind = catalogue.status_type(value) or "OPEN"
+                self._status(record, value, kind, reason)
+                if kind == "VOID":
+                    self.cancellations.setdefault(record["id"], []).append(reason)
             for key in ("name", "description", "shortNotes"):
                 if isinstance(body.get(key), str):
                     record[key] = body[key]
