@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
@@ -204,6 +206,63 @@ def test_five_failures_lock_the_account_for_15_minutes_in_every_worker(
         assert staff.listed(store)[0].locked_until is None
     finally:
         other.close()
+
+
+class MeetingHasher(CountingHasher):
+    """A cheap hasher whose verifies wait for each other at a barrier, so that every sign-in of
+    a burst has passed what comes before its verify when the first is answered; it keeps the
+    hashes verified against."""
+
+    def __init__(self, parties: int) -> None:
+        super().__init__()
+        self.barrier = threading.Barrier(parties, timeout=20)
+        self.against: list[str] = []
+        self._lock = threading.Lock()
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        with self._lock:
+            self.against.append(str(hash))
+        self.barrier.wait()
+        return super().verify(hash, password)
+
+
+def test_guesses_sent_at_once_are_held_to_five_and_lock_the_account(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    staff.create(store, "alice", "admin", PASSWORD, actor=ACTOR)
+    with store.read() as conn:
+        real = conn.execute(select(staff_table.c.password_hash)).scalar_one()
+    burst = 12
+    hasher = MeetingHasher(burst)
+    monkeypatch.setattr(staff, "HASHER", hasher)
+
+    def guess(n: int) -> str:
+        try:
+            staff.authenticate(store, "alice", f"{OTHER} {n}", START)
+        except staff.SignInRefused as refused:
+            return str(refused)
+        return "signed in"
+
+    with ThreadPoolExecutor(burst) as pool:
+        answers = list(pool.map(guess, range(burst)))
+    assert answers == [staff.WRONG] * burst
+    assert len(hasher.against) == burst  # every refusal cost a verify...
+    assert hasher.against.count(real) == staff.MAX_FAILURES  # ...and five were guesses
+    assert staff.listed(store)[0].state(START) == "locked"
+    monkeypatch.setattr(staff, "HASHER", CountingHasher())
+    with pytest.raises(staff.SignInRefused):
+        staff.authenticate(store, "alice", PASSWORD, START)  # locked: the right one too
+
+
+def test_four_failures_leave_the_fifth_try_and_a_success_clears_the_count(store: Store) -> None:
+    staff.create(store, "alice", "admin", PASSWORD, actor=ACTOR)
+    for _ in range(2):
+        for _ in range(staff.MAX_FAILURES - 1):
+            with pytest.raises(staff.SignInRefused):
+                staff.authenticate(store, "alice", OTHER, START)
+        assert staff.authenticate(store, "alice", PASSWORD, START).name == "alice"
+    with store.read() as conn:
+        assert conn.execute(select(staff_table.c.failed_logins)).scalar() == 0
 
 
 def test_a_reset_clears_the_lock_and_ends_the_sessions(store: Store) -> None:

@@ -1,10 +1,12 @@
 """Staff console accounts: made, listed, disabled and reset by name; signing in; sessions.
 
 Passwords are hashed with Argon2id (argon2-cffi's defaults); a hash made with older costs is
-rehashed at the next sign-in. Signing in with an unknown name still costs one verify, against
-a dummy hash, so the time taken does not tell which names exist. Five failed sign-ins in a row
-lock an account for 15 minutes; the count and the lock are in the account's row, so they hold
-across workers and restarts.
+rehashed at the next sign-in. Signing in with an unknown name, or to a locked or disabled
+account, still costs one verify, against a dummy hash, so the time taken does not tell which
+names exist. Five failed sign-ins in a row lock an account for 15 minutes; the count and the
+lock are in the account's row, so they hold across workers and restarts, and each try is
+counted there before its password is verified, so that tries sent at once are held to five
+too (a success clears the count).
 
 A session is a random token given to the browser; only its SHA-256 is stored, beside the
 session's CSRF token. A session ends when it is idle or old (the console's limits), when its
@@ -260,7 +262,12 @@ def authenticate(store: Store, name: str, password: str, now: datetime) -> Staff
             if len(name) > 100
             else conn.execute(select(staff).where(staff.c.name == name)).mappings().first()
         )
-    if row is None or len(password) > MAX_PASSWORD or _account(row).state(now) != "active":
+    if (
+        row is None
+        or len(password) > MAX_PASSWORD
+        or _account(row).state(now) != "active"
+        or not _reserve(store, name, now)
+    ):
         # A locked or disabled account is refused after the verify an unknown name costs: an
         # answer faster than a wrong password's would tell that the name exists.
         _verify(_dummy_hash(), password[:MAX_PASSWORD])
@@ -288,22 +295,46 @@ def _dummy_hash() -> str:
     return _dummy[key]
 
 
-def _failed(store: Store, name: str, now: datetime) -> datetime | None:
-    """Count a failed sign-in of ``name``; when it is the one that locks the account, until
-    when (the count starts again after the lock)."""
-    from sqlalchemy import select
+def _reserve(store: Store, name: str, now: datetime) -> bool:
+    """Count a sign-in of ``name`` as failed before its password is verified, so that guesses
+    sent at once cannot all pass the lock's check before any is counted: whether it may be
+    tried. An account with as many tries under way or failed as the lock allows is locked by
+    the next (a burst, or tries a crash left counted) and that one is not tried."""
+    from sqlalchemy import or_, select
 
     from ..store.tables import staff
 
     where = staff.c.name == name
+    unlocked = or_(staff.c.locked_until.is_(None), staff.c.locked_until <= now)
     with store.transaction() as conn:
-        conn.execute(staff.update().where(where).values(failed_logins=staff.c.failed_logins + 1))
-        failures = conn.execute(select(staff.c.failed_logins).where(where)).scalar() or 0
-        if failures < MAX_FAILURES:
-            return None
-        until = now + LOCK
-        conn.execute(staff.update().where(where).values(failed_logins=0, locked_until=until))
-    return until
+        taken = conn.execute(
+            staff.update()
+            .where(where, unlocked, staff.c.disabled_at.is_(None))
+            .values(failed_logins=staff.c.failed_logins + 1)
+        )
+        if taken.rowcount == 0:
+            return False
+        tries = conn.execute(select(staff.c.failed_logins).where(where)).scalar() or 0
+        if tries <= MAX_FAILURES:
+            return True
+        conn.execute(staff.update().where(where).values(failed_logins=0, locked_until=now + LOCK))
+    return False
+
+
+def _failed(store: Store, name: str, now: datetime) -> None:
+    """A reserved sign-in of ``name`` failed (it is counted already): the account locks when
+    that makes :data:`MAX_FAILURES` in a row (the count starts again after the lock)."""
+    from sqlalchemy import or_
+
+    from ..store.tables import staff
+
+    unlocked = or_(staff.c.locked_until.is_(None), staff.c.locked_until <= now)
+    with store.transaction() as conn:
+        conn.execute(
+            staff.update()
+            .where(staff.c.name == name, unlocked, staff.c.failed_logins >= MAX_FAILURES)
+            .values(failed_logins=0, locked_until=now + LOCK)
+        )
 
 
 def _signed_in(store: Store, row: RowMapping, password: str, now: datetime) -> StaffAccount:
