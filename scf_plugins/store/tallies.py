@@ -2,14 +2,13 @@
 ``/metrics`` show (issues archived per integration, photos purged), so that they are read from
 one row instead of counted over every issue ever stored.
 
-Triggers on ``issues`` and ``attachments`` add one to a tally, or take one from it, in the
-transaction that archives an issue or purges a photo (or inserts, deletes or changes such a
-row), whatever code or person does it, so a tally always equals the count it stands for. A
-tally's row is made by its first change (an upsert). An issue with no integration is not
-tallied: status counts issues per integration. The SQL is per dialect: SQLite's triggers have
-their bodies inline, PostgreSQL's call a function. :mod:`.tables` creates them with the
-tables; schema 12 created them in the stores that existed before, with the tallies of what
-those held.
+Triggers on ``issues`` and ``attachments`` change a tally in the transaction that archives an
+issue or purges a photo (or inserts, deletes or changes such a row), whatever code or person
+does it, so a tally always equals the count it stands for. A tally's row is made by its first
+change (an upsert). An issue with no integration is not tallied: status counts issues per
+integration. SQLite's triggers run per row, their bodies inline; PostgreSQL's per statement,
+calling a function. :mod:`.tables` creates them with the tables; schema 12 created them in the
+stores that existed before, with the tallies of what those held.
 """
 
 from __future__ import annotations
@@ -87,61 +86,72 @@ BEGIN
 END""",
 )
 
+# PostgreSQL's are per statement, reading the statement's rows as transition tables: one
+# upsert per statement and integration. Per row, archiving thousands in one transaction would
+# update the tally's row thousands of times, each a new row version to walk past (quadratic).
 POSTGRESQL = (
     """CREATE OR REPLACE FUNCTION scf_tally_archived() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        IF OLD.status = 'archived' AND OLD.integration IS NOT NULL THEN
-            INSERT INTO tallies (tally, integration, count)
-            VALUES ('archived', OLD.integration, -1)
-            ON CONFLICT (tally, integration)
-            DO UPDATE SET count = tallies.count + excluded.count;
-        END IF;
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        IF NEW.status = 'archived' AND NEW.integration IS NOT NULL THEN
-            INSERT INTO tallies (tally, integration, count)
-            VALUES ('archived', NEW.integration, 1)
-            ON CONFLICT (tally, integration)
-            DO UPDATE SET count = tallies.count + excluded.count;
-        END IF;
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO tallies (tally, integration, count)
+        SELECT 'archived', integration, count(*) FROM new_rows
+        WHERE status = 'archived' AND integration IS NOT NULL GROUP BY integration
+        ON CONFLICT (tally, integration) DO UPDATE SET count = tallies.count + excluded.count;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO tallies (tally, integration, count)
+        SELECT 'archived', integration, -count(*) FROM old_rows
+        WHERE status = 'archived' AND integration IS NOT NULL GROUP BY integration
+        ON CONFLICT (tally, integration) DO UPDATE SET count = tallies.count + excluded.count;
+    ELSE
+        INSERT INTO tallies (tally, integration, count)
+        SELECT 'archived', integration, sum(delta) FROM (
+            SELECT integration, 1 AS delta FROM new_rows
+            WHERE status = 'archived' AND integration IS NOT NULL
+            UNION ALL
+            SELECT integration, -1 AS delta FROM old_rows
+            WHERE status = 'archived' AND integration IS NOT NULL
+        ) AS changed GROUP BY integration HAVING sum(delta) <> 0
+        ON CONFLICT (tally, integration) DO UPDATE SET count = tallies.count + excluded.count;
     END IF;
     RETURN NULL;
 END $$""",
     """CREATE OR REPLACE FUNCTION scf_tally_photos() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        IF OLD.purged_at IS NOT NULL THEN
-            INSERT INTO tallies (tally, integration, count) VALUES ('photos_purged', '', -1)
-            ON CONFLICT (tally, integration)
-            DO UPDATE SET count = tallies.count + excluded.count;
-        END IF;
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        IF NEW.purged_at IS NOT NULL THEN
-            INSERT INTO tallies (tally, integration, count) VALUES ('photos_purged', '', 1)
-            ON CONFLICT (tally, integration)
-            DO UPDATE SET count = tallies.count + excluded.count;
-        END IF;
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO tallies (tally, integration, count)
+        SELECT 'photos_purged', '', count(*) FROM new_rows WHERE purged_at IS NOT NULL
+        HAVING count(*) > 0
+        ON CONFLICT (tally, integration) DO UPDATE SET count = tallies.count + excluded.count;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO tallies (tally, integration, count)
+        SELECT 'photos_purged', '', -count(*) FROM old_rows WHERE purged_at IS NOT NULL
+        HAVING count(*) > 0
+        ON CONFLICT (tally, integration) DO UPDATE SET count = tallies.count + excluded.count;
+    ELSE
+        INSERT INTO tallies (tally, integration, count)
+        SELECT 'photos_purged', '', sum(delta) FROM (
+            SELECT 1 AS delta FROM new_rows WHERE purged_at IS NOT NULL
+            UNION ALL
+            SELECT -1 AS delta FROM old_rows WHERE purged_at IS NOT NULL
+        ) AS changed HAVING sum(delta) <> 0
+        ON CONFLICT (tally, integration) DO UPDATE SET count = tallies.count + excluded.count;
     END IF;
     RETURN NULL;
 END $$""",
-    # The WHEN conditions keep the functions from running for most rows (a new report, a
-    # lease taken, a photo pushed).
-    """CREATE TRIGGER tally_issues_insert AFTER INSERT ON issues FOR EACH ROW
-WHEN (NEW.status = 'archived') EXECUTE PROCEDURE scf_tally_archived()""",
-    """CREATE TRIGGER tally_issues_delete AFTER DELETE ON issues FOR EACH ROW
-WHEN (OLD.status = 'archived') EXECUTE PROCEDURE scf_tally_archived()""",
-    """CREATE TRIGGER tally_issues_update AFTER UPDATE OF status, integration ON issues
-FOR EACH ROW WHEN (OLD.status = 'archived' OR NEW.status = 'archived')
-EXECUTE PROCEDURE scf_tally_archived()""",
-    """CREATE TRIGGER tally_photos_insert AFTER INSERT ON attachments FOR EACH ROW
-WHEN (NEW.purged_at IS NOT NULL) EXECUTE PROCEDURE scf_tally_photos()""",
-    """CREATE TRIGGER tally_photos_delete AFTER DELETE ON attachments FOR EACH ROW
-WHEN (OLD.purged_at IS NOT NULL) EXECUTE PROCEDURE scf_tally_photos()""",
-    """CREATE TRIGGER tally_photos_update AFTER UPDATE OF purged_at ON attachments FOR EACH ROW
-WHEN ((OLD.purged_at IS NULL) <> (NEW.purged_at IS NULL))
-EXECUTE PROCEDURE scf_tally_photos()""",
+    """CREATE TRIGGER tally_issues_insert AFTER INSERT ON issues
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE PROCEDURE scf_tally_archived()""",
+    """CREATE TRIGGER tally_issues_delete AFTER DELETE ON issues
+REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE PROCEDURE scf_tally_archived()""",
+    """CREATE TRIGGER tally_issues_update AFTER UPDATE ON issues
+REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE PROCEDURE scf_tally_archived()""",
+    """CREATE TRIGGER tally_photos_insert AFTER INSERT ON attachments
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE PROCEDURE scf_tally_photos()""",
+    """CREATE TRIGGER tally_photos_delete AFTER DELETE ON attachments
+REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE PROCEDURE scf_tally_photos()""",
+    """CREATE TRIGGER tally_photos_update AFTER UPDATE ON attachments
+REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE PROCEDURE scf_tally_photos()""",
 )
 
 # Dropping the tables drops their triggers; the functions go after them.

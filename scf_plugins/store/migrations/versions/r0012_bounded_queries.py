@@ -64,56 +64,66 @@ END""",
 POSTGRESQL_TRIGGERS = (
     """CREATE OR REPLACE FUNCTION scf_tally_archived() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        IF OLD.status = 'archived' AND OLD.integration IS NOT NULL THEN
-            INSERT INTO tallies (tally, integration, count)
-            VALUES ('archived', OLD.integration, -1)
-            ON CONFLICT (tally, integration)
-            DO UPDATE SET count = tallies.count + excluded.count;
-        END IF;
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        IF NEW.status = 'archived' AND NEW.integration IS NOT NULL THEN
-            INSERT INTO tallies (tally, integration, count)
-            VALUES ('archived', NEW.integration, 1)
-            ON CONFLICT (tally, integration)
-            DO UPDATE SET count = tallies.count + excluded.count;
-        END IF;
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO tallies (tally, integration, count)
+        SELECT 'archived', integration, count(*) FROM new_rows
+        WHERE status = 'archived' AND integration IS NOT NULL GROUP BY integration
+        ON CONFLICT (tally, integration) DO UPDATE SET count = tallies.count + excluded.count;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO tallies (tally, integration, count)
+        SELECT 'archived', integration, -count(*) FROM old_rows
+        WHERE status = 'archived' AND integration IS NOT NULL GROUP BY integration
+        ON CONFLICT (tally, integration) DO UPDATE SET count = tallies.count + excluded.count;
+    ELSE
+        INSERT INTO tallies (tally, integration, count)
+        SELECT 'archived', integration, sum(delta) FROM (
+            SELECT integration, 1 AS delta FROM new_rows
+            WHERE status = 'archived' AND integration IS NOT NULL
+            UNION ALL
+            SELECT integration, -1 AS delta FROM old_rows
+            WHERE status = 'archived' AND integration IS NOT NULL
+        ) AS changed GROUP BY integration HAVING sum(delta) <> 0
+        ON CONFLICT (tally, integration) DO UPDATE SET count = tallies.count + excluded.count;
     END IF;
     RETURN NULL;
 END $$""",
     """CREATE OR REPLACE FUNCTION scf_tally_photos() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        IF OLD.purged_at IS NOT NULL THEN
-            INSERT INTO tallies (tally, integration, count) VALUES ('photos_purged', '', -1)
-            ON CONFLICT (tally, integration)
-            DO UPDATE SET count = tallies.count + excluded.count;
-        END IF;
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        IF NEW.purged_at IS NOT NULL THEN
-            INSERT INTO tallies (tally, integration, count) VALUES ('photos_purged', '', 1)
-            ON CONFLICT (tally, integration)
-            DO UPDATE SET count = tallies.count + excluded.count;
-        END IF;
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO tallies (tally, integration, count)
+        SELECT 'photos_purged', '', count(*) FROM new_rows WHERE purged_at IS NOT NULL
+        HAVING count(*) > 0
+        ON CONFLICT (tally, integration) DO UPDATE SET count = tallies.count + excluded.count;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO tallies (tally, integration, count)
+        SELECT 'photos_purged', '', -count(*) FROM old_rows WHERE purged_at IS NOT NULL
+        HAVING count(*) > 0
+        ON CONFLICT (tally, integration) DO UPDATE SET count = tallies.count + excluded.count;
+    ELSE
+        INSERT INTO tallies (tally, integration, count)
+        SELECT 'photos_purged', '', sum(delta) FROM (
+            SELECT 1 AS delta FROM new_rows WHERE purged_at IS NOT NULL
+            UNION ALL
+            SELECT -1 AS delta FROM old_rows WHERE purged_at IS NOT NULL
+        ) AS changed HAVING sum(delta) <> 0
+        ON CONFLICT (tally, integration) DO UPDATE SET count = tallies.count + excluded.count;
     END IF;
     RETURN NULL;
 END $$""",
-    """CREATE TRIGGER tally_issues_insert AFTER INSERT ON issues FOR EACH ROW
-WHEN (NEW.status = 'archived') EXECUTE PROCEDURE scf_tally_archived()""",
-    """CREATE TRIGGER tally_issues_delete AFTER DELETE ON issues FOR EACH ROW
-WHEN (OLD.status = 'archived') EXECUTE PROCEDURE scf_tally_archived()""",
-    """CREATE TRIGGER tally_issues_update AFTER UPDATE OF status, integration ON issues
-FOR EACH ROW WHEN (OLD.status = 'archived' OR NEW.status = 'archived')
-EXECUTE PROCEDURE scf_tally_archived()""",
-    """CREATE TRIGGER tally_photos_insert AFTER INSERT ON attachments FOR EACH ROW
-WHEN (NEW.purged_at IS NOT NULL) EXECUTE PROCEDURE scf_tally_photos()""",
-    """CREATE TRIGGER tally_photos_delete AFTER DELETE ON attachments FOR EACH ROW
-WHEN (OLD.purged_at IS NOT NULL) EXECUTE PROCEDURE scf_tally_photos()""",
-    """CREATE TRIGGER tally_photos_update AFTER UPDATE OF purged_at ON attachments FOR EACH ROW
-WHEN ((OLD.purged_at IS NULL) <> (NEW.purged_at IS NULL))
-EXECUTE PROCEDURE scf_tally_photos()""",
+    """CREATE TRIGGER tally_issues_insert AFTER INSERT ON issues
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE PROCEDURE scf_tally_archived()""",
+    """CREATE TRIGGER tally_issues_delete AFTER DELETE ON issues
+REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE PROCEDURE scf_tally_archived()""",
+    """CREATE TRIGGER tally_issues_update AFTER UPDATE ON issues
+REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE PROCEDURE scf_tally_archived()""",
+    """CREATE TRIGGER tally_photos_insert AFTER INSERT ON attachments
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE PROCEDURE scf_tally_photos()""",
+    """CREATE TRIGGER tally_photos_delete AFTER DELETE ON attachments
+REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE PROCEDURE scf_tally_photos()""",
+    """CREATE TRIGGER tally_photos_update AFTER UPDATE ON attachments
+REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE PROCEDURE scf_tally_photos()""",
 )
 
 
