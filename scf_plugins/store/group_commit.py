@@ -49,6 +49,16 @@ class GroupCommit:
         self._queue: list[_Report] = []
         self._writing = False
 
+    def waiting(self) -> int:
+        """Reports queued behind the group being written."""
+        with self._lock:
+            return len(self._queue)
+
+    @property
+    def busy(self) -> bool:
+        """Whether a group is being written now."""
+        return self._writing
+
     def create_issue(self, new: NewIssue, photos: Sequence[Photo] = ()) -> int:
         """Store a new Open issue with its answers and photos, as
         :meth:`~.writes.IssueWrites.create_issue` does; returns its id once it is committed."""
