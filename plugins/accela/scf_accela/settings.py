@@ -43,6 +43,9 @@ OPTIONS = Options(
     Option("withdraw_status", "text", "",
            "the status value `scf issues withdraw --remote` sets (empty: not offered)"),
     Option("scope", "text", "records settings documents", "the scopes the token asks for"),
+    Option("lookup_grace_seconds", "number", 120.0,
+           "after an uncertain create, how long a search that finds nothing is taken for "
+           "not yet before the create is sent again", minimum=0, maximum=3600),
     Option("ids_per_request", "integer", 50, "record ids per batch read",
            minimum=1, maximum=200),
     Option("coordinates", "choice", "xy",

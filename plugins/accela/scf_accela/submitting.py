@@ -164,6 +164,7 @@ def submit(client: AccelaClient, integration: Integration, issue: Issue) -> Subm
             )
             write_answers(client, issue, rid)
             return Submission(remote_id=rid, created=False, status=records.status_value(found))
+        _not_yet(integration, issue)
     sent_at = datetime.now(UTC).isoformat(timespec="seconds")
     try:
         answer = client.send(
@@ -184,6 +185,29 @@ def submit(client: AccelaClient, integration: Integration, issue: Issue) -> Subm
         )
     write_answers(client, issue, made)
     return Submission(remote_id=made, created=True, status=records.status_value(record))
+
+
+def _not_yet(integration: Integration, issue: Issue) -> None:
+    """After an uncertain create that a search does not find, wait out ``lookup_grace_seconds``
+    from when it was sent before sending it again: whether Accela's search shows a record the
+    moment it is made is not known.
+
+    :raises AmbiguousError: while the grace lasts (the next attempt looks again).
+    """
+    sent = str(issue.plugin_state.get("sent_at") or "")
+    try:
+        when = datetime.fromisoformat(sent) if sent else None
+    except ValueError:
+        when = None
+    grace = float(option(integration, "lookup_grace_seconds"))
+    age = (datetime.now(UTC) - when).total_seconds() if when and when.tzinfo else None
+    if age is not None and 0 <= age < grace:
+        raise AmbiguousError(
+            f"no record carries marker {issue.marker} yet, {age:.0f} s after its create was "
+            f"sent; it is looked for again before the create is sent again",
+            retry_after=grace - age,
+            plugin_state=issue.plugin_state,
+        )
 
 
 def write_answers(client: AccelaClient, issue: Issue, rid: str) -> None:

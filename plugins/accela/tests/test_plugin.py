@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from scf_accela import plugin
@@ -229,6 +230,28 @@ def test_a_lost_create_answer_leaves_one_record_after_the_look_up(
     record = emulator.state.records[again.remote_id]
     assert record["customForms"] == [{"id": "SR_GRAF-DETAILS", "Surface": "Wall"}]
     assert emulator.state.counts["POST /v4/records"] == 1
+
+
+def test_a_create_not_found_is_sent_again_only_after_the_search_had_time_to_show_it(
+    host: PluginHost, permits: Make, emulator: AccelaEmulator
+) -> None:
+    integration = permits()
+    rt = _types(host, integration)[GRAFFITI]
+    issue = _issue(7, rt, ("SR_GRAF-DETAILS/Surface", "Wall"))
+    emulator.state.inject("reset", match="post /v4/records ")  # dropped before it was made
+    with pytest.raises(AmbiguousError) as lost:
+        host.submit(integration, issue)
+    retry = dataclasses.replace(
+        issue, submit_attempted=True, plugin_state=lost.value.plugin_state or {}
+    )
+    with pytest.raises(AmbiguousError, match="no record carries marker scf-t7 yet") as early:
+        host.submit(integration, retry)
+    assert early.value.retry_after and 0 < early.value.retry_after <= 120
+    assert emulator.state.with_marker("scf-t7") == 0
+    sent = datetime.now(UTC) - timedelta(minutes=3)
+    later = dataclasses.replace(retry, plugin_state={"sent_at": sent.isoformat()})
+    made = host.submit(integration, later)
+    assert made.created and emulator.state.with_marker("scf-t7") == 1
 
 
 def test_answers_are_written_on_the_next_attempt_when_the_first_forms_call_fails(
