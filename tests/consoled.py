@@ -14,10 +14,12 @@ form's CSRF field read from the page it came from, redirects not followed unless
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import requests
 from argon2 import PasswordHasher
@@ -83,6 +85,29 @@ def starlette_of(app: Any) -> Starlette:
     while not isinstance(app, Starlette):
         app = app.app
     return app
+
+
+class MeetingHasher(PasswordHasher):
+    """:data:`CHEAP`'s costs, but each verify waits until ``meet`` verifies are under way at
+    once (or ``patience`` seconds pass): every sign-in of a burst the server lets through is
+    past its checks before the first is answered, whatever order the threads ran in.
+    ``started`` counts the verifies: the guesses tried."""
+
+    def __init__(self, meet: int, patience: float = 1.0) -> None:
+        super().__init__(time_cost=1, memory_cost=8, parallelism=1)
+        self.meet = meet
+        self.patience = patience
+        self.started = 0
+        self._changed = threading.Condition()
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        ends = time.monotonic() + self.patience
+        with self._changed:
+            self.started += 1
+            self._changed.notify_all()
+            while self.started < self.meet and (left := ends - time.monotonic()) > 0:
+                self._changed.wait(left)
+        return super().verify(hash, password)
 
 
 class Client:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import unquote
 
@@ -25,7 +27,15 @@ from scf_plugins.testing import Harness
 from scf_plugins.testing.harness import Clock
 
 from .conftest import BASIC
-from .consoled import CHEAP, PASSWORD, Consoled, make_account, serve_console, starlette_of
+from .consoled import (
+    CHEAP,
+    PASSWORD,
+    Consoled,
+    MeetingHasher,
+    make_account,
+    serve_console,
+    starlette_of,
+)
 
 OTHER = "a wrong passphrase, 77"
 PUBLIC = "203.0.113.9"  # a client address beyond this machine (sent as X-Forwarded-For)
@@ -275,15 +285,58 @@ def test_an_address_locks_after_twenty_failures_whatever_the_names(
     assert attacker.sign_in("ada").status_code == 303
 
 
+def test_a_burst_from_one_address_is_held_to_twenty_guesses(
+    served: Consoled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    most = served.console.throttle.most
+    hasher = MeetingHasher(meet=most + 1)
+    monkeypatch.setattr(staff, "HASHER", hasher)
+    burst = [served.client(PUBLIC) for _ in range(2 * most)]
+    for client in burst:
+        client.get("/console/login")
+    together = threading.Barrier(len(burst), timeout=10)
+
+    def guess(n: int) -> int:
+        together.wait()
+        fields = {"username": f"guess{n}", "password": OTHER}
+        return int(burst[n].submit("/console/login", fields).status_code)
+
+    with ThreadPoolExecutor(len(burst)) as pool:
+        statuses = list(pool.map(guess, range(len(burst))))
+    assert hasher.started == most, statuses  # each counted before its verify
+    assert sorted(statuses) == [200] * most + [429] * most
+    assert served.client(PUBLIC).sign_in("ada").status_code == 429
+
+
+def fail(throttle: AddressThrottle, address: str) -> float:
+    """A failed sign-in from ``address``: the delay before its answer."""
+    attempt = throttle.begin(address)
+    assert attempt is not None
+    return throttle.failed(attempt)
+
+
 def test_each_failure_waits_longer_up_to_two_seconds() -> None:
     clock = Clock()
     throttle = AddressThrottle(clock)
-    delays = [throttle.failed("a") for _ in range(8)]
+    delays = [fail(throttle, "a") for _ in range(8)]
     assert delays[:4] == [0.25, 0.5, 1.0, 2.0] and max(delays) == 2.0
-    assert throttle.failed("b") == 0.25  # per address
+    assert fail(throttle, "b") == 0.25  # per address
     clock.advance(minutes=16)
-    assert throttle.failed("a") == 0.25  # failures older than the window are forgotten
+    assert fail(throttle, "a") == 0.25  # failures older than the window are forgotten
     assert throttle.locked_minutes("a") == 0
+
+
+def test_a_success_is_not_counted_as_a_failure() -> None:
+    throttle = AddressThrottle(Clock(), most=3)
+    for _ in range(5):
+        attempt = throttle.begin("a")
+        assert attempt is not None
+        throttle.succeeded(attempt)
+    fail(throttle, "a")
+    fail(throttle, "a")
+    assert throttle.locked_minutes("a") == 0
+    fail(throttle, "a")
+    assert throttle.begin("a") is None and throttle.locked_minutes("a") == 15
 
 
 # -- expiry --------------------------------------------------------------------------------

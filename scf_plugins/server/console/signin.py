@@ -2,12 +2,14 @@
 
 A sign-in is refused, with one line on the sign-in page, when the form's own CSRF token is
 wrong (403), when its address has failed too often lately (:mod:`.throttle`: 429, the account
-is not even tried), or when :func:`scf_plugins.ops.staff.authenticate` refuses it: a wrong
-name or password (the same words either way, so no name is revealed) or an account locked
-after repeated failures. Each failure is answered after the throttle's growing delay. A
-success starts a session (a new token, so none chosen before sign-in survives it) and goes
-back to the console page the person asked for. Nothing logged names what was typed: a
-password typed into the name field would be written down.
+is not even tried; each sign-in counts there as failed from before its password is checked,
+so sign-ins sent at once are held to the limit too), or when
+:func:`scf_plugins.ops.staff.authenticate` refuses it: a wrong name or password (the same
+words either way, so no name is revealed) or an account locked after repeated failures. Each
+failure is answered after the throttle's growing delay. A success starts a session (a new
+token, so none chosen before sign-in survives it) and goes back to the console page the
+person asked for. Nothing logged names what was typed: a password typed into the name field
+would be written down.
 """
 
 from __future__ import annotations
@@ -84,8 +86,9 @@ async def sign_in(console: Console, request: Request) -> Response:
     if not auth.same_token(form.get(auth.CSRF_FIELD), expected):
         return await login_page(console, request, STALE_LOGIN, 403)
     address = peer(request.scope) or "unknown"
-    minutes = console.throttle.locked_minutes(address)
-    if minutes:
+    attempt = console.throttle.begin(address)
+    if attempt is None:
+        minutes = console.throttle.locked_minutes(address)
         log.warning("console sign-in refused: address %s is locked out", address)
         return await login_page(
             console,
@@ -101,9 +104,10 @@ async def sign_in(console: Console, request: Request) -> Response:
             staff.authenticate, console.store, name, password, console.clock()
         )
     except UserError as exc:  # SignInRefused: its words are safe to show
-        await asyncio.sleep(console.throttle.failed(address))
+        await asyncio.sleep(console.throttle.failed(attempt))
         log.info("console sign-in refused from %s", address)
         return await login_page(console, request, str(exc))
+    console.throttle.succeeded(attempt)
     token, _csrf = await run_in_threadpool(staff.start_session, console.store, account.name)
     log.info("console sign-in: %s from %s", account.name, address)
     response = RedirectResponse(safe_next(form.get("next")), 303)

@@ -2,10 +2,14 @@
 
 An address that fails ``most`` sign-ins within ``window`` is refused sign-in for ``lock``,
 whichever names it tries (the per-account lockout, in the store, is
-:mod:`scf_plugins.ops.staff`'s). Each failure is answered after a short delay that grows
-with the address's recent failures, up to ``max_delay`` seconds, so guessing is slow even
-below the lock. A success does not clear an address's failures: one account known to an
-attacker must not buy them more guesses at the others.
+:mod:`scf_plugins.ops.staff`'s). A sign-in is counted as a failure when it begins
+(:meth:`AddressThrottle.begin`), before its password is verified, so sign-ins sent at once
+cannot all pass the check before any is counted; its end (:meth:`AddressThrottle.failed`,
+:meth:`AddressThrottle.succeeded`) keeps the count or takes a success back out. Each failure
+is answered after a short delay that grows with the address's recent failures, up to
+``max_delay`` seconds, so guessing is slow even below the lock. A success does not clear an
+address's other failures: one account known to an attacker must not buy them more guesses at
+the others.
 
 At most ``MAX_ADDRESSES`` addresses are remembered, the least recently failing forgotten
 first, so a crowd of addresses costs bounded memory. Several ``scf serve`` processes each
@@ -65,19 +69,50 @@ class AddressThrottle:
             return 0
         return max(1, math.ceil((until - now).total_seconds() / 60))
 
-    def failed(self, address: str) -> float:
-        """Count a failed sign-in from ``address``; the seconds to wait before answering."""
+    def begin(self, address: str) -> Attempt | None:
+        """A sign-in from ``address`` begins: counted as failed until it succeeds, or None when
+        the address is locked. One past ``most`` under way or failed (a burst) locks it."""
         now = self.clock()
         with self._mutex:
             found = self._by_address.pop(address, None) or _Failures()
             self._by_address[address] = found  # most recent last
-            while found.times and found.times[0] <= now - self.window:
-                found.times.popleft()
-            found.times.append(now)
-            if len(found.times) >= self.most:
-                found.locked_until = now + self.lock
-                found.times.clear()
-            recent = len(found.times) or self.most
             while len(self._by_address) > MAX_ADDRESSES:
                 self._by_address.popitem(last=False)
-        return float(min(self.max_delay, self.first_delay * 2 ** (recent - 1)))
+            if found.locked_until is not None and found.locked_until > now:
+                return None
+            while found.times and found.times[0] <= now - self.window:
+                found.times.popleft()
+            if len(found.times) >= self.most:
+                self._lock(found, now)
+                return None
+            found.times.append(now)
+        return Attempt(address, now)
+
+    def failed(self, attempt: Attempt) -> float:
+        """The sign-in failed (it is counted already; ``most`` of them lock the address): the
+        seconds to wait before answering."""
+        with self._mutex:
+            found = self._by_address.get(attempt.address)
+            recent = len(found.times) if found is not None else 1
+            if found is not None and recent >= self.most:
+                self._lock(found, self.clock())
+        return float(min(self.max_delay, self.first_delay * 2 ** (max(1, recent) - 1)))
+
+    def succeeded(self, attempt: Attempt) -> None:
+        """The sign-in was not a failure (it succeeded, or was never tried): uncount it."""
+        with self._mutex:
+            found = self._by_address.get(attempt.address)
+            if found is not None and attempt.at in found.times:
+                found.times.remove(attempt.at)
+
+    def _lock(self, found: _Failures, now: datetime) -> None:
+        found.locked_until = now + self.lock
+        found.times.clear()
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A sign-in under way, counted against its address (see :meth:`AddressThrottle.begin`)."""
+
+    address: str
+    at: datetime
