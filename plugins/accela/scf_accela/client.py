@@ -11,30 +11,28 @@ ways, but for uploads (multipart).
 Failures, and what each becomes (``what`` names the call; Accela's ``code`` and ``message``
 are quoted, redacted; a token or password never is):
 
-=================================================  ==========================================
+=================================================  =============================================
 answer                                             becomes
-=================================================  ==========================================
+=================================================  =============================================
 token: 4xx (``invalid_request``: the user or       :class:`~scf_plugins.LoginRefused` (the
-password; ``unauthorized_client``: the app)        integration is marked down, no issue
-                                                   charged)
-token: refresh refused                             a login with the password, once
-``/v4``: 401 (``token_expired``, ``invalid_token``  one re-login and one retry (a change too:
-…)                                                 nothing was done); 401 again:
+password; ``unauthorized_client``: the app)        integration is marked down, no issue charged)
+token: the refresh refused (its 8 hours passed)    a login with the password, once
+``/v4``: 401 (``token_expired``,                   one renewal and one retry (a change too:
+``invalid_token``, ``unauthorized_app``…)          nothing was done); 401 again:
                                                    :class:`~scf_plugins.LoginRefused`
-400 (``bad_request``, ``data_validation_error``),  :class:`~scf_plugins.DefiniteError` (the
-403 (``forbidden``), other 4xx                     request or the user's rights are wrong):
-                                                   :class:`Refused`
+400 (``bad_request``, ``data_validation_error``),  :class:`Refused`, a DefiniteError (the
+403 (``forbidden``), any other 4xx                 request, or the user's rights, are wrong)
 404 (``resource_not_found``, ``api_not_found``)    :class:`NotFound`, a :class:`Refused`
 429, 5xx, a connection dropped, a timeout          reads: :class:`~scf_plugins.TransientError`;
                                                    creates, comments, uploads, form writes:
                                                    :class:`~scf_plugins.AmbiguousError` (429:
-                                                   transient) — the caller looks before retrying
+                                                   transient); the caller looks before retrying
 200 that is HTML or not an Accela envelope         reads: TransientError (a gateway's page);
                                                    writes: AmbiguousError
 200 with ``code: emse_error``                      success: the agency's after-event script
                                                    failed after the write was made (logged)
 a ``resultModel`` item with ``isSuccess: false``   :class:`~scf_plugins.DefiniteError` naming it
-=================================================  ==========================================
+=================================================  =============================================
 """
 
 from __future__ import annotations
