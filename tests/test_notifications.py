@@ -373,6 +373,61 @@ def test_an_issue_s_emails_go_in_order_an_earlier_one_backing_off_holds_the_late
     assert [r.subject.rsplit(" ", 1)[-1] for r in sink.wait_for(4)[2:]] == ["received", "closed"]
 
 
+def test_operators_list_notifications_by_state_and_dismiss_uncertain_or_failing_ones(
+    town: Callable[..., Harness], sink: SmtpSink
+) -> None:
+    from scf_plugins.server.console.overview import needs_attention
+
+    t = town()
+    report(t, summary="uncertain")
+    sink.drop(keep=True)
+    t.sync()
+    report(t, summary="failing")
+    sink.answer(451)
+    t.sync()
+    report(t, summary="sent")
+    t.sync()
+    listed = json.loads(t.cli_ok("notifications", "list", "--json").output)
+    assert [(n["id"], n["issue_id"], n["kind"], n["state"]) for n in listed] == [
+        (3, 3, "acknowledged", "sent"),
+        (2, 2, "acknowledged", "failing"),
+        (1, 1, "acknowledged", "uncertain"),
+    ]
+    assert all(n["when"] for n in listed) and "4.3.0 try again later" in listed[1]["reason"]
+    screen = t.cli_ok("notifications", "list", "--state", "uncertain").output
+    assert screen.splitlines()[0].split() == ["id", "issue", "kind", "state", "when", "reason"]
+    assert len(screen.splitlines()) == 3 and "uncertain" in screen.splitlines()[2]
+    assert ADDRESS not in screen + json.dumps(listed)
+    one = json.loads(t.cli_ok("notifications", "list", "--limit", "1", "--json").output)
+    assert [n["id"] for n in one] == [3]
+    status = json.loads(t.cli("status", "--json").output)
+    assert "scf notifications list --state uncertain" in " ".join(
+        a.words for a in needs_attention(status)
+    )
+
+    done = t.cli("notifications", "dismiss", "1", "2", "3", "99")
+    assert done.exit_code == 1
+    lines = done.output.splitlines()
+    assert lines[0] == (
+        "notification 1: dismissed (acknowledged of issue 1, uncertain before); it is not sent "
+        "unless `scf notifications retry 1`"
+    )
+    assert lines[1].startswith("notification 2: dismissed (acknowledged of issue 2, failing")
+    assert lines[2] == "notification 3: it is sent; only an uncertain or failing one is dismissed"
+    assert lines[3] == "notification 99: there is no such notification"
+    mail = json.loads(t.cli_ok("status", "--json").output)["notifications"]
+    assert (mail["waiting"], mail["failing"], mail["uncertain"]) == (0, 0, 0)
+    skipped = json.loads(t.cli_ok("notifications", "list", "--state", "skipped", "--json").output)
+    assert [n["id"] for n in skipped] == [2, 1]
+    assert all(n["reason"].startswith("dismissed by ") for n in skipped)
+    audit = t.cli_ok("audit", "--json").output
+    assert audit.count("notifications.dismiss") == 2 and ADDRESS not in audit
+    t.later(hours=1)
+    assert t.sync().emails == 0 and len(sink.received) == 2
+    t.cli_ok("notifications", "retry", "2")  # a dismissal is undone by a retry
+    assert t.sync().emails == 1
+
+
 def _rows(t: Harness) -> list[Any]:
     from sqlalchemy import select
 

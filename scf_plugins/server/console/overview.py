@@ -82,7 +82,8 @@ def needs_attention(data: dict[str, Any]) -> list[Attention]:
     if mail["failing"]:
         out.append(Attention(None, "emails to residents failing", mail["failing"]))
     if mail["uncertain"]:
-        out.append(Attention(None, "emails to residents uncertain", mail["uncertain"]))
+        uncertain = "emails to residents uncertain (scf notifications list --state uncertain)"
+        out.append(Attention(None, uncertain, mail["uncertain"]))
     elsewhere = data["stuck"] - sum(i["stuck"] for i in data["integrations"])
     if elsewhere > 0:
         out.append(Attention(None, "stuck, unrouted or of an integration no longer configured",
