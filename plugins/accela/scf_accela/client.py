@@ -41,6 +41,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from scf_plugins import (
     AmbiguousError,
@@ -62,6 +63,11 @@ log = logging.getLogger(__name__)
 
 USER_AGENT = "scf-accela/0.1"
 _MARKUP = re.compile(rb"\s*<")  # an answer starting with markup is a gateway's page
+
+
+def path_id(value: str) -> str:
+    """An id as a path segment (record type ids carry ``.`` escapes, never a slash)."""
+    return quote(value, safe=".-_~")
 
 
 class Refused(DefiniteError):

@@ -1,8 +1,9 @@
 """The ``accela`` plugin: Accela Civic Platform records through the Construct API v4.
 
 Thin hook implementations over the client (:mod:`.client`), the record types and forms
-(:mod:`.forms`), creating and changing records (:mod:`.submitting`) and polling
-(:mod:`.polling`). The options are described in :mod:`.settings`.
+(:mod:`.forms`), creating records (:mod:`.creating`), adding comments and photos
+(:mod:`.pushing`), cancelling (:mod:`.cancelling`) and polling (:mod:`.polling`). The
+options are described in :mod:`.settings`.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ def offered_types(client: AccelaClient, integration: Integration) -> list[dict[s
 def list_request_types(integration: Integration) -> list[RequestType]:
     """The offered record types, each with its custom forms' fields as questions."""
     from . import forms
-    from .submitting import path_id
+    from .client import path_id
 
     client = client_for(integration)
     out = []
@@ -91,9 +92,9 @@ def list_request_types(integration: Integration) -> list[RequestType]:
 def submit(integration: Integration, issue: Issue) -> Submission:
     """Create the record (looked up by its marker first after an uncertain attempt), then
     write its answers to its custom forms."""
-    from . import submitting
+    from . import creating
 
-    return submitting.submit(client_for(integration), integration, issue)
+    return creating.submit(client_for(integration), integration, issue)
 
 
 @hookimpl
@@ -107,26 +108,26 @@ def poll(integration: Integration, tracked: list[Tracked]) -> list[RemoteUpdate]
 @hookimpl
 def push_comment(integration: Integration, issue: Issue, comment: Comment) -> str:
     """A record comment, looked for first after an uncertain attempt."""
-    from . import submitting
+    from . import pushing
 
-    return submitting.push_comment(client_for(integration), integration, issue, comment)
+    return pushing.push_comment(client_for(integration), integration, issue, comment)
 
 
 @hookimpl
 def push_attachment(integration: Integration, issue: Issue, attachment: Attachment) -> str:
     """A record document, looked for by its name first after an uncertain upload."""
-    from . import submitting
+    from . import pushing
 
-    return submitting.push_attachment(client_for(integration), integration, issue, attachment)
+    return pushing.push_attachment(client_for(integration), integration, issue, attachment)
 
 
 @hookimpl
 def cancel_request(integration: Integration, issue: Issue, reason: str) -> str:
     """The record set to ``withdraw_status`` with the reason, once (``scf issues withdraw
     --remote``)."""
-    from . import submitting
+    from . import cancelling
 
-    return submitting.cancel(client_for(integration), integration, issue, reason)
+    return cancelling.cancel(client_for(integration), integration, issue, reason)
 
 
 @hookimpl
@@ -161,7 +162,7 @@ def check_connection(integration: Integration) -> str:
 @hookimpl
 def list_statuses(integration: Integration) -> list[str]:
     """The status values of every offered record type (Accela has no agency-wide list)."""
-    from .submitting import path_id
+    from .client import path_id
 
     client = client_for(integration)
     values: dict[str, None] = {}
@@ -185,7 +186,7 @@ def plugin_options() -> Options:
 @hookimpl
 def check_integration(integration: Integration) -> list[str]:
     """What the declared options cannot say, and the ``custom_fields`` templates."""
-    from .submitting import template_problem
+    from .creating import template_problem
 
     problems = settings.check(integration)
     for name, template in integration.custom_fields.items():

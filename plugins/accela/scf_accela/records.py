@@ -14,7 +14,15 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from scf_plugins import Integration, RemoteComment, RemoteState, RemoteUpdate, pull_pattern
+from scf_plugins import (
+    DefiniteError,
+    Integration,
+    Issue,
+    RemoteComment,
+    RemoteState,
+    RemoteUpdate,
+    pull_pattern,
+)
 
 from .settings import option, upper_list
 
@@ -132,3 +140,14 @@ def record_id(value: Any) -> str | None:
     if not text or len(text) > 100 or not text.isprintable():
         return None
     return None if any(c in text for c in ",/?#%\\ ") else text
+
+
+def issue_record(issue: Issue) -> str:
+    """The issue's record id.
+
+    :raises DefiniteError: when the issue has none a path can carry.
+    """
+    rid = record_id(issue.remote_id)
+    if rid is None:
+        raise DefiniteError(f"issue {issue.id} has no Accela record ({issue.remote_id!r})")
+    return rid

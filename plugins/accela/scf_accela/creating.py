@@ -1,5 +1,4 @@
-"""Creating a record exactly once, then writing its answers, and the other changes a resident
-makes: comments, photos, a withdrawal.
+"""Creating a record exactly once, then writing its answers.
 
 Accela has no idempotency key: a retried ``POST /v4/records`` makes a second record. The
 issue's marker goes in ``shortNotes``, and every attempt after the first looks for a record
@@ -12,31 +11,25 @@ values, so writing them again is harmless.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 
 from scf_plugins import (
     AmbiguousError,
-    Attachment,
-    Comment,
     DefiniteError,
     Integration,
     Issue,
     LoginRefused,
     RemoteError,
-    RemoteState,
     Submission,
     TransientError,
-    attachment_name,
 )
 
 from . import forms, records
-from .client import AccelaClient, Refused, results_of
+from .client import AccelaClient, path_id, results_of
 from .settings import option
 
 log = logging.getLogger(__name__)
@@ -56,11 +49,6 @@ ISSUE_FIELDS = (
 )
 _PLACEHOLDER = re.compile(r"\{issue\.(\w+)\}")
 SEARCH_LIMIT = 100
-
-
-def path_id(value: str) -> str:
-    """An id as a path segment (record type ids carry ``.`` escapes, never a slash)."""
-    return quote(value, safe=".-_~")
 
 
 def render(template: str, issue: Issue) -> str:
@@ -250,175 +238,3 @@ def write_answers(client: AccelaClient, issue: Issue, rid: str) -> None:
         if isinstance(exc, DefiniteError | TransientError):
             kind = DefiniteError if isinstance(exc, DefiniteError) else TransientError
         raise kind(note, retry_after=exc.retry_after) from None
-
-
-def comment_text(integration: Integration, comment: Comment) -> str:
-    """A local comment as it goes to Accela: ``comment_prefix`` (``{author}``, ``{via}``)
-    before its text."""
-    prefix = str(option(integration, "comment_prefix"))
-    head = prefix.replace("{author}", comment.author).replace("{via}", comment.via or "")
-    return head + comment.text
-
-
-def push_comment(
-    client: AccelaClient, integration: Integration, issue: Issue, comment: Comment
-) -> str:
-    """``POST /v4/records/{id}/comments``; after an uncertain attempt, the record's comments
-    are searched for the same text first."""
-    rid = _record(issue)
-    text = comment_text(integration, comment)
-    if comment.push_attempted:
-        listed = client.get(f"records/{path_id(rid)}/comments", what="GET comments")
-        for item in listed.get("result") or []:
-            if isinstance(item, dict) and item.get("text") == text and item.get("id"):
-                return str(item["id"])
-    answer = client.send(
-        "POST",
-        f"records/{path_id(rid)}/comments",
-        [{"text": text, "displayOnInspection": "N"}],
-        what="POST comments",
-    )
-    items = results_of(answer, "the comment")
-    if not items or items[0].get("id") in (None, ""):
-        raise AmbiguousError(
-            "Accela took the comment without its id; it is looked for before any retry"
-        )
-    return str(items[0]["id"])
-
-
-def push_attachment(
-    client: AccelaClient, integration: Integration, issue: Issue, attachment: Attachment
-) -> str:
-    """``POST /v4/records/{id}/documents`` (multipart: the file, and ``fileInfo``); after an
-    uncertain upload, the record's documents are searched for the file name (which carries
-    the issue's marker) first."""
-    rid = _record(issue)
-    # The host's unique name (the marker and the photo's id), made here too so a photo
-    # handed over under another name is still found after an uncertain upload.
-    name = attachment_name(issue.marker, attachment.id)
-    if attachment.push_attempted:
-        listed = client.get(f"records/{path_id(rid)}/documents", what="GET documents")
-        for item in listed.get("result") or []:
-            if isinstance(item, dict) and item.get("fileName") == name and item.get("id"):
-                return str(item["id"])
-    info = [
-        {
-            "serviceProviderCode": client.endpoint.agency,
-            "fileName": name,
-            "type": attachment.content_type,
-            "description": _photo_description(attachment),
-        }
-    ]
-    params = [
-        (key, str(option(integration, f"document_{key}")))
-        for key in ("group", "category")
-        if option(integration, f"document_{key}")
-    ]
-    answer = client.upload(
-        f"records/{path_id(rid)}/documents",
-        {"uploadedFile": (name, attachment.content, attachment.content_type)},
-        {"fileInfo": json.dumps(info)},
-        params,
-        what="POST documents",
-    )
-    items = results_of(answer, "the photo")
-    if not items or items[0].get("id") in (None, ""):
-        raise AmbiguousError(
-            "Accela took the photo without a document id; it is looked for before any retry"
-        )
-    return str(items[0]["id"])
-
-
-def cancel(client: AccelaClient, integration: Integration, issue: Issue, reason: str) -> str:
-    """Cancel the issue's record because staff withdrew the issue here: its status set to
-    ``withdraw_status`` (a VOID status the agency lets the integration set) with the reason
-    as ``statusReason`` (``PUT /v4/records/{id}``; the status alone where the agency refuses
-    a reason it has not listed), and the reason added as a comment. Once: a record already in
-    that status (an earlier answer lost) only gets the comment it may lack.
-
-    :returns: what was done, in one line.
-    :raises DefiniteError: without ``withdraw_status``; for a record that is not the
-        issue's, or that is closed; when Accela (or the agency's script) refuses.
-    """
-    status = str(option(integration, "withdraw_status")).strip()
-    if not status:
-        raise DefiniteError(
-            f"integration {integration.name} cannot cancel Accela records: set "
-            f'withdraw_status to the status the agency allows (e.g. "Withdrawn")'
-        )
-    rid = _record(issue)
-    found = client.get(f"records/{path_id(rid)}", what="GET records").get("result")
-    record = found[0] if isinstance(found, list) and found else found
-    if not isinstance(record, dict):
-        raise DefiniteError(f"Accela has no record {rid}; there is nothing to cancel")
-    if str(record.get("shortNotes") or "").strip() != issue.marker:
-        raise DefiniteError(
-            f"record {rid} in Accela does not carry this issue's marker {issue.marker}; it is "
-            f"not cancelled from here"
-        )
-    now = records.status_value(record) or "?"
-    already = now.lower() == status.lower()
-    if not already:
-        state, _ = records.state_of(integration, record)
-        if state is RemoteState.CLOSED:
-            raise DefiniteError(
-                f"record {rid} is closed in Accela with status {now}; a closed record is not "
-                f"cancelled"
-            )
-        if state is RemoteState.CANCELED:
-            return f"it was cancelled already, with status {now}"
-        _set_status(client, rid, status, reason)
-    note = f"Withdrawn: {reason}" if reason.strip() else "Withdrawn"
-    listed = client.get(f"records/{path_id(rid)}/comments", what="GET comments")
-    if not any(isinstance(c, dict) and c.get("text") == note for c in listed.get("result") or []):
-        results_of(
-            client.send(
-                "POST",
-                f"records/{path_id(rid)}/comments",
-                [{"text": note, "displayOnInspection": "N"}],
-                what="POST comments",
-            ),
-            "the reason",
-        )
-    return (
-        f"it was cancelled already, with status {now}"
-        if already
-        else (f"cancelled with status {status}")
-    )
-
-
-def _set_status(client: AccelaClient, rid: str, status: str, reason: str) -> None:
-    """``PUT /v4/records/{id}`` with the status and, where the agency takes it, the reason."""
-    body: dict[str, Any] = {"status": {"value": status}}
-    if reason.strip():
-        body["statusReason"] = {"value": reason.strip()[:240]}
-    try:
-        client.send("PUT", f"records/{path_id(rid)}", body, what="PUT records (cancel)")
-    except Refused as exc:
-        if "statusReason" not in body or exc.status != 400:
-            raise
-        log.info(
-            "Accela refused the cancel's reason as a status reason (%s); setting the status "
-            "alone, the reason goes in a comment",
-            exc,
-            extra={"integration": client.integration.name},
-        )
-        client.send(
-            "PUT",
-            f"records/{path_id(rid)}",
-            {"status": {"value": status}},
-            what="PUT records (cancel)",
-        )
-
-
-def _photo_description(attachment: Attachment) -> str:
-    """The document's description: who sent it, and the resident's own file name."""
-    original = "".join(c for c in attachment.original_name if c.isprintable())[:100]
-    return f"Photo sent by the resident ({original})" if original else "Photo sent by the resident"
-
-
-def _record(issue: Issue) -> str:
-    rid = records.record_id(issue.remote_id)
-    if rid is None:
-        raise DefiniteError(f"issue {issue.id} has no Accela record ({issue.remote_id!r})")
-    return rid
