@@ -206,3 +206,25 @@ def test_an_unusable_public_url_with_email_is_said_once(
         write_config, EMAIL, '[server]\npublic_url = "https://scf@311.example.gov"\n'
     )
     assert ": server.public_url: has a login or password in it" in line
+
+
+@pytest.mark.parametrize(
+    ("section", "uses"),
+    [
+        ("integrations.email", "the mail server's circuit and password"),
+        ("geocoders.Email", "the mail server's circuit and password"),
+        ("integrations.metrics", "the /metrics token"),
+        ("geocoders.metrics", "the /metrics token"),
+    ],
+)
+def test_email_and_metrics_are_reserved_names_for_integrations_and_geocoders(
+    write_config: Callable[[str], Path], section: str, uses: str
+) -> None:
+    body = (
+        'plugin = "fake-a"\nenvironment = "test"\nrequest_types = ["*"]\n'
+        f'[{section}.test]\nurl = "https://cw.example.gov"\n'
+        if section.startswith("integrations")
+        else 'plugin = "arcgis"\nurl = "https://gis.example.gov/GeocodeServer"\n'
+    )
+    (line,) = problems(write_config, f"[{section}]\n{body}")
+    assert f": {section}: the name is reserved ({uses}" in line and "choose another" in line

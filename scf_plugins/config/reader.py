@@ -122,8 +122,11 @@ class Reader:
                     f"{where}.{key}", f"unknown key; {hint}use one of {', '.join(sorted(known))}"
                 )
 
-    def tables(self, raw: Mapping[str, Any], key: str) -> dict[str, dict[str, Any]]:
-        """The ``[key.NAME]`` sections by name (a name must be fit for a CLI argument)."""
+    def tables(
+        self, raw: Mapping[str, Any], key: str, reserved: Mapping[str, str] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """The ``[key.NAME]`` sections by name (a name must be fit for a CLI argument, and not
+        one of ``reserved``, in any case: each says what uses it)."""
         section = raw.get(key, {})
         if not isinstance(section, dict):
             self.problem(key, f"must be a table of [{key}.NAME] sections")
@@ -134,6 +137,9 @@ class Reader:
                 self.problem(f"{key}.{name}", f"must be a table; write it as [{key}.{name}]")
             elif not _NAME.fullmatch(name):
                 self.problem(f"{key}.{name}", "use a name of letters, digits, '_' and '-'")
+            elif reserved and name.lower() in reserved:
+                used = reserved[name.lower()]
+                self.problem(f"{key}.{name}", f"the name is reserved ({used}); choose another")
             else:
                 out[name] = table
         return out

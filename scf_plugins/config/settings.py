@@ -21,6 +21,7 @@ from ..intake.images import ImageLimits
 from ..models import INTEGRATION_KEYS, Geocoder, Integration, Option, frozen_mapping
 from .console import Console, read_console
 from .email import (
+    EMAIL_CREDENTIAL,
     Email,
     Notifications,
     Privacy,
@@ -34,7 +35,7 @@ from .images import read_images
 from .integrations import check_routing, read_integration
 from .organization import Organization, read_organization
 from .reader import Reader
-from .server import Server, read_server
+from .server import METRICS_CREDENTIAL, Server, read_server
 
 __all__ = [
     "CONFIG_ENV",
@@ -52,6 +53,12 @@ CONFIG_ENV = "SCF_CONFIG"
 PluginOptions = Callable[[str], Sequence[Option] | None]
 MAX_CONFIG_BYTES = 1024 * 1024
 DEFAULT_CONFIG = "scf.toml"
+# Names the host's own credentials and circuits take: an integration or geocoder so named
+# would share the mail server's circuit, or a secret.
+RESERVED_NAMES = {
+    EMAIL_CREDENTIAL: "the mail server's circuit and password, `scf credentials set email`",
+    METRICS_CREDENTIAL: "the /metrics token, `scf credentials set metrics`",
+}
 SECTIONS = {"organization", "integrations", "geocoders", "server", "images", "console",
             "email", "notifications", "privacy"}  # fmt: skip
 
@@ -178,10 +185,10 @@ def _settings(reader: Reader, raw: dict[str, Any]) -> Settings:
     reader.unknown(raw, "(top level)", SECTIONS)
     organization = read_organization(reader, raw.get("organization"))
     geocoders = {}
-    for name, table in reader.tables(raw, "geocoders").items():
+    for name, table in reader.tables(raw, "geocoders", RESERVED_NAMES).items():
         geocoders[name] = read_geocoder(reader, name, table)
     integrations = {}
-    for name, table in reader.tables(raw, "integrations").items():
+    for name, table in reader.tables(raw, "integrations", RESERVED_NAMES).items():
         integration = read_integration(reader, name, table, geocoders)
         if integration is not None:
             integrations[name] = integration
