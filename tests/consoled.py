@@ -110,6 +110,29 @@ class MeetingHasher(PasswordHasher):
         return super().verify(hash, password)
 
 
+class BlockingHasher(PasswordHasher):
+    """:data:`CHEAP`'s costs, but each verify waits until :attr:`release` is set: sign-ins
+    that hold the password checks' slots for as long as a test needs."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=8, parallelism=1)
+        self.release = threading.Event()
+        self.started = 0
+        self._changed = threading.Condition()
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+        with self._changed:
+            self.started += 1
+            self._changed.notify_all()
+        self.release.wait(30)
+        return super().verify(hash, password)
+
+    def wait_started(self, count: int, timeout: float = 10) -> bool:
+        """Whether ``count`` verifies are under way within ``timeout`` seconds."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.started >= count, timeout)
+
+
 class Client:
     """A browser for tests: a cookie jar, and the CSRF token of the last page it was shown."""
 

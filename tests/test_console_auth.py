@@ -7,11 +7,14 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import unquote
 
+import anyio
+import anyio.to_thread
 import pytest
 from sqlalchemy import select
 from starlette.responses import Response
@@ -21,6 +24,7 @@ from scf_plugins.config.settings import check_config
 from scf_plugins.ops import audit, staff
 from scf_plugins.server.console.headers import HEADERS
 from scf_plugins.server.console.page import ConsoleRoute, Visit, admin_only
+from scf_plugins.server.console.password_checks import Busy, PasswordChecks
 from scf_plugins.server.console.throttle import AddressThrottle
 from scf_plugins.store.tables import staff as staff_table
 from scf_plugins.testing import Harness
@@ -30,6 +34,7 @@ from .conftest import BASIC
 from .consoled import (
     CHEAP,
     PASSWORD,
+    BlockingHasher,
     Consoled,
     MeetingHasher,
     make_account,
@@ -289,6 +294,7 @@ def test_a_burst_from_one_address_is_held_to_twenty_guesses(
     served: Consoled, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     most = served.console.throttle.most
+    served.console.checks = PasswordChecks(slots=3 * most)  # only the throttle holds it back
     hasher = MeetingHasher(meet=most + 1)
     monkeypatch.setattr(staff, "HASHER", hasher)
     burst = [served.client(PUBLIC) for _ in range(2 * most)]
@@ -306,6 +312,63 @@ def test_a_burst_from_one_address_is_held_to_twenty_guesses(
     assert hasher.started == most, statuses  # each counted before its verify
     assert sorted(statuses) == [200] * most + [429] * most
     assert served.client(PUBLIC).sign_in("ada").status_code == 429
+
+
+def test_password_checks_run_a_few_at_once_and_a_sign_in_past_them_is_told_to_come_back(
+    served: Consoled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hasher = BlockingHasher()
+    monkeypatch.setattr(staff, "HASHER", hasher)
+    slots = served.console.checks.slots
+    holders = [served.client(f"198.51.100.{n}") for n in range(slots)]
+    late = served.client(PUBLIC)
+    for client in [*holders, late]:
+        client.get("/console/login")
+    with ThreadPoolExecutor(slots) as pool:
+        held = [pool.submit(c.submit, "/console/login", {"username": "ada", "password": OTHER})
+                for c in holders]  # fmt: skip
+        try:
+            assert hasher.wait_started(slots)
+            asked = time.monotonic()
+            busy = late.submit("/console/login", {"username": "ada", "password": PASSWORD})
+            waited = time.monotonic() - asked
+            door = served.client().get("/open311/v2/services.json")
+        finally:
+            hasher.release.set()
+        assert [answer.result().status_code for answer in held] == [200] * slots
+    assert busy.status_code == 503 and waited < 2, (busy.status_code, waited)
+    assert busy.headers["retry-after"] == "1" and "try again in a moment" in busy.text
+    assert "scf_console=" not in busy.headers.get("set-cookie", "")
+    assert door.status_code == 200  # the door is answered meanwhile
+    assert hasher.started == slots  # the refused one was never tried...
+    assert late.sign_in("ada").status_code == 303  # ...nor counted against its address
+
+
+def test_one_address_cannot_take_every_password_check() -> None:
+    checks = PasswordChecks(slots=3)
+    holding = threading.Barrier(3, timeout=10)  # two checks from "a", and the test
+    until = threading.Event()
+
+    def hold() -> None:
+        holding.wait()
+        until.wait(10)
+
+    async def scenario() -> list[str]:
+        outcomes: list[str] = []
+        async with anyio.create_task_group() as group:
+            for _ in range(2):
+                group.start_soon(checks.run, "a", hold)
+            await anyio.to_thread.run_sync(holding.wait)
+            for address in ("a", "b", "c"):
+                try:
+                    await checks.run(address, lambda: None)
+                    outcomes.append(f"{address} checked")
+                except Busy:
+                    outcomes.append(f"{address} busy")
+            until.set()
+        return outcomes
+
+    assert anyio.run(scenario) == ["a busy", "b checked", "c checked"]
 
 
 def fail(throttle: AddressThrottle, address: str) -> float:

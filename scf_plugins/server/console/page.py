@@ -41,6 +41,7 @@ from ..faults import describe_fault
 from ..form import Form
 from ..open311 import Reply
 from . import auth, flash
+from .password_checks import PasswordChecks
 from .paths import HOME, here, inside, login_url
 from .templating import common, environment
 from .throttle import AddressThrottle
@@ -99,7 +100,7 @@ class ConsoleRoute(Route):
 
 class Console:
     """What the console's pages share: ``scf serve``'s resources, the cookie signer, the
-    sign-in throttle, the clock, and the templates.
+    sign-in throttle and password checks, the clock, and the templates.
 
     :param clock: the time sessions are judged by (aware UTC); tests move their own.
     """
@@ -109,6 +110,7 @@ class Console:
         self.clock = clock or utcnow
         self.signer = auth.Signer(served.store)
         self.throttle = AddressThrottle(lambda: self.clock())
+        self.checks = PasswordChecks()
         self.templates = environment()
         # Makes scf serve read its config and passwords again, as SIGHUP does (set by
         # server.running; None elsewhere): a password saved in the console is used at once.

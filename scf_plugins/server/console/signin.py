@@ -6,7 +6,9 @@ is not even tried; each sign-in counts there as failed from before its password 
 so sign-ins sent at once are held to the limit too), or when
 :func:`scf_plugins.ops.staff.authenticate` refuses it: a wrong name or password (the same
 words either way, so no name is revealed) or an account locked after repeated failures. Each
-failure is answered after the throttle's growing delay. A success starts a session (a new
+failure is answered after the throttle's growing delay. The password is checked on a few
+threads of its own (:mod:`.password_checks`); when they are all busy the sign-in is answered
+503 with ``Retry-After`` at once, untried and uncounted. A success starts a session (a new
 token, so none chosen before sign-in survives it) and goes back to the console page the
 person asked for. Nothing logged names what was typed: a password typed into the name field
 would be written down.
@@ -27,11 +29,14 @@ from ...ops import staff
 from ..guards import peer
 from . import auth
 from .page import Console, Visit, signed_in
+from .password_checks import Busy
 from .paths import safe_next
 
 log = logging.getLogger("scf_plugins.server.console")
 
 STALE_LOGIN = "This sign-in form has expired; reload the page and sign in again."
+BUSY = "Many sign-ins are being checked just now; try again in a moment."
+BUSY_RETRY_SECONDS = 1
 
 
 def routes(console: Console) -> list[BaseRoute]:
@@ -100,9 +105,15 @@ async def sign_in(console: Console, request: Request) -> Response:
     name = form.get("username") or ""
     password = (form.values.get("password") or [""])[-1]  # as typed: spaces are characters
     try:
-        account = await run_in_threadpool(
-            staff.authenticate, console.store, name, password, console.clock()
+        account = await console.checks.run(
+            address, staff.authenticate, console.store, name, password, console.clock()
         )
+    except Busy:
+        console.throttle.succeeded(attempt)  # never tried: no failure
+        log.warning("console sign-in refused from %s: every password check is busy", address)
+        response = await login_page(console, request, BUSY, 503)
+        response.headers["Retry-After"] = str(BUSY_RETRY_SECONDS)
+        return response
     except UserError as exc:  # SignInRefused: its words are safe to show
         await asyncio.sleep(console.throttle.failed(attempt))
         log.info("console sign-in refused from %s", address)
