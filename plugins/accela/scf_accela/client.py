@@ -115,7 +115,6 @@ class AccelaClient:
             authorization=self._headers,
         )
         self.http.auth = self.oauth
-        self.batch_works = True  # False once the agency answered that POST /v4/batch is not there
 
     def _headers(self, token: str) -> Mapping[str, str]:
         """The headers of a ``/v4`` call: the bare token, as every Accela client sends it."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scf_plugins import (
@@ -31,6 +32,8 @@ from .settings import option
 log = logging.getLogger(__name__)
 
 BATCH_LIMIT = 50  # sub-requests per POST /v4/batch
+BATCH_REFUSED = "batch_refused_at"  # the integration state's key: when the batch was refused
+BATCH_RETRY = timedelta(days=1)
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
@@ -94,16 +97,24 @@ class Reading:
         self.read(ids[middle:])
 
 
-def comments(client: AccelaClient, ids: list[str]) -> tuple[dict[str, list[Any]], dict[str, str]]:
+def comments(
+    client: AccelaClient, integration: Integration, ids: list[str]
+) -> tuple[dict[str, list[Any]], dict[str, str]]:
     """Every comment of each record in ``ids`` (by record), and the records whose comments
-    could not be read (and why)."""
+    could not be read (and why).
+
+    Whether the agency has ``POST /v4/batch`` is kept in the integration's state (shared by
+    every worker and process): once refused, comments are read record by record, and the
+    batch is tried again a day later (an agency may be upgraded).
+    """
     out: dict[str, list[Any]] = {}
     unread: dict[str, str] = {}
     pending = list(ids)
-    if client.batch_works:
+    if _batch_may_work(integration):
         try:
             for chunk in _chunks(pending, BATCH_LIMIT):
                 _batch(client, chunk, out, unread)
+            _batch_worked(integration)
             return out, unread
         except LoginRefused:
             raise
@@ -111,9 +122,10 @@ def comments(client: AccelaClient, ids: list[str]) -> tuple[dict[str, list[Any]]
             log.info(
                 "the agency refused POST /v4/batch (%s); reading comments record by record",
                 exc,
-                extra={"integration": client.integration.name},
+                extra={"integration": integration.name},
             )
-            client.batch_works = False
+            now = datetime.now(UTC).isoformat(timespec="seconds")
+            integration.state.update(lambda old: {**old, BATCH_REFUSED: now})
             pending = [rid for rid in ids if rid not in out and rid not in unread]
     for rid in pending:
         try:
@@ -126,6 +138,22 @@ def comments(client: AccelaClient, ids: list[str]) -> tuple[dict[str, list[Any]]
         result = body.get("result")
         out[rid] = result if isinstance(result, list) else []
     return out, unread
+
+
+def _batch_may_work(integration: Integration) -> bool:
+    """False within a day of the agency refusing ``POST /v4/batch``."""
+    refused = str(integration.state.read().value.get(BATCH_REFUSED) or "")
+    try:
+        when = datetime.fromisoformat(refused) if refused else None
+    except ValueError:
+        return True
+    return when is None or when.tzinfo is None or datetime.now(UTC) - when > BATCH_RETRY
+
+
+def _batch_worked(integration: Integration) -> None:
+    """Forget a refusal of the batch (written only when there was one)."""
+    if BATCH_REFUSED in integration.state.read().value:
+        integration.state.update(lambda old: {k: v for k, v in old.items() if k != BATCH_REFUSED})
 
 
 def _batch(
@@ -167,7 +195,9 @@ def poll(
     wanted = list(dict.fromkeys(rid for t in tracked if (rid := records.record_id(t.remote_id))))
     for chunk in _chunks(wanted, int(option(integration, "ids_per_request"))):
         reading.read(chunk)
-    found_comments, unread = comments(client, sorted(reading.found)) if reading.found else ({}, {})
+    found_comments, unread = (
+        comments(client, integration, sorted(reading.found)) if reading.found else ({}, {})
+    )
     updates = []
     for t in tracked:
         rid = records.record_id(t.remote_id)

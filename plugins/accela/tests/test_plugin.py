@@ -398,6 +398,15 @@ def test_comments_are_read_record_by_record_where_the_agency_has_no_batch(
         }
         assert [c.text for c in updates[ids[1]].comments] == ["fixed today"]
     assert emulator.state.counts["POST /v4/batch"] == 1
+    # Every worker knows it from the integration's state; a day later the batch is tried again.
+    saved = integration.state.read()
+    assert "batch_refused_at" in saved.value
+    emulator.state.batch = True
+    day_ago = (datetime.now(UTC) - timedelta(days=1, minutes=1)).isoformat()
+    assert integration.state.write({"batch_refused_at": day_ago}, saved.version)
+    host.poll(integration, [Tracked(1, ids[0])])
+    assert emulator.state.counts["POST /v4/batch"] == 2
+    assert "batch_refused_at" not in integration.state.read().value
 
 
 def test_a_damaged_record_is_unreadable_alone(
