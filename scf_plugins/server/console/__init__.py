@@ -22,10 +22,13 @@ How a request flows
 Sign-in (:mod:`.signin`)
     Argon2 and the account lockout (5 failures: 15 minutes) are the core's; per client
     address, :mod:`.throttle` locks out 20 failures in 15 minutes for 15 minutes and slows
-    each failure (up to 2 s). The sign-in form has its own CSRF token (a signed double-submit
-    cookie). The session cookie ``scf_console`` is ``HttpOnly; SameSite=Strict;
-    Path=/console``, ``Secure`` when ``[server] public_url`` is https. Sign-out ends the
-    session in the store.
+    each failure (up to 2 s). Both count a sign-in before its password is checked, so a
+    burst sent at once is held to the same limits. The check runs on two threads of its own
+    (:mod:`.password_checks`), never Starlette's shared pool; a sign-in finding them busy is
+    answered 503 with ``Retry-After``. The sign-in form has its own CSRF token (a signed
+    double-submit cookie). The session cookie ``scf_console`` is ``HttpOnly;
+    SameSite=Strict; Path=/console``, ``Secure`` when ``[server] public_url`` is https.
+    Sign-out ends the session in the store.
 
 Adding a page (the API)
     Write a module here with ``routes(console) -> list[BaseRoute]`` and add it to
@@ -71,6 +74,7 @@ Where each page lives
     - :mod:`.paths`: where a person may be sent (never outside the console);
     - :mod:`.auth`: cookie signing, the cookies' flags, CSRF and ``Origin`` checks;
     - :mod:`.throttle`: failed sign-ins per address;
+    - :mod:`.password_checks`: the few threads sign-in passwords are checked on;
     - :mod:`.headers`: the security headers.
 
 May import what ``server`` may (the host's contract and the core packages); the rest of
