@@ -1,6 +1,10 @@
 """The crash suite for residents' emails: real ``scf sync`` workers killed with SIGKILL while
 they send, then restarted, against an SMTP server on 127.0.0.1.
 
+Some rounds kill the worker after a delay (wherever its pass is then); the others kill it from
+the mail server itself, the moment a message has arrived and the worker waits for the reply:
+the one moment that makes a notification uncertain, so the test cannot pass without it.
+
 SMTP cannot be asked whether a message arrived, so the promise is "never twice": every
 notification ends sent or uncertain (a send a killed worker may have finished), and no message
 reaches the server twice. How many ended uncertain, and how many of those had in fact arrived,
@@ -14,6 +18,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -24,12 +29,14 @@ from typing import Any
 import pytest
 
 from scf_plugins.testing import wait_for
-from scf_plugins.testing.smtp_sink import SmtpSink
+from scf_plugins.testing.smtp_sink import Received, SmtpSink
 
 pytestmark = pytest.mark.slow  # real `scf sync` processes killed and restarted
 SCF = str(Path(sys.executable).parent / "scf")
-# When each worker is killed (the moments are the test; start-up is ~0.3 s).
-KILL_AFTER = [0.35, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.8, 0.9, 1.0, 1.2, 1.5]
+# When each worker is killed: seconds after its start (start-up is ~0.3 s), or by the mail
+# server as a message arrives (the moments are the test).
+HOOK = "as a message arrives"
+KILLS: list[float | str] = [0.35, HOOK, 0.5, 0.55, HOOK, 0.65, 0.7, HOOK, 0.9, 1.0, HOOK, 1.5]
 MAIL = """
 [email]
 host = "127.0.0.1"
@@ -42,11 +49,41 @@ public_url = "http://127.0.0.1:8311"
 """
 
 
+class Killer:
+    """The mail server's hook on each message it keeps, before it answers: it SIGKILLs the
+    worker it was armed with (once), then takes 20 ms to answer, so that the kills of the
+    other rounds too land between a message's arrival and the worker's record of it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self.kills = 0
+
+    def arm(self, pid: int | None) -> None:
+        """Kill ``pid`` as the next message arrives (None: kill nobody)."""
+        with self._lock:
+            self._pid = pid
+
+    def __call__(self, _: Received) -> None:
+        with self._lock:
+            pid, self._pid = self._pid, None
+            if pid is not None:
+                os.kill(pid, signal.SIGKILL)  # the worker waits for this message's reply
+                self.kills += 1
+        time.sleep(0.02)
+
+
 @pytest.fixture
-def slow_sink() -> Iterator[SmtpSink]:
-    """A mail server that takes 20 ms to answer each message (after keeping it), so that
-    kills land between a message's arrival and the worker's record of it."""
-    with SmtpSink(on_message=lambda _: time.sleep(0.02)) as sink:
+def killer() -> Killer:
+    """The hook that kills a worker from the mail server."""
+    return Killer()
+
+
+@pytest.fixture
+def slow_sink(killer: Killer) -> Iterator[SmtpSink]:
+    """A mail server that answers each message 20 ms after keeping it, killing the worker
+    that sent it when ``killer`` is armed."""
+    with SmtpSink(on_message=killer) as sink:
         yield sink
 
 
@@ -96,11 +133,13 @@ def received_ids(sink: SmtpSink) -> Counter[int]:
     return found
 
 
-def test_workers_killed_while_sending_send_no_email_twice(world: Any, slow_sink: SmtpSink) -> None:
+def test_workers_killed_while_sending_send_no_email_twice(
+    world: Any, slow_sink: SmtpSink, killer: Killer
+) -> None:
     w = world(latency=0.02, extra="timeout_seconds = 1", tail=MAIL.format(port=slow_sink.port))
     issues: list[int] = []
     killed = 0
-    for round_, delay in enumerate(KILL_AFTER):
+    for round_, kill in enumerate(KILLS):
         for issue_id in issues[-12:]:  # closings: a second email for some
             shown = w.show(issue_id)
             if shown["status"] == "acknowledged" and issue_id % 3 == round_ % 3:
@@ -110,12 +149,17 @@ def test_workers_killed_while_sending_send_no_email_twice(world: Any, slow_sink:
             for n in range(8)
         ]
         proc = sync(w.path)
-        time.sleep(delay)  # the moment of the kill: what this test varies
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            killed += 1
+        if kill == HOOK:
+            killer.arm(proc.pid)
+        else:
+            time.sleep(float(kill))  # the moment of the kill: what this test varies
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+                killed += 1
         proc.communicate(timeout=60)
-    assert killed >= 4, "the kills must land while passes are running"
+        killer.arm(None)  # the worker is gone: its pid may be another process's soon
+    assert killed >= 4, "the timed kills must land while passes are running"
+    assert killer.kills == KILLS.count(HOOK), "a worker must be killed as each hook round sends"
     for _ in range(3):
         wait_for(lambda: leases_lapsed(w), 30, "the dead workers' leases to lapse")
         proc = sync(w.path)
@@ -127,6 +171,7 @@ def test_workers_killed_while_sending_send_no_email_twice(world: Any, slow_sink:
     everything = rows(w)
     sent = [r for r in everything if r.sent_at is not None]
     uncertain = [r for r in everything if r.uncertain_at is not None]
+    assert uncertain, "a worker killed as its message arrived leaves that message uncertain"
     assert len(sent) + len(uncertain) == len(everything), (
         "a notification neither sent nor uncertain"
     )
@@ -138,6 +183,7 @@ def test_workers_killed_while_sending_send_no_email_twice(world: Any, slow_sink:
     assert sum(1 for (_, kind) in kinds if kind == "acknowledged") == len(issues)
     landed = sum(1 for r in uncertain if r.id in arrived)
     print(
-        f"\nnotifications: {len(everything)}, workers killed: {killed}, ended uncertain: "
+        f"\nnotifications: {len(everything)}, workers killed: {killed} after a delay and "
+        f"{killer.kills} as a message arrived, ended uncertain: "
         f"{len(uncertain)} (of which {landed} had in fact arrived), sent twice: 0"
     )
