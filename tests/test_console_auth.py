@@ -143,6 +143,22 @@ def test_sign_in_goes_where_asked_and_sign_out_ends_the_session(served: Consoled
     assert thief.get("/console/").status_code == 303
 
 
+def test_signing_in_ends_the_session_the_browser_had(served: Consoled) -> None:
+    sam = served.client()
+    sam.sign_in("sam")
+    [session] = [c for c in sam.http.cookies if c.name == "scf_console"]
+    before = str(session.value)
+    shared = served.client()  # the same browser: a sign-in form open beside sam's session
+    shared.get("/console/login")
+    shared.http.cookies.set_cookie(session)
+    answer = shared.submit("/console/login", {"username": "ada", "password": PASSWORD})
+    assert answer.status_code == 303
+    after = shared.http.cookies.get("scf_console", path="/console")
+    assert after and after.partition(".")[0] != before.partition(".")[0]
+    assert "Signed in as <strong>ada</strong>" in shared.get("/console/").text
+    assert sam.get("/console/").status_code == 303  # sam's session ended with it
+
+
 @pytest.mark.parametrize(
     "asked", ["https://evil.example/", "//evil.example/console/", "/console/login", "/elsewhere"]
 )

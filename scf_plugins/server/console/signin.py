@@ -9,15 +9,16 @@ words either way, so no name is revealed) or an account locked after repeated fa
 failure is answered after the throttle's growing delay. The password is checked on a few
 threads of its own (:mod:`.password_checks`); when they are all busy the sign-in is answered
 503 with ``Retry-After`` at once, untried and uncounted. A success starts a session (a new
-token, so none chosen before sign-in survives it) and goes back to the console page the
-person asked for. Nothing logged names what was typed: a password typed into the name field
-would be written down.
+token, so none chosen before sign-in survives it; the session the browser brought, if any,
+ends) and goes back to the console page the person asked for. Nothing logged names what was
+typed: a password typed into the name field would be written down.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -31,6 +32,9 @@ from . import auth
 from .page import Console, Visit, signed_in
 from .password_checks import Busy
 from .paths import safe_next
+
+if TYPE_CHECKING:
+    from ...store.store import Store
 
 log = logging.getLogger("scf_plugins.server.console")
 
@@ -119,12 +123,23 @@ async def sign_in(console: Console, request: Request) -> Response:
         log.info("console sign-in refused from %s", address)
         return await login_page(console, request, str(exc))
     console.throttle.succeeded(attempt)
-    token, _csrf = await run_in_threadpool(staff.start_session, console.store, account.name)
+    previous = auth.session_token(request, console.signer)
+    token = await run_in_threadpool(fresh_session, console.store, account.name, previous)
     log.info("console sign-in: %s from %s", account.name, address)
     response = RedirectResponse(safe_next(form.get("next")), 303)
     auth.set_cookie(response, auth.SESSION_COOKIE, console.signer.sign(token), https=console.https)
     auth.clear_cookie(response, auth.LOGIN_COOKIE, https=console.https, path="/console/login")
     return response
+
+
+def fresh_session(store: Store, name: str, previous: str | None) -> str:
+    """A new session for ``name`` (its token), and the end of the one the browser brought, if
+    any: whoever knew that cookie (planted before sign-in, or another account's) keeps
+    nothing."""
+    if previous is not None:
+        staff.end_session(store, previous)
+    token, _csrf = staff.start_session(store, name)
+    return token
 
 
 async def sign_out(visit: Visit) -> Response:
