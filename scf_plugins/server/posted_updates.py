@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..models import Status
@@ -26,6 +26,21 @@ if TYPE_CHECKING:
     from .form import Update
 
 _ENDED = (Status.CLOSED.value, Status.ARCHIVED.value)
+# Built once (each POST of an update runs them): the update already stored under the key's
+# name and the client's id; the issue, locked; the updates posted to it.
+_FIND = select(comments.c.id).where(
+    comments.c.issue_id == bindparam("b_issue"), comments.c.client_ref == bindparam("b_ref")
+)
+_ISSUE = (
+    select(issues.c.status, issues.c.reported_via)
+    .where(issues.c.id == bindparam("b_issue"))
+    .with_for_update()
+)
+_POSTED = (
+    select(func.count())
+    .select_from(comments)
+    .where(comments.c.issue_id == bindparam("b_issue"), comments.c.client_ref.is_not(None))
+)
 
 
 @dataclass(frozen=True)
@@ -49,12 +64,10 @@ def post(store: Store, server: Server, update: Update, key_name: str) -> Taken |
     and the client's ``update_id`` (a retry after a lost answer gets the same comment back,
     even if the issue has closed since); or say why it is refused."""
     client_ref = f"{key_name}:{update.update_id}"
-    find = select(comments.c.id).where(
-        comments.c.issue_id == update.issue_id, comments.c.client_ref == client_ref
-    )
+    find = {"b_issue": update.issue_id, "b_ref": client_ref}
     try:
         with store.transaction() as conn:
-            found = conn.execute(find).scalar()
+            found = conn.execute(_FIND, find).scalar()
             if found is not None:
                 return Taken(int(found), False)
             refused = _refusal(conn, server, update.issue_id, key_name)
@@ -67,7 +80,7 @@ def post(store: Store, server: Server, update: Update, key_name: str) -> Taken |
             return Taken(comment_id, True)
     except IntegrityError:  # the same update posted at the same moment: the other one won
         with store.read() as conn:
-            found = conn.execute(find).scalar()
+            found = conn.execute(_FIND, find).scalar()
         if found is None:
             raise
         return Taken(int(found), False)
@@ -77,11 +90,7 @@ def _refusal(conn: Connection, server: Server, issue_id: int, key_name: str) -> 
     """Why the key ``key_name`` may not add an update to issue ``issue_id`` now, or None."""
     # Locked (on PostgreSQL; SQLite writes one at a time) so two updates at once cannot both
     # be the last one the cap allows.
-    issue: Any = conn.execute(
-        select(issues.c.status, issues.c.reported_via)
-        .where(issues.c.id == issue_id)
-        .with_for_update()
-    ).first()
+    issue: Any = conn.execute(_ISSUE, {"b_issue": issue_id}).first()
     if issue is None:
         return Refused(404, f"service request {issue_id} not found")
     if not server.updates_from_any_key and issue.reported_via != key_name:
@@ -96,11 +105,7 @@ def _refusal(conn: Connection, server: Server, issue_id: int, key_name: str) -> 
             f"service request {issue_id} is closed; an update would reach no one: report a "
             f"new request if the problem is back",
         )
-    posted = conn.execute(
-        select(func.count())
-        .select_from(comments)
-        .where(comments.c.issue_id == issue_id, comments.c.client_ref.is_not(None))
-    ).scalar_one()
+    posted = conn.execute(_POSTED, {"b_issue": issue_id}).scalar_one()
     if posted >= server.max_updates_per_issue:
         return Refused(
             400,
