@@ -436,7 +436,8 @@ def main() -> int:
     )
     print(
         f"{'scf serve: POSTs, 8 clients back to back':<38} {'':>8} {'':>7} "
-        f"{'':>8}   {serve['rate']:.0f} POSTs/s sustained (engine running, polls under way)"
+        f"{'':>8}   {serve['rate']:.0f} POSTs/s sustained, p99 {serve['rate_p99'] * 1000:.0f} ms "
+        f"(engine running, polls under way)"
     )
     print(
         f"{'scf serve: POSTs at 100/s offered':<38} {serve['fixed_count']:>8,} {'':>7} "
