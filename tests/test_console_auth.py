@@ -227,6 +227,29 @@ def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(served: Co
     assert ada.get("/console/").status_code == 200
 
 
+def test_a_post_that_is_not_a_form_is_a_415_and_changes_nothing(served: Consoled) -> None:
+    ada = served.client()
+    ada.sign_in("ada")
+    ada.get("/console/")
+    token = ada.csrf
+    part = f'--x\r\nContent-Disposition: form-data; name="csrf_token"\r\n\r\n{token}\r\n--x--'
+    for kind, body in [
+        ("application/json", f'{{"csrf_token": "{token}"}}'),
+        ("text/plain", f"csrf_token={token}"),
+        ("multipart/form-data; boundary=x", part),
+        (None, f"csrf_token={token}"),
+    ]:
+        headers = {"Content-Type": kind} if kind else {}
+        for path in ("/console/logout", "/console/login"):
+            answer = ada.http.post(served.url + path, data=body.encode(), headers=headers,
+                                   allow_redirects=False, timeout=10)  # fmt: skip
+            assert answer.status_code == 415, (kind, path, answer.status_code)
+            assert "The console takes only its own forms" in answer.text
+            [line] = [ln for ln in answer.text.splitlines() if "takes only its own" in ln]
+            assert "nothing was changed" in line  # one line says what and that it did nothing
+    assert ada.get("/console/").status_code == 200  # still signed in
+
+
 def test_the_sign_in_form_needs_its_own_csrf_token(served: Consoled) -> None:
     mallory = served.client()
     for data in ({}, {"csrf_token": "made-up"}):

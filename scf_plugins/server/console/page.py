@@ -14,8 +14,9 @@ guard, and lists them in its ``routes(console)`` with :meth:`Console.route`::
 
 Before a handler runs, the route has found the session (anonymous: 303 to the sign-in page),
 checked the role (a ``staff`` account on an :func:`admin_only` page: the 403 page) and, for a
-POST, the ``Origin``, the form's size and its CSRF token (403 when wrong: the handler never
-runs). A handler that raises is logged and answered with the 500 page.
+POST, the ``Origin``, the form's type (415 when it is not a form), its size and its CSRF token
+(403 when wrong: the handler never runs). A handler that raises is logged and answered with
+the 500 page.
 """
 
 from __future__ import annotations
@@ -204,10 +205,14 @@ class Console:
         return form
 
     async def form(self, request: Request) -> Form | Response:
-        """A POST's form fields (``application/x-www-form-urlencoded``), within the body cap."""
+        """A POST's form fields (``application/x-www-form-urlencoded``), within the body cap;
+        a POST with no body at all has none, and one with a body of another type is a 415."""
         kind = request.headers.get("content-type", "").lower()
         if not kind.startswith("application/x-www-form-urlencoded"):
-            return self.error(request, 403, STALE_FORM)  # not a form of the console's
+            headers = request.headers
+            if kind or "transfer-encoding" in headers or headers.get("content-length", "0") != "0":
+                return self.error(request, 415, NOT_A_FORM)
+            return Form([])
         raw = await bodies.body(request, self.settings.server.max_body_kb * 1024)
         if isinstance(raw, Reply):
             return self.error(request, raw.status, "The form is too large or was cut short.")
@@ -371,11 +376,16 @@ STALE_FORM = (
     "This form has expired or did not come from this console, so nothing was changed. "
     "Go back, reload the page and try again."
 )
+NOT_A_FORM = (
+    "The console takes only its own forms (application/x-www-form-urlencoded), so nothing "
+    "was changed."
+)
 ERROR_TITLES = {
     400: "The form could not be read",
     403: "Not allowed",
     404: "Not found",
     413: "The form is too large",
+    415: "Not a form",
     429: "Too many attempts",
     500: "Something went wrong",
 }
