@@ -235,7 +235,7 @@ def test_the_long_run_goes_on_after_a_failing_poll_and_refresh(city: Callable[..
 def test_a_pass_that_fails_as_a_whole_is_said_once_and_the_loop_goes_on(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    stop, wake = threading.Event(), threading.Event()
+    stop = threading.Event()
     calls = {"submit": 0, "poll": 0}
 
     def broken() -> PassReport:
@@ -251,7 +251,7 @@ def test_a_pass_that_fails_as_a_whole_is_said_once_and_the_loop_goes_on(
     seen: list[PassReport] = []
     caplog.set_level(logging.WARNING, logger="scf_plugins")
     continuous.run_until_stopped(broken, polled, lambda kind, r: seen.append(r), stop=stop,
-                                 wake=wake, submit_every=0.01, poll_check_every=0.01)  # fmt: skip
+                                 submit_every=0.01, poll_check_every=0.01)  # fmt: skip
     assert calls["submit"] >= 5 and calls["poll"] >= 1
     assert all(r.errors == 1 for r in seen) and len(seen) >= 5
     said = [r for r in caplog.records if "the submit pass failed" in r.getMessage()]
@@ -261,7 +261,7 @@ def test_a_pass_that_fails_as_a_whole_is_said_once_and_the_loop_goes_on(
 def test_stopping_is_bounded_and_says_which_loop_did_not_stop(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    stop, wake, release = threading.Event(), threading.Event(), threading.Event()
+    stop, release = threading.Event(), threading.Event()
     entered = threading.Event()
 
     def stuck() -> PassReport:
@@ -273,7 +273,7 @@ def test_stopping_is_bounded_and_says_which_loop_did_not_stop(
     runner = threading.Thread(
         target=continuous.run_until_stopped,
         args=(stuck, PassReport, lambda kind, r: None),
-        kwargs={"stop": stop, "wake": wake, "stop_grace": 0.3},
+        kwargs={"stop": stop, "stop_grace": 0.3},
     )
     runner.start()
     try:

@@ -17,7 +17,8 @@ The email a resident gets for a notification: :mod:`.letters` (its templates in
 ``templates/email/``).
 
 Beside the loop: :mod:`.gate` (trips, pauses, circuit reads), :mod:`.heartbeat`,
-:mod:`.status_notes`, :mod:`.continuous` and :mod:`.refresh_types`. Nothing imports
+:mod:`.status_notes`, :mod:`.continuous` (a long run's loops, sleeping until
+:mod:`.schedule` says their work is due) and :mod:`.refresh_types`. Nothing imports
 :mod:`.loop` but the callers of the engine.
 
 May import the host's contract (models, errors, plugins), ``config``, ``store``, ``net``,

@@ -71,6 +71,11 @@ class Gate:
             until = self.clock() + min(timedelta(seconds=seconds), cap)
             self._paused[integration.name] = max(until, self._paused.get(integration.name, until))
 
+    def pauses(self) -> dict[str, datetime]:
+        """Until when each paused integration's server asked to be left alone (some may have
+        ended: :meth:`paused` forgets those)."""
+        return dict(self._paused)
+
     def paused(self, integration: Integration) -> datetime | None:
         """Until when the integration's server asked to be left alone, or None."""
         until = self._paused.get(integration.name)

@@ -21,7 +21,8 @@ integration; every write happens on the calling thread, one short transaction at
 SQLite keeps a single writer and a crash loses at most the calls in flight, which the next
 pass reconciles (``submit`` looks before it creates again). While a pass runs its leases are
 renewed (:mod:`.heartbeat`); :meth:`Engine.run_continuously` runs passes without end
-(:mod:`.continuous`).
+(:mod:`.continuous`), sleeping until work is due (:mod:`.schedule`) or another process stores
+some (:mod:`scf_plugins.store.signals`).
 
 A pass reads one config from start to end: :meth:`Engine.use` (a reloaded config file) takes
 effect from the next pass. Whatever a plugin raises is one error of the pass (the host names
@@ -48,14 +49,24 @@ from ..models import Geocoder, Integration, problems_and_warnings
 from ..net import deadlines
 from ..ops import advice, health, telemetry
 from ..plugins import PluginHost
-from ..store import tables
+from ..store import signals, tables
 from ..store.store import Store
 from ..timeutil import utcnow
 from . import leases
 from .archive import archive as archive_step
 from .comments import push_comments
 from .context import Step, StepContext
-from .continuous import POLL_CHECK_EVERY, STOP_GRACE, SUBMIT_EVERY, run_until_stopped
+from .continuous import (
+    CHECK_EVERY,
+    IDLE_EVERY,
+    POLL_CHECK_EVERY,
+    STOP_GRACE,
+    SUBMIT_EVERY,
+    Alarm,
+    Schedule,
+    Timer,
+    run_until_stopped,
+)
 from .gate import Gate
 from .heartbeat import heartbeat
 from .notifications import send_notifications
@@ -64,6 +75,7 @@ from .photos import push_photos
 from .poll import poll
 from .refresh_types import refresh_if_due
 from .resolve import resolve
+from .schedule import poll_due, submit_due, submitting
 from .status_notes import StatusNotes
 from .submit import submit
 
@@ -84,7 +96,8 @@ ALL_STEPS: tuple[Step, ...] = (submit, resolve, poll, push_comments, push_photos
 
 @dataclass
 class Engine:
-    """A sync worker. ``clock`` and ``owner`` are injectable for tests and the demo."""
+    """A sync worker. ``clock``, ``owner`` and ``timer`` (what a long run sleeps on) are
+    injectable for tests and the demo."""
 
     settings: Settings
     host: PluginHost
@@ -113,12 +126,16 @@ class Engine:
     _skipped_said: set[str] = field(default_factory=set, repr=False)
     _started: bool = field(default=False, repr=False)
     _starting: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _wake: threading.Event = field(default_factory=threading.Event, repr=False)
+    timer: Timer = field(default_factory=Timer, repr=False)
+    _submit_alarm: Alarm = field(init=False, repr=False)
+    _poll_alarm: Alarm = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.host.keep_state_in(self.store)  # Integration.state: shared by every worker
         self._gate = Gate(self.store, self.host, self.clock)
         self._notes = StatusNotes(self.store, self.clock)
+        self._submit_alarm = Alarm(self.timer)
+        self._poll_alarm = Alarm(self.timer)
 
     # -- the pass ----------------------------------------------------------------------------
 
@@ -200,7 +217,7 @@ class Engine:
         kind = "whole" if len(steps) == len(ALL_STEPS) else steps[0].__name__
         telemetry.record_pass(kind, report.seconds, report.errors)
         # A pass that changed nothing (polling that found no news included) is at debug: the
-        # submit loop goes round twice a second, and liveness is in /healthz and scf status.
+        # submit loop goes round for each report, and liveness is in /healthz and scf status.
         counts = report.fields()
         changed = any(counts[k] for k in counts if k not in ("polled", "seconds"))
         log.log(
@@ -226,7 +243,7 @@ class Engine:
         if not problems:
             return self._gate.opens(integration, report)
         # Said once per process: the problems are checked once, and a long-running worker
-        # would otherwise repeat the same line twice a second.
+        # would otherwise repeat the same line at every pass.
         if integration.name not in self._skipped_said:
             self._skipped_said.add(integration.name)
             self.failed(
@@ -384,6 +401,7 @@ class Engine:
         and an integration they skip is said again."""
         self.settings = settings
         self._skipped_said = set()
+        self.nudge()  # integrations, intervals or routes may have changed what is due
 
     # -- a long run --------------------------------------------------------------------------
 
@@ -395,32 +413,104 @@ class Engine:
         poll_check_every: float = POLL_CHECK_EVERY,
         between: Callable[[], None] | None = None,
         stop_grace: float = STOP_GRACE,
+        check_every: float = CHECK_EVERY,
+        idle_every: float = IDLE_EVERY,
     ) -> None:
-        """Run until :attr:`stop` is set: new reports are submitted (and comments pushed)
-        within ``submit_every`` seconds of being stored, or at once after :meth:`wake`, on
-        one thread, while polling keeps its own cadence (``poll_interval_seconds``, a round
-        shared with other workers) on another; a long poll never delays a submit. Request
-        types are reloaded by the poll passes when due.
+        """Run until :attr:`stop` is set: new reports are submitted (and comments pushed) on
+        one thread, polling keeps its own cadence (``poll_interval_seconds``, a round shared
+        with other workers) on another; a long poll never delays a submit. Request types are
+        reloaded by the poll passes when due.
+
+        Each loop sleeps until its work is due (:mod:`.schedule`), or until :meth:`wake`, or
+        until another process stores work: on PostgreSQL at once (``LISTEN``), on SQLite
+        within ``check_every`` seconds (see :mod:`scf_plugins.store.signals`). It makes a pass
+        at least every ``idle_every`` seconds, and at most every ``submit_every``
+        (``poll_check_every``) unless woken.
 
         :param on_report: called with ``"submit"`` or ``"poll"`` and each pass that did
             something or met an error.
-        :param between: run before each poll pass (``scf sync`` and ``scf serve`` look
-            for a changed config there, and call :meth:`use`).
+        :param between: run every ``check_every`` seconds (``scf sync`` and ``scf serve``
+            look for a changed config there, and call :meth:`use`).
         :param stop_grace: how long each loop's current pass may take once stopped.
         """
         self.continuous = True
         self.running_since = self.clock()
-        run_until_stopped(
-            lambda: self.run_pass(SUBMIT_STEPS, archive=False),
-            lambda: self.run_pass(POLL_STEPS, refresh_types=True, notify=False),
-            on_report,
-            stop=self.stop,
-            wake=self._wake,
-            submit_every=submit_every,
-            poll_check_every=poll_check_every,
-            between=between,
-            stop_grace=stop_grace,
-        )
+        engine = self.store.engine
+        changes = signals.changes(engine)
+        listening = signals.listener(engine, self.nudge, self.stop)
+        # Without either (an in-memory store), every tick asks the schedule again.
+        look = changes.look if changes else (lambda: listening is None)
+        try:
+            run_until_stopped(
+                lambda: self.run_pass(SUBMIT_STEPS, archive=False),
+                self._poll_pass,
+                on_report,
+                stop=self.stop,
+                schedule=Schedule(
+                    self._seconds_until(self.next_submit_at),
+                    self._seconds_until(self.next_poll_at),
+                    self.timer,
+                    self._submit_alarm,
+                    self._poll_alarm,
+                    look,
+                    check_every,
+                    idle_every,
+                ),
+                submit_every=submit_every,
+                poll_check_every=poll_check_every,
+                between=between,
+                stop_grace=stop_grace,
+            )
+        finally:
+            if changes is not None:
+                changes.close()
+            if listening is not None:
+                listening.thread.join(signals.LISTEN_WAIT + 1)
+
+    def _poll_pass(self) -> PassReport:
+        report = self.run_pass(POLL_STEPS, refresh_types=True, notify=False)
+        if report.busy:
+            self._submit_alarm.nudge()  # what it applied may have queued residents' emails
+        return report
+
+    def _seconds_until(self, due: Callable[[], datetime | None]) -> Callable[[], float | None]:
+        def seconds() -> float | None:
+            at = due()
+            return None if at is None else (at - self.clock()).total_seconds()
+
+        return seconds
+
+    def next_submit_at(self) -> datetime | None:
+        """When the submit passes next have something to do (None: nothing waits); see
+        :mod:`.schedule`."""
+        settings = self.settings
+        ready = [
+            submitting(self.host, integration)
+            for integration in settings.integrations.values()
+            if not self.settings_problems(integration, settings)
+        ]
+        with self.store.read() as conn:
+            return submit_due(conn, ready, settings, self._gate.pauses())
+
+    def next_poll_at(self) -> datetime | None:
+        """When the poll passes next have something to do (None: nothing waits); see
+        :mod:`.schedule`."""
+        settings = self.settings
+        ready = [
+            integration
+            for integration in settings.integrations.values()
+            if not self.settings_problems(integration, settings)
+        ]
+        with self.store.read() as conn:
+            return poll_due(
+                conn,
+                ready,
+                settings,
+                self.clock(),
+                gap={integration.name: self.poll_gap(integration) for integration in ready},
+                paused=self._gate.pauses(),
+                types_waits=dict(self._types_waits),
+            )
 
     def refresh_types_if_due(self) -> None:
         """Reload each integration's request types when they are older than its
@@ -446,8 +536,14 @@ class Engine:
         )
 
     def wake(self) -> None:
-        """Submit now: a report was just stored (``scf serve``)."""
-        self._wake.set()
+        """Submit now: a report was just stored (``scf serve``'s door and console)."""
+        self._submit_alarm.ring()
+
+    def nudge(self) -> None:
+        """Ask again when work is due: the store or the config changed (safe from any
+        thread)."""
+        self._submit_alarm.nudge()
+        self._poll_alarm.nudge()
 
     def request_stop(self) -> None:
         """Stop soon: no new step starts, and remote calls in flight are abandoned (each

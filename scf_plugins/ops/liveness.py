@@ -3,10 +3,12 @@ pass through each integration, and whether either is stale.
 
 A loop is stale when its last pass is older than ``[server] stale_after_intervals`` (5) times
 its interval, and never sooner than ``STALE_FLOOR`` seconds: for polls, the integration's
-``poll_interval_seconds``; for submits, which run every half second, the longest
+``poll_interval_seconds``; for submits, which run when there is work and at least every
+30 s when there is none (:mod:`scf_plugins.engine.continuous`), the longest
 ``timeout_seconds`` (a pass may wait that long for one call). The longest call bounds the
-poll interval from below too, and the floor covers how rarely an idle worker writes its rows
-(:mod:`scf_plugins.engine.status_notes`), so a 60 s poll interval is not stale at 61 s.
+poll interval from below too, and the floor covers how rarely an idle worker goes round and
+writes its rows (:mod:`scf_plugins.engine.status_notes`), so a 60 s poll interval is not
+stale at 61 s.
 
 The ages come from the engine's memory (``/healthz`` of ``scf serve``, about its own engine)
 or from the store's loop rows (:mod:`.health`: ``scf status`` and ``/metrics``, whichever

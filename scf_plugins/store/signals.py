@@ -9,8 +9,8 @@
   a connection of its own (:class:`Listener`, reconnecting when it drops).
 - **SQLite**: one file, no notices. A worker keeps a connection and asks it
   ``PRAGMA data_version`` (:class:`Changes`), which moves whenever another connection, of any
-  process, commits a change; it reads nothing from the file. Asked every second or so, that
-  is how late a report stored by another process is seen.
+  process, commits a change; it reads no table. Asked at each of the engine's ticks (every
+  half second), that is at most how late a report stored by another process is seen.
 """
 
 from __future__ import annotations
