@@ -13,6 +13,8 @@ engine's loops stop going round (:mod:`scf_plugins.ops.liveness`).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import socket
 import threading
@@ -47,6 +49,7 @@ GRACE = 30  # seconds requests in flight may take to finish at shutdown
 # stop, and names a loop that overran; waiting a little longer lets it say so first.
 ENGINE_GRACE = STOP_GRACE + 5.0
 RELOAD_EVERY = 2.0  # seconds between looks at the config file when no engine runs here
+TICK = 1.0  # seconds between the HTTP server's housekeeping ticks (uvicorn's own: 0.1)
 
 
 @dataclass
@@ -171,14 +174,36 @@ def bound_url(server: uvicorn.Server) -> str:
 
 
 def announcing_server(config: uvicorn.Config, announce: Callable[[str], None]) -> uvicorn.Server:
-    """A uvicorn server that calls ``announce`` with its URL once it listens."""
+    """A uvicorn server that calls ``announce`` with its URL once it listens, and whose main
+    loop ticks every ``TICK`` seconds instead of uvicorn's ten times a second (an idle server's
+    wake-ups: its Date header is refreshed at each tick, and a stop cuts the tick short)."""
     import uvicorn
 
     class Announcing(uvicorn.Server):
+        _tick: asyncio.Event | None = None
+        _loop: asyncio.AbstractEventLoop | None = None
+
         async def startup(self, sockets: list[socket.socket] | None = None) -> None:
             await super().startup(sockets)
             if self.started:
                 announce(bound_url(self))
+
+        async def main_loop(self) -> None:
+            self._tick, self._loop = asyncio.Event(), asyncio.get_running_loop()
+            counter = 0  # uvicorn refreshes the Date header when it is a multiple of 10
+            should_exit = await self.on_tick(counter)
+            while not should_exit:
+                counter = (counter + 10) % 864_000
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._tick.wait(), TICK)
+                should_exit = await self.on_tick(counter)
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            super().__setattr__(name, value)
+            # Told to stop (a signal, or Serving.request_stop from any thread): now, not at
+            # the next tick.
+            if name == "should_exit" and value and self._loop is not None and self._tick:
+                self._loop.call_soon_threadsafe(self._tick.set)
 
     return Announcing(config)
 
