@@ -21,7 +21,7 @@ from freezegun import freeze_time
 from sqlalchemy import select, text
 
 from scf_plugins.errors import UserError
-from scf_plugins.ops import audit, staff
+from scf_plugins.ops import audit, sessions, staff
 from scf_plugins.store import migrate
 from scf_plugins.store.connect import connect
 from scf_plugins.store.store import Store
@@ -267,13 +267,13 @@ def test_four_failures_leave_the_fifth_try_and_a_success_clears_the_count(store:
 
 def test_a_reset_clears_the_lock_and_ends_the_sessions(store: Store) -> None:
     staff.create(store, "alice", "admin", PASSWORD, actor=ACTOR)
-    token, _ = staff.start_session(store, "alice")
+    token, _ = sessions.start_session(store, "alice")
     now = datetime.now(UTC)
     for _ in range(5):
         with pytest.raises(staff.SignInRefused):
             staff.authenticate(store, "alice", OTHER, now)
     staff.reset(store, "alice", OTHER, actor="bob (console)")
-    assert staff.session(store, token, now, IDLE, ABSOLUTE) is None
+    assert sessions.session(store, token, now, IDLE, ABSOLUTE) is None
     assert staff.authenticate(store, "alice", OTHER, now).name == "alice"
     with pytest.raises(staff.SignInRefused, match=staff.WRONG):
         staff.authenticate(store, "alice", PASSWORD, now)
@@ -289,10 +289,10 @@ def test_a_reset_clears_the_lock_and_ends_the_sessions(store: Store) -> None:
 
 def test_a_disabled_account_cannot_sign_in_and_its_sessions_end_at_once(store: Store) -> None:
     staff.create(store, "alice", "staff", PASSWORD, actor=ACTOR)
-    token, _ = staff.start_session(store, "alice")
+    token, _ = sessions.start_session(store, "alice")
     staff.disable(store, "alice", actor=ACTOR)
     now = datetime.now(UTC)
-    assert staff.session(store, token, now, IDLE, ABSOLUTE) is None
+    assert sessions.session(store, token, now, IDLE, ABSOLUTE) is None
     with pytest.raises(staff.SignInRefused, match=staff.WRONG):
         staff.authenticate(store, "alice", PASSWORD, now)
     assert staff.listed_json(store)[0]["state"] == "disabled"
@@ -327,29 +327,32 @@ def test_a_hash_of_older_costs_is_replaced_at_the_next_sign_in(
 def test_a_session_lives_until_idle_or_old_and_ends_at_sign_out(store: Store) -> None:
     made_before(store)
     with freeze_time(START):
-        token, csrf = staff.start_session(store, "alice")
+        token, csrf = sessions.start_session(store, "alice")
     assert len(csrf) == 64 and token != csrf
     with store.read() as conn:
         (row,) = conn.execute(select(staff_sessions)).mappings().all()
     assert token not in repr(dict(row)) and row["token_hash"] != token
-    found = staff.session(store, token, START + timedelta(minutes=29), IDLE, ABSOLUTE)
+    found = sessions.session(store, token, START + timedelta(minutes=29), IDLE, ABSOLUTE)
     assert found is not None and found[0].name == "alice" and found[1] == csrf
-    assert staff.session(store, token + "x", START, IDLE, ABSOLUTE) is None
-    assert staff.session(store, "", START, IDLE, ABSOLUTE) is None
+    assert sessions.session(store, token + "x", START, IDLE, ABSOLUTE) is None
+    assert sessions.session(store, "", START, IDLE, ABSOLUTE) is None
     # Seen at 0:29, so alive until 0:59 (idle), then each half hour up to 12 hours (absolute).
     moment = START + timedelta(minutes=29)
     while moment + IDLE < START + ABSOLUTE:
         moment += IDLE
-        assert staff.session(store, token, moment, IDLE, ABSOLUTE) is not None, moment
+        assert sessions.session(store, token, moment, IDLE, ABSOLUTE) is not None, moment
     assert (
-        staff.session(store, token, START + ABSOLUTE + timedelta(seconds=1), IDLE, ABSOLUTE) is None
+        sessions.session(store, token, START + ABSOLUTE + timedelta(seconds=1), IDLE, ABSOLUTE)
+        is None
     )
     with freeze_time(START):
-        idle, _ = staff.start_session(store, "alice")
-        ended, _ = staff.start_session(store, "alice")
-    assert staff.session(store, idle, START + IDLE + timedelta(seconds=1), IDLE, ABSOLUTE) is None
-    staff.end_session(store, ended)
-    assert staff.session(store, ended, START, IDLE, ABSOLUTE) is None
+        idle, _ = sessions.start_session(store, "alice")
+        ended, _ = sessions.start_session(store, "alice")
+    assert (
+        sessions.session(store, idle, START + IDLE + timedelta(seconds=1), IDLE, ABSOLUTE) is None
+    )
+    sessions.end_session(store, ended)
+    assert sessions.session(store, ended, START, IDLE, ABSOLUTE) is None
     with store.read() as conn:  # dead sessions are deleted
         assert conn.execute(text("SELECT count(*) FROM staff_sessions")).scalar() == 0
 
@@ -357,31 +360,31 @@ def test_a_session_lives_until_idle_or_old_and_ends_at_sign_out(store: Store) ->
 def test_seen_at_is_written_at_most_once_a_minute(store: Store) -> None:
     made_before(store)
     with freeze_time(START):
-        token, _ = staff.start_session(store, "alice")
+        token, _ = sessions.start_session(store, "alice")
 
     def seen() -> datetime:
         with store.read() as conn:
             value: datetime = conn.execute(select(staff_sessions.c.seen_at)).scalar_one()
             return value
 
-    staff.session(store, token, START + timedelta(seconds=59), IDLE, ABSOLUTE)
+    sessions.session(store, token, START + timedelta(seconds=59), IDLE, ABSOLUTE)
     assert seen() == START
-    staff.session(store, token, START + timedelta(seconds=60), IDLE, ABSOLUTE)
+    sessions.session(store, token, START + timedelta(seconds=60), IDLE, ABSOLUTE)
     assert seen() == START + timedelta(seconds=60)
 
 
 def test_an_account_keeps_its_20_most_recently_seen_sessions(store: Store) -> None:
     made_before(store)
     with freeze_time(START) as clock:
-        first, _ = staff.start_session(store, "alice")
+        first, _ = sessions.start_session(store, "alice")
         clock.tick(1)
         tokens = []
-        for _ in range(staff.MAX_SESSIONS):
+        for _ in range(sessions.MAX_SESSIONS):
             clock.tick(1)
-            tokens.append(staff.start_session(store, "alice")[0])
+            tokens.append(sessions.start_session(store, "alice")[0])
     now = START + timedelta(minutes=1)
-    assert staff.session(store, first, now, IDLE, ABSOLUTE) is None
-    assert all(staff.session(store, t, now, IDLE, ABSOLUTE) is not None for t in tokens)
+    assert sessions.session(store, first, now, IDLE, ABSOLUTE) is None
+    assert all(sessions.session(store, t, now, IDLE, ABSOLUTE) is not None for t in tokens)
 
 
 def test_a_store_at_revision_9_gains_the_staff_tables(tmp_path: Path) -> None:
@@ -395,8 +398,8 @@ def test_a_store_at_revision_9_gains_the_staff_tables(tmp_path: Path) -> None:
     try:
         assert migrate.current(store.engine).at_head
         staff.create(store, "alice", "admin", PASSWORD, actor=ACTOR)
-        token, _ = staff.start_session(store, "alice")
-        assert staff.session(store, token, datetime.now(UTC), IDLE, ABSOLUTE) is not None
+        token, _ = sessions.start_session(store, "alice")
+        assert sessions.session(store, token, datetime.now(UTC), IDLE, ABSOLUTE) is not None
         assert [e.detail for e in audit.listed(store)] == ["created admin account alice"]
     finally:
         store.close()

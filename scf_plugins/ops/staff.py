@@ -1,4 +1,5 @@
-"""Staff console accounts: made, listed, disabled and reset by name; signing in; sessions.
+"""Staff console accounts: made, listed, disabled and reset by name, and signing in (the
+sessions a sign-in starts are :mod:`.sessions`').
 
 Passwords are hashed with Argon2id (argon2-cffi's defaults); a hash made with older costs is
 rehashed at the next sign-in. Signing in with an unknown name, or to a locked or disabled
@@ -6,16 +7,12 @@ account, still costs one verify, against a dummy hash, so the time taken does no
 names exist. Five failed sign-ins in a row lock an account for 15 minutes; the count and the
 lock are in the account's row, so they hold across workers and restarts, and each try is
 counted there before its password is verified, so that tries sent at once are held to five
-too (a success clears the count).
-
-A session is a random token given to the browser; only its SHA-256 is stored, beside the
-session's CSRF token. A session ends when it is idle or old (the console's limits), when its
-account is disabled, or when the password changed after it began.
+too (a success clears the count). Disabling an account or resetting its password ends its
+sessions.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
@@ -40,8 +37,6 @@ MIN_PASSWORD = 12
 MAX_PASSWORD = 1024
 MAX_FAILURES = 5  # failed sign-ins in a row that lock an account
 LOCK = timedelta(minutes=15)
-SEEN_EVERY = timedelta(minutes=1)  # a session's seen_at is written at most this often
-MAX_SESSIONS = 20  # per account: a new sign-in past this ends the least recently seen
 WRONG = (
     "wrong username or password, or the account is locked after 5 failed sign-ins in a "
     "row: wait 15 minutes, or ask an administrator to reset it"
@@ -89,7 +84,8 @@ class StaffAccount:
         return "active"
 
 
-def _account(row: RowMapping) -> StaffAccount:
+def account_of(row: RowMapping) -> StaffAccount:
+    """The account a row of ``staff`` (or a query selecting all its columns) holds."""
     return StaffAccount(
         row["name"],
         row["role"],
@@ -165,7 +161,7 @@ def listed(store: Store) -> list[StaffAccount]:
 
     with store.read() as conn:
         rows = conn.execute(select(staff).order_by(staff.c.name)).mappings().all()
-    return [_account(r) for r in rows]
+    return [account_of(r) for r in rows]
 
 
 def listed_json(store: Store) -> list[dict[str, Any]]:
@@ -236,6 +232,8 @@ def reset(store: Store, name: str, password: str, *, actor: str) -> None:
 
 
 def _end_sessions(conn: Connection, name: str) -> None:
+    """End every session of ``name`` in ``conn``'s transaction (on the table itself:
+    :mod:`.sessions` imports this module)."""
     from ..store.tables import staff_sessions
 
     conn.execute(staff_sessions.delete().where(staff_sessions.c.staff_name == name))
@@ -265,7 +263,7 @@ def authenticate(store: Store, name: str, password: str, now: datetime) -> Staff
     if (
         row is None
         or len(password) > MAX_PASSWORD
-        or _account(row).state(now) != "active"
+        or account_of(row).state(now) != "active"
         or not _reserve(store, name, now)
     ):
         # A locked or disabled account is refused after the verify an unknown name costs: an
@@ -359,96 +357,3 @@ def _signed_in(store: Store, row: RowMapping, password: str, now: datetime) -> S
     if done.rowcount == 0:
         raise SignInRefused(WRONG)
     return StaffAccount(row["name"], row["role"], row["created_at"], row["disabled_at"], now, None)
-
-
-# -- sessions ---------------------------------------------------------------------------------
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def start_session(store: Store, name: str) -> tuple[str, str]:
-    """Begin a session for the account ``name`` (signed in just now); its token (for the
-    cookie, never stored) and its CSRF token."""
-    from sqlalchemy import select
-
-    from ..store.tables import staff_sessions
-
-    token = secrets.token_urlsafe(32)
-    csrf = secrets.token_hex(32)
-    now = utcnow()
-    mine = staff_sessions.c.staff_name == name
-    with store.transaction() as conn:
-        conn.execute(
-            staff_sessions.insert().values(
-                token_hash=_token_hash(token),
-                staff_name=name,
-                csrf=csrf,
-                created_at=now,
-                seen_at=now,
-            )
-        )
-        # Sessions nobody signed out of would pile up: keep the most recently seen few.
-        kept = select(staff_sessions.c.token_hash).where(mine)
-        kept = kept.order_by(staff_sessions.c.seen_at.desc()).limit(MAX_SESSIONS)
-        conn.execute(staff_sessions.delete().where(mine, staff_sessions.c.token_hash.not_in(kept)))
-    return token, csrf
-
-
-def session(
-    store: Store, token: str, now: datetime, idle: timedelta, absolute: timedelta
-) -> tuple[StaffAccount, str] | None:
-    """The account signed in with ``token`` and the session's CSRF token; None when the
-    token is unknown, the session idle longer than ``idle`` or older than ``absolute``, the
-    account disabled, or its password changed after the session began (a dead session's row
-    is deleted)."""
-    from sqlalchemy import select
-
-    from ..store.tables import staff, staff_sessions
-
-    if not token or len(token) > 200:
-        return None
-    hashed = _token_hash(token)
-    query = (
-        select(
-            staff,
-            staff_sessions.c.csrf,
-            staff_sessions.c.created_at.label("began_at"),
-            staff_sessions.c.seen_at,
-        )
-        .join(staff, staff.c.name == staff_sessions.c.staff_name)
-        .where(staff_sessions.c.token_hash == hashed)
-    )
-    with store.read() as conn:
-        row = conn.execute(query).mappings().first()
-    if row is None:
-        return None
-    this = staff_sessions.c.token_hash == hashed
-    dead = (
-        now - row["seen_at"] > idle
-        or now - row["began_at"] > absolute
-        or row["disabled_at"] is not None
-        or row["began_at"] < row["password_set_at"]
-    )
-    if dead:
-        with store.transaction() as conn:
-            conn.execute(staff_sessions.delete().where(this))
-        return None
-    if now - row["seen_at"] >= SEEN_EVERY:
-        with store.transaction() as conn:
-            conn.execute(staff_sessions.update().where(this).values(seen_at=now))
-    account = _account(row)
-    return account, str(row["csrf"])
-
-
-def end_session(store: Store, token: str) -> None:
-    """End the session of ``token`` (signing out); nothing when there is none."""
-    from ..store.tables import staff_sessions
-
-    if not token or len(token) > 200:
-        return
-    with store.transaction() as conn:
-        conn.execute(
-            staff_sessions.delete().where(staff_sessions.c.token_hash == _token_hash(token))
-        )

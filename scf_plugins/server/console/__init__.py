@@ -9,7 +9,7 @@ How a request flows
     :class:`.headers.ConsoleHeaders` (``Cache-Control: no-store``, a CSP of ``'self'``
     only, ``X-Frame-Options: DENY``, ``Referrer-Policy: same-origin``, ``nosniff`` on every
     console response). A page's route (:meth:`.page.Console.route`) finds the session from
-    the signed cookie (:mod:`.auth`) in the store (:func:`scf_plugins.ops.staff.session`:
+    the signed cookie (:mod:`.auth`) in the store (:func:`scf_plugins.ops.sessions.session`:
     idle and absolute expiry, ``[console] idle_minutes`` and ``absolute_hours``; a disabled
     account or a changed password ends it); anonymous: 303 to
     ``/console/login?next=<path>``; a ``staff`` account on an admin page: the 403 page. A

@@ -35,7 +35,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from ...errors import UserError
-from ...ops import staff
+from ...ops import sessions
 from ...timeutil import utcnow
 from .. import bodies
 from ..faults import describe_fault
@@ -180,7 +180,7 @@ class Console:
         if token is None:
             return None
         limits = self.settings.console
-        found = staff.session(self.store, token, self.clock(), limits.idle, limits.absolute)
+        found = sessions.session(self.store, token, self.clock(), limits.idle, limits.absolute)
         if found is None:
             return None
         account, csrf = found

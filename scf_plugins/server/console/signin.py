@@ -26,7 +26,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ...errors import UserError
-from ...ops import staff
+from ...ops import sessions, staff
 from ..guards import peer
 from . import auth
 from .page import Console, Visit, signed_in
@@ -137,15 +137,15 @@ def fresh_session(store: Store, name: str, previous: str | None) -> str:
     any: whoever knew that cookie (planted before sign-in, or another account's) keeps
     nothing."""
     if previous is not None:
-        staff.end_session(store, previous)
-    token, _csrf = staff.start_session(store, name)
+        sessions.end_session(store, previous)
+    token, _csrf = sessions.start_session(store, name)
     return token
 
 
 async def sign_out(visit: Visit) -> Response:
     """``POST /console/logout``: the session ends in the store (its cookie is dead wherever
     it was copied), and the browser forgets it."""
-    await visit.run(staff.end_session, visit.store, visit.token)
+    await visit.run(sessions.end_session, visit.store, visit.token)
     log.info("console sign-out: %s", visit.account.name)
     response = visit.redirect("/console/login", "You are signed out.")
     auth.clear_cookie(response, auth.SESSION_COOKIE, https=visit.console.https)
