@@ -13,6 +13,8 @@ table. Phases:
 - photos: 100 issues with a 2 MB photo each, attached at 20 ms a call (``photos.py``).
 - flood: an honest client's POST p99 while slow and keyless clients flood ``scf serve``,
   against its p99 without them, and the server's peak RSS (``flood.py``).
+- idle: an idle ``scf sync`` and an idle ``scf serve`` side by side for 60 s: CPU of a core,
+  wake-ups a minute, RSS (``idle.py``).
 - door: ``scf serve --no-sync`` against a bare Starlette + SQLite app (``bare.py``), the
   same POSTs and GETs by id from the same client: throughput, CPU per request, p99
   (``door.py``).
@@ -341,6 +343,7 @@ def main() -> int:
             "photos",
             "flood",
             "door",
+            "idle",
         ],
     )
     parser.add_argument("--photos", type=int, default=100, help="issues with a 2 MB photo")
@@ -348,6 +351,7 @@ def main() -> int:
     if args.phase:
         import door
         import flood
+        import idle
         import photos
         import scale
         import serving
@@ -364,6 +368,7 @@ def main() -> int:
             "photos": lambda: photos.phase_photos(args.photos),
             "flood": flood.phase_flood,
             "door": door.phase_door,
+            "idle": idle.phase_idle,
         }[args.phase]()
         print(json.dumps(result))
         return 0
@@ -388,6 +393,7 @@ def main() -> int:
     shots = _child(["--photos", str(args.photos), "--phase", "photos"])
     flooded = _child(["--phase", "flood"])
     doors = _child(["--phase", "door"])
+    idled = _child(["--phase", "idle"])
     from postgres import throwaway
 
     with throwaway() as database:
@@ -465,6 +471,9 @@ def main() -> int:
         f"(600 trickling connections, 8 keyless 48 MB uploaders)"
     )
     targets = door_rows(doors)
+    import idle  # beside this module
+
+    targets += idle.rows(idled)
     targets += scale_rows(args, workers, pollers)
     targets += [
         ("scf serve sustains >= 200 POSTs/s", serve["rate"] >= 200),
