@@ -15,14 +15,13 @@ import hashlib
 import hmac
 import logging
 import re
-import secrets
 import weakref
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import Connection, RowMapping, select
-from sqlalchemy.exc import IntegrityError
 
+from ..store.meta_secrets import meta_secret
 from ..store.tables import email_optouts, issues, meta
 from ..timeutil import utcnow
 
@@ -120,20 +119,9 @@ def _mac(key: bytes, body: str) -> str:
 
 
 def _key(store: Store, name: str) -> bytes:
-    """The store's secret ``name`` in ``scf_meta`` (32 random bytes), made there on first use;
-    when two workers make it at once, the one stored first wins and both use it."""
+    """The store's secret ``name`` (:func:`~scf_plugins.store.meta_secrets.meta_secret`), read
+    once per store."""
     cached = _keys.setdefault(store, {})
-    if name in cached:
-        return cached[name]
-    with store.read() as conn:
-        found = conn.execute(select(meta.c.value).where(meta.c.key == name)).scalar()
-    if found is None:
-        try:
-            with store.transaction() as conn:
-                conn.execute(meta.insert().values(key=name, value=secrets.token_hex(32)))
-        except IntegrityError:
-            pass  # another worker made it first: use theirs
-        with store.read() as conn:
-            found = conn.execute(select(meta.c.value).where(meta.c.key == name)).scalar()
-    cached[name] = bytes.fromhex(str(found))
+    if name not in cached:
+        cached[name] = meta_secret(store, name)
     return cached[name]

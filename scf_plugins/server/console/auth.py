@@ -24,12 +24,10 @@ import threading
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ...store.tables import meta
+from ...store.meta_secrets import meta_secret
 
 if TYPE_CHECKING:
     from ...store.store import Store
@@ -61,7 +59,7 @@ class Signer:
         if self._key is None:
             with self._lock:
                 if self._key is None:
-                    self._key = _stored_key(self.store)
+                    self._key = meta_secret(self.store, KEY_NAME)
         return self._key
 
     @property
@@ -86,22 +84,6 @@ class Signer:
         return hmac.new(
             self.key, value.encode("utf-8", "surrogatepass"), hashlib.sha256
         ).hexdigest()
-
-
-def _stored_key(store: Store) -> bytes:
-    """The key under ``console_signing_key`` in ``scf_meta``; made there if missing (when two
-    workers make it at once, the one stored first wins and both use it)."""
-    with store.read() as conn:
-        found = conn.execute(select(meta.c.value).where(meta.c.key == KEY_NAME)).scalar()
-    if found is None:
-        try:
-            with store.transaction() as conn:
-                conn.execute(meta.insert().values(key=KEY_NAME, value=secrets.token_hex(32)))
-        except IntegrityError:
-            pass  # another worker made it first: use theirs
-        with store.read() as conn:
-            found = conn.execute(select(meta.c.value).where(meta.c.key == KEY_NAME)).scalar()
-    return bytes.fromhex(str(found))
 
 
 def secure(public_url: str | None) -> bool:
