@@ -164,7 +164,7 @@ def text(data: dict[str, Any], now: datetime, zone: str = "UTC") -> str:
         oldest = i["oldest_waiting_seconds"]
         lines.append(
             f"  waiting       {i['waiting']}"
-            + (f" (oldest {_duration(oldest)})" if oldest is not None else "")
+            + (f" (oldest {duration(oldest)})" if oldest is not None else "")
         )
         if i["photos_waiting"]:
             lines.append(
@@ -173,7 +173,7 @@ def text(data: dict[str, Any], now: datetime, zone: str = "UTC") -> str:
         if i["pending"]:
             lines.append(
                 f"  pending       {i['pending']} accepted under a token, no request number yet "
-                f"(oldest {_duration(i['oldest_pending_seconds'] or 0)})"
+                f"(oldest {duration(i['oldest_pending_seconds'] or 0)})"
             )
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(i["failing_by_kind"].items()))
         lines.append(f"  failing       {i['failing']}" + (f" ({kinds})" if kinds else ""))
@@ -251,7 +251,10 @@ def _age(now: datetime, then: datetime | None) -> float | None:
     return None if then is None else round((now - then).total_seconds(), 1)
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float | None) -> str:
+    """A span for people: ``45 s``, ``12 min``, ``3.5 h`` (nothing for None)."""
+    if seconds is None:
+        return ""
     if seconds < 120:
         return f"{seconds:.0f} s"
     if seconds < 7200:
@@ -265,7 +268,7 @@ def _loop(entry: dict[str, Any]) -> str:
         return "no pass recorded yet"
     state = "STALE" if entry["stale"] else "ok"
     limit = f"{entry['stale_after_seconds']:.0f} s"
-    return f"{_duration(entry['age_seconds'])} ago ({state}; stale after {limit})"
+    return f"{duration(entry['age_seconds'])} ago ({state}; stale after {limit})"
 
 
 def _latency(entry: dict[str, Any]) -> str:

@@ -30,7 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..errors import UserError
 from ..ops import telemetry
 from ..ops.metrics import collector
-from . import apikeys, bodies, formats, guards, unsubscribe
+from . import apikeys, bodies, formats, guards, report_page, unsubscribe
 from .console import app as console
 from .console.headers import ConsoleHeaders
 from .cors import Cors
@@ -206,6 +206,7 @@ def build_app(
             Route("/metrics", metrics, methods=["GET"]),
             *console.routes(ctx),  # /console/: the staff console
             *unsubscribe.routes(ctx),  # /unsubscribe/{token}: a resident stops the emails
+            *report_page.routes(ctx),  # /reports/{id}: a report's public page, linked in emails
         ],
         exception_handlers={404: _http_refusal, 405: _http_refusal},
     )

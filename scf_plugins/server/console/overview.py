@@ -54,7 +54,7 @@ async def overview(visit: Visit) -> Response:
         attention=needs_attention(data),
         failing=status.failing(data),
         state=state,
-        duration=duration,
+        duration=status.duration,
         loop_age=loop_age,
     )
 
@@ -91,25 +91,14 @@ def needs_attention(data: dict[str, Any]) -> list[Attention]:
     return out
 
 
-def duration(seconds: float | None) -> str:
-    """A span for people: ``45 s``, ``12 min``, ``3.5 h``."""
-    if seconds is None:
-        return ""
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def loop_age(entry: dict[str, Any]) -> str:
     """When a sync loop last went round (a ``loops`` entry of ``scf status --json``)."""
     if entry["age_seconds"] is None:
         return "no pass recorded yet"
     state = "STALE" if entry["stale"] else "OK"
     return (
-        f"{state}: {duration(entry['age_seconds'])} ago "
-        f"(stale after {duration(entry['stale_after_seconds'])})"
+        f"{state}: {status.duration(entry['age_seconds'])} ago "
+        f"(stale after {status.duration(entry['stale_after_seconds'])})"
     )
 
 
