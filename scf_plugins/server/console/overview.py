@@ -14,6 +14,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from ...ops import status
+from .integration_data import state
 from .page import Console, Visit, signed_in
 from .templating import issues_url
 
@@ -100,12 +101,3 @@ def loop_age(entry: dict[str, Any]) -> str:
         f"{state}: {status.duration(entry['age_seconds'])} ago "
         f"(stale after {status.duration(entry['stale_after_seconds'])})"
     )
-
-
-def state(integration: dict[str, Any]) -> str:
-    """An integration's state in a word: ``Down``, ``Failing`` or ``OK``."""
-    if integration["down"]:
-        return "Down"
-    if integration["failing"] or integration["photos_failing"]:
-        return "Failing"
-    return "OK"
