@@ -29,7 +29,7 @@ LETTER = Letter(
     summary="Pothole on Main St",
     remote_id="CW-77",
     text="Thank you for your report. City of New Haven has received it as service request CW-77.",
-    public_url="https://311.example.gov/open311/v2/requests/4521.json",
+    public_url="https://311.example.gov/reports/4521",
     unsubscribe=LINKS,
 )
 
@@ -57,8 +57,8 @@ def test_every_kind_has_a_plain_and_an_html_letter(kind: str) -> None:
         assert "CW-77" in part and "City of New Haven" in part and "4521" in part
         assert "Pothole on Main St" in part
     assert message["Subject"].startswith("Your report 4521: Pothole on Main St — ")
-    assert "https://311.example.gov/open311/v2/requests/4521.json" in plain
-    assert 'href="https://311.example.gov/open311/v2/requests/4521.json"' in html
+    assert "https://311.example.gov/reports/4521" in plain
+    assert 'href="https://311.example.gov/reports/4521"' in html
 
 
 def test_the_acknowledgement_reads_as_the_design_shows() -> None:

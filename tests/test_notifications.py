@@ -128,6 +128,8 @@ def test_the_acknowledgement_and_closing_emails_arrive_once_each(
     assert ack.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert f"{PUBLIC}/unsubscribe/" in str(ack.message["List-Unsubscribe"])
     assert ack.part("html") and "has received it" in ack.part("html")
+    assert f"See it here: {PUBLIC}/reports/{issue_id}\n" in ack.part()
+    assert f'href="{PUBLIC}/reports/{issue_id}"' in ack.part("html")
     for _ in range(2):  # more passes send nothing again
         assert t.sync().emails == 0
     staff.close(remote_id, "CLOSED")
@@ -463,8 +465,10 @@ def test_no_email_address_in_any_log_line_get_or_metric(
                      "/metrics", "/healthz"):  # fmt: skip
             gets.append(door.get(path).text)
         for each in received:
-            for link in links(each):
-                gets.append(requests.get(link.replace(PUBLIC, door.url), timeout=10).text)
+            for link in [*links(each), f"{PUBLIC}/reports/{issue_id}"]:
+                page = requests.get(link.replace(PUBLIC, door.url), timeout=10)
+                assert page.status_code == 200, link
+                gets.append(page.text)
         gets.append(t.cli_ok("status").output + t.cli_ok("status", "--prometheus").output)
     assert "scf_notifications" in gets[2]
     access = [r.getMessage() for r in caplog.records if r.name == "scf_plugins.server.access"]

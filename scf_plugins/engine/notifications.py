@@ -213,7 +213,8 @@ def _decide(
 
 def _letter(ctx: StepContext, item: Claimed) -> letters.Letter:
     """What the resident reads: the message itself, the issue it is about, and where to see
-    the issue and stop these emails (links only where ``[server] public_url`` is set)."""
+    the issue (its page, :mod:`scf_plugins.server.report_page`) and stop these emails (links
+    only where ``[server] public_url`` is set, which ``[email]`` requires)."""
     base = (ctx.settings.server.public_url or "").rstrip("/")
     unsubscribe = None
     if base:
@@ -232,7 +233,7 @@ def _letter(ctx: StepContext, item: Claimed) -> letters.Letter:
         summary=item.summary,
         remote_id=item.remote_id,
         text=item.text,
-        public_url=f"{base}/open311/v2/requests/{item.issue_id}.json" if base else None,
+        public_url=f"{base}/reports/{item.issue_id}" if base else None,
         unsubscribe=unsubscribe,
     )
 

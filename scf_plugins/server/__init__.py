@@ -6,6 +6,8 @@
 - :mod:`.web`: the routes, the access log and the checks every POST passes.
 - :mod:`.console`: the staff console at ``/console/`` (sign-in, pages, their guards).
 - :mod:`.unsubscribe`: ``/unsubscribe/{token}``, where a resident stops the emails.
+- :mod:`.report_page`: ``/reports/{id}``, a report's public page (linked in the emails).
+- :mod:`.page_headers`: the strict security headers of those two residents' pages.
 - :mod:`.inflight`: the server-wide budget of request body bytes in flight.
 - :mod:`.bodies`: a request's body, form fields and photos, read within their caps.
 - :mod:`.multipart`: a ``multipart/form-data`` report streamed in bounded memory, key first.

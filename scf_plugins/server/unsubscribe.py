@@ -12,8 +12,6 @@ carry it), and the pages are never cached, framed, or given a Referer to leak th
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import html
 import logging
 from typing import TYPE_CHECKING, Protocol
@@ -24,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ..ops import consent
-from . import bodies
+from . import bodies, page_headers
 from .open311 import Reply
 
 if TYPE_CHECKING:
@@ -39,17 +37,7 @@ STYLE = (
     "body{font-family:sans-serif;line-height:1.5;max-width:36em;margin:2em auto;padding:0 1em}"
     "form{margin:1em 0}button{font-size:1em;padding:.5em 1em}"
 )
-_STYLE_HASH = base64.b64encode(hashlib.sha256(STYLE.encode()).digest()).decode()
-HEADERS = {
-    "Cache-Control": "no-store",
-    "Content-Security-Policy": (
-        f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; form-action 'self'; "
-        "frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",  # the token is in the URL
-    "X-Content-Type-Options": "nosniff",
-}
+HEADERS = page_headers.strict(STYLE, forms=True)  # no Referer: the token is in the URL
 
 
 class Serving(Protocol):
