@@ -1,19 +1,23 @@
-"""Reports stored from many threads at once share a transaction on SQLite (group commit):
-each thread gets its own id once its report is committed, a report that cannot be stored
-fails alone, and the process's writers take turns on one lock before SQLite's."""
+"""The door's writer on SQLite: reports waiting while one is written share the next
+transaction (group commit), each request gets its own id once its report is committed, a
+report that cannot be stored fails alone, and the process's writers take turns on one lock
+before SQLite's."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, event, select
 
 from scf_plugins.models import Answer, NewIssue
+from scf_plugins.server.report_writer import ReportWriter
 from scf_plugins.store.base import writer_lock
-from scf_plugins.store.group_commit import GroupCommit
 from scf_plugins.store.links import marker_of
 from scf_plugins.store.store import Store
 from scf_plugins.store.tables import answers, issues
@@ -41,44 +45,57 @@ def commits(store: Store) -> list[int]:
     return seen
 
 
+@pytest.fixture
+def loop() -> Iterator[asyncio.AbstractEventLoop]:
+    """An event loop running in a thread of its own (the server's, in these tests)."""
+    running = asyncio.new_event_loop()
+    thread = threading.Thread(target=running.run_forever, daemon=True)
+    thread.start()
+    yield running
+    running.call_soon_threadsafe(running.stop)
+    thread.join(10)
+    running.close()
+
+
 def queued_behind_a_write(
-    store: Store, group: GroupCommit, reports: list[NewIssue]
+    store: Store,
+    writer: ReportWriter,
+    loop: asyncio.AbstractEventLoop,
+    reports: list[NewIssue],
 ) -> dict[int, Any]:
-    """Store ``reports`` from a thread each while this thread holds the write lock, so
-    the first waits for it and the others queue behind; then let them go. Each report's id,
-    or the error its thread got, by position."""
+    """Send ``reports`` to ``writer`` from ``loop`` while this thread holds the write lock:
+    the first is written alone (and waits for the lock), the others queue behind it; then
+    let them go. Each report's id, or the error its request got, by position."""
     lock = writer_lock(store.engine)
     assert lock is not None
-    outcome: dict[int, Any] = {}
 
-    def send(i: int) -> None:
-        try:
-            outcome[i] = group.create_issue(reports[i])
-        except Exception as exc:
-            outcome[i] = exc
+    def send(new: NewIssue) -> Future[int]:
+        return asyncio.run_coroutine_threadsafe(writer.create_issue(new), loop)
 
     lock.acquire()
     try:
-        first = threading.Thread(target=send, args=(0,))
-        first.start()
-        wait_for(lambda: group.busy, 5, "the first report to be written")
-        rest = [threading.Thread(target=send, args=(i,)) for i in range(1, len(reports))]
-        for t in rest:
-            t.start()
-        wait_for(lambda: group.waiting() == len(rest), 5, "the others to queue")
+        sent = [send(reports[0])]
+        wait_for(lambda: writer.busy and not writer.waiting(), 5, "the first to be written")
+        sent += [send(new) for new in reports[1:]]
+        wait_for(lambda: writer.waiting() == len(reports) - 1, 5, "the others to queue")
     finally:
         lock.release()
-    for t in [first, *rest]:
-        t.join(10)
+    outcome: dict[int, Any] = {}
+    for i, answer in enumerate(sent):
+        try:
+            outcome[i] = answer.result(10)
+        except Exception as exc:
+            outcome[i] = exc
     return outcome
 
 
-def test_reports_queued_behind_a_write_are_stored_in_one_transaction(basic: Harness) -> None:
+def test_reports_queued_behind_a_write_are_stored_in_one_transaction(
+    basic: Harness, loop: asyncio.AbstractEventLoop
+) -> None:
     store = basic.store()
-    group = GroupCommit(store)
-    assert group.grouped
+    writer = ReportWriter(store)
     seen = commits(store)
-    outcome = queued_behind_a_write(store, group, [report(n) for n in range(6)])
+    outcome = queued_behind_a_write(store, writer, loop, [report(n) for n in range(6)])
     assert len(seen) == 2  # the first report's transaction, then the five queued behind it
     ids = [outcome[n] for n in range(6)]
     assert all(isinstance(i, int) for i in ids) and len(set(ids)) == 6
@@ -92,25 +109,28 @@ def test_reports_queued_behind_a_write_are_stored_in_one_transaction(basic: Harn
         assert stored[issue_id] == f"Yes {n}"
 
 
-def test_a_report_that_cannot_be_stored_fails_alone(basic: Harness) -> None:
+def test_a_report_that_cannot_be_stored_fails_alone(
+    basic: Harness, loop: asyncio.AbstractEventLoop
+) -> None:
     store = basic.store()
-    group = GroupCommit(store)
+    writer = ReportWriter(store)
     # A summary is NOT NULL: the third report's insert fails, and with it its group's.
     reports = [report(0), report(1), dataclasses.replace(report(2), summary=None), report(3)]
-    outcome = queued_behind_a_write(store, group, reports)
+    outcome = queued_behind_a_write(store, writer, loop, reports)
     assert isinstance(outcome[2], Exception)
     good = [outcome[n] for n in (0, 1, 3)]
     assert all(isinstance(i, int) for i in good)
     with store.read() as conn:
         summaries = sorted(conn.execute(select(issues.c.summary)).scalars())
     assert summaries == ["Pothole 0", "Pothole 1", "Pothole 3"]
-    assert group.create_issue(report(4)) > max(good)  # the queue is free again
+    later = asyncio.run_coroutine_threadsafe(writer.create_issue(report(4)), loop).result(10)
+    assert later > max(good)  # the writer goes on
 
 
 def test_one_report_alone_is_stored_at_once(basic: Harness) -> None:
     store = basic.store()
     seen = commits(store)
-    issue_id = GroupCommit(store).create_issue(report(7))
+    issue_id = asyncio.run(ReportWriter(store).create_issue(report(7)))
     record = store.get(issue_id)
     assert record is not None and record.issue.summary == "Pothole 7" and len(seen) == 1
 

@@ -16,6 +16,7 @@
 - :mod:`.cors`: CORS for the browser apps named in ``[server] cors_origins``.
 - :mod:`.apikeys`: API keys: created, stored as hashes, rotated and revoked by name.
 - :mod:`.open311`: the GeoReport v2 resources, apart from HTTP.
+- :mod:`.report_writer`: the door's writer on SQLite: reports stored a group a transaction.
 - :mod:`.form`: what a client sends (query or form), read and checked.
 - :mod:`.records`: what the GETs read from the store.
 - :mod:`.documents`: how services, requests and updates look.

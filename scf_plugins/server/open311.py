@@ -22,8 +22,7 @@ from ..intake import places
 from ..intake.images import Photo
 from ..intake.reporting import LIMITS, Report, ReportError, build_issue
 from ..intake.sanitize import shown
-from ..models import RequestType
-from ..store.group_commit import GroupCommit
+from ..models import NewIssue, RequestType
 from ..timeutil import utcnow
 from . import form as fields
 from . import posted_updates, records
@@ -64,7 +63,11 @@ class Open311:
         self.store = store
         self._types: tuple[float, dict[str, RequestType]] = (0.0, {})
         self._types_lock = threading.Lock()
-        self.reports = GroupCommit(store)  # a burst of reports shares transactions
+
+    def types_fresh(self) -> bool:
+        """Whether :meth:`request_types` answers from memory now (it reads the store when
+        not)."""
+        return time.monotonic() - self._types[0] < TYPES_FRESH
 
     def request_types(self) -> dict[str, RequestType]:
         """The cached request types by code, read again from the store every few seconds
@@ -141,12 +144,25 @@ class Open311:
     ) -> tuple[Reply, int | None]:
         """POST requests: validate with the same intake as ``scf report`` and store; returns
         the reply and the new issue's id (None when refused)."""
+        checked = self.check(form, api_key)
+        if isinstance(checked, Reply):
+            return checked, None
+        assert checked is not None  # with place=True a report is placed or refused
+        issue_id = self.store.create_issue(checked, photos)
+        return self.created(issue_id), issue_id
+
+    def check(self, form: Form, api_key: str, *, place: bool = True) -> NewIssue | Reply | None:
+        """A POSTed report checked with the same intake as ``scf report``: what to store, or
+        the refusal. A report that gives an address and no point is placed by a geocoder (a
+        remote call) unless ``place`` is False: then None says it needs one. Nothing else
+        here waits on anything but the request types, read every few seconds
+        (:meth:`types_fresh`)."""
         code = form.get("service_code")
         if code is None:
-            return failure(400, "service_code is required; GET services lists them"), None
+            return failure(400, "service_code is required; GET services lists them")
         rt = self.service(code)
         if rt is None:
-            return failure(404, f"service_code {code!r} not found; GET services lists them"), None
+            return failure(404, f"service_code {code!r} not found; GET services lists them")
         problems: list[str] = []
         lat, lng = fields.location(form, problems)
         description = fields.description(form.raw("description"))
@@ -180,22 +196,27 @@ class Open311:
             )
         except ReportError as exc:
             problems.extend(p.text for p in exc.problems)
-            return failure(400, *problems), None
+            return failure(400, *problems)
         if problems:
-            return failure(400, *problems), None
+            return failure(400, *problems)
         if lat is None or lng is None:
+            if not place:
+                return None
             try:
                 placed = self._place(rt, form.get("address_string") or "")
             except UserError as exc:
-                return failure(400, str(exc)), None
+                return failure(400, str(exc))
             new = dataclasses.replace(new, lat=placed[0], lng=placed[1])
-        issue_id = self.reports.create_issue(new, photos)
+        return new
+
+    def created(self, issue_id: int) -> Reply:
+        """The answer to a report stored as issue ``issue_id``."""
         notice = (
             f"Thank you. Your report is number {issue_id}; it goes to the "
             f"{self.settings.organization.name} crews now."
         )
         answer = {"service_request_id": str(issue_id), "service_notice": notice, "account_id": None}
-        return Reply(200, "service_requests", [answer]), issue_id
+        return Reply(200, "service_requests", [answer])
 
     def _place(self, rt: RequestType, address: str) -> tuple[float, float]:
         """Where a geocoder puts ``address``, checked as a reported point is (in range, in the

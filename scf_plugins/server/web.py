@@ -5,7 +5,8 @@ that is not UTF-8 is a 400, an unknown suffix a 404, and an unexpected failure a
 body says nothing of the inside. Every refusal is in the format the path asks for
 (:mod:`.refusals`); GETs are limited per address and ``/metrics`` kept to this machine or a
 token (:mod:`.guards`); browser apps get CORS when configured (:mod:`.cors`). Database work
-runs in Starlette's thread pool; the event loop only parses and writes.
+runs in Starlette's thread pool, or on SQLite the door's writer (:mod:`.report_writer`);
+the event loop parses, checks reports and writes answers.
 """
 
 from __future__ import annotations
@@ -41,11 +42,13 @@ from .inflight import MB, InFlight
 from .limits import RateLimit
 from .open311 import Open311, Reply, failure
 from .refusals import path_format, refusal
+from .report_writer import ReportWriter
 
 if TYPE_CHECKING:
     from datetime import datetime
 
     from ..config.settings import Settings
+    from ..intake.images import Photo
     from ..models import Secret
     from ..ops.liveness import LoopAge
     from ..plugins import PluginHost
@@ -76,6 +79,7 @@ class Context:
     metrics_token: Secret | None = None  # lets a scraper off this machine read /metrics
     host: PluginHost | None = None  # the plugins, for the console's actions
     console: Any = None  # the staff console's shared state (console.page.Console)
+    writer: ReportWriter | None = None  # stores checked reports on SQLite (None: elsewhere)
 
     def use(self, settings: Settings) -> None:
         """Serve on ``settings`` (a reloaded config) from the next request on."""
@@ -124,6 +128,7 @@ def build_app(
         RateLimit(settings.server.gets_per_minute),
         guards.metrics_token(settings.server),
         host,
+        writer=ReportWriter(store) if store.engine.dialect.name == "sqlite" else None,
     )
 
     async def discovery(request: Request) -> Response:
@@ -335,10 +340,32 @@ async def _post_request(ctx: Context, request: Request, fmt: str) -> Response:
     finally:
         for part in files:
             part.file.close()
-    reply, issue_id = await run_in_threadpool(ctx.open311.create, form, key_name, photos)
+    reply, issue_id = await _create(ctx, form, key_name, photos)
     if issue_id is not None and ctx.wake is not None:
         ctx.wake()  # submitted now, not at the next check
     return _respond(fmt, reply)
+
+
+async def _create(
+    ctx: Context, form: Form, key_name: str, photos: list[Photo]
+) -> tuple[Reply, int | None]:
+    """Check and store a report: the reply and the new issue's id (None when refused).
+
+    On SQLite the report is checked here, on the event loop (CPU work only: no thread is
+    worth its hand-over), and stored by the writer with the others waiting; a report that
+    needs a geocoder, or any report on another database, is checked and stored in a thread.
+    """
+    resources, writer = ctx.open311, ctx.writer
+    if writer is not None:
+        if not resources.types_fresh():  # read from the store: not on the event loop
+            await run_in_threadpool(resources.request_types)
+        checked = resources.check(form, key_name, place=False)
+        if isinstance(checked, Reply):
+            return checked, None
+        if checked is not None:
+            issue_id = await writer.create_issue(checked, photos)
+            return resources.created(issue_id), issue_id
+    return await run_in_threadpool(resources.create, form, key_name, photos)
 
 
 # A key in a POST's URL is refused, not looked for in the body: URLs reach proxies' logs.
