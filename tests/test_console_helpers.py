@@ -1,12 +1,17 @@
-"""Words the console and ``scf status`` share, written once: a span of time for people, and an
-integration's state in a word (the Overview's and the Integrations pages')."""
+"""What the console writes once and uses in many places: a span of time for people (shared
+with ``scf status``), an integration's state in a word (the Overview's and the Integrations
+pages'), and the guard of every action on an issue."""
 
 from __future__ import annotations
 
 import pytest
+from starlette.routing import Route
 
-from scf_plugins.ops import status
-from scf_plugins.server.console import integration_data, overview
+from scf_plugins.ops import staff, status
+from scf_plugins.server.console import integration_data, issue_actions, overview
+from scf_plugins.testing import Harness
+
+from .consoled import CHEAP, make_account, serve_console
 
 
 @pytest.mark.parametrize(
@@ -40,3 +45,22 @@ def test_one_state_word_for_the_overview_and_the_integrations_pages(
 ) -> None:
     assert integration_data.state(figures) == word
     assert overview.state is integration_data.state
+
+
+def test_every_action_on_an_issue_is_refused_for_an_id_no_issue_can_have(
+    basic: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(staff, "HASHER", CHEAP)
+    served = serve_console(basic)
+    make_account(served, "ada", "admin")
+    ada = served.client()
+    ada.sign_in("ada")
+    ada.get("/console/")
+    huge = "99999999999999999999"
+    actions = issue_actions.routes(served.console)
+    assert len(actions) == 7
+    for route in actions:
+        assert isinstance(route, Route)
+        answer = ada.submit(route.path.replace("{issue_id:int}", huge), {"reason": "test"})
+        assert answer.status_code == 404, route.path
+        assert f"There is no issue {huge}." in answer.text

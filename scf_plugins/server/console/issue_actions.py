@@ -17,6 +17,7 @@ in-process engine is woken to run a pass at once.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from starlette.responses import Response
@@ -51,21 +52,22 @@ def routes(console: Console) -> list[BaseRoute]:
     ]
 
 
-def _target(visit: Visit) -> tuple[int, str] | Response:
-    """The issue posted to and its page; the 404 page for an id no issue can have."""
-    issue_id = issue_id_of(visit)
-    if issue_id is None:
-        return visit.error(404, f"There is no issue {visit.request.path_params['issue_id']}.")
-    return issue_id, page_of(issue_id)
+def on_issue(action: Callable[[Visit, int, str], Awaitable[Response]]) -> Guarded:
+    """A signed-in action on the issue its path names: ``action(visit, issue_id, back)``,
+    ``back`` the issue's page; the 404 page for an id no issue can have."""
+
+    async def handler(visit: Visit) -> Response:
+        issue_id = issue_id_of(visit)
+        if issue_id is None:
+            return visit.error(404, f"There is no issue {visit.request.path_params['issue_id']}.")
+        return await action(visit, issue_id, page_of(issue_id))
+
+    return signed_in(handler)
 
 
-@signed_in
-async def retry(visit: Visit) -> Response:
+@on_issue
+async def retry(visit: Visit, issue_id: int, back: str) -> Response:
     """``Retry now``: clear the issue's back-off and end its integration's wait."""
-    target = _target(visit)
-    if isinstance(target, Response):
-        return target
-    issue_id, back = target
 
     def work() -> retrying.Retried:
         return retrying.retry(visit.settings, visit.store, [issue_id], None, None,
@@ -74,13 +76,9 @@ async def retry(visit: Visit) -> Response:
     return await visit.act(work, back=back, done=lambda r: _sentence(r.text()), wake=True)
 
 
-@signed_in
-async def comment(visit: Visit) -> Response:
+@on_issue
+async def comment(visit: Visit, issue_id: int, back: str) -> Response:
     """``Add comment``: a local comment by the signed-in account, pushed on the next pass."""
-    target = _target(visit)
-    if isinstance(target, Response):
-        return target
-    issue_id, back = target
     text = lines(visit.form.raw("comment"))
 
     def work() -> tuple[int, str]:
@@ -91,13 +89,9 @@ async def comment(visit: Visit) -> Response:
     return await visit.act(work, back=back, done=lambda r: f"Comment added; {r[1]}.", wake=True)
 
 
-@signed_in
-async def release(visit: Visit) -> Response:
+@on_issue
+async def release(visit: Visit, issue_id: int, back: str) -> Response:
     """Send on an issue held for its address, with a corrected address if one is given."""
-    target = _target(visit)
-    if isinstance(target, Response):
-        return target
-    issue_id, back = target
     address = visit.form.get("address")
 
     def work() -> None:
@@ -107,28 +101,32 @@ async def release(visit: Visit) -> Response:
     return await visit.act(work, back=back, done=done, wake=True)
 
 
-@signed_in
-async def withdraw(visit: Visit) -> Response:
+@on_issue
+async def withdraw(visit: Visit, issue_id: int, back: str) -> Response:
     """``Withdraw``: close the issue here, with the reason told to the resident; with "Also
     cancel the remote request" ticked, its remote request is cancelled first."""
     remote = visit.form.get("remote") == "1"
-    return await _unlink(visit, "withdraw", visit.form.get("reason") or "", remote=remote)
+    reason = visit.form.get("reason") or ""
+    return await _unlink(visit, issue_id, back, "withdraw", reason, remote=remote)
 
 
-@signed_in
-async def resubmit(visit: Visit) -> Response:
+@on_issue
+async def resubmit(visit: Visit, issue_id: int, back: str) -> Response:
     """Drop the issue's link and send it anew."""
-    return await _unlink(visit, "resubmit", visit.form.get("reason") or RESUBMIT_REASON)
+    reason = visit.form.get("reason") or RESUBMIT_REASON
+    return await _unlink(visit, issue_id, back, "resubmit", reason)
 
 
 async def _unlink(
-    visit: Visit, verb: unlinking.Verb, reason: str, *, remote: bool = False
+    visit: Visit,
+    issue_id: int,
+    back: str,
+    verb: unlinking.Verb,
+    reason: str,
+    *,
+    remote: bool = False,
 ) -> Response:
     """Withdraw or resubmit, and say what became of the issue."""
-    target = _target(visit)
-    if isinstance(target, Response):
-        return target
-    issue_id, back = target
     try:
         reason = unlinking.checked_reason(reason, "The reason")
     except UserError as exc:
@@ -149,13 +147,9 @@ async def _unlink(
     return visit.redirect(back, _sentence(outcome.line()), error=not outcome.done)
 
 
-@signed_in
-async def recategorize(visit: Visit) -> Response:
+@on_issue
+async def recategorize(visit: Visit, issue_id: int, back: str) -> Response:
     """Give an Open, unlinked issue another request type, with its answers."""
-    target = _target(visit)
-    if isinstance(target, Response):
-        return target
-    issue_id, back = target
     code = visit.form.get("type") or ""
     given = answer_fields(visit.form).items()
     answers = [f"{qid}={value}" for qid, values in given for value in values if value]
@@ -171,13 +165,9 @@ async def recategorize(visit: Visit) -> Response:
     return await visit.act(work, back=back, done=done, wake=True)
 
 
-@signed_in
-async def edit(visit: Visit) -> Response:
+@on_issue
+async def edit(visit: Visit, issue_id: int, back: str) -> Response:
     """Correct an issue not yet sent: only the fields the form changed are changed."""
-    target = _target(visit)
-    if isinstance(target, Response):
-        return target
-    issue_id, back = target
 
     def work() -> None:
         found = desk.record(visit.store, issue_id)
