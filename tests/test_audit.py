@@ -157,4 +157,6 @@ def test_a_detail_is_one_redacted_line_cut_to_its_column(basic: Any) -> None:
     assert len(entry.detail) == 500 and entry.detail.endswith("…")
     audit.record_each(store, "a (console)", "issues.retry", [3, 4, 3], detail="retried")
     assert [e.issue_id for e in audit.listed(store, 10)] == [4, 3, 7]
-    assert [e.issue_id for e in audit.listed(store, 2, offset=1)] == [3, 7]
+    newest = audit.listed(store, 10)
+    assert [e.issue_id for e in audit.listed(store, 2, before=newest[0].id)] == [3, 7]
+    assert [e.issue_id for e in audit.listed(store, 1, after=newest[2].id)] == [3]

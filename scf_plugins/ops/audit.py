@@ -96,18 +96,35 @@ def _detail(text: str) -> str:
     return text if len(text) <= cap else text[: cap - 1] + "…"
 
 
-def listed(store: Store, limit: int = DEFAULT_LIMIT, *, offset: int = 0) -> list[AuditEntry]:
-    """The newest ``limit`` entries (1 to :data:`MAX_LIMIT`) after the newest ``offset``
-    (pages), newest first."""
+def listed(
+    store: Store,
+    limit: int = DEFAULT_LIMIT,
+    *,
+    before: int | None = None,
+    after: int | None = None,
+) -> list[AuditEntry]:
+    """Up to ``limit`` entries (1 to :data:`MAX_LIMIT`), newest first: the newest, or those
+    just older than the entry ``before``, or just newer than the entry ``after`` (keyset
+    pages on the id: an entry written meanwhile shifts no page, and a deep page costs what
+    the first does)."""
     from sqlalchemy import select
 
     from ..store.tables import audit
 
+    if before is not None and after is not None:
+        raise ValueError("give before or after, not both")
     limit = max(1, min(limit, MAX_LIMIT))
+    query = select(audit)
+    if after is not None:
+        query = query.where(audit.c.id > after).order_by(audit.c.id)
+    else:
+        query = query.order_by(audit.c.id.desc())
+        if before is not None:
+            query = query.where(audit.c.id < before)
     with store.read() as conn:
-        rows = conn.execute(
-            select(audit).order_by(audit.c.id.desc()).limit(limit).offset(max(0, offset))
-        ).all()
+        rows = conn.execute(query.limit(limit)).all()
+    if after is not None:
+        rows = rows[::-1]
     return [
         AuditEntry(r.id, r.at, r.actor, r.action, r.issue_id, r.integration, r.detail) for r in rows
     ]
