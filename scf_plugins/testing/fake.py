@@ -193,10 +193,11 @@ class FakeRemote:
                 for f in integration.watched_fields
                 if request["fields"].get(f)
             )
+            public = request.get("public", set())  # the ids of those marked public
             comments = tuple(
-                RemoteComment(cid, self._for_residents(text, public), author)
-                for cid, text, author, public in request["comments"]
-                if self._meant_for_residents(text, public)
+                RemoteComment(cid, self._for_residents(text, cid in public), author)
+                for cid, text, author in request["comments"]
+                if self._meant_for_residents(text, cid in public)
             )
             updates.append(
                 RemoteUpdate(
@@ -247,11 +248,13 @@ class FakeRemote:
             raise DefiniteError(f"no remote request {issue.remote_id}")
         text = f"[311] {comment.author}: {comment.text}"
         if comment.push_attempted:
-            for cid, existing, _, _ in request["comments"]:
+            for cid, existing, _ in request["comments"]:
                 if existing == text:
                     return str(cid)
         cid = self._new_id()
-        request["comments"].append((cid, text, "Resident", comment.public))
+        request["comments"].append((cid, text, "Resident"))
+        if comment.public:
+            request.setdefault("public", set()).add(cid)
         return cid
 
     @hookimpl
@@ -277,9 +280,11 @@ class FakeStaff:
 
     def comment(self, remote_id: str, text: str, public: bool = False) -> None:
         """A staff comment, public or internal."""
-        self.remote.remote[remote_id]["comments"].append(
-            (self.remote._new_id(), text, "Staff", public)
-        )
+        request = self.remote.remote[remote_id]
+        cid = self.remote._new_id()
+        request["comments"].append((cid, text, "Staff"))
+        if public:
+            request.setdefault("public", set()).add(cid)
 
     def set_field(self, remote_id: str, field: str, value: str) -> None:
         """Set a field."""
@@ -291,7 +296,7 @@ class FakeStaff:
 
     def comment_texts(self, remote_id: str) -> list[str]:
         """Every comment's text."""
-        return [text for _, text, _, _ in self.remote.remote[remote_id]["comments"]]
+        return [text for _, text, _ in self.remote.remote[remote_id]["comments"]]
 
     def set_status(self, remote_id: str, status: str) -> None:
         """Give the request any status (one neither status list names)."""
