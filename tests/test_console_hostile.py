@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import logging
 import re
 import selectors
 import socket
@@ -210,6 +211,9 @@ ELSEWHERE = [
     "\t/console/",
     "javascript:alert(1)//console/",
     "/console//evil.example/",
+    "/%2F%2Fevil.example/console/",
+    "/console/%2F%2Fevil.example/",
+    "/console/%5C%5Cevil.example/",
     "/console/login?next=//evil.example",
     "/console/\r\nSet-Cookie: pwned=1",
     "/console/%0d%0aSet-Cookie:%20pwned=1",
@@ -266,6 +270,11 @@ def test_a_link_with_an_encoded_slash_cannot_leave_the_console_after_sign_in(
 
 
 def test_no_header_is_injected_through_a_redirect(served: Consoled) -> None:
+    # The Host a client names is never written into a page or a redirect.
+    for path in ("/console/login", "/console/issues"):
+        request = get(path).replace(b"Host: console", b"Host: evil.example")
+        status, headers, body = raw(served.url, request)
+        assert status in (200, 303) and b"evil" not in body and "evil" not in str(headers)
     for path in ("/console/issues?x=%0d%0aSet-Cookie:%20pwned=1",
                  "/console/issues?x=%0aLocation:%20https://evil.example"):  # fmt: skip
         status, headers, _ = raw(served.url, get(path))
@@ -327,6 +336,27 @@ def test_tampered_cookies_are_no_session(served: Consoled) -> None:
     status, _, _ = raw(served.url, get("/console/", "a=" + "b" * 60_000))
     assert status in (303, 400, 431)
     assert ada.get("/console/").status_code == 200
+
+
+def test_no_session_csrf_or_sign_in_token_reaches_a_log_line(
+    served: Consoled, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    ada = served.client()
+    ada.get("/console/login")
+    tokens = [ada.csrf, str(ada.http.cookies.get("scf_console_login"))]  # the sign-in form's
+    answer = ada.submit("/console/login", {"username": "ada", "password": PASSWORD})
+    ada.get(KEYS)
+    tokens += [cookie_of(ada), cookie_of(ada).partition(".")[0], ada.csrf]  # the session's
+    ada.post(KEYS, {"csrf_token": flipped(ada.csrf), "name": "refused"})
+    ada.submit(KEYS, {"name": "a-key"})
+    thief = served.client()
+    thief.http.cookies.set("scf_console", flipped(cookie_of(ada)), path="/console")
+    thief.get("/console/")
+    ada.sign_out()
+    assert answer.status_code == 303 and "console sign-in: ada" in caplog.text
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert not [token for token in tokens if token[:16] in logged]
 
 
 def test_a_forged_flash_message_is_not_shown(served: Consoled) -> None:
@@ -453,7 +483,9 @@ TRICKS = [
     "/console/issues/1%2F..%2F..%2Fapi-keys", "/console/api-keys/", "/console/API-KEYS",
     "/console/api-keys%00", "/console/api-keys;x", "/console//api-keys", "/console/api-keys%2F",
     "/console/issues/%D9%A1", "/console/issues/%EF%BC%91", "/console/%FF", "/console/%F0%9F%92%A5",
-    "/console/issues/1%2F..%2F", "/console/" + "a" * 20_000,
+    "/console/issues/1%2F..%2F", "/console/" + "a" * 20_000, "/console/static/..%2Fauth.py",
+    "/console/static/%2e%2e/auth.py", "/console/static/../templates/base.html",
+    "/console/static/..%5Cauth.py", "/console/static//etc/passwd", "/console/static/x.css%00.py",
 ]  # fmt: skip
 
 
@@ -465,7 +497,8 @@ def test_path_tricks_open_no_admin_page_and_send_anonymous_visitors_to_sign_in(
     for path in TRICKS:
         status, headers, body = raw(served.url, get(path, cookie))
         assert status in (403, 404), (path[:60], status)
-        assert b"Create key" not in body and all(h in headers for h in SECURITY), path[:60]
+        assert b"Create key" not in body and b"import " not in body, path[:60]
+        assert all(h in headers for h in SECURITY), path[:60]
         status, headers, _ = raw(served.url, get(path))
         assert status in (303, 404), (path[:60], status)
         if status == 303:
