@@ -435,11 +435,7 @@ class Engine:
         """
         self.continuous = True
         self.running_since = self.clock()
-        engine = self.store.engine
-        changes = signals.changes(engine)
-        listening = signals.listener(engine, self.nudge, self.stop)
-        # Without either (an in-memory store), every tick asks the schedule again.
-        look = changes.look if changes else (lambda: listening is None)
+        watch = signals.Watch(self.store.engine, self.nudge, self.stop)
         try:
             run_until_stopped(
                 lambda: self.run_pass(SUBMIT_STEPS, archive=False),
@@ -452,7 +448,7 @@ class Engine:
                     self.timer,
                     self._submit_alarm,
                     self._poll_alarm,
-                    look,
+                    watch.look,
                     check_every,
                     idle_every,
                 ),
@@ -462,10 +458,7 @@ class Engine:
                 stop_grace=stop_grace,
             )
         finally:
-            if changes is not None:
-                changes.close()
-            if listening is not None:
-                listening.thread.join(signals.LISTEN_WAIT + 1)
+            watch.close()
 
     def _poll_pass(self) -> PassReport:
         report = self.run_pass(POLL_STEPS, refresh_types=True, notify=False)

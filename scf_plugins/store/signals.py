@@ -11,6 +11,8 @@
   ``PRAGMA data_version`` (:class:`Changes`), which moves whenever another connection, of any
   process, commits a change; it reads no table. Asked at each of the engine's ticks (every
   half second), that is at most how late a report stored by another process is seen.
+
+:class:`Watch` is both, as a worker uses them.
 """
 
 from __future__ import annotations
@@ -171,8 +173,8 @@ class Listener:
                 self.listening.clear()
                 if not failing:
                     log.warning(
-                        "not listening for new work (%s: %s); new reports from other "
-                        "processes are seen at the next due pass until it reconnects",
+                        "not listening for new work (%s: %s); the store is asked for it "
+                        "every half second until the listener reconnects",
                         type(exc).__name__,
                         str(exc).splitlines()[0] if str(exc) else "",
                         extra={"event": "listen-lost"},
@@ -204,3 +206,29 @@ def listener(engine: Engine, on_work: Callable[[], None], stop: threading.Event)
     if engine.dialect.name != "postgresql" or engine.dialect.driver != "psycopg":
         return None
     return Listener(engine, on_work, stop).start()
+
+
+class Watch:
+    """What tells a sleeping worker that the store may hold new work: the listener of a
+    PostgreSQL store (it calls ``on_work``), and :meth:`look`, asked at each tick."""
+
+    def __init__(self, engine: Engine, on_work: Callable[[], None], stop: threading.Event) -> None:
+        self.changes = changes(engine)
+        self.listener = listener(engine, on_work, stop)
+
+    def look(self) -> bool:
+        """Whether to ask the store again now: SQLite's data_version moved; a PostgreSQL
+        listener is not listening (until it reconnects); always, for an in-memory store."""
+        if self.changes is not None:
+            return self.changes.look()
+        if self.listener is not None:
+            return not self.listener.listening.is_set()
+        return True
+
+    def close(self) -> None:
+        """Close the SQLite connection kept for looking; let the listener end (it stops with
+        ``stop``, within :data:`LISTEN_WAIT`)."""
+        if self.changes is not None:
+            self.changes.close()
+        if self.listener is not None:
+            self.listener.thread.join(LISTEN_WAIT + 1)
