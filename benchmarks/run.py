@@ -515,16 +515,16 @@ def door_rows(r: dict[str, Any]) -> list[tuple[str, bool | None]]:
     """Print the door-against-its-framework rows; return their targets."""
     clients = r["clients"]
     for what, label in (("post", "POST requests"), ("get", "GET requests/{id}")):
-        for name, server in (("door", "door"), ("bare", "bare app")):
+        for name, server in (("door", "door (serve --no-sync)"), ("bare", "bare app")):
             row = r[f"{name}_{what}"]
             print(
-                f"{f'{server}: {label}':<38} {'':>8} {'':>7} {'':>8}   "
+                f"{f'{server}: {label}':<47} {'':>7} {'':>8}   "
                 f"{row['rate']:,.0f}/s, {row['cpu_ms']:.2f} ms CPU each, p50 {row['p50_ms']:.1f} "
                 f"ms, p99 {row['p99_ms']:.1f} ms ({clients} clients back to back)"
             )
         door, bare = r[f"door_{what}"], r[f"bare_{what}"]
         print(
-            f"{f'door/bare: {label}':<38} {'':>8} {'':>7} {'':>8}   "
+            f"{f'door/bare: {label}':<47} {'':>7} {'':>8}   "
             f"{door['rate'] / bare['rate']:.2f}x the throughput, "
             f"{door['cpu_ms'] / bare['cpu_ms']:.1f}x the CPU per request"
         )
