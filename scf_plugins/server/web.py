@@ -145,7 +145,8 @@ def build_app(
         fmt, name, arg = match["fmt"], match["name"], match["arg"]
         try:
             if request.method == "POST":
-                if "api_key" in request.query_params:  # refused before any body is read
+                # Refused before any body is read (the query parsed only when there is one).
+                if request.scope.get("query_string") and "api_key" in request.query_params:
                     return _respond(fmt, failure(403, KEY_IN_URL))
                 if name == "servicerequestupdates" and arg is None:
                     return await _post_update(ctx, request, fmt)
