@@ -119,10 +119,11 @@ def raw(url: str, request: bytes, wait: float = 10.0) -> tuple[int, dict[str, st
     return (int(status[1]) if len(status) > 1 and status[1].isdigit() else 0), headers, body
 
 
-def get(path: str, cookie: str = "", extra: str = "") -> bytes:
+def get(path: str, cookie: str = "") -> bytes:
     """A GET of ``path`` exactly as written (no client normalises it), closing after."""
+    head = f"GET {path} HTTP/1.1\r\nHost: console\r\n"
     cookies = f"Cookie: {cookie}\r\n" if cookie else ""
-    return f"GET {path} HTTP/1.1\r\nHost: console\r\n{cookies}{extra}Connection: close\r\n\r\n".encode()
+    return f"{head}{cookies}Connection: close\r\n\r\n".encode()
 
 
 def multipart(fields: dict[str, str], boundary: str = "hostile-boundary") -> tuple[bytes, str]:
@@ -143,9 +144,10 @@ class MeetingHasher:
     So a burst of sign-ins is verified together, as a burst on a busy server is, whatever
     order the threads ran in; a server that lets fewer through only costs ``patience``.
 
-    ``last``: a password whose answer waits, after that, until ``ready()`` is true (or
-    ``patience`` passes): the slowest guess of a burst. ``started`` counts verifications: the
-    guesses the server let be tried.
+    ``held``: a password whose checks then wait until ``ready()`` is true (or ``patience``
+    passes): the slowest guess of a burst, or checks that hold the server's threads while
+    something else is tried. ``started`` counts verifications: the guesses the server let be
+    tried.
     """
 
     def __init__(
@@ -153,26 +155,26 @@ class MeetingHasher:
         real: Any,
         meet: int,
         patience: float = 3.0,
-        last: str | None = None,
+        held: str | None = None,
         ready: Callable[[], bool] | None = None,
     ) -> None:
         self.real = real
         self.meet = meet
         self.patience = patience
-        self.last = last
+        self.held = held
         self.ready = ready
         self.started = 0
         self._changed = threading.Condition()
 
     def verify(self, hashed: str, password: str) -> bool:
-        """Wait for the others (and, for ``last``, for ``ready``), then verify."""
+        """Wait for the others (and, for ``held``, for ``ready``), then verify."""
         ends = time.monotonic() + self.patience
         with self._changed:
             self.started += 1
             self._changed.notify_all()
             while self.started < self.meet and time.monotonic() < ends:
                 self._changed.wait(ends - time.monotonic())
-        if password == self.last and self.ready is not None:
+        if password == self.held and self.ready is not None:
             ends = time.monotonic() + self.patience
             while not self.ready() and time.monotonic() < ends:
                 time.sleep(0.01)  # polls the store the other guesses write to
