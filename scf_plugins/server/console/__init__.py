@@ -59,7 +59,8 @@ Where each page lives
       :mod:`.report`: ``/console/issues/new`` (``scf report`` for a resident's call); the
       forms of both read through :mod:`.issue_forms`;
     - :mod:`.integrations`: ``/console/integrations`` and ``/console/integrations/{name}``
-      (health, latest errors, calls, request types; its actions: ``…/password``, ``…/test``,
+      (health, latest errors, calls, request types; its actions: ``…/password``, ``…/secret``
+      (a named extra secret its plugin declares, :mod:`.named_secrets`), ``…/test``,
       ``…/request-types``), read by :mod:`.integration_data`; :mod:`.geocoders`:
       ``/console/geocoders/{name}``; both save passwords through :mod:`.passwords`, test
       through :mod:`.connection` (``scf doctor``'s steps), and read the config file's

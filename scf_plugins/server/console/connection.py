@@ -78,7 +78,7 @@ def try_integration(settings: Settings, host: PluginHost, name: str, environment
     now (a config the file no longer reads is one failed step)."""
     subject = f"{environment} environment"
     try:
-        integration = integration_in(settings, name, environment)
+        integration = integration_in(settings, name, environment, host.plugin_options)
     except UserError as exc:
         return Tested(subject, False, (Step("Read the config and the password", "Failed",
                                             str(exc)),))  # fmt: skip
@@ -93,7 +93,7 @@ def try_integration(settings: Settings, host: PluginHost, name: str, environment
 def try_geocoder(settings: Settings, host: PluginHost, name: str) -> Tested:
     """Doctor's check of geocoder ``name``, with the password stored now."""
     try:
-        geocoder = geocoder_now(settings, name)
+        geocoder = geocoder_now(settings, name, host.plugin_options)
     except UserError as exc:
         return Tested("geocoder", False, (Step("Read the config and the password", "Failed",
                                                 str(exc)),))  # fmt: skip

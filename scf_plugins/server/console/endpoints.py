@@ -1,6 +1,6 @@
 """An integration's environments as the config file names them, whether each has a password
-(a word, never the value), and an integration or geocoder read afresh for ``Test
-connection``.
+or a named extra secret (a word, never the value), and an integration or geocoder read afresh
+for ``Test connection``.
 
 The running settings hold only the live environment, with the password read when the config
 was loaded; a password saved a moment ago, or another environment, is read here from the
@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +25,10 @@ from ...models import frozen_mapping
 
 if TYPE_CHECKING:
     from ...config.settings import Settings
-    from ...models import Geocoder, Integration
+    from ...models import Geocoder, Integration, Option
+
+# The plugin host's ``plugin_options``: what each plugin declares, by plugin name.
+Declared = Callable[[str], Sequence["Option"] | None]
 
 # Tables inside [integrations.NAME] that are not an environment's.
 NOT_ENVIRONMENTS = ("messages", "custom_fields")
@@ -78,54 +82,61 @@ def environments(settings: Settings, name: str) -> list[Environment]:
     return found
 
 
-def password_state(name: str, environment: str | None) -> str:
-    """Whether the password of ``name`` (in ``environment``) is set, in words: ``set``, ``not
-    set``, ``from the environment variable SCF_…`` (which wins over the secrets file), or why
-    the secrets file cannot be read."""
-    variable = credentials.env_var_name(name, environment)
+def password_state(name: str, environment: str | None, key: str | None = None) -> str:
+    """Whether the password of ``name`` (in ``environment``), or its named extra secret
+    ``key``, is set, in words: ``set``, ``not set``, ``from the environment variable SCF_…``
+    (which wins over the secrets file), or why the secrets file cannot be read."""
+    variable = credentials.env_var_name(name, environment, key)
     if os.environ.get(variable):
         return f"from the environment variable {variable}"
     try:
-        return "set" if credentials.lookup(name, environment) is not None else "not set"
+        found = credentials.lookup(name, environment, key)
+        return "set" if found is not None else "not set"
     except ConfigError as exc:
         return f"unknown: {exc}"
 
 
-def integration_in(settings: Settings, name: str, environment: str) -> Integration:
-    """Integration ``name`` in ``environment`` as the config file and the secrets say now.
+def integration_in(
+    settings: Settings, name: str, environment: str, plugin_options: Declared
+) -> Integration:
+    """Integration ``name`` in ``environment`` as the config file and the secrets say now,
+    its plugin's declared options typed and its named extra secrets read (``plugin_options``:
+    the host's), as ``scf serve`` reads it.
 
     :raises UserError: the file no longer has it, or its section has problems (each named).
     """
     table = _table(_raw(settings), "integrations", name)
     if not table:
         raise UserError(f"{settings.path} no longer has [integrations.{name}]")
-    reader = Reader(settings.path, True, environment)
+    reader = Reader(settings.path, True, environment, plugin_options)
     found = read_integration(reader, name, table, settings.geocoders)
     if reader.problems or found is None:
         raise UserError("; ".join(reader.problems) or f"integrations.{name}: no plugin")
     return found
 
 
-def as_stored_now(settings: Settings, name: str) -> Settings:
+def as_stored_now(settings: Settings, name: str, plugin_options: Declared) -> Settings:
     """``settings`` with integration ``name`` (in the environment in use) as the config file
     and the secrets say now.
 
     :raises UserError: as :func:`integration_in`.
     """
-    fresh = integration_in(settings, name, settings.integrations[name].environment)
+    live = settings.integrations[name].environment
+    fresh = integration_in(settings, name, live, plugin_options)
     integrations = frozen_mapping({**settings.integrations, name: fresh})
     return dataclasses.replace(settings, integrations=integrations)
 
 
-def geocoder_now(settings: Settings, name: str) -> Geocoder:
-    """Geocoder ``name`` as the config file and the secrets say now.
+def geocoder_now(settings: Settings, name: str, plugin_options: Declared) -> Geocoder:
+    """Geocoder ``name`` as the config file and the secrets say now, its plugin's declared
+    options typed (``plugin_options``: the host's).
 
     :raises UserError: the file no longer has it, or its section has problems.
     """
     table = _table(_raw(settings), "geocoders", name)
     if not table:
         raise UserError(f"{settings.path} no longer has [geocoders.{name}]")
-    reader = Reader(settings.path, True)
+    reader = Reader(settings.path, True, plugin_options=plugin_options)
     found = read_geocoder(reader, name, table)
     if reader.problems:
         raise UserError("; ".join(reader.problems))

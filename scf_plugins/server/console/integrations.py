@@ -1,10 +1,14 @@
 """The Integrations pages (admin): ``/console/integrations`` lists the integrations and the
 geocoders; ``/console/integrations/{name}`` shows one: its plugin, live environment and
 endpoint, health (``scf status``'s figures, its circuit, the last pass and error), the errors
-of its latest failing issues, this process's calls to it, a password form per environment,
-``Test connection`` and its request types with ``Refresh request types``.
+of its latest failing issues, this process's calls to it, a password form per environment
+(and a form per named extra secret its plugin declares), ``Test connection`` and its request
+types with ``Refresh request types``.
 
 - **Save password** stores the password where ``scf credentials set`` does (:mod:`.passwords`).
+- **Save app secret** (the button names the secret: one form per ``secret`` option the plugin
+  declares, :mod:`.named_secrets`) stores it where ``scf credentials set NAME --env ENV --key
+  KEY`` does, the same way.
 - **Test connection** runs ``scf doctor``'s check of one environment (:mod:`.connection`),
   with the config file and the password as they are now, and answers the POST with the page
   and the outcome of each step (rendered directly: several lines, more than a flash carries).
@@ -23,7 +27,7 @@ from starlette.routing import BaseRoute
 
 from ...errors import UserError
 from ...ops import request_types
-from . import integration_data
+from . import integration_data, named_secrets
 from .connection import Tested, try_integration
 from .endpoints import as_stored_now, environments
 from .geocoders import geocoder_url
@@ -33,11 +37,12 @@ from .templating import integration_url
 
 
 def routes(console: Console) -> list[BaseRoute]:
-    """The list, an integration's page, and its three actions."""
+    """The list, an integration's page, and its four actions."""
     return [
         console.route("/console/integrations", listing),
         console.route("/console/integrations/{name}", page),
         console.route("/console/integrations/{name}/password", save_password, methods=("POST",)),
+        console.route("/console/integrations/{name}/secret", save_secret, methods=("POST",)),
         console.route("/console/integrations/{name}/test", test_connection, methods=("POST",)),
         console.route("/console/integrations/{name}/request-types", refresh, methods=("POST",)),
     ]
@@ -65,11 +70,19 @@ async def show(visit: Visit, tested: Tested | None = None) -> Response:
     view = await visit.run(
         integration_data.integration, visit.settings, visit.store, name, visit.now()
     )
+    secrets = await visit.run(
+        named_secrets.by_environment,
+        visit.host,
+        visit.settings,
+        name,
+        [e.name for e in view.environments],
+    )
     return visit.render(
         "integration.html",
         f"Integration {name}",
         name=name,
         view=view,
+        secrets=secrets,
         tested=tested,
         geocoder_url=geocoder_url,
     )
@@ -101,6 +114,31 @@ async def save_password(visit: Visit) -> Response:
 
 
 @admin_only
+async def save_secret(visit: Visit) -> Response:
+    """``Save app secret`` (or whichever secret the plugin declares): store one environment's
+    named extra secret, then back to the page."""
+    name = visit.request.path_params["name"]
+    if name not in visit.settings.integrations:
+        return visit.error(404, f"There is no integration named {name!r} in the config.")
+    back = integration_url(name)
+    environment = await visit.run(_environment, visit, name)
+    if environment is None:
+        return visit.redirect(back, f"{name} has no such environment in the config", error=True)
+    key = visit.form.get("key") or ""
+    if key not in [o.name for o in named_secrets.declared(visit.host, visit.settings, name)]:
+        plugin = visit.settings.integrations[name].plugin
+        return visit.redirect(
+            back, f"the {plugin} plugin of {name} declares no secret {key!r}", error=True
+        )
+    secret = visit.form.raw("secret")
+    return await visit.act(
+        lambda: save(visit, name, environment, secret, key),
+        back=back,
+        done=lambda words: words,
+    )
+
+
+@admin_only
 async def test_connection(visit: Visit) -> Response:
     """``Test connection``: doctor's check of one environment, shown on the page."""
     name = visit.request.path_params["name"]
@@ -126,7 +164,7 @@ async def refresh(visit: Visit) -> Response:
 
     def work() -> int | None:
         loaded = request_types.load(
-            as_stored_now(visit.settings, name),
+            as_stored_now(visit.settings, name, visit.host.plugin_options),
             visit.host,
             visit.store,
             True,
