@@ -427,7 +427,7 @@ def test_markup_typed_or_sent_by_the_remote_system_stays_text_on_every_page(
     ada = signed_in(served, "ada", f"/console/issues/{ids[1]}")
     ada.submit(f"/console/issues/{ids[0]}/comment", {"comment": f"{PAYLOAD}\r\n{SCRIPT_LINE}"})
     ada.submit(f"/console/issues/{ids[1]}/withdraw", {"reason": PAYLOAD})
-    actions = [  # each refused with a one-line flash that quotes what was typed
+    actions = [  # each refused, with a one-line flash on the page it goes back to
         (KEYS, {"name": SHORT}), (KEYS + "/revoke", {"name": SHORT}),
         ("/console/staff/create", {"username": SHORT, "role": SHORT, "password": PASSWORD}),
         ("/console/staff/disable", {"name": SHORT}),
@@ -441,7 +441,7 @@ def test_markup_typed_or_sent_by_the_remote_system_stays_text_on_every_page(
         answer = ada.submit(path, fields)
         assert answer.status_code == 303, (path, answer.status_code)
         flashed.append(ada.get(answer.headers["location"]).text)
-        assert landed(flashed[-1]), f"{path}: the refusal does not quote what was typed"
+        assert landed(flashed[-1]), f"{path}: no markup reached the page after it"
     pages = {
         "overview": "/console/", "issues": "/console/issues",
         "search": f"/console/issues?search={quote(SHORT)}",
