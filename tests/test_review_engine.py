@@ -125,7 +125,7 @@ def test_resubmitting_an_issue_a_worker_holds_is_refused_saying_why(world: Any) 
 def test_each_loop_gets_the_whole_grace_and_stopping_takes_one_grace_in_all(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    stop, wake, release = threading.Event(), threading.Event(), threading.Event()
+    stop, release = threading.Event(), threading.Event()
     busy = {"submit": threading.Event(), "poll": threading.Event()}
 
     def stuck(kind: str) -> Any:
@@ -140,7 +140,7 @@ def test_each_loop_gets_the_whole_grace_and_stopping_takes_one_grace_in_all(
     runner = threading.Thread(
         target=run_until_stopped,
         args=(stuck("submit"), stuck("poll"), lambda kind, report: None),
-        kwargs={"stop": stop, "wake": wake, "stop_grace": grace},
+        kwargs={"stop": stop, "stop_grace": grace},
     )
     runner.start()
     try:
