@@ -1,22 +1,32 @@
 """What the door does per request, counted rather than timed: an API key read from the store
 once a second at most (a revocation here forgets it at once, one elsewhere within the second,
-a rotated-out key never past its grace), a request read with one statement, and statements
-built once."""
+a rotated-out key never past its grace), a request read with one statement, statements built
+once, and a report checked on the event loop unless its service area is a detailed one."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+import math
+import threading
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from freezegun import freeze_time
 from sqlalchemy import event, update
 
+from scf_plugins.plugins import PluginHost
 from scf_plugins.server import apikeys, records
+from scf_plugins.server.open311 import QUICK_AREA_POINTS, Open311
 from scf_plugins.store.store import Store
 from scf_plugins.store.tables import api_keys
-from scf_plugins.testing import Door, Harness
+from scf_plugins.testing import Door, FakeRemote, Harness
+
+from .conftest import BASIC
+from .served import SERVER
 
 REPORT = {
     "service_code": "POTHOLE",
@@ -138,3 +148,48 @@ def test_the_gets_statements_are_built_once() -> None:
     again = records.filtered(end, end, ["A", "B"], {"open"}).statement
     assert first is again
     assert first is not records.filtered(start, end, [], {"open"}).statement
+
+
+def _checked_on(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the threads the door checks reports on, from now on."""
+    names: list[str] = []
+    check = Open311.check
+
+    def recording(self: Open311, *args: Any, **kwargs: Any) -> Any:
+        names.append(threading.current_thread().name)
+        return check(self, *args, **kwargs)
+
+    monkeypatch.setattr(Open311, "check", recording)
+    return names
+
+
+def test_a_report_is_checked_on_the_event_loop(door: Door, monkeypatch: pytest.MonkeyPatch) -> None:
+    names = _checked_on(monkeypatch)
+    assert door.post("json", **REPORT).status_code == 200
+    assert names == ["http"]  # the served app's event loop
+
+
+def test_a_detailed_service_area_is_tested_in_a_thread(
+    harness: Callable[..., Harness],
+    fake_host: tuple[PluginHost, FakeRemote],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    steps = QUICK_AREA_POINTS + 1  # a city's detailed boundary: a circle of that many points
+    ring = [
+        [
+            -72.9279 + 0.1 * math.cos(2 * math.pi * i / steps),
+            41.3083 + 0.1 * math.sin(2 * math.pi * i / steps),
+        ]
+        for i in range(steps)
+    ]
+    ring.append(ring[0])
+    (tmp_path / "city.geojson").write_text(json.dumps({"type": "Polygon", "coordinates": [ring]}))
+    area = 'name = "City of Testville"\nservice_area = "city.geojson"'
+    config = BASIC.replace('name = "City of Testville"', area) + SERVER.format(rpm=600)
+    door = harness(config, host=fake_host[0]).serve()
+    names = _checked_on(monkeypatch)
+    assert door.post("json", **REPORT).status_code == 200
+    outside = door.post("json", **{**REPORT, "lat": "41.6"})
+    assert outside.status_code == 400 and "outside the service area" in outside.text
+    assert len(names) == 2 and "http" not in names

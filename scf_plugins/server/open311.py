@@ -36,6 +36,9 @@ if TYPE_CHECKING:
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 TYPES_FRESH = 5.0  # seconds the request types are used before they are read again
+# A service area with more points is not tested on the event loop (a city's detailed
+# boundary can take milliseconds a point in Python, and up to four tests when it is outside).
+QUICK_AREA_POINTS = 2000
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,15 @@ class Open311:
         """Whether :meth:`request_types` answers from memory now (it reads the store when
         not)."""
         return time.monotonic() - self._types[0] < TYPES_FRESH
+
+    def quick_to_check(self) -> bool:
+        """Whether :meth:`check` costs little CPU for any report: the service area, which a
+        point is tested against, has at most :data:`QUICK_AREA_POINTS` points."""
+        area = self.settings.organization.service_area
+        if area is None:
+            return True
+        points = sum(len(ring) for rings in area.polygons for ring in rings)
+        return points <= QUICK_AREA_POINTS
 
     def request_types(self) -> dict[str, RequestType]:
         """The cached request types by code, read again from the store every few seconds

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
     from ..config.settings import Settings
     from ..intake.images import Photo
-    from ..models import Secret
+    from ..models import NewIssue, Secret
     from ..ops.liveness import LoopAge
     from ..plugins import PluginHost
     from ..store.store import Store
@@ -353,20 +353,25 @@ async def _create(
     """Check and store a report: the reply and the new issue's id (None when refused).
 
     On SQLite the report is checked here, on the event loop (CPU work only: no thread is
-    worth its hand-over), and stored by the writer with the others waiting; a report that
-    needs a geocoder, or any report on another database, is checked and stored in a thread.
+    worth its hand-over), and stored by the writer with the others waiting. It is checked in
+    a thread when that may take long or wait: a detailed service area, or a report that needs
+    a geocoder. On another database a thread checks and stores it, as before.
     """
     resources, writer = ctx.open311, ctx.writer
-    if writer is not None:
+    if writer is None:
+        return await run_in_threadpool(resources.create, form, key_name, photos)
+    checked: NewIssue | Reply | None = None
+    if resources.quick_to_check():
         if not resources.types_fresh():  # read from the store: not on the event loop
             await run_in_threadpool(resources.request_types)
         checked = resources.check(form, key_name, place=False)
-        if isinstance(checked, Reply):
-            return checked, None
-        if checked is not None:
-            issue_id = await writer.create_issue(checked, photos)
-            return resources.created(issue_id), issue_id
-    return await run_in_threadpool(resources.create, form, key_name, photos)
+    if checked is None:
+        checked = await run_in_threadpool(resources.check, form, key_name)
+    if isinstance(checked, Reply):
+        return checked, None
+    assert checked is not None  # placed by a geocoder, or refused
+    issue_id = await writer.create_issue(checked, photos)
+    return resources.created(issue_id), issue_id
 
 
 # A key in a POST's URL is refused, not looked for in the body: URLs reach proxies' logs.
