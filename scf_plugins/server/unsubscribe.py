@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import html
 import logging
+from email import policy as email_policy
+from email.parser import BytesParser
 from typing import TYPE_CHECKING, Protocol
 
 from starlette.concurrency import run_in_threadpool
@@ -61,12 +63,11 @@ def routes(ctx: Serving) -> list[Route]:
         if found is None:
             return _page("Link not recognised", _NOT_FOUND, 404)
         issue_id, scope = found
-        if request.method == "GET":
+        if request.method in ("GET", "HEAD"):  # safe methods: link checkers send both
             issue_link, address_link = await run_in_threadpool(_links, ctx, issue_id)
             return _page("Stop these emails", _choices(ctx, issue_id, issue_link, address_link))
         body = await bodies.body(request, MAX_BODY)
-        form = bodies.fields(body) if not isinstance(body, Reply) else body
-        if isinstance(form, Reply) or form.get(ONE_CLICK[0]) != ONE_CLICK[1]:
+        if isinstance(body, Reply) or not _one_click(request.headers.get("content-type"), body):
             return _page("Nothing was changed", _NO_CLICK, 400)
         try:
             said = await run_in_threadpool(consent.unsubscribe, ctx.store, issue_id, scope)
@@ -75,6 +76,33 @@ def routes(ctx: Serving) -> list[Route]:
         return _page("Done", f"<p>{html.escape(said)}</p>")
 
     return [Route("/unsubscribe/{token}", unsubscribe, methods=["GET", "POST"])]
+
+
+def _one_click(content_type: str | None, body: bytes) -> bool:
+    """Whether a POST's body is RFC 8058's ``List-Unsubscribe=One-Click``: urlencoded (our
+    page's form, most mail clients) or ``multipart/form-data`` (what the RFC recommends)."""
+    kind = (content_type or "").lower()
+    if kind.startswith("multipart/form-data"):
+        return _multipart_field(content_type or "", body, ONE_CLICK[0]) == ONE_CLICK[1]
+    form = bodies.fields(body)
+    return not isinstance(form, Reply) and form.get(ONE_CLICK[0]) == ONE_CLICK[1]
+
+
+def _multipart_field(content_type: str, body: bytes, name: str) -> str | None:
+    """One text field of a small multipart body (at most :data:`MAX_BODY` bytes), or None
+    when the body is not readable multipart or lacks it."""
+    head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", "replace")
+    try:
+        message = BytesParser(policy=email_policy.HTTP).parsebytes(head + body)
+        if not message.is_multipart():
+            return None
+        for part in message.iter_parts():
+            if part.get_param("name", header="content-disposition") == name:
+                content = part.get_content()
+                return content.strip() if isinstance(content, str) else None
+    except (ValueError, LookupError, TypeError):
+        return None
+    return None
 
 
 def _links(ctx: Serving, issue_id: int) -> tuple[str, str]:

@@ -3,7 +3,7 @@ link cannot use the sign-in page to send someone to another site."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from starlette.requests import Request
 
@@ -13,13 +13,25 @@ LOGIN = "/console/login"
 
 def inside(value: str) -> bool:
     """Whether ``value`` is a path (and query) inside the console, and nothing a browser
-    could read as another host."""
+    could read as another host, nor resolve out of the console by its dot segments."""
     return (
         value.startswith(HOME)
         and "\\" not in value
         and "//" not in value
         and not any(ord(c) < 0x20 or ord(c) == 0x7F for c in value)
+        and not _climbs(value.partition("?")[0])
     )
+
+
+def _climbs(path: str) -> bool:
+    """Whether a path has a ``.`` or ``..`` segment, however it is percent-encoded (``%2e``,
+    ``..%2F``): a browser resolves those before it asks, so ``/console/../x`` is ``/x``."""
+    for _ in range(3):  # encoded more than once still decodes to dots within a few rounds
+        decoded = unquote(path)
+        if decoded == path:
+            break
+        path = decoded
+    return any(segment in (".", "..") for segment in path.replace("\\", "/").split("/"))
 
 
 def safe_next(value: str | None) -> str:
