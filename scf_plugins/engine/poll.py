@@ -19,7 +19,7 @@ from ..errors import RemoteError
 from ..intake.sanitize import VALUE_LIMIT, clean_or_none
 from ..models import Integration, RemoteState, RemoteUpdate, Tracked, frozen_mapping
 from ..ops import telemetry
-from ..store.links import Scope, marker_of
+from ..store.links import Scope, legacy_marker
 from ..store.store import plugin_state_of
 from ..store.tables import fit, issues
 from . import circuits, inbox, rounds, transitions
@@ -27,21 +27,19 @@ from .attention import ENDED_BY_A_GOOD_POLL, flag, unflag
 from .context import StepContext
 from .outcomes import describe, error_kind
 from .rounds import Batch
-from .updates import Row, link_problem, plan_updates, unchanged
+from .updates import Polled, Row, link_problem, plan_updates
 
 log = logging.getLogger(__name__)
 
 RETRY_BATCH = timedelta(seconds=30)  # a batch whose poll failed waits this long
 # What applying an update reads of an issue (messages name its summary and request type).
-POLL_COLUMNS = tuple(
-    issues.c[name]
-    for name in ("id", "remote_id", "remote_status", "marker", "link_endpoint", "last_error",
-                 "attention_kind", "summary", "request_type", "plugin_state")
-)  # fmt: skip
+POLL_COLUMNS = tuple(issues.c[name] for name in Polled._fields)
 NO_STATE = frozen_mapping()  # shared: most issues have no plugin state
 
 
-def _batches(ctx: StepContext, integration: Integration) -> Iterator[tuple[Batch, Sequence[Row]]]:
+def _batches(
+    ctx: StepContext, integration: Integration
+) -> Iterator[tuple[Batch, Sequence[Polled]]]:
     """The batches this worker wins of the integration's current poll round (see
     :mod:`.rounds`); only links made here, or old unscoped ones verified on adoption: a link
     of another environment is never polled against this one."""
@@ -66,7 +64,7 @@ def _batches(ctx: StepContext, integration: Integration) -> Iterator[tuple[Batch
             if not rows:  # every issue of it closed meanwhile
                 rounds.done(conn, batch, ctx.owner)
                 continue
-        yield batch, rows
+        yield batch, [Polled._make(row) for row in rows]
 
 
 def poll(ctx: StepContext, integration: Integration) -> None:
@@ -78,7 +76,7 @@ def poll(ctx: StepContext, integration: Integration) -> None:
     report = ctx.report
     batches = _batches(ctx, integration)
     claimed_all = False  # once nothing is left to claim, each batch done may end the round
-    in_flight: deque[tuple[Batch, Sequence[Row], Future[list[RemoteUpdate]]]] = deque()
+    in_flight: deque[tuple[Batch, Sequence[Polled], Future[list[RemoteUpdate]]]] = deque()
     with ctx.workers(f"poll-{integration.name}", integration.max_concurrency) as pool:
 
         def fill() -> None:
@@ -91,10 +89,10 @@ def poll(ctx: StepContext, integration: Integration) -> None:
                 batch, rows = claimed
                 tracked = [
                     Tracked(
-                        r["id"],
-                        r["remote_id"],
-                        marker_of(r),
-                        plugin_state_of(r["plugin_state"]) if r["plugin_state"] else NO_STATE,
+                        r.id,
+                        r.remote_id,
+                        r.marker or legacy_marker(r.id),  # as links.marker_of (a mapping's)
+                        plugin_state_of(r.plugin_state) if r.plugin_state else NO_STATE,
                     )
                     for r in rows
                 ]
@@ -137,14 +135,14 @@ def _apply_updates(
     ctx: StepContext,
     integration: Integration,
     batch: Batch,
-    rows: Sequence[Row],
+    rows: Sequence[Polled],
     updates: list[RemoteUpdate],
     last: bool,
 ) -> None:
     """Apply a batch in one transaction; if one update breaks it, apply each on its own, so
     one bad record costs only its own issue. The batch is then done for this round, and with
     ``last`` (this worker found nothing more to claim) the round may be finished."""
-    by_id = {r["id"]: r for r in rows}
+    by_id = {r.id: r for r in rows}
     try:
         plan = plan_updates(integration, by_id, updates)
     except Exception as exc:  # not a list of updates at all: the whole batch is unreadable
@@ -156,9 +154,7 @@ def _apply_updates(
     try:
         with ctx.store.transaction() as conn:
             seen = _lazy_seen(conn, list(by_id))
-            for row, update, problem in plan:
-                if problem is None and unchanged(row, update):
-                    continue  # the usual case: nothing to write, nothing to check further
+            for row, update, problem in plan:  # unchanged ones are not in it
                 _apply_one(ctx, conn, integration, row, update, problem, seen, now)
             _batch_done(ctx, conn, integration, batch, last)
         return

@@ -14,12 +14,13 @@ no gap). A round that never finishes (a batch failing each time) is replaced aft
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, select
+from sqlalchemy import ColumnElement, Connection, Row, Select, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ..models import Status
@@ -142,27 +143,43 @@ def claim(
 
 def issues_of(
     conn: Connection, scope: Scope, batch: Batch, columns: Sequence[ColumnElement[Any]]
-) -> list[Mapping[str, Any]]:
-    """The batch's Acknowledged issues of the live scope (and old unscoped links), as rows
-    keyed by column name."""
+) -> Sequence[Row[Any]]:
+    """The batch's Acknowledged issues of the live scope (and old unscoped links), as rows of
+    ``columns`` in their order, lowest id first."""
+    query = _issues_query(scope, tuple(columns), batch.last_id is None)
+    return conn.execute(query, {"first_id": batch.first_id, "last_id": batch.last_id}).all()
+
+
+@functools.lru_cache(maxsize=64)
+def _issues_query(
+    scope: Scope, columns: tuple[ColumnElement[Any], ...], open_ended: bool
+) -> Select[Any]:
+    """:func:`issues_of`'s statement, built once per scope: a poll round reads hundreds of
+    batches, and building (and keying) the statement again for each costs more than
+    reading its 500 rows."""
     query = select(*columns).where(
-        issues.c.id >= batch.first_id,
+        issues.c.id >= bindparam("first_id"),
         issues.c.status == Status.ACKNOWLEDGED.value,
         scope.condition(adopt_legacy=True),
     )
-    if batch.last_id is not None:
-        query = query.where(issues.c.id < batch.last_id)
-    # RowMapping is a Mapping keyed by column names here (mypy sees wider keys).
-    return cast(list[Mapping[str, Any]], conn.execute(query.order_by(issues.c.id)).mappings().all())
+    if not open_ended:
+        query = query.where(issues.c.id < bindparam("last_id"))
+    return query.order_by(issues.c.id)
+
+
+# Built once: run once per batch.
+_DONE = (
+    poll_batches.update()
+    .where(
+        poll_batches.c.id == bindparam("b_id"), poll_batches.c.lease_owner == bindparam("b_owner")
+    )
+    .values(done=True, lease_owner=None, lease_until=None)
+)
 
 
 def done(conn: Connection, batch: Batch, owner: str) -> None:
     """Mark a batch polled (only if this owner still holds it)."""
-    conn.execute(
-        poll_batches.update()
-        .where(poll_batches.c.id == batch.id, poll_batches.c.lease_owner == owner)
-        .values(done=True, lease_owner=None, lease_until=None)
-    )
+    conn.execute(_DONE, {"b_id": batch.id, "b_owner": owner})
 
 
 def back_off(conn: Connection, batches: Sequence[Batch], owner: str, until: datetime) -> None:

@@ -10,19 +10,40 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..intake.sanitize import VALUE_LIMIT, clean, clean_or_none
 from ..models import Integration, RemoteComment, RemoteState, RemoteUpdate
-from ..store.links import marker_of
+from ..store.links import legacy_marker, marker_of
 from .answers import STATUS_LIMIT
 
-Row = Mapping[str, Any]  # an issue as polling reads it (poll.POLL_COLUMNS)
+Row = Mapping[str, Any]  # an issue as applying an update reads it: Polled, keyed by column
+
+
+class Polled(NamedTuple):
+    """An issue as a poll batch reads it (``poll.POLL_COLUMNS`` are these columns). A named
+    tuple: its fields are read for every issue polled, faster than a row's by name, and
+    only the issues an update changes become a :data:`Row` (``_asdict``)."""
+
+    id: int
+    remote_id: str
+    remote_status: str | None
+    marker: str | None
+    link_endpoint: str | None
+    last_error: str | None
+    attention_kind: str | None
+    summary: str  # what messages name the issue by
+    request_type: str
+    plugin_state: str | None
+
+
 Plan = list[tuple[Row, RemoteUpdate | None, str | None]]
 
 
-def plan_updates(integration: Integration, by_id: Mapping[int, Row], updates: Any) -> Plan:
-    """Pair each update with its issue, or with the reason it cannot be applied."""
+def plan_updates(integration: Integration, by_id: Mapping[int, Polled], updates: Any) -> Plan:
+    """Pair each update with its issue, or with the reason it cannot be applied; an update
+    that changes nothing (:func:`unchanged`, the usual case) is left out, so the batch's
+    apply loop goes round only for what it must write or check."""
     if not isinstance(updates, list):
         raise TypeError(f"poll returned {type(updates).__name__}, not a list of updates")
     found: dict[int, RemoteUpdate] = {}
@@ -41,13 +62,17 @@ def plan_updates(integration: Integration, by_id: Mapping[int, Row], updates: An
     for issue_id, update in found.items():
         row = by_id[issue_id]
         if issue_id in repeated:
-            plan.append((row, None, f"{integration.name} sent {repeated[issue_id]} records for "
-                         f"remote request {row['remote_id']}; none was applied"))  # fmt: skip
+            why = (f"{integration.name} sent {repeated[issue_id]} records for remote request "
+                   f"{row.remote_id}; none was applied")  # fmt: skip
+            plan.append((row._asdict(), None, why))
         elif _plain(update):
-            plan.append((row, update, None))
+            if not unchanged(row, update):
+                plan.append((row._asdict(), update, None))
         else:
             problem = _malformed(update)
-            plan.append((row, update if problem else _cleaned(update), problem))
+            checked = update if problem else _cleaned(update)
+            if problem is not None or not unchanged(row, checked):
+                plan.append((row._asdict(), checked, problem))
     return plan
 
 
@@ -68,7 +93,7 @@ def _plain(update: RemoteUpdate) -> bool:
     )  # fmt: skip
 
 
-def unchanged(row: Row, update: RemoteUpdate | None) -> bool:
+def unchanged(row: Polled, update: RemoteUpdate | None) -> bool:
     """True when a checked update changes nothing for its issue: the same link and marker, an
     open request with the status already stored, nothing new, nothing to clear."""
     return (
@@ -78,12 +103,13 @@ def unchanged(row: Row, update: RemoteUpdate | None) -> bool:
         and not update.fields
         and not update.comments
         and update.error is None
-        and update.status == row["remote_status"]
-        and row["last_error"] is None
-        and row["attention_kind"] is None
-        and row["link_endpoint"] is not None
-        and update.remote_id == row["remote_id"]
-        and (update.marker is None or update.marker == marker_of(row))
+        and update.status == row.remote_status
+        and row.last_error is None
+        and row.attention_kind is None
+        and row.link_endpoint is not None
+        and update.remote_id == row.remote_id
+        # The issue's marker as links.marker_of gives it (that reads a mapping).
+        and (update.marker is None or update.marker == (row.marker or legacy_marker(row.id)))
     )
 
 
