@@ -18,6 +18,9 @@ table. Phases:
 - door: ``scf serve --no-sync`` against a bare Starlette + SQLite app (``bare.py``), the
   same POSTs and GETs by id from the same client: throughput, CPU per request, p99
   (``door.py``).
+- bounded: ``scf status``, ``/metrics``, an idle pass, the take-over of a dead worker's
+  claims and a heartbeat on stores of 10,000, 100,000 and 1,000,000 issues with the same
+  live work (``bounded.py``; the stores are built once per run, ``history.py``).
 
 Baselines are measured on a sample (``--baseline-sample``) and scaled linearly to N: a
 per-issue call costs the same for the 10th issue as for the 10,000th.
@@ -343,12 +346,18 @@ def main() -> int:
             "photos",
             "flood",
             "door",
+            "bounded",
             "idle",
         ],
     )
     parser.add_argument("--photos", type=int, default=100, help="issues with a 2 MB photo")
+    parser.add_argument("--stored", default="10000,100000,1000000",
+                        help="store sizes of the bounded rows, comma-separated")  # fmt: skip
+    parser.add_argument("--cache", help="keep the bounded rows' stores here (default: built "
+                        "in a temporary folder, removed after the run)")  # fmt: skip
     args = parser.parse_args()
     if args.phase:
+        import bounded
         import door
         import flood
         import idle
@@ -369,6 +378,7 @@ def main() -> int:
             "flood": flood.phase_flood,
             "door": door.phase_door,
             "idle": idle.phase_idle,
+            "bounded": lambda: bounded.phase_bounded(int(args.stored), Path(args.cache)),
         }[args.phase]()
         print(json.dumps(result))
         return 0
@@ -394,6 +404,11 @@ def main() -> int:
     flooded = _child(["--phase", "flood"])
     doors = _child(["--phase", "door"])
     idled = _child(["--phase", "idle"])
+    with tempfile.TemporaryDirectory(prefix="scf-bench-stores-") as scratch:
+        cache = args.cache or scratch  # --cache: kept, and reused by the next run
+        sizes = [int(n) for n in args.stored.split(",")]
+        stores = [_child(["--stored", str(n), "--cache", cache, "--phase", "bounded"])
+                  for n in sizes]  # fmt: skip
     from postgres import throwaway
 
     with throwaway() as database:
@@ -471,9 +486,12 @@ def main() -> int:
         f"(600 trickling connections, 8 keyless 48 MB uploaders)"
     )
     targets = door_rows(doors)
-    import idle  # beside this module
+    import idle  # beside this module, as bounded
 
     targets += idle.rows(idled)
+    import bounded  # it imports this module: loaded once this one is
+
+    targets += bounded.rows(stores)
     targets += scale_rows(args, workers, pollers)
     targets += [
         ("scf serve sustains >= 200 POSTs/s", serve["rate"] >= 200),
