@@ -383,6 +383,41 @@ def test_password_checks_run_a_few_at_once_and_a_sign_in_past_them_is_told_to_co
     assert late.sign_in("ada").status_code == 303  # ...nor counted against its address
 
 
+def test_a_browser_that_signed_in_before_has_a_check_kept_for_it_in_a_flood(
+    served: Consoled, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ada = served.client("192.0.2.7")
+    signed = ada.sign_in("ada")
+    assert {"httponly", "samesite=strict", "path=/console/login", "max-age=15552000"} <= flags(
+        signed, "scf_console_known"
+    )
+    ada.get("/console/")
+    ada.sign_out()  # the browser stays known
+    hasher = BlockingHasher()
+    monkeypatch.setattr(staff, "HASHER", hasher)
+    slots = served.console.checks.slots
+    flood = [served.client(f"2001:db8::{n}") for n in range(slots)]
+    stranger, forger = served.client(PUBLIC), served.client("198.51.100.77")
+    for client in [*flood, stranger, forger]:
+        client.get("/console/login")
+    forger.http.cookies.set("scf_console_known", "made-up.0000", path="/console/login")
+    guess = {"username": "nobody", "password": OTHER}
+    with ThreadPoolExecutor(slots + 1) as pool:
+        held = [pool.submit(c.submit, "/console/login", guess) for c in flood]
+        try:
+            assert hasher.wait_started(slots)
+            assert stranger.submit("/console/login", guess).status_code == 503
+            assert forger.submit("/console/login", guess).status_code == 503
+            ada.get("/console/login")
+            signing = pool.submit(ada.submit, "/console/login",
+                                  {"username": "ada", "password": PASSWORD})  # fmt: skip
+            assert hasher.wait_started(slots + 1)  # the kept slot, while the others are held
+        finally:
+            hasher.release.set()
+        assert [answer.result().status_code for answer in held] == [200] * slots
+        assert signing.result().status_code == 303
+
+
 def test_one_address_cannot_take_every_password_check() -> None:
     checks = PasswordChecks(slots=3)
     holding = threading.Barrier(3, timeout=10)  # two checks from "a", and the test

@@ -564,12 +564,6 @@ def test_a_sign_in_flood_locks_its_address_while_others_sign_in_and_are_served(
     assert served.client(ATTACKER).sign_in("ada").status_code == 429
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="two sign-ins in flight from two addresses hold both password-check slots, and "
-    "every other sign-in is answered 503 at once: a stream of fresh addresses (an IPv6 /64 "
-    "has 2**64, each allowed 20 guesses) keeps the staff from signing in at all",
-)
 def test_staff_can_sign_in_while_a_flood_holds_the_password_checks(
     served: Consoled, monkeypatch: pytest.MonkeyPatch
 ) -> None:

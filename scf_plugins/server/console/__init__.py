@@ -24,8 +24,9 @@ Sign-in (:mod:`.signin`)
     address, :mod:`.throttle` locks out 20 failures in 15 minutes for 15 minutes and slows
     each failure (up to 2 s). Both count a sign-in before its password is checked, so a
     burst sent at once is held to the same limits. The check runs on two threads of its own
-    (:mod:`.password_checks`), never Starlette's shared pool; a sign-in finding them busy is
-    answered 503 with ``Retry-After``. The sign-in form has its own CSRF token (a signed
+    (:mod:`.password_checks`), never Starlette's shared pool, and a third kept for browsers
+    that signed in before (the cookie ``scf_console_known``); a sign-in finding its slots
+    busy is answered 503 with ``Retry-After``. The sign-in form has its own CSRF token (a signed
     double-submit cookie). The session cookie ``scf_console`` is ``HttpOnly;
     SameSite=Strict; Path=/console``, ``Secure`` when ``[server] public_url`` is https.
     Sign-out ends the session in the store.

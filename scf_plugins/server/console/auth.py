@@ -11,6 +11,10 @@
 - **CSRF.** A signed-in form carries the session's CSRF token in the hidden field
   ``csrf_token``; the sign-in form, before any session, a random one that is also in a signed
   cookie (``scf_console_login``, a double submit). Both are compared in constant time.
+- **A known browser.** A successful sign-in leaves a signed random value in
+  ``scf_console_known`` (``Path=/console/login``, 180 days): a browser that brings it back
+  may take a password-check slot kept from floods (:mod:`.password_checks`). It names no
+  one and opens nothing.
 - **Origin.** A POST whose ``Origin`` header is present and is not this server's is refused,
   whatever it carries, and so is one a browser marks ``Sec-Fetch-Site: cross-site``.
 """
@@ -38,7 +42,9 @@ FLASH_COOKIE = "scf_console_flash"
 CSRF_FIELD = "csrf_token"
 PATH = "/console"
 KEY_NAME = "console_signing_key"
+KNOWN_COOKIE = "scf_console_known"  # this browser has signed in here before
 LOGIN_MAX_AGE = 3600  # seconds a sign-in form stays usable
+KNOWN_MAX_AGE = 180 * 24 * 3600
 FLASH_MAX_AGE = 60  # a flash message is shown by the page the POST redirects to, at once
 
 
@@ -124,6 +130,11 @@ def new_login_token() -> str:
 def login_token(request: Request, signer: Signer) -> str | None:
     """The sign-in form's CSRF token from its signed cookie, when present and right."""
     return signer.unsign(request.cookies.get(LOGIN_COOKIE))
+
+
+def known_browser(request: Request, signer: Signer) -> bool:
+    """Whether the request brings the signed cookie a successful sign-in left."""
+    return signer.unsign(request.cookies.get(KNOWN_COOKIE)) is not None
 
 
 def same_token(given: str | None, expected: str | None) -> bool:

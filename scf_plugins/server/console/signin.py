@@ -8,7 +8,8 @@ so sign-ins sent at once are held to the limit too), or when
 words either way, so no name is revealed) or an account locked after repeated failures. Each
 failure is answered after the throttle's growing delay. The password is checked on a few
 threads of its own (:mod:`.password_checks`); when they are all busy the sign-in is answered
-503 with ``Retry-After`` at once, untried and uncounted. A success starts a session (a new
+503 with ``Retry-After`` at once, untried and uncounted (a browser that signed in here before
+has a slot kept for it). A success starts a session (a new
 token, so none chosen before sign-in survives it; the session the browser brought, if any,
 ends) and goes back to the console page the person asked for. Nothing logged names what was
 typed: a password typed into the name field would be written down.
@@ -109,9 +110,11 @@ async def sign_in(console: Console, request: Request) -> Response:
     name = form.get("username") or ""
     password = (form.values.get("password") or [""])[-1]  # as typed: spaces are characters
     try:
+        known = auth.known_browser(request, console.signer)
         account = await console.checks.run(
-            address, staff.authenticate, console.store, name, password, console.clock()
-        )
+            address, staff.authenticate, console.store, name, password, console.clock(),
+            known=known,
+        )  # fmt: skip
     except Busy:
         console.throttle.succeeded(attempt)  # never tried: no failure
         log.warning("console sign-in refused from %s: every password check is busy", address)
@@ -129,6 +132,14 @@ async def sign_in(console: Console, request: Request) -> Response:
     response = RedirectResponse(safe_next(form.get("next")), 303)
     auth.set_cookie(response, auth.SESSION_COOKIE, console.signer.sign(token), https=console.https)
     auth.clear_cookie(response, auth.LOGIN_COOKIE, https=console.https, path="/console/login")
+    auth.set_cookie(
+        response,
+        auth.KNOWN_COOKIE,
+        console.signer.sign(auth.new_login_token()),
+        https=console.https,
+        path="/console/login",
+        max_age=auth.KNOWN_MAX_AGE,
+    )
     return response
 
 
