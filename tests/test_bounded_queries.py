@@ -1,8 +1,8 @@
-"""What runs per status, scrape, pass, heartbeat and start reads the work that can still change,
-never the history: every statement's SQLite plan searches an index, or walks one of the partial
-indexes of live rows (a plan, not a timing); and the tallies the database keeps of the history
-(issues archived, photos purged) always equal the counts they stand for, on SQLite and on
-PostgreSQL, in a new store and in one upgraded to schema 12."""
+"""What runs per status, scrape, pass, wake-up, heartbeat and start reads the work that can
+still change, never the history: every statement's SQLite plan searches an index, or walks one
+of the partial indexes of live rows (a plan, not a timing); and the tallies the database keeps
+of the history (issues archived, photos purged) always equal the counts they stand for, on
+SQLite and on PostgreSQL, in a new store and in one upgraded to schema 12."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from alembic import command
 from PIL import Image
 from sqlalchemy import event, func, select, text, update
 
-from scf_plugins.engine import leases, retention
+from scf_plugins.engine import leases, retention, schedule
 from scf_plugins.engine.loop import LEASED
 from scf_plugins.ops import counts, metrics, status
 from scf_plugins.plugins import PluginHost
@@ -158,7 +158,7 @@ def walks_history(line: str) -> bool:
 
 
 def everything(town: Harness) -> dict[str, Callable[[], object]]:
-    """What runs per status, scrape, pass, heartbeat and start."""
+    """What runs per status, scrape, pass, wake-up, heartbeat and start."""
     store, settings, now = town.store(), town.settings, town.clock.now
 
     def take_over() -> None:
@@ -170,8 +170,17 @@ def everything(town: Harness) -> dict[str, Callable[[], object]]:
             for table in LEASED:
                 leases.renew(conn, table, "host:boot:1:me", now + timedelta(minutes=1))
 
+    def wake() -> None:
+        integrations = list(settings.integrations.values())
+        with store.read() as conn:
+            submitting = [schedule.submitting(town.host, i) for i in integrations]
+            schedule.submit_due(conn, submitting, settings, {})
+            schedule.poll_due(conn, integrations, settings, now, gap={}, paused={},
+                              types_waits={})  # fmt: skip
+
     return {
         "status": lambda: status.gather(settings, store, now),
+        "wake": wake,  # a sleeping engine's look at when its work is next due
         "scrape": lambda: metrics.prometheus_text(settings, store, now),
         "start": take_over,  # before the idle pass: it would take the dead worker's claims
         "pass": town.sync,
@@ -180,7 +189,7 @@ def everything(town: Harness) -> dict[str, Callable[[], object]]:
 
 
 @pytest.mark.usefixtures("sqlite_only")
-def test_nothing_run_per_status_scrape_pass_heartbeat_or_start_walks_the_history(
+def test_nothing_run_per_status_scrape_pass_wake_heartbeat_or_start_walks_the_history(
     town: Harness,
 ) -> None:
     store = town.store()
