@@ -396,7 +396,7 @@ def test_a_browser_that_signed_in_before_has_a_check_kept_for_it_in_a_flood(
     hasher = BlockingHasher()
     monkeypatch.setattr(staff, "HASHER", hasher)
     slots = served.console.checks.slots
-    flood = [served.client(f"2001:db8::{n}") for n in range(slots)]
+    flood = [served.client(f"2001:db8:{n}::1") for n in range(slots)]
     stranger, forger = served.client(PUBLIC), served.client("198.51.100.77")
     for client in [*flood, stranger, forger]:
         client.get("/console/login")

@@ -64,3 +64,14 @@ def test_every_action_on_an_issue_is_refused_for_an_id_no_issue_can_have(
         answer = ada.submit(route.path.replace("{issue_id:int}", huge), {"reason": "test"})
         assert answer.status_code == 404, route.path
         assert f"There is no issue {huge}." in answer.text
+
+
+def test_sign_ins_are_counted_by_ipv4_address_or_ipv6_64() -> None:
+    from scf_plugins.server.console.throttle import client_block
+
+    assert client_block("203.0.113.7") == "203.0.113.7"
+    assert client_block("::ffff:203.0.113.7") == "203.0.113.7"
+    one, other = client_block("2001:db8:1:2::1"), client_block("2001:db8:1:2:ffff::9")
+    assert one == other == "2001:db8:1:2::/64"
+    assert client_block("2001:db8:1:3::1") != one
+    assert client_block("unknown") == "unknown"

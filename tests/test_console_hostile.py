@@ -574,7 +574,7 @@ def test_staff_can_sign_in_while_a_flood_holds_the_password_checks(
     answered = threading.Event()
     hasher = MeetingHasher(CHEAP, meet=1, held=WRONG, ready=answered.is_set)
     monkeypatch.setattr(staff, "HASHER", hasher)
-    flood = [served.client(f"2001:db8::{n}") for n in range(2)]  # one /64, two addresses
+    flood = [served.client(f"2001:db8:{n}::1") for n in range(2)]  # two /64s: two addresses
     for client in flood:
         client.get("/console/login")
     with ThreadPoolExecutor(len(flood)) as pool:

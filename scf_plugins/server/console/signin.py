@@ -33,6 +33,7 @@ from . import auth
 from .page import Console, Visit, signed_in
 from .password_checks import Busy
 from .paths import safe_next
+from .throttle import client_block
 
 if TYPE_CHECKING:
     from ...store.store import Store
@@ -95,7 +96,7 @@ async def sign_in(console: Console, request: Request) -> Response:
     expected = await run_in_threadpool(auth.login_token, request, console.signer)
     if not auth.same_token(form.get(auth.CSRF_FIELD), expected):
         return await login_page(console, request, STALE_LOGIN, 403)
-    address = peer(request.scope) or "unknown"
+    address = client_block(peer(request.scope) or "unknown")
     attempt = console.throttle.begin(address)
     if attempt is None:
         minutes = console.throttle.locked_minutes(address)

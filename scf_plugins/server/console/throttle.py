@@ -1,4 +1,4 @@
-"""Failed sign-ins per client address, in this process's memory.
+"""Failed sign-ins per client address (an IPv6 one by its /64), in this process's memory.
 
 An address that fails ``most`` sign-ins within ``window`` is refused sign-in for ``lock``,
 whichever names it tries (the per-account lockout, in the store, is
@@ -18,6 +18,7 @@ count on their own; the account lockout holds across them.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import threading
 from collections import OrderedDict, deque
@@ -26,6 +27,21 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 MAX_ADDRESSES = 10_000
+
+
+def client_block(address: str) -> str:
+    """The unit sign-ins are counted by: an IPv4 address (an IPv4-mapped IPv6 one too), or an
+    IPv6 address's /64, one subscriber's usual allocation, whose 2**64 addresses must not each
+    buy ``most`` guesses."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False))
+    return address
 
 
 @dataclass
