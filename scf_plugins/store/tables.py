@@ -180,16 +180,16 @@ issues = Table(
         sqlite_where=text("contact_purged_at IS NULL"),
         postgresql_where=text("contact_purged_at IS NULL"),
     ),
-    # Schema 12: what is read per status, scrape, pass and heartbeat reads these, never the
-    # history. The held issues (written as SQLAlchemy writes ``held IS true`` on each
-    # dialect, or SQLite would not see that a query's condition is the index's)...
+    # Schema 12: status, scrapes, passes and heartbeats read these, never the history. The
+    # held issues: the condition is written as SQLAlchemy writes ``held IS true`` on each
+    # dialect, since SQLite uses a partial index only for a query that says its condition.
     Index(
         "ix_issues_held",
         "integration",
         sqlite_where=text(_HELD_SQLITE),
         postgresql_where=text(_HELD_POSTGRESQL),
     ),
-    # ... and the leased rows (the heartbeat renews a worker's, a start frees a dead one's).
+    # The leased rows: a heartbeat renews a worker's, a start frees a dead one's.
     _leased("issues"),
 )
 
