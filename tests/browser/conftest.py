@@ -108,10 +108,11 @@ def browser() -> Iterator[WebDriver]:
 @pytest.fixture
 def make_site(harness: Callable[..., Harness]) -> Callable[..., Site]:
     """Serve a console: ``make_site(password=False)`` leaves the integration without its
-    test password (an administrator saves it in the console)."""
+    test password (an administrator saves it in the console); ``extra`` and ``tail`` add to
+    its config (:func:`.site.start_site`)."""
 
-    def make(password: bool = True) -> Site:
-        return start_site(harness, password=password)
+    def make(password: bool = True, extra: str = "", tail: str = "") -> Site:
+        return start_site(harness, password=password, extra=extra, tail=tail)
 
     return make
 

@@ -61,19 +61,24 @@ class Site:
         self.thread.join(60)
 
 
-def start_site(make_harness: Callable[..., Harness], *, password: bool = True) -> Site:
+def start_site(
+    make_harness: Callable[..., Harness], *, password: bool = True, extra: str = "", tail: str = ""
+) -> Site:
     """Start the emulator and serve a host pointed at it.
 
     :param make_harness: the kit's ``harness`` fixture (closes what it made with the test).
     :param password: give the integration its test password (in the environment, as an
         operator's secret store would); without it an administrator saves one in the console.
+    :param extra: more lines of ``[integrations.cityworks]`` (``address_validation = …``).
+    :param tail: more of the config after it (a geocoder, another integration), pointing at
+        stand-ins the test started itself.
     """
     from scf_cityworks.emulator import Emulator, EmulatorState
 
     emulator = Emulator(EmulatorState(users={"scf-int": PASSWORD})).start()
     try:
         harness = make_harness(
-            WORLD_CONFIG.format(url=emulator.url, extra=POLL, tail=""),
+            WORLD_CONFIG.format(url=emulator.url, extra=f"{POLL}\n{extra}", tail=tail),
             passwords={"cityworks.test": PASSWORD} if password else {},
             default_answers={"POTHOLE": POTHOLE_ANSWERS},
             emulator=emulator,  # stopped with the harness
