@@ -7,11 +7,12 @@ retention: :mod:`.retention`, :mod:`.contact_retention`).
 
 What the steps share, below them (no step imports another): an issue's status changes
 (:mod:`.transitions`), posting its messages (:mod:`.posting`; their texts are
-:mod:`scf_plugins.config.messages`; the emails they queue: :mod:`.notify`), retries and back-off (:mod:`.retries`), pending tokens
-(:mod:`.pending`), attention flags (:mod:`.attention`), linking a created request
-(:mod:`.linking`), checks of what a plugin returns (:mod:`.answers`, :mod:`.updates`), remote
-activity and comments (:mod:`.inbox`), circuits, leases, work a dead worker left in flight
-(:mod:`.inflight`), poll rounds, photo retention and pass outcomes.
+:mod:`scf_plugins.config.messages`; the emails they queue: :mod:`.notify`), retries and
+back-off (:mod:`.retries`), pending tokens (:mod:`.pending`), attention flags
+(:mod:`.attention`), linking a created request (:mod:`.linking`), checks of what a plugin
+returns (:mod:`.answers`, :mod:`.updates`), remote activity and comments (:mod:`.inbox`),
+circuits, leases, work a dead worker left in flight (:mod:`.inflight`), poll rounds, photo
+retention and pass outcomes.
 
 The email a resident gets for a notification: :mod:`.letters` (its templates in
 ``templates/email/``).

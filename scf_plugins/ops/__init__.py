@@ -15,9 +15,9 @@
 
 May import the host's contract, ``config``, ``store``, ``net``, ``intake``, and the engine's
 modules that read or change state for an operator (transitions, circuits, retention,
-leases, inflight, mail_server); never ``engine.loop``, ``server`` or ``cli``. The engine imports only
-:mod:`.telemetry`, :mod:`.advice`, :mod:`.health` and :mod:`.consent`, which import nothing of
-the engine.
+leases, inflight, mail_server); never ``engine.loop``, ``server`` or ``cli``. The engine
+imports only :mod:`.telemetry`, :mod:`.advice`, :mod:`.health` and :mod:`.consent`, which
+import nothing of the engine.
 Modules the CLI imports at start-up load SQLAlchemy only inside the functions that use a
 store.
 """

@@ -256,6 +256,8 @@ def test_check_geocoder_options(make_geocoder) -> None:  # type: ignore[no-untyp
     host.register(plugin, "arcgis")
     assert host.check_geocoder(make_geocoder()) == []
     problems = host.check_geocoder(
-        make_geocoder(options={"colour": 1, "allowed_types": "PointAddress", "reverse_distance": -5})
+        make_geocoder(
+            options={"colour": 1, "allowed_types": "PointAddress", "reverse_distance": -5}
+        )
     )
     assert [p.split(":")[0] for p in problems] == ["colour", "allowed_types", "reverse_distance"]
