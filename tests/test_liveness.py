@@ -132,6 +132,9 @@ def test_a_poll_loop_that_stops_going_round_makes_healthz_503_naming_it(
         w.later(hours=1)  # an hour on the engine's clock; the submit loop goes on
         engine = serving.engine
         assert engine is not None
+        # The loops sleep in real time until their work is due: moving the test's clock does
+        # not end a sleep, so tell them, as a new report would.
+        engine.wake()
         wait_for(lambda: engine.last_submit_at == w.clock.now, 10, "a submit pass after it")
         code, body = healthz(url)
         assert code == 503 and body["status"] == "stale"
