@@ -195,6 +195,7 @@ def poll(integration: Integration, tracked: list[Tracked]) -> list[RemoteUpdate]
     read as U+FFFD.
     """
     site = site_for(integration)
+    reading = mapping.Reading.of(integration)
     updates: list[RemoteUpdate] = []
     for batch in _chunks(tracked, integration.poll_batch_size):
         ids = {t.remote_id: mapping.request_id(t.remote_id) for t in batch}
@@ -219,7 +220,7 @@ def poll(integration: Integration, tracked: list[Tracked]) -> list[RemoteUpdate]
                 comments_by_id, comment_problems = records.comments_of(raw, found)
         for t in batch:
             rid = ids[t.remote_id]
-            got = found.get(rid, []) if rid is not None else []
+            got = found.get(rid, ()) if rid is not None else ()
             if rid is None:
                 problem = f"{t.remote_id!r} is not a Cityworks request id (a positive number)"
             elif rid in damaged:
@@ -232,10 +233,9 @@ def poll(integration: Integration, tracked: list[Tracked]) -> list[RemoteUpdate]
                     f"read: {lost}"
                 )
             else:
-                update = mapping.update_from(
-                    t, got[0] if got else None, comments_by_id.get(str(rid), []), integration
-                )
-                why = comment_problems.get(str(rid))
+                key = str(rid)
+                update = reading.update(t, got[0] if got else None, comments_by_id.get(key, ()))
+                why = comment_problems.get(key)
                 if why and update.state is not RemoteState.UNREADABLE:
                     why = f"some of its comments in Cityworks could not be read: {why}"
                     update = dataclasses.replace(update, error=why)
