@@ -358,8 +358,10 @@ class _Handler(BaseHTTPRequestHandler):
             )
         return params
 
-    def _send(self, status: int, body: str, ctype: str = "application/json; charset=utf-8") -> None:
-        raw = body.encode("utf-8")
+    def _send(
+        self, status: int, body: str | bytes, ctype: str = "application/json; charset=utf-8"
+    ) -> None:
+        raw = body.encode("utf-8") if isinstance(body, str) else body
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(raw)))
