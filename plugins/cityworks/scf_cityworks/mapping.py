@@ -12,7 +12,7 @@ import re
 import string
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from scf_plugins import (
@@ -29,6 +29,9 @@ from scf_plugins import (
 )
 
 from .options import OPTIONS
+
+if TYPE_CHECKING:
+    from .records import Record  # records reads ids with this module's request_id
 
 log = logging.getLogger(__name__)
 
@@ -343,7 +346,7 @@ class Reading:
     def update(
         self,
         tracked: Tracked,
-        request: Mapping[str, Any] | None,
+        request: Mapping[str, Any] | Record | None,
         comments: Iterable[Mapping[str, Any]],
     ) -> RemoteUpdate:
         """See :func:`update_from`."""
@@ -364,7 +367,10 @@ class Reading:
         closed = get("IsClosed")
         reason = get("CancelReason")
         status_text = None if status is None else str(status)
-        fields = tuple((name, value) for name in self.watched if (value := _field_value(get(name))))
+        fields: tuple[tuple[str, str], ...] = ()
+        for name in self.watched:  # a loop, not a generator: most watch one field or none
+            if value := _field_value(get(name)):
+                fields += ((name, value),)
         # Positional, in the field order of RemoteUpdate: keywords cost a fifth more, and this
         # runs once per polled request.
         return RemoteUpdate(
@@ -408,7 +414,7 @@ class Reading:
 
 def update_from(
     tracked: Tracked,
-    request: Mapping[str, Any] | None,
+    request: Mapping[str, Any] | Record | None,
     comments: Iterable[Mapping[str, Any]],
     integration: Integration,
 ) -> RemoteUpdate:

@@ -200,7 +200,7 @@ def poll(integration: Integration, tracked: list[Tracked]) -> list[RemoteUpdate]
     for batch in _chunks(tracked, integration.poll_batch_size):
         ids = {t.remote_id: mapping.request_id(t.remote_id) for t in batch}
         asked = sorted({i for i in ids.values() if i is not None})
-        found: dict[int, list[dict[str, Any]]] = {}
+        found: dict[int, list[records.RecordRead]] = {}
         damaged: dict[int, str] = {}
         lost: str | None = None
         comments_by_id: dict[str, list[dict[str, Any]]] = {}

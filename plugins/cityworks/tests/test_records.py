@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -22,10 +23,18 @@ RECORD = {
 }
 
 
+def plain(read: dict[str, Any]) -> dict[str, Any]:
+    """The envelope with each record as the dict of its fields."""
+    if isinstance(read.get("Value"), list):
+        return {**read, "Value": [msgspec.structs.asdict(r) for r in read["Value"]]}
+    return read
+
+
 def test_reads_the_envelope_and_only_the_polled_and_watched_fields() -> None:
     body = {"Status": 0, "Message": None, "Value": [RECORD], "WarningMessages": []}
     read = records.decoder(("DispatchTo",))(json.dumps(body).encode())
-    assert read == {
+    assert isinstance(read["Value"][0], records.Record)
+    assert plain(read) == {
         "Status": 0,
         "Message": None,
         "WarningMessages": [],
@@ -44,7 +53,7 @@ def test_reads_the_envelope_and_only_the_polled_and_watched_fields() -> None:
 
 def test_absent_fields_read_as_none_and_an_absent_envelope_key_stays_absent() -> None:
     read = records.decoder()(b'{"Status": 0, "Value": [{"RequestId": "12"}]}')
-    assert read == {
+    assert plain(read) == {
         "Status": 0,
         "Value": [
             {
@@ -57,6 +66,13 @@ def test_absent_fields_read_as_none_and_an_absent_envelope_key_stays_absent() ->
         ],
     }
     assert "Status" not in records.decoder()(b'{"Value": null}')
+
+
+def test_a_record_is_read_with_get_as_a_dict_is() -> None:
+    (record,) = records.decoder(("DispatchTo",))(json.dumps({"Value": [RECORD]}).encode())["Value"]
+    assert record.get("DispatchTo") == "Crew 4" and record.get("CancelReason") is None
+    assert record.get("Description") is None  # sent, but not read
+    assert record.get("Description", "unread") == "unread"
 
 
 @pytest.mark.parametrize(
@@ -88,4 +104,5 @@ def test_agrees_with_the_general_reading_wherever_it_reads(items: list[dict[str,
     read = records.decoder()(content)
     general = json.loads(content)["Value"]
     for fast, full in zip(read["Value"], general, strict=True):
-        assert fast == {name: full.get(name) for name in records.POLLED_FIELDS}
+        assert msgspec.structs.asdict(fast) == {n: full.get(n) for n in records.POLLED_FIELDS}
+        assert all(fast.get(n) == full.get(n) for n in records.POLLED_FIELDS)
