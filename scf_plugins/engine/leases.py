@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 import secrets
 import socket
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, Table, or_, select
+from sqlalchemy import ColumnElement, Connection, RowMapping, Table, Update, bindparam, or_, select
 
 # Leases are renewed while their worker works (heartbeat.py), so this only bounds how
 # long the work of a worker that died elsewhere waits; on the same machine it is taken over
@@ -114,21 +114,51 @@ def claim(
     claimers each get other rows instead of waiting for one another and winning nothing. On
     SQLite the write transaction (``BEGIN IMMEDIATE``) already serialises claimers.
     """
+    statement = claim_statement(table, where, limit=limit, columns=columns)
+    return run_claim(conn, statement, {}, owner=owner, now=now, lease=lease)
+
+
+def claim_statement(
+    table: Table,
+    where: Sequence[ColumnElement[bool]],
+    *,
+    limit: int,
+    columns: Sequence[ColumnElement[Any]] = (),
+) -> Update:
+    """:func:`claim`'s statement, for a caller that claims often to build once (its ``where``
+    then binds its own parameters, given to :func:`run_claim`)."""
     candidates = (
         select(table.c.id)
-        .where(*where, lease_free(table, now))
+        .where(*where, or_(table.c.lease_owner.is_(None), table.c.lease_until < bindparam(_NOW)))
         .order_by(table.c.id)
         .limit(limit)
         .with_for_update(skip_locked=True)
         .cte("candidates")  # a CTE with FOR UPDATE is evaluated once (PostgreSQL)
     )
-    statement = (
+    return (
         table.update()
         .where(table.c.id.in_(select(candidates.c.id)))
-        .values(lease_owner=owner, lease_until=now + lease)
+        .values(lease_owner=bindparam(_OWNER), lease_until=bindparam(_UNTIL))
         .returning(*(columns or table.c))
     )
-    return sorted(conn.execute(statement).mappings(), key=lambda row: row["id"])
+
+
+_NOW, _OWNER, _UNTIL = "lease_now", "lease_new_owner", "lease_new_until"
+
+
+def run_claim(
+    conn: Connection,
+    statement: Update,
+    params: Mapping[str, Any],
+    *,
+    owner: str,
+    now: datetime,
+    lease: timedelta,
+) -> list[RowMapping]:
+    """Run a :func:`claim_statement` with its ``where``'s ``params``: the rows won, lowest
+    id first."""
+    values = {**params, _NOW: now, _OWNER: owner, _UNTIL: now + lease}
+    return sorted(conn.execute(statement, values).mappings(), key=lambda row: row["id"])
 
 
 def renew(conn: Connection, table: Table, owner: str, until: datetime) -> int:
