@@ -52,7 +52,7 @@ from ..plugins import PluginHost
 from ..store import signals, tables
 from ..store.store import Store
 from ..timeutil import utcnow
-from . import leases
+from . import collector, leases
 from .archive import archive as archive_step
 from .comments import push_comments
 from .context import Step, StepContext
@@ -316,6 +316,7 @@ class Engine:
         with self._starting:
             if self._started:
                 return
+            collector.pace()
             with self.store.transaction() as conn:
                 freed = leases.take_over_dead(conn, LEASED, self.owner, self.clock())
             lines = [line for _, line in advice.foreign_link_lines(settings, self.store)]
