@@ -228,6 +228,9 @@ def test_the_hot_queries_read_their_indexes(town: Harness) -> None:
         assert f"ix_{table}_leased" in plan_of("heartbeat", rf"{table} SET lease_until=")
     # the pass: the photos due to be purged, from the kept ones
     assert "ix_attachments_kept" in plan_of("pass", r"SELECT attachments\.id FROM attachments JOIN")
+    # the pass: the comments to push, from the outbox, each one's issue by its id
+    claim = plan_of("pass", r"WITH candidates AS \(SELECT comments\.id")
+    assert "ix_comments_outbox" in claim and "issues USING INTEGER PRIMARY KEY" in claim
 
 
 def tallied(store: Store) -> tuple[dict[tuple[str, str], int], dict[str, float]]:

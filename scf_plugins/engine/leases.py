@@ -105,16 +105,17 @@ def claim(
     lease: timedelta,
     limit: int,
     columns: Sequence[ColumnElement[Any]] = (),
+    order_by: Sequence[ColumnElement[Any]] = (),
 ) -> list[RowMapping]:
-    """Lease up to ``limit`` free rows matching ``where`` (lowest ids first), in one
-    statement; returns the rows won (only ``columns`` when given: reading all of a wide row
-    costs more than the claim), lowest id first.
+    """Lease up to ``limit`` free rows matching ``where`` (lowest ids first, or first in
+    ``order_by``), in one statement; returns the rows won (only ``columns`` when given:
+    reading all of a wide row costs more than the claim), lowest id first.
 
     On PostgreSQL the candidates are locked with ``FOR UPDATE SKIP LOCKED``: concurrent
     claimers each get other rows instead of waiting for one another and winning nothing. On
     SQLite the write transaction (``BEGIN IMMEDIATE``) already serialises claimers.
     """
-    statement = claim_statement(table, where, limit=limit, columns=columns)
+    statement = claim_statement(table, where, limit=limit, columns=columns, order_by=order_by)
     return run_claim(conn, statement, {}, owner=owner, now=now, lease=lease)
 
 
@@ -124,13 +125,14 @@ def claim_statement(
     *,
     limit: int,
     columns: Sequence[ColumnElement[Any]] = (),
+    order_by: Sequence[ColumnElement[Any]] = (),
 ) -> Update:
     """:func:`claim`'s statement, for a caller that claims often to build once (its ``where``
     then binds its own parameters, given to :func:`run_claim`)."""
     candidates = (
         select(table.c.id)
         .where(*where, or_(table.c.lease_owner.is_(None), table.c.lease_until < bindparam(_NOW)))
-        .order_by(table.c.id)
+        .order_by(*(order_by or (table.c.id,)))
         .limit(limit)
         .with_for_update(skip_locked=True)
         .cte("candidates")  # a CTE with FOR UPDATE is evaluated once (PostgreSQL)

@@ -133,12 +133,19 @@ def _claim(
     t = box.table
     now = ctx.clock()
     with ctx.store.transaction() as conn:
-        acknowledged = select(issues.c.id).where(
-            issues.c.status == Status.ACKNOWLEDGED.value,
-            # Only to links made on the live environment and endpoint (old links are adopted
-            # by the poll that runs before this step, once their marker is verified).
-            Scope.live(integration).condition(),
-            issues.c.attention_kind.is_distinct_from("mismatch"),
+        # Each waiting item's issue looked up (EXISTS), not the list of every Acknowledged
+        # issue (IN): the items waiting are few, the issues being polled many.
+        acknowledged = (
+            select(issues.c.id)
+            .where(
+                issues.c.id == t.c.issue_id,
+                issues.c.status == Status.ACKNOWLEDGED.value,
+                # Only to links made on the live environment and endpoint (old links are
+                # adopted by the poll that runs before this step, once their marker is verified).
+                Scope.live(integration).condition(),
+                issues.c.attention_kind.is_distinct_from("mismatch"),
+            )
+            .exists()
         )
         rows = leases.claim(
             conn,
@@ -147,7 +154,7 @@ def _claim(
                 *box.where,
                 t.c.pushed_at.is_(None),
                 t.c.kept_here.is_(None),
-                t.c.issue_id.in_(acknowledged),
+                acknowledged,
                 (t.c.next_attempt_at.is_(None)) | (t.c.next_attempt_at <= now),
             ],
             owner=ctx.owner,
@@ -155,6 +162,9 @@ def _claim(
             lease=ctx.lease,
             limit=integration.max_concurrency * leases.ROUNDS_PER_CLAIM,
             columns=(*box.columns, t.c.push_attempted_at.label("in_flight_since")),
+            # Issue by issue, each one's in order: read from the outbox's index (by issue), not
+            # the whole table in id order, which SQLite, keeping no statistics, would walk.
+            order_by=(t.c.issue_id, t.c.id),
         )
         if not rows:
             return []
