@@ -45,8 +45,9 @@ class Record(msgspec.Struct, gc=False):
     garbage collector: decoded JSON holds no cycles."""
 
     def get(self, name: str, default: Any = None) -> Any:
-        """The field ``name``, or ``default`` when it is not one of those read."""
-        return getattr(self, name, default)
+        """The field ``name``, or ``default`` when it is not one of those read (a name such as
+        ``get`` is a field's name here, never this method's)."""
+        return getattr(self, name) if name in self.__struct_fields__ else default
 
 
 # A request record as a poll has it: a Record (the fast reading) or a dict (the general one).

@@ -73,6 +73,7 @@ def test_a_record_is_read_with_get_as_a_dict_is() -> None:
     assert record.get("DispatchTo") == "Crew 4" and record.get("CancelReason") is None
     assert record.get("Description") is None  # sent, but not read
     assert record.get("Description", "unread") == "unread"
+    assert record.get("get") is None and record.get("__class__") is None  # not attributes
 
 
 @pytest.mark.parametrize(
