@@ -14,7 +14,17 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, RowMapping, Table, Update, bindparam, or_, select
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    RowMapping,
+    Table,
+    Update,
+    bindparam,
+    or_,
+    select,
+)
 
 # Leases are renewed while their worker works (heartbeat.py), so this only bounds how
 # long the work of a worker that died elsewhere waits; on the same machine it is taken over
@@ -90,8 +100,8 @@ def take_over_dead(conn: Connection, tables: Sequence[Table], me: str, now: date
     return freed
 
 
-def lease_free(table: Table, now: datetime) -> ColumnElement[bool]:
-    """Rows no live lease holds."""
+def lease_free(table: Table, now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
+    """Rows no live lease holds (at ``now``, or at the time a statement built once binds)."""
     return or_(table.c.lease_owner.is_(None), table.c.lease_until < now)
 
 
@@ -131,7 +141,7 @@ def claim_statement(
     then binds its own parameters, given to :func:`run_claim`)."""
     candidates = (
         select(table.c.id)
-        .where(*where, or_(table.c.lease_owner.is_(None), table.c.lease_until < bindparam(_NOW)))
+        .where(*where, lease_free(table, bindparam(_NOW)))
         .order_by(*(order_by or (table.c.id,)))
         .limit(limit)
         .with_for_update(skip_locked=True)
