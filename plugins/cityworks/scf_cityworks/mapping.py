@@ -295,11 +295,6 @@ def parse_local(value: Any, timezone: str) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=ZoneInfo(timezone))
 
 
-def remote_state(status: str | None, integration: Integration) -> RemoteState:
-    """Read a remote status with the integration's closed and cancel lists (case ignored)."""
-    return Reading.of(integration).state((status or "").strip().upper())
-
-
 def _field_value(value: Any) -> str:
     if value is None or value is False or value == "":
         return ""

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Collection, Iterable
-from typing import Any
+from typing import Any, ClassVar
 
 import msgspec
 
@@ -42,12 +42,22 @@ class Record(msgspec.Struct, gc=False):
     """A request as a poll reads it: only the fields asked for, each None when absent, read
     with ``get`` as a dict is. Built in C and left as it is: a poll reads hundreds of
     thousands, and a dict of each costs a tenth of the decoding again. Not tracked by the
-    garbage collector: decoded JSON holds no cycles."""
+    garbage collector: decoded JSON holds no cycles.
+
+    Its attributes are numbered (``f0``, ``f1``…), each renamed to the field it reads, so a
+    field of any name (``get``, ``A B``) is read, and never hides this class's own names.
+    """
+
+    _attributes: ClassVar[dict[str, str]] = {}  # each field read, by its attribute
 
     def get(self, name: str, default: Any = None) -> Any:
-        """The field ``name``, or ``default`` when it is not one of those read (a name such as
-        ``get`` is a field's name here, never this method's)."""
-        return getattr(self, name) if name in self.__struct_fields__ else default
+        """The field ``name``, or ``default`` when it is not one of those read."""
+        attribute = self._attributes.get(name)
+        return default if attribute is None else getattr(self, attribute)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every field read, by its name."""
+        return {name: getattr(self, attribute) for name, attribute in self._attributes.items()}
 
 
 # A request record as a poll has it: a Record (the fast reading) or a dict (the general one).
@@ -61,11 +71,13 @@ def decoder(watched: tuple[str, ...] = ()) -> Decoder:
 
     :raises ValueError: when the answer is not JSON, or not shaped as a ``ByIds`` answer.
     """
-    names = tuple(dict.fromkeys((*POLLED_FIELDS, *watched)))
+    attributes = {name: f"f{i}" for i, name in enumerate(dict.fromkeys((*POLLED_FIELDS, *watched)))}
     record = msgspec.defstruct(
         "RequestRecord",
-        [(name, Any, None) for name in names],
+        [(attribute, Any, None) for attribute in attributes.values()],
         bases=(Record,),
+        rename={attribute: name for name, attribute in attributes.items()},
+        namespace={"_attributes": attributes},
         forbid_unknown_fields=False,
     )
     envelope = msgspec.defstruct(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import msgspec
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -26,7 +25,7 @@ RECORD = {
 def plain(read: dict[str, Any]) -> dict[str, Any]:
     """The envelope with each record as the dict of its fields."""
     if isinstance(read.get("Value"), list):
-        return {**read, "Value": [msgspec.structs.asdict(r) for r in read["Value"]]}
+        return {**read, "Value": [r.as_dict() for r in read["Value"]]}
     return read
 
 
@@ -76,6 +75,14 @@ def test_a_record_is_read_with_get_as_a_dict_is() -> None:
     assert record.get("get") is None and record.get("__class__") is None  # not attributes
 
 
+@pytest.mark.parametrize("name", ["get", "as_dict", "_attributes", "__struct_fields__", "A B"])
+def test_a_field_of_any_name_is_read(name: str) -> None:
+    body = {"Value": [{"RequestId": 7, name: "Crew 4"}]}
+    (record,) = records.decoder((name,))(json.dumps(body).encode())["Value"]
+    assert record.get(name) == "Crew 4" and record.get("RequestId") == 7
+    assert record.as_dict()[name] == "Crew 4"
+
+
 @pytest.mark.parametrize(
     "content",
     [
@@ -105,5 +112,5 @@ def test_agrees_with_the_general_reading_wherever_it_reads(items: list[dict[str,
     read = records.decoder()(content)
     general = json.loads(content)["Value"]
     for fast, full in zip(read["Value"], general, strict=True):
-        assert msgspec.structs.asdict(fast) == {n: full.get(n) for n in records.POLLED_FIELDS}
+        assert fast.as_dict() == {n: full.get(n) for n in records.POLLED_FIELDS}
         assert all(fast.get(n) == full.get(n) for n in records.POLLED_FIELDS)
