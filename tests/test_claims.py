@@ -63,3 +63,21 @@ def test_a_claim_returns_only_the_columns_asked_for(store: Any) -> None:
             lease=timedelta(minutes=1), limit=5, columns=(issues.c.id, issues.c.summary),
         )  # fmt: skip
     assert dict(row) == {"id": 1, "summary": "hole"}
+
+
+def test_the_outbox_sends_the_oldest_comments_first_whatever_their_issue(world: Any) -> None:
+    """Comments go oldest first across issues (one at a time here, so in the order claimed),
+    not issue by issue: one issue's many comments never hold the others' back."""
+    w = world()
+    w.path.write_text(w.path.read_text().replace("max_concurrency = 4", "max_concurrency = 1"))
+    ids = [w.report(summary=f"Pothole {n}") for n in range(3)]
+    w.sync()
+    texts = [f"note {n}" for n in range(12)]
+    for n, text in enumerate(texts):  # round-robin: 0, 3, 6, 9 on the first issue…
+        assert w.cli("comment", str(ids[n % 3]), text).exit_code == 0
+    assert w.sync().comments_out == 12
+    sent = sorted(
+        (c for issue_id in ids for c in w.emulator.state.comments[w.remote_id(issue_id)]),
+        key=lambda c: c["CommentId"],
+    )
+    assert [c["Comments"].split(": ", 1)[-1] for c in sent] == texts

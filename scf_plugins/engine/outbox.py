@@ -162,9 +162,10 @@ def _claim(
             lease=ctx.lease,
             limit=integration.max_concurrency * leases.ROUNDS_PER_CLAIM,
             columns=(*box.columns, t.c.push_attempted_at.label("in_flight_since")),
-            # Issue by issue, each one's in order: read from the outbox's index (by issue), not
-            # the whole table in id order, which SQLite, keeping no statistics, would walk.
-            order_by=(t.c.issue_id, t.c.id),
+            # Oldest first, by an expression of the id rather than the id itself: ordered by
+            # the id, SQLite (which keeps no statistics) would walk the whole table in id
+            # order rather than sort the few items the outbox's index holds.
+            order_by=(t.c.id + 0,),
         )
         if not rows:
             return []
