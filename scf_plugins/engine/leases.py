@@ -168,7 +168,13 @@ def run_claim(
     lease: timedelta,
 ) -> list[RowMapping]:
     """Run a :func:`claim_statement` with its ``where``'s ``params``: the rows won, lowest
-    id first."""
+    id first.
+
+    :raises ValueError: when a parameter is named as a column of the table: an UPDATE given a
+        value under a column's name would also write it.
+    """
+    if clash := params.keys() & statement.table.c.keys():
+        raise ValueError(f"claim parameters named as columns: {', '.join(sorted(clash))}")
     values = {**params, _NOW: now, _OWNER: owner, _UNTIL: now + lease}
     return sorted(conn.execute(statement, values).mappings(), key=lambda row: row["id"])
 

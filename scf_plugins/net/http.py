@@ -6,9 +6,11 @@
   sends; a stopping engine abandons calls in flight (see :mod:`scf_plugins.net.deadlines`);
 - **no redirects**: a 3xx is an error that names its ``Location``, so credentials and bodies
   never go to a host the config does not name;
-- **bounded answers**: the body is read streaming and stopped at ``max_bytes``; JSON nested
-  too deeply is refused; :meth:`Answer.salvage_json` and :meth:`Answer.salvage_xml` read what
-  can be read of an answer that does not decode whole (see :mod:`scf_plugins.net.salvage`);
+- **bounded answers**: a body of a declared length within ``max_bytes``, sent as is, is
+  read whole in one go; any other (chunked, compressed, ended by closing) is read streaming
+  and stopped at ``max_bytes``; JSON nested too deeply is refused;
+  :meth:`Answer.salvage_json` and :meth:`Answer.salvage_xml` read what can be read of an
+  answer that does not decode whole (see :mod:`scf_plugins.net.salvage`);
 - ``Retry-After`` on 429 and 503 is carried on the error (``RemoteError.retry_after``), and
   the engine waits at least that long (within its back-off caps);
 - one log record per call: ``method``, ``outcome``, ``status``, ``duration_ms`` and the
