@@ -10,7 +10,7 @@ import dataclasses
 import logging
 import re
 import string
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -43,7 +43,7 @@ ISSUE_FIELDS = ("id", "marker", "summary", "description", "address", "request_ty
 
 
 _REQUEST_ID = re.compile(r"[1-9][0-9]{0,17}")
-_NESTED = (dict, list)  # where a record should hold one value
+_NESTED = frozenset((dict, list))  # where a record should hold one value (as JSON reads it)
 
 
 def request_id(value: Any) -> int | None:
@@ -316,6 +316,10 @@ class Reading:
     cancel: frozenset[str]
     closed: frozenset[str]
     pulled_by: re.Pattern[str]
+    # How each kind of fast record gives the checked fields (records.Record.reader).
+    _readers: dict[type, Callable[[Any], tuple[Any, ...]]] = dataclasses.field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def of(cls, integration: Integration) -> Reading:
@@ -338,6 +342,16 @@ class Reading:
             return RemoteState.CLOSED
         return RemoteState.OPEN
 
+    def _values(self, request: Mapping[str, Any] | Record) -> tuple[Any, ...]:
+        """The ``checked`` fields of a record, in that order."""
+        reader = self._readers.get(type(request))
+        if reader is not None:
+            return reader(request)
+        if isinstance(request, Mapping):
+            return tuple(map(request.get, self.checked))
+        reader = self._readers[type(request)] = request.reader(self.checked)
+        return reader(request)
+
     def update(
         self,
         tracked: Tracked,
@@ -347,24 +361,22 @@ class Reading:
         """See :func:`update_from`."""
         if request is None:
             return RemoteUpdate(tracked.issue_id, tracked.remote_id, RemoteState.MISSING)
-        get = request.get
-        for name in self.checked:
-            if isinstance(get(name), _NESTED):
-                return RemoteUpdate(
-                    tracked.issue_id,
-                    tracked.remote_id,
-                    RemoteState.UNREADABLE,
-                    error=f"Cityworks sent a {type(get(name)).__name__} as the {name} of "
-                    f"request {tracked.remote_id}, not a value",
-                )
-        status = get("Status")
-        marker = get("OtherSystemId")
-        closed = get("IsClosed")
-        reason = get("CancelReason")
+        values = self._values(request)
+        if not _NESTED.isdisjoint(map(type, values)):  # in C: this runs for every request
+            name, value = next((n, v) for n, v in zip(self.checked, values, strict=True)
+                                if type(v) in _NESTED)  # fmt: skip
+            return RemoteUpdate(
+                tracked.issue_id,
+                tracked.remote_id,
+                RemoteState.UNREADABLE,
+                error=f"Cityworks sent a {type(value).__name__} as the {name} of "
+                f"request {tracked.remote_id}, not a value",
+            )
+        status, marker, closed, reason = values[:4]  # _READ's
         status_text = None if status is None else str(status)
         fields: tuple[tuple[str, str], ...] = ()
-        for name in self.watched:  # a loop, not a generator: most watch one field or none
-            if value := _field_value(get(name)):
+        for name, raw in zip(self.watched, values[4:], strict=True):  # most watch one or none
+            if value := _field_value(raw):
                 fields += ((name, value),)
         # Positional, in the field order of RemoteUpdate: keywords cost a fifth more, and this
         # runs once per polled request.

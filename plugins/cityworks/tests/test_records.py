@@ -114,3 +114,28 @@ def test_agrees_with_the_general_reading_wherever_it_reads(items: list[dict[str,
     for fast, full in zip(read["Value"], general, strict=True):
         assert fast.as_dict() == {n: full.get(n) for n in records.POLLED_FIELDS}
         assert all(fast.get(n) == full.get(n) for n in records.POLLED_FIELDS)
+
+
+@given(
+    st.lists(
+        st.dictionaries(st.sampled_from([*records.POLLED_FIELDS, "DispatchTo", "Other"]), values),
+        max_size=5,
+    )
+)
+def test_a_record_read_fast_updates_as_the_same_record_read_whole(
+    items: list[dict[str, Any]],
+) -> None:
+    """The poll reads the fast records and the general ones (a damaged answer) alike."""
+    from scf_cityworks.mapping import Reading
+
+    from scf_plugins import Tracked
+    from scf_plugins.testing import make_integration
+
+    integration = make_integration("cityworks")  # watches DispatchTo
+    assert integration.watched_fields == ("DispatchTo",)
+    reading = Reading.of(integration)
+    content = json.dumps({"Status": 0, "Value": items}).encode()
+    fast = records.decoder(integration.watched_fields)(content)["Value"]
+    for n, (record, whole) in enumerate(zip(fast, json.loads(content)["Value"], strict=True)):
+        tracked = Tracked(n, str(n + 1))
+        assert reading.update(tracked, record, ()) == reading.update(tracked, whole, ())
