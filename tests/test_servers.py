@@ -64,7 +64,9 @@ def test_in_flight_counts_requests_not_idle_connections() -> None:
     with StandInHTTPServer(("127.0.0.1", 0), _Slow) as server:
         idle = requests.Session()
         idle.get(f"{server.url}/", timeout=5)
-        assert server.in_flight == 0  # the idle keep-alive connection is not a request
+        # The answer reaches the client a moment before its handler uncounts it; then the
+        # keep-alive connection, idle and still open, is not a request.
+        wait_for(lambda: server.in_flight == 0, 5, "the answered request to be uncounted")
         worker = threading.Thread(target=requests.get, args=(f"{server.url}/slow",),
                                   kwargs={"timeout": 5})  # fmt: skip
         worker.start()
