@@ -34,7 +34,7 @@ from ..plugins import PluginHost, build_manager
 from ..standin import Staff
 from . import standins
 from .fake import FakeRemote, FakeStaff
-from .servers import StandInHTTPServer, StandInServer
+from .servers import Served, StandInHTTPServer, StandInServer
 from .waiting import wait_for
 
 if TYPE_CHECKING:
@@ -107,6 +107,7 @@ __all__ = [
     "RemoteSystemContract",
     "Reply",
     "Seen",
+    "Served",
     "Staff",
     "StandInHTTPServer",
     "StandInServer",

@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from .servers import StandInHTTPServer
+from .servers import Served, StandInHTTPServer
 
 # The kit's other fixtures and its `store` marker come with this entry point.
 pytest_plugins = ["scf_plugins.testing.fixtures"]
@@ -67,7 +67,7 @@ class Reply:
 Handler = Callable[[Seen], Reply]
 
 
-class LoopbackServer:
+class LoopbackServer(Served):
     """An HTTP/1.1 server on 127.0.0.1 that answers each request as routed.
 
     :meth:`route` maps a method and a path pattern (a regular expression matched against the
@@ -115,12 +115,12 @@ class LoopbackServer:
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: the server records requests instead of logging them."""
 
-        self._server = StandInHTTPServer(("127.0.0.1", 0), _Handler, name="loopback")
+        self.server = StandInHTTPServer(("127.0.0.1", 0), _Handler, name="loopback")
 
     @property
     def url(self) -> str:
         """``http://127.0.0.1:PORT`` (no trailing slash)."""
-        return self._server.url
+        return self.server.url
 
     def route(self, method: str, path: str, reply: Reply | Handler) -> None:
         """Answer ``method`` requests whose path matches ``path`` (a regex) with ``reply``."""
@@ -136,21 +136,6 @@ class LoopbackServer:
             if method == seen.method and pattern.fullmatch(seen.path):
                 return handler(seen)
         return Reply(404, b"not routed", {"Content-Type": "text/plain"})
-
-    def start(self) -> LoopbackServer:
-        """Start serving (on a background thread); returns itself."""
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving at once: the socket and any keep-alive connection are closed."""
-        self._server.stop()
-
-    def __enter__(self) -> LoopbackServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def _always(reply: Reply) -> Handler:

@@ -207,3 +207,31 @@ def _counted(handler: type[BaseHTTPRequestHandler]) -> type[BaseHTTPRequestHandl
 
     Counted.__name__ = Counted.__qualname__ = handler.__name__
     return Counted
+
+
+class Served:
+    """A stand-in served by its :class:`StandInHTTPServer` on a loopback port: started and
+    stopped with it, and a context manager. A subclass builds ``server`` in ``__init__`` and
+    says what its ``url`` is (the emulators, :class:`~scf_plugins.testing.LoopbackServer`)."""
+
+    server: StandInHTTPServer  # its ``in_flight`` counts the requests being answered
+
+    @property
+    def root(self) -> str:
+        """``http://HOST:PORT`` of the server."""
+        return self.server.root
+
+    def start(self) -> Self:
+        """Serve on a background thread; returns itself."""
+        self.server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving at once: the socket and every open connection are closed."""
+        self.server.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from scf_plugins.testing import StandInHTTPServer, standins
+from scf_plugins.testing import Served, StandInHTTPServer, standins
 
 FAULT_KINDS = ("503", "reset", "drop_after_commit", "slow", "html", "deep")
 DEPTH = 5000  # levels the ``deep`` fault nests: past any reader's own limit
@@ -218,43 +218,18 @@ def _parse_w3c(text: str) -> datetime | None:
         return None
 
 
-class Open311Emulator:
+class Open311Emulator(Served):
     """The emulator serving :class:`EmulatorState` on a loopback port (a context manager)."""
 
     def __init__(self, state: EmulatorState | None = None, host: str = "127.0.0.1",
                  port: int = 0) -> None:  # fmt: skip
         self.state = state or EmulatorState()
-        self._server = StandInHTTPServer((host, port), _handler(self.state), name="open311")
-
-    @property
-    def server(self) -> StandInHTTPServer:
-        """The HTTP server (its ``in_flight`` counts the requests being answered)."""
-        return self._server
-
-    @property
-    def root(self) -> str:
-        """``http://HOST:PORT``."""
-        return self._server.root
+        self.server = StandInHTTPServer((host, port), _handler(self.state), name="open311")
 
     @property
     def url(self) -> str:
         """The GeoReport base URL (what ``url`` in scf.toml takes)."""
         return f"{self.root}{BASE}"
-
-    def start(self) -> Open311Emulator:
-        """Serve on a background thread."""
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving at once: the socket and every open connection are closed."""
-        self._server.stop()
-
-    def __enter__(self) -> Open311Emulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def render(data: Any, fmt: str, root: str) -> bytes:

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from scf_plugins.testing import StandInHTTPServer
+from scf_plugins.testing import Served, StandInHTTPServer
 
 from .state import AgencyState, ApiError
 
@@ -377,41 +377,16 @@ def _count_name(method: str, path: str) -> str:
     return f"{method} {named}"
 
 
-class AccelaEmulator:
+class AccelaEmulator(Served):
     """The emulator serving an :class:`AgencyState` on a loopback port (a context manager)."""
 
     def __init__(
         self, state: AgencyState | None = None, host: str = "127.0.0.1", port: int = 0
     ) -> None:
         self.state = state or AgencyState()
-        self._server = StandInHTTPServer((host, port), handler_for(self.state), name="accela")
-
-    @property
-    def server(self) -> StandInHTTPServer:
-        """The HTTP server (its ``in_flight`` counts the requests being answered)."""
-        return self._server
-
-    @property
-    def root(self) -> str:
-        """``http://HOST:PORT``."""
-        return self._server.root
+        self.server = StandInHTTPServer((host, port), handler_for(self.state), name="accela")
 
     @property
     def url(self) -> str:
         """The API host (a config's ``url``; ``/v4/...`` is appended) and the auth host."""
         return self.root
-
-    def start(self) -> AccelaEmulator:
-        """Serve on a background thread."""
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving at once: the socket and every open connection are closed."""
-        self._server.stop()
-
-    def __enter__(self) -> AccelaEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from scf_plugins.testing import StandInHTTPServer
+from scf_plugins.testing import Served, StandInHTTPServer
 
 from . import damage
 from .state import CwFault, EmulatorState, as_bool, as_int, as_ints, lower_keys
@@ -540,8 +540,10 @@ class EmulatorHTTPServer(StandInHTTPServer):
         self.site = site.rstrip("/")
 
 
-class Emulator:
+class Emulator(Served):
     """A running emulator: ``with Emulator() as cw: cw.url`` serves on a free loopback port."""
+
+    server: EmulatorHTTPServer
 
     def __init__(
         self,
@@ -555,29 +557,9 @@ class Emulator:
         self.site = site
 
     @property
-    def root(self) -> str:
-        """``http://127.0.0.1:PORT`` of the server."""
-        return self.server.root
-
-    @property
     def url(self) -> str:
         """The AMS endpoint URL an integration config uses."""
         return f"{self.root}{self.site}/Services/AMS"
-
-    def start(self) -> Emulator:
-        """Serve in a background thread."""
-        self.server.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving at once: the socket and every open connection are closed."""
-        self.server.stop()
-
-    def __enter__(self) -> Emulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 __all__ = ["Emulator", "EmulatorState", "as_bool", "envelope", "parse_data"]
