@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute
 
 from . import integration_data
 from .connection import Tested, try_geocoder
-from .page import Console, Visit, admin_only
+from .page import Console, Visit, admin_on_named
 from .passwords import save
 
 PATH = "/console/geocoders/{name}"
@@ -36,17 +36,17 @@ def geocoder_url(name: str) -> str:
     return PATH.format(name=quote(name, safe=""))
 
 
-@admin_only
-async def page(visit: Visit) -> Response:
+on_geocoder = admin_on_named("geocoder", lambda settings: settings.geocoders)
+
+
+@on_geocoder
+async def page(visit: Visit, name: str) -> Response:
     """A geocoder's page."""
-    return await show(visit)
+    return await show(visit, name)
 
 
-async def show(visit: Visit, tested: Tested | None = None) -> Response:
-    """Geocoder ``{name}``'s page, with a connection test's outcome when there was one."""
-    name = visit.request.path_params["name"]
-    if name not in visit.settings.geocoders:
-        return visit.error(404, f"There is no geocoder named {name!r} in the config.")
+async def show(visit: Visit, name: str, tested: Tested | None = None) -> Response:
+    """Geocoder ``name``'s page, with a connection test's outcome when there was one."""
     view = await visit.run(integration_data.geocoder, visit.settings, visit.store, name,
                            visit.now())  # fmt: skip
     return visit.render(
@@ -59,15 +59,11 @@ async def show(visit: Visit, tested: Tested | None = None) -> Response:
     )
 
 
-@admin_only
-async def save_password(visit: Visit) -> Response:
+@on_geocoder
+async def save_password(visit: Visit, name: str) -> Response:
     """``Save password`` of a geocoder that logs in."""
-    name = visit.request.path_params["name"]
-    geocoder = visit.settings.geocoders.get(name)
-    if geocoder is None:
-        return visit.error(404, f"There is no geocoder named {name!r} in the config.")
     back = geocoder_url(name)
-    if geocoder.user is None:
+    if visit.settings.geocoders[name].user is None:
         return visit.redirect(back, f"{name} names no user, so it takes no password", error=True)
     password = visit.form.raw("password")
     return await visit.act(
@@ -77,11 +73,8 @@ async def save_password(visit: Visit) -> Response:
     )
 
 
-@admin_only
-async def test_connection(visit: Visit) -> Response:
+@on_geocoder
+async def test_connection(visit: Visit, name: str) -> Response:
     """``Test connection``: doctor's check of the geocoder, shown on the page."""
-    name = visit.request.path_params["name"]
-    if name not in visit.settings.geocoders:
-        return visit.error(404, f"There is no geocoder named {name!r} in the config.")
     tested = await visit.run(try_geocoder, visit.settings, visit.host, name)
-    return await show(visit, tested)
+    return await show(visit, name, tested)

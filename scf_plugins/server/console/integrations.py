@@ -22,6 +22,8 @@ Geocoders have their page in :mod:`.geocoders`.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
@@ -31,7 +33,7 @@ from . import integration_data, named_secrets
 from .connection import Tested, try_integration
 from .endpoints import as_stored_now, environments
 from .geocoders import geocoder_url
-from .page import Console, Visit, admin_only
+from .page import Console, Guarded, Visit, admin_on_named, admin_only
 from .passwords import save
 from .templating import integration_url
 
@@ -55,18 +57,18 @@ async def listing(visit: Visit) -> Response:
     return visit.render("integrations.html", "Integrations", data=data, geocoder_url=geocoder_url)
 
 
-@admin_only
-async def page(visit: Visit) -> Response:
+on_integration = admin_on_named("integration", lambda settings: settings.integrations)
+
+
+@on_integration
+async def page(visit: Visit, name: str) -> Response:
     """An integration's page."""
-    return await show(visit)
+    return await show(visit, name)
 
 
-async def show(visit: Visit, tested: Tested | None = None) -> Response:
-    """Integration ``{name}``'s page, with the outcome of a connection test when there was
+async def show(visit: Visit, name: str, tested: Tested | None = None) -> Response:
+    """Integration ``name``'s page, with the outcome of a connection test when there was
     one."""
-    name = visit.request.path_params["name"]
-    if name not in visit.settings.integrations:
-        return visit.error(404, f"There is no integration named {name!r} in the config.")
     view = await visit.run(
         integration_data.integration, visit.settings, visit.store, name, visit.now()
     )
@@ -95,35 +97,39 @@ def _environment(visit: Visit, name: str) -> str | None:
     return wanted if wanted in known else None
 
 
-@admin_only
-async def save_password(visit: Visit) -> Response:
+def on_environment(action: Callable[[Visit, str, str], Awaitable[Response]]) -> Guarded:
+    """An admin action on the environment of integration ``{name}`` its form names:
+    ``action(visit, name, environment)``; an environment the config does not have goes back
+    to the page, saying so."""
+
+    @on_integration
+    async def handler(visit: Visit, name: str) -> Response:
+        environment = await visit.run(_environment, visit, name)
+        if environment is None:
+            return visit.redirect(
+                integration_url(name), f"{name} has no such environment in the config", error=True
+            )
+        return await action(visit, name, environment)
+
+    return handler
+
+
+@on_environment
+async def save_password(visit: Visit, name: str, environment: str) -> Response:
     """``Save password``: store the password of one environment, then back to the page."""
-    name = visit.request.path_params["name"]
-    if name not in visit.settings.integrations:
-        return visit.error(404, f"There is no integration named {name!r} in the config.")
-    back = integration_url(name)
-    environment = await visit.run(_environment, visit, name)
-    if environment is None:
-        return visit.redirect(back, f"{name} has no such environment in the config", error=True)
     password = visit.form.raw("password")
     return await visit.act(
         lambda: save(visit, name, environment, password),
-        back=back,
+        back=integration_url(name),
         done=lambda words: words,
     )
 
 
-@admin_only
-async def save_secret(visit: Visit) -> Response:
+@on_environment
+async def save_secret(visit: Visit, name: str, environment: str) -> Response:
     """``Save app secret`` (or whichever secret the plugin declares): store one environment's
     named extra secret, then back to the page."""
-    name = visit.request.path_params["name"]
-    if name not in visit.settings.integrations:
-        return visit.error(404, f"There is no integration named {name!r} in the config.")
     back = integration_url(name)
-    environment = await visit.run(_environment, visit, name)
-    if environment is None:
-        return visit.redirect(back, f"{name} has no such environment in the config", error=True)
     key = visit.form.get("key") or ""
     if key not in [o.name for o in named_secrets.declared(visit.host, visit.settings, name)]:
         plugin = visit.settings.integrations[name].plugin
@@ -138,27 +144,16 @@ async def save_secret(visit: Visit) -> Response:
     )
 
 
-@admin_only
-async def test_connection(visit: Visit) -> Response:
+@on_environment
+async def test_connection(visit: Visit, name: str, environment: str) -> Response:
     """``Test connection``: doctor's check of one environment, shown on the page."""
-    name = visit.request.path_params["name"]
-    if name not in visit.settings.integrations:
-        return visit.error(404, f"There is no integration named {name!r} in the config.")
-    environment = await visit.run(_environment, visit, name)
-    if environment is None:
-        return visit.redirect(
-            integration_url(name), f"{name} has no such environment in the config", error=True
-        )
     tested = await visit.run(try_integration, visit.settings, visit.host, name, environment)
-    return await show(visit, tested)
+    return await show(visit, name, tested)
 
 
-@admin_only
-async def refresh(visit: Visit) -> Response:
+@on_integration
+async def refresh(visit: Visit, name: str) -> Response:
     """``Refresh request types``: reload this integration's, then back to the page."""
-    name = visit.request.path_params["name"]
-    if name not in visit.settings.integrations:
-        return visit.error(404, f"There is no integration named {name!r} in the config.")
     back = integration_url(name)
     warnings: list[str] = []
 

@@ -22,7 +22,7 @@ the 500 page.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -88,6 +88,28 @@ def signed_in(handler: Handler) -> Guarded:
 def admin_only(handler: Handler) -> Guarded:
     """A page for ``admin`` accounts (anonymous: sign-in; a ``staff`` account: 403)."""
     return Guarded(handler, admin=True)
+
+
+Named = Callable[["Visit", str], Awaitable[Response]]
+
+
+def admin_on_named(
+    what: str, names: Callable[[Settings], Collection[str]]
+) -> Callable[[Named], Guarded]:
+    """A guard for an admin page or action on the ``what`` (an integration, a geocoder) its
+    path's ``{name}`` names among ``names(settings)``: it runs ``handler(visit, name)``, or
+    answers the 404 page for a name the config does not have."""
+
+    def guard(handler: Named) -> Guarded:
+        async def named(visit: Visit) -> Response:
+            name = visit.request.path_params["name"]
+            if name not in names(visit.settings):
+                return visit.error(404, f"There is no {what} named {name!r} in the config.")
+            return await handler(visit, name)
+
+        return admin_only(named)
+
+    return guard
 
 
 class ConsoleRoute(Route):
