@@ -34,7 +34,7 @@ from ..plugins import PluginHost, build_manager
 from ..standin import Staff
 from . import standins
 from .fake import FakeRemote, FakeStaff
-from .servers import Served, StandInHTTPServer, StandInServer
+from .servers import Served, StandInHTTPServer, StandInServer, multipart_parts
 from .waiting import wait_for
 
 if TYPE_CHECKING:
@@ -115,6 +115,7 @@ __all__ = [
     "fresh_database",
     "loopback",
     "make_integration",
+    "multipart_parts",
     "standins",
     "wait_for",
 ]

@@ -17,13 +17,12 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from scf_plugins.testing import Served, StandInHTTPServer
+from scf_plugins.testing import Served, StandInHTTPServer, multipart_parts
 
 from .state import AgencyState, ApiError
 
 DEPTH = 5000  # levels the ``deep`` fault nests: past any reader's own limit
 GATEWAY_PAGE = b"<html><head><title>502 Bad Gateway</title></head><body>Bad Gateway</body></html>"
-_DISPOSITION = re.compile(rb'(?i)\bname="(?P<name>[^"]*)"(?:.*?\bfilename="(?P<file>[^"]*)")?')
 Answer = tuple[int, Any]  # HTTP status, JSON body
 Route = Callable[[AgencyState, "Call"], Any]
 
@@ -46,33 +45,6 @@ class Call:
     def expand(self) -> frozenset[str]:
         """The ``expand`` parameter's items."""
         return frozenset(filter(None, self.query.get("expand", "").split(",")))
-
-
-def multipart_parts(ctype: str, body: bytes) -> list[tuple[str, str | None, str, bytes]]:
-    """``multipart/form-data`` as ``(name, filename or None, content type, bytes)`` parts,
-    split on the boundary in one pass."""
-    found = re.search(r'boundary="?([^";]+)"?', ctype)
-    if not found:
-        return []
-    out = []
-    for chunk in body.split(b"--" + found.group(1).encode())[1:]:
-        if chunk.startswith(b"--"):
-            break  # the closing boundary
-        head, _, content = chunk.partition(b"\r\n\r\n")
-        match = _DISPOSITION.search(head)
-        if match is None:
-            continue
-        kind = re.search(rb"(?i)content-type:\s*([^\r\n;]+)", head)
-        filename = match.group("file")
-        out.append(
-            (
-                match.group("name").decode("utf-8", "replace"),
-                None if filename is None else filename.decode("utf-8", "replace"),
-                kind.group(1).decode().strip() if kind else "application/octet-stream",
-                content[:-2] if content.endswith(b"\r\n") else content,
-            )
-        )
-    return out
 
 
 # -- routes ------------------------------------------------------------------------------------

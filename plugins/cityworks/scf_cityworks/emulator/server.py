@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from scf_plugins.testing import Served, StandInHTTPServer
+from scf_plugins.testing import Served, StandInHTTPServer, multipart_parts
 
 from . import damage
 from .state import CwFault, EmulatorState, as_bool, as_int, as_ints, lower_keys
@@ -54,37 +54,6 @@ def parse_data(raw: str | None) -> Any:
         raise CwFault(
             "General", "InvalidData", 30, "The data parameter is not valid JSON"
         ) from None
-
-
-_DISPOSITION = re.compile(rb'(?i)\bname="(?P<name>[^"]*)"(?:.*?\bfilename="(?P<file>[^"]*)")?')
-
-
-def multipart_parts(ctype: str, body: bytes) -> list[tuple[str, str | None, str, bytes]]:
-    """``multipart/form-data`` as ``(name, filename or None, content type, bytes)`` parts.
-
-    Split on the boundary in one pass (a photo of megabytes is copied once, not parsed as
-    lines of text), which is all the emulator needs of a client's upload.
-    """
-    found = re.search(r'boundary="?([^";]+)"?', ctype)
-    if not found:
-        return []
-    out = []
-    for chunk in body.split(b"--" + found.group(1).encode())[1:]:
-        if chunk.startswith(b"--"):
-            break  # the closing boundary
-        head, _, content = chunk.partition(b"\r\n\r\n")
-        match = _DISPOSITION.search(head)
-        if match is None:
-            continue
-        kind = re.search(rb"(?i)content-type:\s*([^\r\n;]+)", head)
-        filename = match.group("file")
-        out.append((
-            match.group("name").decode("utf-8", "replace"),
-            None if filename is None else filename.decode("utf-8", "replace"),
-            kind.group(1).decode().strip() if kind else "application/octet-stream",
-            content[:-2] if content.endswith(b"\r\n") else content,
-        ))  # fmt: skip
-    return out
 
 
 def envelope(
